@@ -1,0 +1,135 @@
+"""The real photographs the benchmark cuts its crops from, all installed offline.
+
+Every source ships inside a package from a registry, so nothing is downloaded when the
+benchmark runs. ``core`` sources come with scikit-image, scikit-learn and PyWavelets;
+``extra`` sources with matplotlib, mahotas and Debian's ``mate-backgrounds`` (its
+``nature`` photographs). Synthetic pictures (charts, logos, chessboards, phantoms,
+renders) are left out on purpose: the benchmark is about photographs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+__all__ = ["Photo", "available_sources", "load_photos", "missing_sources"]
+
+RGB = npt.NDArray[np.uint8]
+
+#: scikit-image's bundled photographs (its synthetic images are not listed).
+_SKIMAGE = (
+    "astronaut.png", "brick.png", "camera.png", "cell.png", "chelsea.png", "clock_motion.png",
+    "coffee.png", "coins.png", "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png",
+    "moon.png", "motorcycle_left.png", "page.png", "retina.jpg", "rocket.jpg", "text.png",
+)
+_SKLEARN = ("china.jpg", "flower.jpg")
+_PYWT = ("aero", "ascent")
+_MAHOTAS = ("DepartmentStore.jpg", "luispedro.jpg", "nuclear.png")
+_MATE_DIR = Path("/usr/share/backgrounds/mate/nature")
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One source photograph: where it came from and its RGB pixels."""
+
+    name: str
+    pixels: RGB
+
+
+def _rgb(array: npt.NDArray[np.generic]) -> RGB:
+    image = np.asarray(array)
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(image[:, :, :3])
+
+
+def _package_dir(name: str) -> Path | None:
+    # find_spec locates a package without importing it (mahotas imports are slow).
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _skimage() -> Iterator[Photo]:
+    folder = _package_dir("skimage")
+    yield from _files("skimage", folder and folder / "data", _SKIMAGE)
+
+
+def _files(prefix: str, folder: Path | None, names: tuple[str, ...]) -> Iterator[Photo]:
+    for name in names:
+        if folder is not None and (folder / name).exists():
+            with Image.open(folder / name) as image:
+                yield Photo(f"{prefix}/{name}", _rgb(np.asarray(image.convert("RGB"))))
+
+
+def _sklearn() -> Iterator[Photo]:
+    folder = _package_dir("sklearn")
+    yield from _files("sklearn", folder and folder / "datasets" / "images", _SKLEARN)
+
+
+def _pywt() -> Iterator[Photo]:
+    folder = _package_dir("pywt")
+    for name in _PYWT:
+        if folder is not None:
+            yield Photo(f"pywt/{name}", _rgb(np.load(folder / "data" / f"{name}.npz")["data"]))
+
+
+def _matplotlib() -> Iterator[Photo]:
+    folder = _package_dir("matplotlib")
+    yield from _files("matplotlib", folder and folder / "mpl-data" / "sample_data", ("grace_hopper.jpg",))
+
+
+def _mahotas() -> Iterator[Photo]:
+    folder = _package_dir("mahotas")
+    yield from _files("mahotas", folder and folder / "demos" / "data", _MAHOTAS)
+
+
+def _mate() -> Iterator[Photo]:
+    names = tuple(sorted(path.name for path in _MATE_DIR.glob("*.jpg"))) if _MATE_DIR.is_dir() else ()
+    yield from _files("mate-backgrounds", _MATE_DIR, names)
+
+
+#: name -> (loader, how to install it); ``core`` ones are what CI has.
+_SOURCES: dict[str, tuple[Callable[[], Iterator[Photo]], str]] = {
+    "skimage": (_skimage, "pip install scikit-image"),
+    "sklearn": (_sklearn, "pip install scikit-learn"),
+    "pywt": (_pywt, "pip install PyWavelets"),
+    "matplotlib": (_matplotlib, "pip install matplotlib"),
+    "mahotas": (_mahotas, "pip install mahotas"),
+    "mate": (_mate, "apt-get install mate-backgrounds"),
+}
+CORE = ("skimage",)
+
+
+def available_sources() -> list[str]:
+    """Names of the sources whose package is installed."""
+    found = []
+    for name in _SOURCES:
+        package = {"skimage": "skimage", "sklearn": "sklearn", "pywt": "pywt",
+                   "matplotlib": "matplotlib", "mahotas": "mahotas"}.get(name)
+        if (package and importlib.util.find_spec(package)) or (name == "mate" and _MATE_DIR.is_dir()):
+            found.append(name)
+    return found
+
+
+def missing_sources() -> dict[str, str]:
+    """Sources that are not installed, with the command that installs each."""
+    have = set(available_sources())
+    return {name: hint for name, (_, hint) in _SOURCES.items() if name not in have}
+
+
+def load_photos(sources: tuple[str, ...] | list[str]) -> list[Photo]:
+    """Every photograph of the named sources, in a fixed order."""
+    photos: list[Photo] = []
+    for name in sources:
+        photos.extend(_SOURCES[name][0]())
+    return photos

@@ -1,0 +1,81 @@
+"""The two entry points: :func:`open` a system on a backend, list :func:`available_backends`."""
+
+from __future__ import annotations
+
+import builtins
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from ris_core.errors import ConfigurationError, UnsupportedOptionError
+from ris_core.images import DEFAULT_MAX_PIXELS, PreprocessStep
+from ris_core.models import BackendInfo
+from ris_core.plugins import PluginSet, normalize_name
+from ris_core.preprocess import BUILTIN_STEPS, DEFAULT_STEPS
+from ris_core.system import ImageSearch, open_catalog
+
+__all__ = ["DEFAULT_BACKEND", "available_backends", "open"]
+
+#: The embedded backend used when no name is given: offline, file-backed, no account.
+DEFAULT_BACKEND = "local"
+
+
+def open(  # noqa: A001 - ris_core.open reads like builtins.open, on purpose
+    backend: str | None = None,
+    *,
+    catalog: str | os.PathLike[str] | None = None,
+    preprocessing: Sequence[str | PreprocessStep] | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    plugins: Sequence[object] = (),
+    **options: Any,
+) -> ImageSearch:
+    """Open a reverse image search system on the backend named ``backend``.
+
+    ``backend`` defaults to ``$RIS_BACKEND`` or ``"local"``. ``options`` go to the
+    backend (``database=`` for local; ``client_id=``, ``base_url=`` ... for aspose) and
+    unknown ones are refused. ``catalog`` is where names and bookkeeping live (by
+    default where the backend suggests: the local database file itself).
+    ``preprocessing`` is the chain of steps (names or callables) applied to pixels
+    before features are computed; ``plugins`` are extra plugin objects to register.
+
+    Raises UnknownBackendError, BackendUnavailableError (a missing optional
+    dependency, with the extra to install), BackendConflictError or
+    UnsupportedOptionError.
+    """
+    plugin_set = PluginSet(plugins)
+    name = backend or os.environ.get("RIS_BACKEND") or DEFAULT_BACKEND
+    backend_class = plugin_set.backend_spec(name).load()
+    unknown = sorted(set(options) - set(backend_class.options))
+    if unknown:
+        accepted = ", ".join(sorted(backend_class.options)) or "none"
+        raise UnsupportedOptionError(
+            f"backend {normalize_name(name)!r} does not accept option(s) {', '.join(unknown)}; "
+            f"it accepts: {accepted}"
+        )
+    steps = _resolve_steps(preprocessing, plugin_set)
+    instance = backend_class(**options)
+    return ImageSearch(instance, open_catalog(instance, catalog), plugin_set, steps, max_pixels)
+
+
+def available_backends() -> list[BackendInfo]:
+    """Every backend the installed plugins register, with whether it can be used now."""
+    return PluginSet().backend_infos()
+
+
+def _resolve_steps(
+    chain: Sequence[str | PreprocessStep] | None, plugin_set: PluginSet
+) -> list[PreprocessStep]:
+    if chain is None:
+        return list(DEFAULT_STEPS)
+    named = {**BUILTIN_STEPS, **plugin_set.preprocessors()}
+    steps: list[PreprocessStep] = []
+    for step in chain:
+        if callable(step):
+            steps.append(step)
+        elif isinstance(step, builtins.str) and normalize_name(step) in named:
+            steps.append(named[normalize_name(step)])
+        else:
+            raise ConfigurationError(
+                f"unknown preprocessing step {step!r}; known: {', '.join(sorted(named))}"
+            )
+    return steps

@@ -1,0 +1,227 @@
+"""Every error ris raises, in one tree.
+
+Each error subclasses the builtin a Python programmer would already catch for that
+kind of failure, so ``except LookupError`` or ``except ValueError`` keep working::
+
+    RisError
+    ├── ConfigurationError
+    │   ├── UnknownBackendError            (LookupError)
+    │   ├── BackendUnavailableError        (ImportError)
+    │   ├── BackendConflictError
+    │   └── UnsupportedOptionError         (TypeError)
+    ├── NotFoundError                      (LookupError)
+    │   ├── ContextNotFoundError
+    │   ├── ImageNotFoundError
+    │   ├── FeaturesNotFoundError
+    │   ├── TagNotFoundError
+    │   └── CollectionNotFoundError
+    ├── AlreadyExistsError
+    │   ├── ContextExistsError
+    │   ├── ImageExistsError
+    │   └── CollectionExistsError
+    ├── InvalidArgumentError               (ValueError)
+    │   ├── InvalidIdError
+    │   ├── InvalidThresholdError
+    │   ├── InvalidCountError
+    │   ├── InvalidMetadataError
+    │   └── InvalidImageError
+    │       ├── EmptyImageError
+    │       └── ImageTooLargeError
+    ├── UnsupportedOperationError          (NotImplementedError)
+    ├── BackendError
+    │   ├── AuthenticationError
+    │   ├── BackendTimeoutError            (TimeoutError)
+    │   └── ServiceUnavailableError
+    └── ContextBusyError                   (TimeoutError)
+
+Backends translate their own failures into these at their boundary (``raise ... from
+exc``), so user code never sees an SDK's or a driver's exception type.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExistsError",
+    "AuthenticationError",
+    "BackendConflictError",
+    "BackendError",
+    "BackendTimeoutError",
+    "BackendUnavailableError",
+    "CollectionExistsError",
+    "CollectionNotFoundError",
+    "ConfigurationError",
+    "ContextBusyError",
+    "ContextExistsError",
+    "ContextNotFoundError",
+    "EmptyImageError",
+    "FeaturesNotFoundError",
+    "ImageExistsError",
+    "ImageNotFoundError",
+    "ImageTooLargeError",
+    "InvalidArgumentError",
+    "InvalidCountError",
+    "InvalidIdError",
+    "InvalidImageError",
+    "InvalidMetadataError",
+    "InvalidThresholdError",
+    "NotFoundError",
+    "RisError",
+    "ServiceUnavailableError",
+    "TagNotFoundError",
+    "UnknownBackendError",
+    "UnsupportedOperationError",
+    "UnsupportedOptionError",
+]
+
+
+class RisError(Exception):
+    """Base of every error raised by ris and its backends."""
+
+
+# --- configuration ---------------------------------------------------------------
+
+
+class ConfigurationError(RisError):
+    """The system cannot be set up as asked (backend selection, options, plugins)."""
+
+
+class UnknownBackendError(ConfigurationError, LookupError):
+    """No installed plugin provides a backend of that name."""
+
+
+class BackendUnavailableError(ConfigurationError, ImportError):
+    """The backend is registered but its optional dependencies are not installed."""
+
+
+class BackendConflictError(ConfigurationError):
+    """Two plugins claim the same backend name."""
+
+
+class UnsupportedOptionError(ConfigurationError, TypeError):
+    """An option was passed that the selected backend does not understand."""
+
+
+# --- lookups ---------------------------------------------------------------------
+
+
+class NotFoundError(RisError, LookupError):
+    """Something named by the caller does not exist."""
+
+
+class ContextNotFoundError(NotFoundError):
+    """No search context of that name exists."""
+
+
+class ImageNotFoundError(NotFoundError):
+    """No image with that id exists in the search context."""
+
+
+class FeaturesNotFoundError(NotFoundError):
+    """The image exists but has no stored features (they were deleted)."""
+
+
+class TagNotFoundError(NotFoundError):
+    """No tag of that name exists in the search context."""
+
+
+class CollectionNotFoundError(NotFoundError):
+    """No collection of that name exists in the search context."""
+
+
+class AlreadyExistsError(RisError):
+    """Something with that name already exists; nothing was changed."""
+
+
+class ContextExistsError(AlreadyExistsError):
+    """A search context of that name already exists."""
+
+
+class ImageExistsError(AlreadyExistsError):
+    """An image with that id is already stored; use ``update_image`` to replace it."""
+
+
+class CollectionExistsError(AlreadyExistsError):
+    """A collection of that name already exists."""
+
+
+# --- bad arguments ---------------------------------------------------------------
+
+
+class InvalidArgumentError(RisError, ValueError):
+    """An argument is outside what the operation accepts."""
+
+
+class InvalidIdError(InvalidArgumentError):
+    """An id (context, image, tag, collection) is empty, too long or path-like."""
+
+
+class InvalidThresholdError(InvalidArgumentError):
+    """A similarity threshold is not a number between 0 and 100."""
+
+
+class InvalidCountError(InvalidArgumentError):
+    """A maximum count is not a positive integer."""
+
+
+class InvalidMetadataError(InvalidArgumentError):
+    """Metadata is not a JSON object, or a metadata filter is malformed."""
+
+
+class InvalidImageError(InvalidArgumentError):
+    """The data is not a readable image of a supported format."""
+
+
+class EmptyImageError(InvalidImageError):
+    """The image data is zero bytes long."""
+
+
+class ImageTooLargeError(InvalidImageError):
+    """The image declares more pixels than allowed (a decompression-bomb guard)."""
+
+
+# --- backends --------------------------------------------------------------------
+
+
+class UnsupportedOperationError(RisError, NotImplementedError):
+    """The selected backend does not offer this operation."""
+
+
+class BackendError(RisError):
+    """The backend failed to carry out a valid request.
+
+    ``status`` is the HTTP status (or ``None`` when there was no response), ``code`` the
+    service's own error code when it sent one, ``transient`` says whether the same
+    call may succeed if retried, and ``retry_after`` is the wait in seconds the service
+    asked for (HTTP ``Retry-After``), if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        transient: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.transient = transient
+        self.retry_after = retry_after
+
+
+class AuthenticationError(BackendError):
+    """The backend refused the credentials."""
+
+
+class BackendTimeoutError(BackendError, TimeoutError):
+    """The backend did not answer in time."""
+
+
+class ServiceUnavailableError(BackendError):
+    """The backend could not be reached or kept failing after every retry."""
+
+
+class ContextBusyError(RisError, TimeoutError):
+    """The search context did not become idle within the time allowed."""

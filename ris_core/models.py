@@ -1,0 +1,124 @@
+"""The values ris hands back: small frozen dataclasses with no behaviour of their own."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "BackendInfo",
+    "Comparison",
+    "ContextInfo",
+    "ContextState",
+    "ContextStatus",
+    "DuplicateGroup",
+    "ImageFeatures",
+    "SearchResult",
+]
+
+
+class ContextState(enum.Enum):
+    """Whether a search context can answer queries right now."""
+
+    IDLE = "idle"
+    BUSY = "busy"
+
+
+@dataclass(frozen=True, slots=True)
+class ContextStatus:
+    """The state of a search context; ``detail`` is the backend's own word for it.
+
+    Aspose reports ``ExtractingFeatures``, ``MatchingFeatures`` or ``Searching`` while
+    busy; the local backend reports ``Idle`` or ``Ingesting``.
+    """
+
+    state: ContextState
+    detail: str = ""
+
+    @property
+    def is_idle(self) -> bool:
+        """True when the context is ready for queries."""
+        return self.state is ContextState.IDLE
+
+
+@dataclass(frozen=True, slots=True)
+class ContextInfo:
+    """A named search context as listed by :meth:`ImageSearch.list_contexts`."""
+
+    name: str
+    backend: str
+    image_count: int
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFeatures:
+    """The features a backend computed for one image.
+
+    ``algorithm`` and ``version`` name what made them, so features made by an older
+    engine are recognised as such; ``data`` is the backend's own serialisation.
+    """
+
+    image_id: str | None
+    algorithm: str
+    version: str
+    data: bytes = field(repr=False)
+    count: int
+    length_in_bits: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One match: the image, its similarity (0 to 100) and how the score was made.
+
+    ``distance`` is the raw distance the backend measured (for the local backend, a
+    Hamming distance in bits; ``nan`` when the backend reports none) and ``method``
+    names the algorithm that produced the score, so a score can be explained.
+    """
+
+    image_id: str
+    similarity: float
+    distance: float
+    method: str
+    metadata: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateGroup:
+    """Images that are near-duplicates of each other.
+
+    ``images`` is ordered by image id; each result's similarity is to the group's
+    first image (the one with the smallest id), which scores 100.
+    """
+
+    images: tuple[SearchResult, ...]
+
+    @property
+    def image_ids(self) -> tuple[str, ...]:
+        """The ids of the images in the group, in order."""
+        return tuple(result.image_id for result in self.images)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The similarity of two images; ``other_id`` is None when the second was new data."""
+
+    image_id: str
+    other_id: str | None
+    similarity: float
+    distance: float
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackendInfo:
+    """A backend that an installed plugin registered, and whether it can be used."""
+
+    name: str
+    description: str
+    plugin: str
+    available: bool
+    reason: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)

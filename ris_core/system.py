@@ -1,0 +1,186 @@
+"""The object ``ris_core.open`` returns: a backend, its catalog and its plugins."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from ris_core.backend import Backend
+from ris_core.catalog import Catalog
+from ris_core.context import SearchContext
+from ris_core.errors import (
+    ContextExistsError,
+    ContextNotFoundError,
+    RisError,
+    UnsupportedOptionError,
+)
+from ris_core.images import DEFAULT_MAX_PIXELS, ImageData, ImageInput, PreprocessStep, load_image
+from ris_core.models import ContextInfo, SearchResult
+from ris_core.plugins import PluginSet
+from ris_core.sqlite import Database
+from ris_core.validation import check_id
+
+__all__ = ["ImageSearch"]
+
+logger = logging.getLogger("ris_core")
+
+
+class ImageSearch:
+    """A reverse image search system over one backend. Use as a context manager, or
+    call :meth:`close` when done.
+
+    Create it with :func:`ris_core.open`; reach images through the search contexts
+    that :meth:`create_context` and :meth:`context` return.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        catalog: Catalog,
+        plugins: PluginSet,
+        preprocessing: Sequence[PreprocessStep],
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.backend = backend
+        self.catalog = catalog
+        self.plugins = plugins
+        self.preprocessing = tuple(preprocessing)
+        self.max_pixels = max_pixels
+        self._closed = False
+
+    @property
+    def backend_name(self) -> str:
+        """The name of the backend in use."""
+        return self.backend.name
+
+    def __repr__(self) -> str:
+        return f"<ImageSearch backend={self.backend_name!r} catalog={self.catalog.database.path!r}>"
+
+    # --- contexts ----------------------------------------------------------------
+
+    def create_context(self, name: str | None = None, **options: str) -> SearchContext:
+        """Create an empty search context; ``name`` defaults to a fresh unique one.
+
+        ``options`` are the backend's context options (``detector`` and
+        ``matching_algorithm`` for Aspose). ContextExistsError if the name is taken.
+        """
+        name = check_id(name if name is not None else uuid.uuid4().hex, "context")
+        unknown = sorted(set(options) - set(self.backend.context_options))
+        if unknown:
+            accepted = ", ".join(sorted(self.backend.context_options)) or "none"
+            raise UnsupportedOptionError(
+                f"backend {self.backend_name!r} does not accept context option(s) "
+                f"{', '.join(unknown)}; it accepts: {accepted}"
+            )
+        if self.catalog.has_context(name):
+            # Checked first so a taken name never creates (and leaks) a backend context.
+            raise ContextExistsError(f"a search context named {name!r} already exists")
+        ref = self.backend.create_context(options)
+        try:
+            self.catalog.add_context(name, ref, options)
+        except BaseException:
+            self.backend.delete_context(ref)
+            raise
+        logger.info("created context %r (backend %s, ref %s)", name, self.backend_name, ref)
+        return SearchContext(self, name, ref)
+
+    def context(self, name: str, *, create: bool = False) -> SearchContext:
+        """Open an existing search context; with ``create=True``, create it if missing."""
+        check_id(name, "context")
+        try:
+            record = self.catalog.get_context(name)
+        except ContextNotFoundError:
+            if not create:
+                raise
+            return self.create_context(name)
+        return SearchContext(self, name, record.ref)
+
+    def list_contexts(self) -> list[ContextInfo]:
+        """Every search context of this backend with its image count, by name."""
+        return [
+            ContextInfo(record.name, self.backend_name, count, record.created_at)
+            for record, count in self.catalog.list_contexts()
+        ]
+
+    def delete_context(self, name: str) -> None:
+        """Delete a search context and every image, feature and tag in it."""
+        record = self.catalog.get_context(check_id(name, "context"))
+        try:
+            self.backend.delete_context(record.ref)
+        except ContextNotFoundError:
+            logger.warning("context %r was already gone from the backend", name)
+        self.catalog.remove_context(name)
+        self.notify_write(name, "delete_context", ())
+
+    def __iter__(self) -> Iterator[SearchContext]:
+        for info in self.list_contexts():
+            yield self.context(info.name)
+
+    # --- plumbing shared by contexts ---------------------------------------------
+
+    def load(self, image: ImageInput) -> ImageData:
+        """Read and check an image input, attaching this system's preprocessing."""
+        return load_image(image, max_pixels=self.max_pixels).with_preprocessing(self.preprocessing)
+
+    def notify_write(self, context: str, operation: str, image_ids: Sequence[str]) -> None:
+        """Tell observer plugins that a write succeeded."""
+        self._notify("ris_after_write", backend=self.backend_name, context=context,
+                     operation=operation, image_ids=list(image_ids))
+
+    def notify_search(
+        self,
+        context: str,
+        operation: str,
+        query: str | None,
+        results: Sequence[SearchResult],
+        started: float,
+        details: Mapping[str, Any],
+    ) -> None:
+        """Tell observer plugins that a search succeeded; ``started`` is its perf_counter."""
+        self._notify("ris_after_search", backend=self.backend_name, context=context,
+                     operation=operation, query=query, results=list(results),
+                     seconds=time.perf_counter() - started, details=dict(details))
+
+    def _notify(self, hook_name: str, **kwargs: Any) -> None:
+        try:
+            getattr(self.plugins.hook, hook_name)(**kwargs)
+        except Exception:  # an observer's bug must not fail the user's operation
+            logger.exception("an observer plugin failed in %s", hook_name)
+
+    # --- lifetime ----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the backend and the catalog. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.backend.close()
+        finally:
+            self.catalog.database.close()
+
+    def __enter__(self) -> ImageSearch:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_catalog(backend: Backend, location: str | os.PathLike[str] | None) -> Catalog:
+    """The catalog at ``location``, or where the backend suggests."""
+    where = location if location is not None else backend.catalog_location()
+    try:
+        return Catalog(Database(where), backend.name)
+    except RisError:
+        backend.close()
+        raise

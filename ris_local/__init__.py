@@ -1,0 +1,1 @@
+"""ris_local: the offline backend, perceptual hashes in a SQLite file. Select it as ``local``."""

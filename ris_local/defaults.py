@@ -1,0 +1,14 @@
+"""The engine the local backend (and the Aspose emulator) use unless told otherwise."""
+
+from __future__ import annotations
+
+from ris_local.engine import Engine
+
+__all__ = ["default_engine"]
+
+
+def default_engine() -> Engine:
+    """A new instance of the default local engine."""
+    from ris_local.hashing import HashEngine  # imported on use: it pulls in imagehash
+
+    return HashEngine()

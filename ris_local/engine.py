@@ -1,0 +1,96 @@
+"""The seam between the local backend and the way it computes and indexes features.
+
+An :class:`Engine` turns image pixels into a feature blob, scores two blobs, and makes
+a :class:`FeatureIndex` that answers nearest-neighbour and self-join queries over many
+blobs. The backend stores blobs (tagged with ``algorithm`` and ``version``) and never
+looks inside them, so a better engine replaces this one without touching the API or
+the store.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ris_core.images import ImageData
+
+__all__ = ["Engine", "FeatureIndex", "Hit", "Score"]
+
+#: Integer keys the backend assigns to images (their row ids).
+Keys = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """How alike two images are: similarity 0..100, the raw distance, and the method."""
+
+    similarity: float
+    distance: float
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A scored index entry."""
+
+    key: int
+    score: Score
+
+
+class FeatureIndex(abc.ABC):
+    """An in-memory index over feature blobs, keyed by integer."""
+
+    @abc.abstractmethod
+    def add(self, keys: Sequence[int], blobs: Sequence[bytes]) -> None:
+        """Insert (or replace) the blobs under their keys."""
+
+    @abc.abstractmethod
+    def remove(self, keys: Sequence[int]) -> None:
+        """Remove the keys; unknown keys are ignored."""
+
+    @abc.abstractmethod
+    def __len__(self) -> int:
+        """How many keys the index holds."""
+
+    @abc.abstractmethod
+    def search(
+        self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None
+    ) -> list[Hit]:
+        """Entries scoring >= ``threshold``, best first (ties by key), at most
+        ``max_count``, restricted to the ``allowed`` keys when given."""
+
+    @abc.abstractmethod
+    def pairs(self, threshold: float, allowed: Keys | None) -> Iterable[tuple[int, int, Score]]:
+        """Every pair of distinct keys scoring >= ``threshold`` (each pair once)."""
+
+
+class Engine(abc.ABC):
+    """Feature extraction, scoring and indexing for the local backend."""
+
+    #: Stored with every blob; a mismatch on reopen means the blob must be recomputed.
+    algorithm: ClassVar[str]
+    version: ClassVar[str]
+    #: Calibrated thresholds on the 0..100 scale (see BENCHMARKS.md).
+    default_threshold: ClassVar[float]
+    duplicate_threshold: ClassVar[float]
+
+    @abc.abstractmethod
+    def extract(self, image: ImageData) -> bytes:
+        """Decode ``image`` and compute its feature blob."""
+
+    @abc.abstractmethod
+    def describe(self, blob: bytes) -> tuple[int, int]:
+        """``(feature count, bits per feature)`` of a blob, for ImageFeatures."""
+
+    @abc.abstractmethod
+    def compare(self, first: bytes, second: bytes) -> Score:
+        """Score two blobs."""
+
+    @abc.abstractmethod
+    def new_index(self) -> FeatureIndex:
+        """An empty index for this engine's blobs."""

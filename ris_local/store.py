@@ -1,0 +1,269 @@
+"""The local backend's tables: contexts, image bytes, feature blobs and tag references.
+
+Every image row has an integer ``key`` (its rowid) that the in-memory index uses. Each
+context carries a ``generation`` counter, bumped by every write in the same transaction,
+so a process can tell cheaply whether another process changed the context since it
+built its index.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ris_core.errors import (
+    ContextNotFoundError,
+    FeaturesNotFoundError,
+    ImageExistsError,
+    ImageNotFoundError,
+    TagNotFoundError,
+)
+from ris_core.images import ImageData
+from ris_core.sqlite import Database
+
+__all__ = ["FeatureRow", "LocalStore"]
+
+_MIGRATIONS = (
+    """
+    CREATE TABLE local_contexts (
+        ref TEXT PRIMARY KEY,
+        options TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        generation INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE local_images (
+        key INTEGER PRIMARY KEY AUTOINCREMENT,
+        ref TEXT NOT NULL REFERENCES local_contexts (ref) ON DELETE CASCADE,
+        image_id TEXT NOT NULL,
+        data BLOB NOT NULL,
+        format TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        UNIQUE (ref, image_id)
+    );
+    CREATE TABLE local_features (
+        key INTEGER PRIMARY KEY REFERENCES local_images (key) ON DELETE CASCADE,
+        algorithm TEXT NOT NULL,
+        version TEXT NOT NULL,
+        blob BLOB NOT NULL
+    );
+    CREATE TABLE local_tag_references (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ref TEXT NOT NULL REFERENCES local_contexts (ref) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        data BLOB NOT NULL,
+        algorithm TEXT NOT NULL,
+        version TEXT NOT NULL,
+        blob BLOB NOT NULL
+    );
+    CREATE INDEX local_tag_references_by_tag ON local_tag_references (ref, tag)
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRow:
+    """A stored feature blob with the image it belongs to and what made it."""
+
+    key: int
+    image_id: str
+    algorithm: str
+    version: str
+    blob: bytes
+
+
+class LocalStore:
+    """Typed reads and transactional writes over the local backend's tables."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        database.migrate("local", _MIGRATIONS)
+
+    # --- contexts ----------------------------------------------------------------
+
+    def create_context(self, options: Mapping[str, str]) -> str:
+        """Insert a context under a fresh reference and return it."""
+        ref = uuid.uuid4().hex
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        with self.database.transaction() as db:
+            db.execute("INSERT INTO local_contexts (ref, options, created_at) VALUES (?, ?, ?)",
+                       (ref, json.dumps(dict(options)), now))
+        return ref
+
+    def delete_context(self, ref: str) -> None:
+        """Delete a context; cascades to its images, features and tags."""
+        with self.database.transaction() as db:
+            if db.execute("DELETE FROM local_contexts WHERE ref = ?", (ref,)).rowcount == 0:
+                raise ContextNotFoundError(f"no local context {ref!r}")
+
+    def context_exists(self, ref: str) -> bool:
+        """Whether the context exists."""
+        return bool(self.database.query("SELECT 1 FROM local_contexts WHERE ref = ?", (ref,)))
+
+    def generation(self, ref: str) -> int:
+        """The context's write counter; ContextNotFoundError if it does not exist."""
+        rows = self.database.query("SELECT generation FROM local_contexts WHERE ref = ?", (ref,))
+        if not rows:
+            raise ContextNotFoundError(f"no local context {ref!r}")
+        return int(rows[0][0])  # type: ignore[call-overload]
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection, ref: str) -> int:
+        row = db.execute(
+            "UPDATE local_contexts SET generation = generation + 1 WHERE ref = ? RETURNING generation",
+            (ref,),
+        ).fetchone()
+        if row is None:
+            raise ContextNotFoundError(f"no local context {ref!r}")
+        return int(row[0])
+
+    # --- images and features -----------------------------------------------------
+
+    def add_image(self, ref: str, image_id: str, image: ImageData, features: FeatureRow) -> tuple[int, int]:
+        """Insert an image with its features in one transaction; return (key, generation)."""
+        with self.database.transaction() as db:
+            generation = self._bump(db, ref)
+            try:
+                cursor = db.execute(
+                    "INSERT INTO local_images (ref, image_id, data, format, width, height, sha256) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (ref, image_id, image.data, image.format, image.width, image.height, image.sha256),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ImageExistsError(f"image {image_id!r} already exists") from exc
+            key = int(cursor.lastrowid or 0)
+            self._put_features(db, key, features)
+        return key, generation
+
+    def replace_image(self, ref: str, image_id: str, image: ImageData, features: FeatureRow) -> tuple[int, int]:
+        """Replace the bytes and features of an existing image; return (key, generation)."""
+        with self.database.transaction() as db:
+            generation = self._bump(db, ref)
+            key = self._key(db, ref, image_id)
+            db.execute(
+                "UPDATE local_images SET data = ?, format = ?, width = ?, height = ?, sha256 = ? WHERE key = ?",
+                (image.data, image.format, image.width, image.height, image.sha256, key),
+            )
+            self._put_features(db, key, features)
+        return key, generation
+
+    def put_features(self, ref: str, image_id: str, features: FeatureRow) -> tuple[int, int]:
+        """Store (or replace) the features of an existing image; return (key, generation)."""
+        with self.database.transaction() as db:
+            generation = self._bump(db, ref)
+            key = self._key(db, ref, image_id)
+            self._put_features(db, key, features)
+        return key, generation
+
+    @staticmethod
+    def _put_features(db: sqlite3.Connection, key: int, features: FeatureRow) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO local_features (key, algorithm, version, blob) VALUES (?, ?, ?, ?)",
+            (key, features.algorithm, features.version, features.blob),
+        )
+
+    def delete_image(self, ref: str, image_id: str) -> tuple[int, int]:
+        """Delete an image and its features; return (key, generation)."""
+        with self.database.transaction() as db:
+            generation = self._bump(db, ref)
+            key = self._key(db, ref, image_id)
+            db.execute("DELETE FROM local_images WHERE key = ?", (key,))
+        return key, generation
+
+    def delete_features(self, ref: str, image_id: str) -> tuple[int, int]:
+        """Delete the features of an image; return (key, generation)."""
+        with self.database.transaction() as db:
+            generation = self._bump(db, ref)
+            key = self._key(db, ref, image_id)
+            if db.execute("DELETE FROM local_features WHERE key = ?", (key,)).rowcount == 0:
+                raise FeaturesNotFoundError(f"image {image_id!r} has no features")
+        return key, generation
+
+    def image_data(self, ref: str, image_id: str) -> bytes:
+        """The stored bytes of an image."""
+        rows = self.database.query(
+            "SELECT data FROM local_images WHERE ref = ? AND image_id = ?", (ref, image_id)
+        )
+        if not rows:
+            raise self._missing(ref, image_id)
+        return bytes(rows[0][0])  # type: ignore[arg-type]
+
+    def features(self, ref: str, image_id: str) -> FeatureRow:
+        """The stored features of an image."""
+        rows = self.database.query(
+            "SELECT i.key, f.algorithm, f.version, f.blob FROM local_images i "
+            "LEFT JOIN local_features f ON f.key = i.key WHERE i.ref = ? AND i.image_id = ?",
+            (ref, image_id),
+        )
+        if not rows:
+            raise self._missing(ref, image_id)
+        key, algorithm, version, blob = rows[0]
+        if blob is None:
+            raise FeaturesNotFoundError(f"image {image_id!r} has no features; create them first")
+        return FeatureRow(int(key), image_id, str(algorithm), str(version), bytes(blob))  # type: ignore[call-overload, arg-type]
+
+    def all_features(self, ref: str) -> tuple[int, list[FeatureRow]]:
+        """The context's generation and every feature row, read in one snapshot."""
+        with self.database.lock:
+            db = self.database.connection
+            db.execute("BEGIN")
+            try:
+                generation = self.generation(ref)
+                rows = db.execute(
+                    "SELECT i.key, i.image_id, f.algorithm, f.version, f.blob FROM local_images i "
+                    "JOIN local_features f ON f.key = i.key WHERE i.ref = ? ORDER BY i.key",
+                    (ref,),
+                ).fetchall()
+            finally:
+                db.execute("COMMIT")
+        return generation, [FeatureRow(int(k), str(i), str(a), str(v), bytes(b)) for k, i, a, v, b in rows]
+
+    def blobs_for(self, keys: Iterable[int]) -> dict[int, bytes]:
+        """Feature blobs of the given keys."""
+        wanted = list(keys)
+        placeholders = ",".join("?" * len(wanted))
+        rows = self.database.query(
+            f"SELECT key, blob FROM local_features WHERE key IN ({placeholders})", wanted
+        )
+        return {int(key): bytes(blob) for key, blob in rows}  # type: ignore[call-overload, arg-type]
+
+    def _key(self, db: sqlite3.Connection, ref: str, image_id: str) -> int:
+        row = db.execute(
+            "SELECT key FROM local_images WHERE ref = ? AND image_id = ?", (ref, image_id)
+        ).fetchone()
+        if row is None:
+            raise self._missing(ref, image_id)
+        return int(row[0])
+
+    def _missing(self, ref: str, image_id: str) -> Exception:
+        if not self.context_exists(ref):
+            return ContextNotFoundError(f"no local context {ref!r}")
+        return ImageNotFoundError(f"no image {image_id!r} in this context")
+
+    # --- tags --------------------------------------------------------------------
+
+    def add_tag_references(self, ref: str, tag: str, references: list[tuple[ImageData, FeatureRow]]) -> None:
+        """Store reference images (and their features) under a tag."""
+        with self.database.transaction() as db:
+            self._bump(db, ref)
+            db.executemany(
+                "INSERT INTO local_tag_references (ref, tag, data, algorithm, version, blob) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(ref, tag, image.data, row.algorithm, row.version, row.blob) for image, row in references],
+            )
+
+    def tag_blobs(self, ref: str, tag: str) -> list[bytes]:
+        """Feature blobs of a tag's reference images; TagNotFoundError if none."""
+        rows = self.database.query(
+            "SELECT blob FROM local_tag_references WHERE ref = ? AND tag = ? ORDER BY id", (ref, tag)
+        )
+        if not rows:
+            if not self.context_exists(ref):
+                raise ContextNotFoundError(f"no local context {ref!r}")
+            raise TagNotFoundError(f"no tag {tag!r} in this context")
+        return [bytes(row[0]) for row in rows]  # type: ignore[arg-type]
