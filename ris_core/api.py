@@ -20,7 +20,7 @@ __all__ = ["DEFAULT_BACKEND", "available_backends", "open"]
 DEFAULT_BACKEND = "local"
 
 
-def open(  # noqa: A001 - ris_core.open reads like builtins.open, on purpose
+def open(
     backend: str | None = None,
     *,
     catalog: str | os.PathLike[str] | None = None,
@@ -57,9 +57,13 @@ def open(  # noqa: A001 - ris_core.open reads like builtins.open, on purpose
     return ImageSearch(instance, open_catalog(instance, catalog), plugin_set, steps, max_pixels)
 
 
-def available_backends() -> list[BackendInfo]:
-    """Every backend the installed plugins register, with whether it can be used now."""
-    return PluginSet().backend_infos()
+def available_backends(with_options: bool = False) -> list[BackendInfo]:
+    """Every backend the installed plugins register, with whether it can be used now.
+
+    With ``with_options``, each usable backend is imported to list the options it
+    accepts; without, no backend module is imported.
+    """
+    return PluginSet().backend_infos(with_options)
 
 
 def _resolve_steps(

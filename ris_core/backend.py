@@ -28,9 +28,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from ris_core.images import ImageData
+from ris_core.models import Comparison, ContextStatus, DuplicateGroup, ImageFeatures, SearchResult
 from ris_core.paths import default_database_path
 from ris_core.retry import RetryPolicy
-from ris_core.models import Comparison, ContextStatus, DuplicateGroup, ImageFeatures, SearchResult
 
 __all__ = ["Backend", "Capability", "Query"]
 

@@ -115,7 +115,7 @@ class Catalog:
             "FROM catalog_contexts c WHERE c.backend = ? ORDER BY c.name",
             (self.backend,),
         )
-        return [(self._record(row), int(row[4])) for row in rows]  # type: ignore[call-overload]
+        return [(self._record(row), int(row[4])) for row in rows]
 
     def remove_context(self, name: str) -> None:
         """Forget the context and everything recorded in it."""
@@ -147,6 +147,14 @@ class Catalog:
                 (self.backend, context, image_id, sha256, _now()),
             )
 
+    def image_sha256(self, context: str, image_id: str) -> str | None:
+        """The recorded content hash of an image, or None if it is not recorded."""
+        rows = self.database.query(
+            "SELECT sha256 FROM catalog_images WHERE backend = ? AND context = ? AND image_id = ?",
+            (self.backend, context, image_id),
+        )
+        return str(rows[0][0]) if rows else None
+
     def remove_image(self, context: str, image_id: str) -> None:
         """Forget an image."""
         with self.database.transaction() as db:
@@ -169,7 +177,7 @@ class Catalog:
             "SELECT COUNT(*) FROM catalog_images WHERE backend = ? AND context = ?",
             (self.backend, context),
         )
-        return int(rows[0][0])  # type: ignore[call-overload]
+        return int(rows[0][0])
 
     def ids_with_hash(self, context: str, sha256: str) -> list[str]:
         """Ids of images in the context whose bytes have this SHA-256."""
@@ -196,4 +204,4 @@ class Catalog:
             "SELECT tag, references_count FROM catalog_tags WHERE backend = ? AND context = ? ORDER BY tag",
             (self.backend, context),
         )
-        return {str(tag): int(count) for tag, count in rows}  # type: ignore[call-overload]
+        return {str(tag): int(count) for tag, count in rows}

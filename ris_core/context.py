@@ -5,9 +5,13 @@ operation on them. Obtained from :meth:`ris_core.ImageSearch.create_context` or
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
+
+from tqdm import tqdm
 
 from ris_core.backend import Capability, Query
 from ris_core.errors import (
@@ -18,11 +22,37 @@ from ris_core.errors import (
     UnsupportedOperationError,
 )
 from ris_core.images import ImageData, ImageInput
+from ris_core.ingest import (
+    IMAGE_PATTERNS,
+    IngestItem,
+    IngestReport,
+    ProgressCallback,
+    collect_files,
+    ingest,
+)
 from ris_core.models import Comparison, ContextStatus, DuplicateGroup, ImageFeatures, SearchResult
 from ris_core.validation import check_id, check_max_count, check_threshold
 
 if TYPE_CHECKING:
     from ris_core.system import ImageSearch
+
+
+def _work_items(
+    source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Iterable[tuple[str, ImageInput]],
+    include: Sequence[str],
+    exclude: Sequence[str],
+    recursive: bool,
+) -> tuple[Iterable[tuple[str, ImageInput, str | None]], int]:
+    """Normalise add_images' sources to (id, image, source path) work and its size."""
+    items: list[object] = [source] if isinstance(source, str | os.PathLike) else list(source)
+    pairs = [item for item in items if isinstance(item, tuple)]
+    paths = [item for item in items if isinstance(item, str | os.PathLike)]
+    if len(pairs) + len(paths) != len(items) or (pairs and paths):
+        raise InvalidArgumentError("add_images takes paths or (image_id, image) pairs, not a mix")
+    if pairs:
+        return [(image_id, image, None) for image_id, image in pairs], len(pairs)
+    files = collect_files(paths, include, exclude, recursive)
+    return [(image_id, path, str(path)) for image_id, path in files], len(files)
 
 __all__ = ["SearchContext"]
 
@@ -119,6 +149,41 @@ class SearchContext:
             logger.warning("image %r was already gone from the backend", image_id)
         self.system.catalog.remove_image(self.name, image_id)
         self.system.notify_write(self.name, "delete_image", [image_id])
+
+    def add_images(
+        self,
+        source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Iterable[tuple[str, ImageInput]],
+        *,
+        include: Sequence[str] = IMAGE_PATTERNS,
+        exclude: Sequence[str] = (),
+        recursive: bool = True,
+        workers: int | None = None,
+        progress: bool | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> IngestReport:
+        """Add many images: files, folders, or ``(image_id, image)`` pairs.
+
+        Folders are walked (recursively by default) for files matching ``include``
+        and not ``exclude`` (glob patterns on the name or relative path); a file found
+        in a folder gets its path relative to that folder as id, a file given directly
+        its name. Bad items are reported, not raised. An id that already holds the same
+        bytes is skipped, so re-running an interrupted batch resumes it; an id holding
+        other bytes is updated. ``progress`` shows a bar (default: when stderr is a
+        terminal); ``on_progress(done, total, item)`` is called after each item.
+        """
+        pairs, total = _work_items(source, include, exclude, recursive)
+        show_bar = sys.stderr.isatty() if progress is None else progress
+        with tqdm(total=total, disable=not show_bar, unit="image", desc=f"indexing into {self.name}") as bar:
+
+            def advance(done: int, count: int, item: IngestItem) -> None:
+                bar.update(1)
+                if on_progress is not None:
+                    on_progress(done, count, item)
+
+            report = ingest(self, pairs, total, workers, advance)
+        self.wait_until_idle()
+        logger.info("ingest into %r: %s", self.name, report.summary())
+        return report
 
     def image_ids(self) -> list[str]:
         """Every image id in the context, sorted."""
@@ -231,7 +296,7 @@ class SearchContext:
         """
         self._capable(Capability.TAGS, "create_tag")
         check_id(tag, "tag")
-        sources = list(images) if isinstance(images, list | tuple) else [images]
+        sources: list[ImageInput] = list(images) if isinstance(images, list | tuple) else [images]  # type: ignore[list-item]
         if not sources:
             raise InvalidArgumentError("create_tag needs at least one reference image")
         loaded = [self.system.load(source) for source in sources]

@@ -24,6 +24,7 @@ kind of failure, so ``except LookupError`` or ``except ValueError`` keep working
     │   ├── InvalidThresholdError
     │   ├── InvalidCountError
     │   ├── InvalidMetadataError
+    │   ├── SourceNotFoundError            (FileNotFoundError)
     │   └── InvalidImageError
     │       ├── EmptyImageError
     │       └── ImageTooLargeError
@@ -67,6 +68,7 @@ __all__ = [
     "NotFoundError",
     "RisError",
     "ServiceUnavailableError",
+    "SourceNotFoundError",
     "TagNotFoundError",
     "UnknownBackendError",
     "UnsupportedOperationError",
@@ -165,6 +167,10 @@ class InvalidCountError(InvalidArgumentError):
 
 class InvalidMetadataError(InvalidArgumentError):
     """Metadata is not a JSON object, or a metadata filter is malformed."""
+
+
+class SourceNotFoundError(InvalidArgumentError, FileNotFoundError):
+    """A file or folder given as a source of images does not exist."""
 
 
 class InvalidImageError(InvalidArgumentError):

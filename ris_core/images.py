@@ -34,7 +34,9 @@ __all__ = [
 ]
 
 #: Anything an operation accepts as an image.
-ImageInput: TypeAlias = "bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | Image.Image"
+ImageInput: TypeAlias = (
+    "bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | Image.Image | ImageData"
+)
 
 #: A preprocessing step takes decoded pixels and returns (possibly new) pixels.
 PreprocessStep: TypeAlias = Callable[[Image.Image], Image.Image]
@@ -79,10 +81,11 @@ class ImageData:
         try:
             # Not a ``with`` block: the pixels outlive the in-memory file, which the
             # garbage collector closes; loaded images never read from it again.
-            pixels = Image.open(io.BytesIO(self.data), formats=SUPPORTED_FORMATS)
-            if draft_size is not None and pixels.format in ("JPEG", "MPO"):
-                pixels.draft(None, draft_size)
-            pixels.load()
+            opened = Image.open(io.BytesIO(self.data), formats=SUPPORTED_FORMATS)
+            if draft_size is not None and opened.format in ("JPEG", "MPO"):
+                opened.draft(None, draft_size)
+            opened.load()
+            pixels: Image.Image = opened
             for step in self.preprocessing:
                 pixels = step(pixels)
             return pixels
@@ -107,6 +110,8 @@ def load_image(
     :class:`~ris_core.errors.ImageTooLargeError` above ``max_pixels`` or ``max_bytes``,
     and :class:`~ris_core.errors.InvalidImageError` for anything else unreadable.
     """
+    if isinstance(source, ImageData):
+        return source
     data = _read_bytes(source, max_bytes)
     if not data:
         raise EmptyImageError("the image is empty (0 bytes)")

@@ -218,8 +218,12 @@ class PluginSet:
             )
         return claims[0]
 
-    def backend_infos(self) -> list[BackendInfo]:
-        """Every registered backend with whether it can be used, sorted by name."""
+    def backend_infos(self, with_options: bool = False) -> list[BackendInfo]:
+        """Every registered backend with whether it can be used, sorted by name.
+
+        ``with_options`` imports each usable backend to read the options it accepts;
+        otherwise nothing is imported.
+        """
         infos = []
         for name, claims in sorted(self.backend_specs.items()):
             if len(claims) > 1:
@@ -230,8 +234,8 @@ class PluginSet:
             spec = claims[0]
             missing = spec.missing_requirements()
             reason = spec._unavailable_message(missing) if missing else ""
-            infos.append(BackendInfo(name, spec.description, spec.plugin, not missing, reason,
-                                     _declared_options(spec) if not missing else {}))
+            options = _declared_options(spec) if with_options and not missing else {}
+            infos.append(BackendInfo(name, spec.description, spec.plugin, not missing, reason, options))
         return infos
 
     def preprocessors(self) -> dict[str, PreprocessStep]:

@@ -15,8 +15,8 @@ from PIL import Image, ImageChops, ImageOps
 from ris_core.images import PreprocessStep
 
 __all__ = [
-    "DEFAULT_STEPS",
     "BUILTIN_STEPS",
+    "DEFAULT_STEPS",
     "apply_exif_orientation",
     "flatten_transparency",
     "normalize_mode",

@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from ris_core.errors import ConfigurationError
 
@@ -71,8 +72,8 @@ class Database:
                 raise
             self.connection.execute("COMMIT")
 
-    def query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[object, ...]]:
-        """Run a read and return every row."""
+    def query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run a read and return every row (SQLite values are dynamically typed)."""
         with self.lock:
             return self.connection.execute(sql, parameters).fetchall()
 

@@ -123,9 +123,14 @@ class ImageSearch:
 
     # --- plumbing shared by contexts ---------------------------------------------
 
-    def load(self, image: ImageInput) -> ImageData:
-        """Read and check an image input, attaching this system's preprocessing."""
-        return load_image(image, max_pixels=self.max_pixels).with_preprocessing(self.preprocessing)
+    def load(self, image: ImageInput | ImageData) -> ImageData:
+        """Read and check an image input, attaching this system's preprocessing.
+
+        An :class:`ImageData` (already read and checked) is only given the chain.
+        """
+        if not isinstance(image, ImageData):
+            image = load_image(image, max_pixels=self.max_pixels)
+        return image.with_preprocessing(self.preprocessing)
 
     def notify_write(self, context: str, operation: str, image_ids: Sequence[str]) -> None:
         """Tell observer plugins that a write succeeded."""

@@ -30,9 +30,9 @@ from ris_core.models import (
 )
 from ris_core.paths import default_database_path
 from ris_core.sqlite import MEMORY, Database
+from ris_local.defaults import default_engine
 from ris_local.engine import Engine, FeatureIndex, Hit, Score
 from ris_local.groups import group_pairs
-from ris_local.defaults import default_engine
 from ris_local.store import FeatureRow, LocalStore
 
 __all__ = ["LocalBackend"]

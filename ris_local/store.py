@@ -110,7 +110,7 @@ class LocalStore:
         rows = self.database.query("SELECT generation FROM local_contexts WHERE ref = ?", (ref,))
         if not rows:
             raise ContextNotFoundError(f"no local context {ref!r}")
-        return int(rows[0][0])  # type: ignore[call-overload]
+        return int(rows[0][0])
 
     @staticmethod
     def _bump(db: sqlite3.Connection, ref: str) -> int:
@@ -191,7 +191,7 @@ class LocalStore:
         )
         if not rows:
             raise self._missing(ref, image_id)
-        return bytes(rows[0][0])  # type: ignore[arg-type]
+        return bytes(rows[0][0])
 
     def features(self, ref: str, image_id: str) -> FeatureRow:
         """The stored features of an image."""
@@ -205,7 +205,7 @@ class LocalStore:
         key, algorithm, version, blob = rows[0]
         if blob is None:
             raise FeaturesNotFoundError(f"image {image_id!r} has no features; create them first")
-        return FeatureRow(int(key), image_id, str(algorithm), str(version), bytes(blob))  # type: ignore[call-overload, arg-type]
+        return FeatureRow(int(key), image_id, str(algorithm), str(version), bytes(blob))
 
     def all_features(self, ref: str) -> tuple[int, list[FeatureRow]]:
         """The context's generation and every feature row, read in one snapshot."""
@@ -230,7 +230,7 @@ class LocalStore:
         rows = self.database.query(
             f"SELECT key, blob FROM local_features WHERE key IN ({placeholders})", wanted
         )
-        return {int(key): bytes(blob) for key, blob in rows}  # type: ignore[call-overload, arg-type]
+        return {int(key): bytes(blob) for key, blob in rows}
 
     def _key(self, db: sqlite3.Connection, ref: str, image_id: str) -> int:
         row = db.execute(
@@ -266,4 +266,4 @@ class LocalStore:
             if not self.context_exists(ref):
                 raise ContextNotFoundError(f"no local context {ref!r}")
             raise TagNotFoundError(f"no tag {tag!r} in this context")
-        return [bytes(row[0]) for row in rows]  # type: ignore[arg-type]
+        return [bytes(row[0]) for row in rows]

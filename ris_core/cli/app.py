@@ -1,0 +1,137 @@
+"""The ``ris`` command group: global options, opening the system, errors to exit codes.
+
+Exit codes: 0 success; 1 some items of a batch failed; 2 usage error; 3 not found;
+4 invalid input; 5 backend failure; 6 configuration (unknown or unavailable backend,
+bad option); 7 already exists; 8 operation not offered by the backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from ris_core import errors
+from ris_core.api import open as open_system
+from ris_core.context import SearchContext
+from ris_core.system import ImageSearch
+
+__all__ = ["CliState", "cli", "main", "pass_state"]
+
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (errors.NotFoundError, 3),
+    (errors.InvalidArgumentError, 4),
+    (errors.BackendError, 5),
+    (errors.ContextBusyError, 5),
+    (errors.ConfigurationError, 6),
+    (errors.AlreadyExistsError, 7),
+    (errors.UnsupportedOperationError, 8),
+)
+
+
+@dataclass
+class CliState:
+    """What the global options chose; opens the system on first use."""
+
+    backend: str | None
+    options: dict[str, str]
+    catalog: str | None
+    context_name: str
+    _system: ImageSearch | None = field(default=None, repr=False)
+
+    def system(self) -> ImageSearch:
+        """The opened system (opened once, closed when the command ends)."""
+        if self._system is None:
+            options: dict[str, Any] = dict(self.options)
+            self._system = open_system(self.backend, catalog=self.catalog, **options)
+        return self._system
+
+    def context(self, create: bool = False) -> SearchContext:
+        """The ``--context`` context; created on demand by commands that write."""
+        return self.system().context(self.context_name, create=create)
+
+    def close(self) -> None:
+        """Close the system if it was opened."""
+        if self._system is not None:
+            self._system.close()
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
+    options = {}
+    for value in values:
+        key, sep, setting = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--option")
+        options[key.strip().replace("-", "_")] = setting
+    return options
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-b", "--backend", envvar="RIS_BACKEND", help="Backend name (default: local).")
+@click.option("-d", "--database", envvar="RIS_DATABASE",
+              help="Database file of the local backend (default: $RIS_HOME/ris.db).")
+@click.option("-o", "--option", "option_values", multiple=True, metavar="KEY=VALUE",
+              help="A backend option, repeatable (e.g. -o base_url=http://127.0.0.1:8080).")
+@click.option("--catalog", envvar="RIS_CATALOG", help="Catalog database (default: where the backend says).")
+@click.option("-c", "--context", "context_name", envvar="RIS_CONTEXT", default="default",
+              show_default=True, help="Search context to work in.")
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@click.version_option(package_name="ris")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    backend: str | None,
+    database: str | None,
+    option_values: tuple[str, ...],
+    catalog: str | None,
+    context_name: str,
+    verbose: int,
+) -> None:
+    """Reverse image search: index folders of images, then find similar ones."""
+    logging.basicConfig(
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    options = _parse_options(option_values)
+    if database is not None:
+        options.setdefault("database", database)
+    state = CliState(backend, options, catalog, context_name)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The documented exit code for an error."""
+    for error_type, code in EXIT_CODES:
+        if isinstance(exc, error_type):
+            return code
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the console script's entry point)."""
+    from ris_core.cli import commands  # noqa: F401 - registers the subcommands
+
+    try:
+        # Without standalone mode, click returns a command's ctx.exit(code) as a value.
+        returned = cli.main(args=argv, prog_name="ris", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except errors.RisError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exit_code_for(exc)
+    return returned if isinstance(returned, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""The everyday commands: backends, samples, index, search, duplicates, compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ris_core.api import available_backends
+from ris_core.cli.app import CliState, cli, pass_state
+from ris_core.cli.output import emit, json_option, print_results, table
+from ris_core.context import SearchContext
+from ris_core.errors import ImageNotFoundError, InvalidArgumentError
+from ris_core.images import load_image
+from ris_core.ingest import IMAGE_PATTERNS, IngestStatus
+from ris_core.samples import write_samples
+
+THRESHOLD = click.option(
+    "-t", "--threshold", type=float, default=None,
+    help="Similarity threshold, 0 to 100 (default: the backend's calibrated one).",
+)
+
+
+@cli.command()
+@click.option("--options", "with_options", is_flag=True, help="Also list each backend's options.")
+@json_option
+def backends(with_options: bool, as_json: bool) -> None:
+    """List the installed backends and whether each can be used."""
+    infos = available_backends(with_options)
+    if as_json:
+        emit(infos)
+        return
+    table(["name", "usable", "plugin", "description"],
+          [(i.name, "yes" if i.available else "no", i.plugin, i.description or i.reason) for i in infos])
+    for info in infos:
+        if not info.available:
+            click.echo(f"\n{info.name}: {info.reason}")
+        for option, help_text in info.options.items():
+            click.echo(f"  {info.name} -o {option}=...  {help_text}")
+
+
+@cli.command()
+@json_option
+@pass_state
+def contexts(state: CliState, as_json: bool) -> None:
+    """List the search contexts with their image counts."""
+    infos = state.system().list_contexts()
+    if as_json:
+        emit(infos)
+    elif not infos:
+        click.echo("no search contexts yet; 'ris index FOLDER' creates one")
+    else:
+        table(["name", "images", "backend", "created"],
+              [(i.name, i.image_count, i.backend, i.created_at) for i in infos])
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def samples(folder: Path) -> None:
+    """Write sample photographs to FOLDER/photos and edited copies to FOLDER/queries."""
+    photos, queries = write_samples(folder)
+    click.echo(f"wrote {len(photos)} photos to {folder / 'photos'} and "
+               f"{len(queries)} edited copies to {folder / 'queries'}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--include", multiple=True, metavar="GLOB",
+              help=f"File patterns to index in folders (default: {' '.join(IMAGE_PATTERNS)}).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="File patterns to leave out.")
+@click.option("--recursive/--no-recursive", default=True, show_default=True, help="Walk sub-folders.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel workers (default: cores).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@json_option
+@pass_state
+@click.pass_context
+def index(
+    ctx: click.Context, state: CliState, paths: tuple[Path, ...], include: tuple[str, ...],
+    exclude: tuple[str, ...], recursive: bool, workers: int | None, progress: bool | None, as_json: bool,
+) -> None:
+    """Index image files and folders (ids are paths relative to each folder).
+
+    Files already indexed with the same content are skipped, so re-running resumes an
+    interrupted run. Bad files are reported and the exit code is 1 if any failed.
+    """
+    context = state.context(create=True)
+    report = context.add_images(
+        list(paths), include=include or IMAGE_PATTERNS, exclude=exclude,
+        recursive=recursive, workers=workers, progress=progress,
+    )
+    if as_json:
+        emit({"context": context.name, "summary": report.summary(), "items": report.items})
+    else:
+        counts = ", ".join(f"{count} {status}" for status, count in report.summary().items() if count)
+        click.echo(f"context {context.name!r}: {counts or 'nothing to index'}; {len(context)} images in all")
+        for item in report.failed:
+            click.echo(f"  failed {item.source or item.image_id}: {item.error}", err=True)
+    if report.count(IngestStatus.FAILED):
+        ctx.exit(1)
+
+
+@cli.command()
+@click.argument("image")
+@click.option("--id", "by_id", is_flag=True, help="IMAGE is the id of an indexed image, not a file.")
+@THRESHOLD
+@click.option("-n", "--max-count", type=int, default=10, show_default=True, help="At most this many results.")
+@json_option
+@pass_state
+def search(state: CliState, image: str, by_id: bool, threshold: float | None, max_count: int, as_json: bool) -> None:
+    """Find indexed images similar to IMAGE (a file, or an indexed id with --id)."""
+    context = state.context()
+    if by_id:
+        results = context.find_similar_images(image, threshold=threshold, max_count=max_count)
+    else:
+        results = context.find_similar_images(image=Path(image), threshold=threshold, max_count=max_count)
+    if as_json:
+        emit(results)
+    else:
+        print_results(results)
+
+
+@cli.command()
+@THRESHOLD
+@json_option
+@pass_state
+def duplicates(state: CliState, threshold: float | None, as_json: bool) -> None:
+    """Find groups of near-duplicate images."""
+    groups = state.context().find_duplicates(threshold)
+    if as_json:
+        emit(groups)
+        return
+    if not groups:
+        click.echo("no duplicates")
+    for number, group in enumerate(groups, 1):
+        click.echo(f"group {number}:")
+        for result in group.images:
+            click.echo(f"  {result.similarity:6.2f}  {result.image_id}")
+
+
+def _resolve(context: SearchContext, argument: str) -> tuple[str | None, Path | None]:
+    """An argument names an indexed id, or a file (found by content if indexed)."""
+    if argument in context:
+        return argument, None
+    path = Path(argument)
+    if not path.is_file():
+        raise ImageNotFoundError(f"{argument!r} is neither an indexed image id nor a file")
+    same = context.system.catalog.ids_with_hash(context.name, load_image(path).sha256)
+    return (same[0], None) if same else (None, path)
+
+
+@cli.command()
+@click.argument("first")
+@click.argument("second")
+@json_option
+@pass_state
+def compare(state: CliState, first: str, second: str, as_json: bool) -> None:
+    """Compare two images: indexed ids or files (at least one must be indexed)."""
+    context = state.context()
+    (first_id, first_path), (second_id, second_path) = _resolve(context, first), _resolve(context, second)
+    if first_id is None:
+        (first_id, first_path), (second_id, second_path) = (second_id, second_path), (first_id, first_path)
+    if first_id is None:
+        raise InvalidArgumentError("neither image is indexed; index one of them first")
+    if second_id is not None:
+        comparison = context.compare_images(first_id, second_id)
+    else:
+        comparison = context.compare_images(first_id, other_image=second_path)
+    if as_json:
+        emit(comparison)
+    else:
+        other = comparison.other_id or str(second_path)
+        click.echo(f"{comparison.similarity:.2f}  {comparison.image_id} vs {other} "
+                   f"(distance {comparison.distance:g}, {comparison.method})")

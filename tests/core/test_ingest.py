@@ -1,0 +1,101 @@
+"""Batch ingest: folders, patterns, pairs, bad files, resuming, progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import ris_core
+from ris_core import errors
+from ris_core.context import SearchContext
+from ris_core.ingest import IngestItem, IngestStatus
+from ris_core.system import ImageSearch
+from ris_core.testing.images import encode, not_an_image, photo, truncated_jpeg
+
+
+@pytest.fixture
+def system() -> ImageSearch:
+    with ris_core.open(database=":memory:") as opened:
+        yield opened
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    (root / "sub").mkdir(parents=True)
+    for seed in range(3):
+        (root / f"p{seed}.jpg").write_bytes(encode(photo(seed), "JPEG", quality=90))
+    (root / "sub" / "p3.PNG").write_bytes(encode(photo(3)))
+    (root / "sub" / "broken.jpg").write_bytes(truncated_jpeg())
+    (root / "notes.txt").write_text("not an image")
+    (root / "fake.png").write_bytes(not_an_image())
+    return root
+
+
+def _statuses(items: list[IngestItem]) -> dict[str, str]:
+    return {item.image_id: item.status.value for item in items}
+
+
+def test_folder_ingest_reports_every_file_and_continues_past_bad_ones(system: ImageSearch, folder: Path) -> None:
+    context = system.create_context("c")
+    report = context.add_images(folder, progress=False)
+    assert _statuses(report.items) == {
+        "p0.jpg": "added", "p1.jpg": "added", "p2.jpg": "added", "sub/p3.PNG": "added",
+        "sub/broken.jpg": "failed", "fake.png": "failed",
+    }
+    assert context.image_ids() == ["p0.jpg", "p1.jpg", "p2.jpg", "sub/p3.PNG"]
+    failed = {item.image_id: item for item in report.failed}
+    assert failed["sub/broken.jpg"].error_type == "InvalidImageError"
+    assert failed["fake.png"].source == str(folder / "fake.png")
+
+
+def test_rerun_skips_unchanged_and_updates_changed(system: ImageSearch, folder: Path) -> None:
+    context = system.create_context("c")
+    context.add_images(folder, progress=False)
+    (folder / "p1.jpg").write_bytes(encode(photo(9), "JPEG", quality=90))
+    report = context.add_images(folder, progress=False, exclude=["broken*", "fake*"])
+    assert report.summary() == {"added": 0, "updated": 1, "skipped": 3, "failed": 0}
+    assert context.find_similar_images(image=encode(photo(9)), max_count=1)[0].image_id == "p1.jpg"
+
+
+def test_include_exclude_and_non_recursive(system: ImageSearch, folder: Path) -> None:
+    context = system.create_context("c")
+    report = context.add_images(folder, include=["*.jpg"], exclude=["p2*"], recursive=False, progress=False)
+    assert sorted(item.image_id for item in report.items) == ["p0.jpg", "p1.jpg"]
+
+
+def test_single_files_get_their_name_as_id(system: ImageSearch, folder: Path) -> None:
+    context = system.create_context("c")
+    context.add_images([folder / "p0.jpg", folder / "sub" / "p3.PNG"], progress=False)
+    assert context.image_ids() == ["p0.jpg", "p3.PNG"]
+
+
+def test_pairs_of_id_and_image(system: ImageSearch) -> None:
+    context = system.create_context("c")
+    report = context.add_images([("a", encode(photo(1))), ("../bad", encode(photo(2))), ("b", photo(3))],
+                                progress=False)
+    assert _statuses(report.items) == {"a": "added", "../bad": "failed", "b": "added"}
+    assert next(i for i in report.items if i.image_id == "../bad").error_type == "InvalidIdError"
+
+
+def test_progress_callback_sees_every_item(system: ImageSearch, folder: Path) -> None:
+    seen: list[tuple[int, int, IngestStatus]] = []
+    context = system.create_context("c")
+    context.add_images(folder, progress=False, workers=2,
+                       on_progress=lambda done, total, item: seen.append((done, total, item.status)))
+    assert sorted(done for done, _, _ in seen) == [1, 2, 3, 4, 5, 6]
+    assert {total for _, total, _ in seen} == {6}
+
+
+def test_missing_source_fails_before_anything_is_added(system: ImageSearch, folder: Path) -> None:
+    context = system.create_context("c")
+    with pytest.raises(errors.SourceNotFoundError):
+        context.add_images([folder, folder / "nope"], progress=False)
+    assert len(context) == 0
+
+
+def test_mixing_paths_and_pairs_is_refused(system: ImageSearch, folder: Path) -> None:
+    context: SearchContext = system.create_context("c")
+    with pytest.raises(errors.InvalidArgumentError):
+        context.add_images([folder / "p0.jpg", ("a", encode(photo(1)))], progress=False)  # type: ignore[list-item]
