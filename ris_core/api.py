@@ -12,6 +12,7 @@ from ris_core.images import DEFAULT_MAX_PIXELS, PreprocessStep
 from ris_core.models import BackendInfo
 from ris_core.plugins import PluginSet, normalize_name
 from ris_core.preprocess import BUILTIN_STEPS, DEFAULT_STEPS
+from ris_core.retry import RetryPolicy
 from ris_core.system import ImageSearch, open_catalog
 
 __all__ = ["DEFAULT_BACKEND", "available_backends", "open"]
@@ -26,6 +27,8 @@ def open(
     catalog: str | os.PathLike[str] | None = None,
     preprocessing: Sequence[str | PreprocessStep] | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    cache_size: int = 1024,
+    retry: RetryPolicy | None = None,
     plugins: Sequence[object] = (),
     **options: Any,
 ) -> ImageSearch:
@@ -36,7 +39,9 @@ def open(
     unknown ones are refused. ``catalog`` is where names and bookkeeping live (by
     default where the backend suggests: the local database file itself).
     ``preprocessing`` is the chain of steps (names or callables) applied to pixels
-    before features are computed; ``plugins`` are extra plugin objects to register.
+    before features are computed; ``max_pixels`` the decompression-bomb limit;
+    ``cache_size`` how many search results to cache (0: none); ``retry`` the policy for
+    transient backend failures; ``plugins`` extra plugin objects to register.
 
     Raises UnknownBackendError, BackendUnavailableError (a missing optional
     dependency, with the extra to install), BackendConflictError or
@@ -54,7 +59,7 @@ def open(
         )
     steps = _resolve_steps(preprocessing, plugin_set)
     instance = backend_class(**options)
-    return ImageSearch(instance, open_catalog(instance, catalog), plugin_set, steps, max_pixels)
+    return ImageSearch(instance, open_catalog(instance, catalog), plugin_set, steps, max_pixels, cache_size, retry)
 
 
 def available_backends(with_options: bool = False) -> list[BackendInfo]:

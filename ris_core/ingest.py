@@ -14,11 +14,11 @@ import enum
 import fnmatch
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ris_core.errors import RisError, SourceNotFoundError
 from ris_core.images import ImageInput
@@ -32,6 +32,7 @@ __all__ = [
     "IngestReport",
     "IngestStatus",
     "ProgressCallback",
+    "Work",
     "collect_files",
     "ingest",
 ]
@@ -85,7 +86,8 @@ class IngestReport:
 #: Called after each item with (items done, items in total, the item's outcome).
 ProgressCallback = Callable[[int, int, IngestItem], None]
 
-_Work = tuple[str, ImageInput, str | None]
+#: One item of work: image id, image, the file it came from (if any), metadata (if any).
+Work = tuple[str, ImageInput, str | None, Mapping[str, Any] | None]
 
 
 def collect_files(
@@ -127,8 +129,7 @@ def _matches(name: str, relative: str, include: Sequence[str], exclude: Sequence
 
 def ingest(
     context: SearchContext,
-    work: Iterable[tuple[str, ImageInput, str | None]],
-    total: int,
+    work: Sequence[Work],
     workers: int | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
@@ -138,13 +139,14 @@ def ingest(
     hashes, and remote backends wait on the network.
     """
     report = IngestReport()
+    total = len(work)
     lock = threading.Lock()
     count = workers or os.cpu_count() or 1
     # At most a few items per worker in flight, so a million-file batch does not
     # queue a million futures (or hold their images) up front.
     in_flight = threading.BoundedSemaphore(count * 4)
 
-    def one(item: _Work) -> None:
+    def one(item: Work) -> None:
         try:
             outcome = _ingest_one(context, *item)
             with lock:
@@ -165,15 +167,23 @@ def ingest(
     return report
 
 
-def _ingest_one(context: SearchContext, image_id: str, image: ImageInput, source: str | None) -> IngestItem:
+def _ingest_one(
+    context: SearchContext,
+    image_id: str,
+    image: ImageInput,
+    source: str | None,
+    metadata: Mapping[str, Any] | None,
+) -> IngestItem:
     try:
         data = context.system.load(image)
         if image_id in context:
             if context.system.catalog.image_sha256(context.name, image_id) == data.sha256:
+                if metadata is not None and context.get_metadata(image_id) != dict(metadata):
+                    context.set_metadata(image_id, metadata)
                 return IngestItem(image_id, IngestStatus.SKIPPED, source)
-            context.update_image(image_id, data)
+            context.update_image(image_id, data, metadata)
             return IngestItem(image_id, IngestStatus.UPDATED, source)
-        context.add_image(image_id, data)
+        context.add_image(image_id, data, metadata)
         return IngestItem(image_id, IngestStatus.ADDED, source)
     except RisError as exc:
         return IngestItem(image_id, IngestStatus.FAILED, source, str(exc), type(exc).__name__)

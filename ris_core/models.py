@@ -9,12 +9,15 @@ from typing import Any
 
 __all__ = [
     "BackendInfo",
+    "CollectionInfo",
     "Comparison",
     "ContextInfo",
     "ContextState",
+    "ContextStats",
     "ContextStatus",
     "DuplicateGroup",
     "ImageFeatures",
+    "LatencySummary",
     "SearchResult",
 ]
 
@@ -122,3 +125,46 @@ class BackendInfo:
     available: bool
     reason: str = ""
     options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionInfo:
+    """A collection of a context, with how many images it holds."""
+
+    name: str
+    image_count: int
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class LatencySummary:
+    """How long one kind of search took, over the recent samples kept (seconds)."""
+
+    count: int
+    mean: float
+    p50: float
+    p90: float
+    p99: float
+    max: float
+
+
+@dataclass(frozen=True, slots=True)
+class ContextStats:
+    """What a context holds and how it has been searched.
+
+    ``searches`` counts each search operation; ``latency`` summarises their wall
+    times; ``most_searched`` lists the stored images most often used as queries and
+    ``most_matched`` the images most often returned, each as ``(image_id, count)``.
+    ``cache_hits`` counts searches answered from the cache.
+    """
+
+    context: str
+    backend: str
+    images: int
+    tags: int
+    collections: int
+    searches: Mapping[str, int]
+    latency: Mapping[str, LatencySummary]
+    most_searched: tuple[tuple[str, int], ...]
+    most_matched: tuple[tuple[str, int], ...]
+    cache_hits: int

@@ -9,16 +9,17 @@ policy inside; for the others the core wraps every call in it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ris_core.errors import BackendError
 
-__all__ = ["RetryPolicy"]
+__all__ = ["NO_RETRY", "RetryPolicy", "RetryingBackend"]
 
 logger = logging.getLogger("ris_core.retry")
 
@@ -75,3 +76,28 @@ class RetryPolicy:
 
 #: No retries at all, for tests and for callers that retry themselves.
 NO_RETRY = RetryPolicy(attempts=1)
+
+
+class RetryingBackend:
+    """A backend whose every operation runs under a retry policy.
+
+    The core wraps backends that do not retry per request themselves
+    (``manages_retries = False``); attributes and ``close`` pass straight through.
+    A retried write that had in fact succeeded is safe: the core completes an add
+    the backend already holds, and treats a delete of a missing image as done.
+    """
+
+    def __init__(self, backend: Any, policy: RetryPolicy) -> None:
+        self.wrapped = backend
+        self.policy = policy
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.wrapped, name)
+        if name.startswith("_") or name == "close" or not callable(value):
+            return value
+
+        @functools.wraps(value)
+        def retried(*args: Any, **kwargs: Any) -> Any:
+            return self.policy.call(lambda: value(*args, **kwargs), f"{self.wrapped.name}.{name}")
+
+        return retried

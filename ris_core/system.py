@@ -7,10 +7,12 @@ import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from ris_core.backend import Backend
+from ris_core.cache import SearchCache
 from ris_core.catalog import Catalog
 from ris_core.context import SearchContext
 from ris_core.errors import (
@@ -21,8 +23,11 @@ from ris_core.errors import (
 )
 from ris_core.images import DEFAULT_MAX_PIXELS, ImageData, ImageInput, PreprocessStep, load_image
 from ris_core.models import ContextInfo, SearchResult
+from ris_core.ingest import IngestReport
 from ris_core.plugins import PluginSet
+from ris_core.retry import RetryingBackend, RetryPolicy
 from ris_core.sqlite import Database
+from ris_core.stats import StatsRecorder
 from ris_core.validation import check_id
 
 __all__ = ["ImageSearch"]
@@ -45,12 +50,21 @@ class ImageSearch:
         plugins: PluginSet,
         preprocessing: Sequence[PreprocessStep],
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        cache_size: int = 1024,
+        retry: RetryPolicy | None = None,
     ) -> None:
-        self.backend = backend
+        policy = retry or RetryPolicy()
+        backend.retry_policy = policy
+        # One policy, applied once: inside backends that retry per request, around
+        # every operation for the others.
+        self.backend: Backend = backend if backend.manages_retries else cast(Backend, RetryingBackend(backend, policy))
         self.catalog = catalog
         self.plugins = plugins
         self.preprocessing = tuple(preprocessing)
         self.max_pixels = max_pixels
+        self.cache = SearchCache(cache_size)
+        self.stats_recorder = StatsRecorder(catalog)
+        plugins.manager.register(self.stats_recorder, name="ris-stats")
         self._closed = False
 
     @property
@@ -117,6 +131,14 @@ class ImageSearch:
         self.catalog.remove_context(name)
         self.notify_write(name, "delete_context", ())
 
+    def import_context(self, path: str | os.PathLike[str], name: str | None = None) -> tuple[SearchContext, IngestReport]:
+        """Load an export (from any backend) into context ``name``, creating it if needed
+        (default: the exported context's name). Returns the context and a per-image
+        report. See :mod:`ris_core.transfer` for the format."""
+        from ris_core.transfer import import_context
+
+        return import_context(self, Path(path), name)
+
     def __iter__(self) -> Iterator[SearchContext]:
         for info in self.list_contexts():
             yield self.context(info.name)
@@ -165,6 +187,7 @@ class ImageSearch:
             return
         self._closed = True
         try:
+            self.stats_recorder.flush()
             self.backend.close()
         finally:
             self.catalog.database.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,8 @@ def test_errors_map_to_documented_exit_codes(
 
 
 def test_console_script_runs(photos: Path) -> None:
-    executable = shutil.which("ris")
-    assert executable, "the 'ris' console script is not on PATH: pip install -e . in this environment"
+    executable = shutil.which("ris", path=str(Path(sys.executable).parent))
+    assert executable, "no 'ris' console script beside this Python: pip install -e . in this environment"
     done = subprocess.run([executable, "index", str(photos), "--json"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["summary"]["added"] == 6

@@ -43,7 +43,7 @@ def test_writes_and_searches_reach_observers() -> None:
     assert [(s["operation"], s["query"], s["count"]) for s in recorder.searches] == [
         ("find_similar_images", "a", 1), ("find_similar_images", None, 1)]
     assert all(s["seconds"] >= 0 and s["backend"] == "local" for s in recorder.searches)
-    assert recorder.searches[0]["details"] == {"threshold": 0.0, "max_count": 10}
+    assert recorder.searches[0]["details"] == {"threshold": 0.0, "max_count": 10, "cached": False}
 
 
 def test_observers_are_per_system() -> None:

@@ -1,0 +1,118 @@
+"""Searching a context: similar images, duplicates, comparisons, each cached and
+narrowed by metadata filters and collections before the backend runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from ris_core.backend import Capability
+from ris_core.cache import MISSING
+from ris_core.context.base import DEFAULT_MAX_COUNT, ContextBase, Filter
+from ris_core.images import ImageInput
+from ris_core.models import Comparison, DuplicateGroup, SearchResult
+from ris_core.validation import check_id, check_threshold
+
+__all__ = ["SearchPart"]
+
+T = TypeVar("T")
+
+
+class SearchPart(ContextBase):
+    """Find similar images, find duplicates, compare two images."""
+
+    def _cached(
+        self,
+        operation: str,
+        key: Hashable,
+        compute: Callable[[], T],
+        flatten: Callable[[T], Sequence[SearchResult]],
+        query: str | None,
+        details: Mapping[str, Any],
+    ) -> T:
+        """Answer from the cache if nothing changed since, else compute and cache."""
+        started = time.perf_counter()
+        generation = self.system.catalog.generation(self.name)
+        full_key = (self.name, operation, key)
+        value = self.system.cache.get(full_key, generation)
+        cached = value is not MISSING
+        if not cached:
+            value = compute()
+            self.system.cache.put(full_key, generation, value)
+        self.system.notify_search(self.name, operation, query, flatten(value), started, {**details, "cached": cached})
+        return value  # type: ignore[no-any-return]
+
+    def find_similar_images(
+        self,
+        image_id: str | None = None,
+        *,
+        image: ImageInput | None = None,
+        threshold: float | None = None,
+        max_count: int = DEFAULT_MAX_COUNT,
+        where: Filter | None = None,
+        collection: str | None = None,
+    ) -> list[SearchResult]:
+        """Images similar to a stored image (``image_id``) or to new data (``image``).
+
+        Returns those with similarity >= ``threshold`` (the backend's calibrated
+        default when None), best first, at most ``max_count``, each with its metadata.
+        A stored query image is not among its own results. ``where`` (a metadata filter)
+        and ``collection`` restrict the candidates before the search, so the answer is
+        the best matches among them.
+        """
+        query = self._query(image_id, image, "image_id", "image")
+        threshold, max_count = self._limits(threshold, max_count)
+        query_key = ("id", query) if isinstance(query, str) else ("data", query.sha256)
+
+        def compute() -> list[SearchResult]:
+            within = self._within(where, collection)
+            if within is not None and not within:
+                return []
+            return self._with_metadata(
+                self.system.backend.find_similar(self.ref, query, threshold, max_count, within))
+
+        return self._cached(
+            "find_similar_images", (query_key, threshold, max_count, self._filter_key(where, collection)),
+            compute, lambda results: results, query if isinstance(query, str) else None,
+            {"threshold": threshold, "max_count": max_count},
+        )
+
+    def find_duplicates(
+        self, threshold: float | None = None, *, where: Filter | None = None, collection: str | None = None
+    ) -> list[DuplicateGroup]:
+        """Groups of near-duplicate images at ``threshold`` (the backend's duplicate
+        threshold when None), among the images the filter and collection select."""
+        self._capable(Capability.DUPLICATES, "find_duplicates")
+        level = check_threshold(self.system.backend.duplicate_threshold if threshold is None else threshold)
+
+        def compute() -> list[DuplicateGroup]:
+            within = self._within(where, collection)
+            if within is not None and len(within) < 2:
+                return []
+            groups = self.system.backend.find_duplicates(self.ref, level, within)
+            return [DuplicateGroup(tuple(self._with_metadata(group.images))) for group in groups]
+
+        return self._cached(
+            "find_duplicates", (level, self._filter_key(where, collection)), compute,
+            lambda groups: [result for group in groups for result in group.images], None,
+            {"threshold": level},
+        )
+
+    def compare_images(
+        self, image_id: str, other_id: str | None = None, *, other_image: ImageInput | None = None
+    ) -> Comparison:
+        """Similarity of a stored image to another stored image or to new image data."""
+        self._capable(Capability.COMPARE, "compare_images")
+        check_id(image_id)
+        other = self._query(other_id, other_image, "other_id", "other_image")
+        other_key = ("id", other) if isinstance(other, str) else ("data", other.sha256)
+
+        def flatten(comparison: Comparison) -> list[SearchResult]:
+            return [SearchResult(comparison.other_id or "", comparison.similarity,
+                                 comparison.distance, comparison.method)]
+
+        return self._cached(
+            "compare_images", (image_id, other_key),
+            lambda: self.system.backend.compare(self.ref, image_id, other), flatten, image_id, {},
+        )
