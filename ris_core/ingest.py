@@ -149,11 +149,11 @@ def ingest(
     def one(item: Work) -> None:
         try:
             outcome = _ingest_one(context, *item)
+            # Under the lock, so callbacks (and a progress bar) never run concurrently.
             with lock:
                 report.items.append(outcome)
-                done = len(report.items)
-            if on_progress is not None:
-                on_progress(done, total, outcome)
+                if on_progress is not None:
+                    on_progress(len(report.items), total, outcome)
         finally:
             in_flight.release()
 

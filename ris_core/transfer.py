@@ -87,8 +87,8 @@ def export_context(context: SearchContext, path: Path) -> Path:
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         if folder != path:
-            mode = "w:gz" if path.name.endswith((".gz", ".tgz")) else "w"
-            with tarfile.open(path, mode) as archive:
+            compressed = path.name.endswith((".gz", ".tgz"))
+            with tarfile.open(path, "w:gz") if compressed else tarfile.open(path, "w") as archive:
                 for member in sorted(folder.rglob("*")):
                     archive.add(member, arcname=member.relative_to(folder).as_posix(), recursive=False)
     return path

@@ -126,7 +126,8 @@ class ImagesPart(ContextBase):
         are reported, not raised. An id that already holds the same bytes is skipped,
         so re-running an interrupted batch resumes it; an id holding other bytes is
         updated. ``progress`` shows a bar (default: when stderr is a terminal);
-        ``on_progress(done, total, item)`` is called after each item.
+        ``on_progress(done, total, item)`` is called after each item, never from two
+        threads at once.
         """
         work = _work_items(source, include, exclude, recursive)
         show_bar = sys.stderr.isatty() if progress is None else progress
