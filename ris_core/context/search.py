@@ -34,7 +34,9 @@ class SearchPart(ContextBase):
         """Answer from the cache if nothing changed since, else compute and cache."""
         started = time.perf_counter()
         generation = self.system.catalog.generation(self.name)
-        full_key = (self.name, operation, key)
+        # The backend reference, not the name: a context deleted and created again under
+        # the same name starts a new generation count and must not see old entries.
+        full_key = (self.ref, operation, key)
         value = self.system.cache.get(full_key, generation)
         cached = value is not MISSING
         if not cached:

@@ -160,3 +160,14 @@ def test_preprocessing_chain_by_name_and_from_a_plugin() -> None:
         assert context.compare_images("framed", other_image=photo(7)).similarity < 100
     with pytest.raises(errors.ConfigurationError, match="unknown preprocessing step 'sharpen'"):
         ris_core.open("memory", preprocessing=["sharpen"])
+
+
+def test_a_recreated_context_never_sees_the_old_contexts_cached_results() -> None:
+    with ris_core.open("memory") as system:
+        old = system.create_context("c")
+        old.add_image("a", encode(photo(1)))
+        assert [r.image_id for r in old.find_similar_images(image=encode(photo(1)))] == ["a"]
+        system.delete_context("c")
+        new = system.create_context("c")
+        new.add_image("b", encode(photo(2)))  # the same number of writes as the old context
+        assert new.find_similar_images(image=encode(photo(1))) == []
