@@ -21,16 +21,21 @@ from ris_core.backend import Backend, Capability
 from ris_core.context import SearchContext
 from ris_core.hookspecs import hookimpl
 from ris_core.images import ImageData, load_image
+from ris_core.ingest import IngestItem, IngestReport, IngestStatus
 from ris_core.models import (
     BackendInfo,
+    CollectionInfo,
     Comparison,
     ContextInfo,
     ContextState,
+    ContextStats,
     ContextStatus,
     DuplicateGroup,
     ImageFeatures,
+    LatencySummary,
     SearchResult,
 )
+from ris_core.retry import RetryPolicy
 from ris_core.system import ImageSearch
 
 __all__ = [
@@ -38,14 +43,21 @@ __all__ = [
     "Backend",
     "BackendInfo",
     "Capability",
+    "CollectionInfo",
     "Comparison",
     "ContextInfo",
     "ContextState",
+    "ContextStats",
     "ContextStatus",
     "DuplicateGroup",
     "ImageData",
     "ImageFeatures",
     "ImageSearch",
+    "IngestItem",
+    "IngestReport",
+    "IngestStatus",
+    "LatencySummary",
+    "RetryPolicy",
     "SearchContext",
     "SearchResult",
     "available_backends",
