@@ -1,8 +1,11 @@
 """The ``ris`` command group: global options, opening the system, errors to exit codes.
 
-Exit codes: 0 success; 1 some items of a batch failed; 2 usage error; 3 not found;
-4 invalid input; 5 backend failure; 6 configuration (unknown or unavailable backend,
-bad option); 7 already exists; 8 operation not offered by the backend.
+Exit codes: 0 success; 1 some items of a batch failed; 2 usage error (including JSON
+text that is not a JSON object); 3 not found; 4 invalid input (including a JSON object
+the library refuses, and files that cannot be read or written); 5 backend failure
+(including a context that stays busy); 6 configuration (unknown or unavailable backend,
+bad option); 7 already exists; 8 operation not offered by the backend; 130 interrupted,
+or a confirmation declined.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import click
 
 from ris_core import errors
 from ris_core.api import open as open_system
+from ris_core.cli.params import parse_key_values
 from ris_core.context import SearchContext
 from ris_core.system import ImageSearch
 
@@ -40,6 +44,8 @@ class CliState:
     options: dict[str, str]
     catalog: str | None
     context_name: str
+    #: Whether --context (or $RIS_CONTEXT) was given, rather than left at its default.
+    context_given: bool = False
     _system: ImageSearch | None = field(default=None, repr=False)
 
     def system(self) -> ImageSearch:
@@ -60,16 +66,6 @@ class CliState:
 
 
 pass_state = click.make_pass_decorator(CliState)
-
-
-def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
-    options = {}
-    for value in values:
-        key, sep, setting = value.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{value!r} is not KEY=VALUE", param_hint="--option")
-        options[key.strip().replace("-", "_")] = setting
-    return options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,10 +94,11 @@ def cli(
         level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
-    options = _parse_options(option_values)
+    options = parse_key_values(option_values, "--option")
     if database is not None:
         options.setdefault("database", database)
-    state = CliState(backend, options, catalog, context_name)
+    given = ctx.get_parameter_source("context_name") is not click.core.ParameterSource.DEFAULT
+    state = CliState(backend, options, catalog, context_name, given)
     ctx.obj = state
     ctx.call_on_close(state.close)
 
@@ -130,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     except errors.RisError as exc:
         click.echo(f"error: {exc}", err=True)
         return exit_code_for(exc)
+    except OSError as exc:
+        # A path the user gave cannot be read or written: their input, not our bug.
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"error: {exc.strerror or exc}{where}", err=True)
+        return 4
     return returned if isinstance(returned, int) else 0
 
 

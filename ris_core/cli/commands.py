@@ -1,24 +1,36 @@
-"""The everyday commands: backends, samples, index, search, duplicates, compare."""
+"""The everyday commands: backends, samples, index, search, duplicates, compare.
+
+Importing this module registers every subcommand: the groups live in the sibling
+modules imported below, one module per area of the library.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ris_core.api import available_backends
+from ris_core.cli import (  # noqa: F401 - each module registers its commands on import
+    collections,
+    contexts,
+    features,
+    images,
+    metadata,
+    shell,
+    stats,
+    tags,
+    transfer,
+)
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, json_option, print_results, table
+from ris_core.cli.output import emit, format_duplicates, json_option, print_results, report, table
+from ris_core.cli.params import MAX_COUNT, THRESHOLD, filters
 from ris_core.context import SearchContext
 from ris_core.errors import ImageNotFoundError, InvalidArgumentError
 from ris_core.images import load_image
 from ris_core.ingest import IMAGE_PATTERNS, IngestStatus
 from ris_core.samples import write_samples
-
-THRESHOLD = click.option(
-    "-t", "--threshold", type=float, default=None,
-    help="Similarity threshold, 0 to 100 (default: the backend's calibrated one).",
-)
 
 
 @cli.command()
@@ -40,27 +52,17 @@ def backends(with_options: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@json_option
-@pass_state
-def contexts(state: CliState, as_json: bool) -> None:
-    """List the search contexts with their image counts."""
-    infos = state.system().list_contexts()
-    if as_json:
-        emit(infos)
-    elif not infos:
-        click.echo("no search contexts yet; 'ris index FOLDER' creates one")
-    else:
-        table(["name", "images", "backend", "created"],
-              [(i.name, i.image_count, i.backend, i.created_at) for i in infos])
-
-
-@cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-def samples(folder: Path) -> None:
-    """Write sample photographs to FOLDER/photos and edited copies to FOLDER/queries."""
+@json_option
+def samples(folder: Path, as_json: bool) -> None:
+    """Write sample photos and edited copies of them.
+
+    Photos go to FOLDER/photos, edited copies to FOLDER/queries.
+    """
     photos, queries = write_samples(folder)
-    click.echo(f"wrote {len(photos)} photos to {folder / 'photos'} and "
-               f"{len(queries)} edited copies to {folder / 'queries'}")
+    report(as_json, f"wrote {len(photos)} photos to {folder / 'photos'} and "
+                    f"{len(queries)} edited copies to {folder / 'queries'}",
+           action="wrote", photos=[str(path) for path in photos], queries=[str(path) for path in queries])
 
 
 @cli.command()
@@ -78,8 +80,9 @@ def index(
     ctx: click.Context, state: CliState, paths: tuple[Path, ...], include: tuple[str, ...],
     exclude: tuple[str, ...], recursive: bool, workers: int | None, progress: bool | None, as_json: bool,
 ) -> None:
-    """Index image files and folders (ids are paths relative to each folder).
+    """Index image files and folders, with a progress bar.
 
+    Ids are paths relative to each folder given (a file given directly: its name).
     Files already indexed with the same content are skipped, so re-running resumes an
     interrupted run. Bad files are reported and the exit code is 1 if any failed.
     """
@@ -103,16 +106,25 @@ def index(
 @click.argument("image")
 @click.option("--id", "by_id", is_flag=True, help="IMAGE is the id of an indexed image, not a file.")
 @THRESHOLD
-@click.option("-n", "--max-count", type=int, default=10, show_default=True, help="At most this many results.")
+@MAX_COUNT
+@filters
 @json_option
 @pass_state
-def search(state: CliState, image: str, by_id: bool, threshold: float | None, max_count: int, as_json: bool) -> None:
-    """Find indexed images similar to IMAGE (a file, or an indexed id with --id)."""
+def search(
+    state: CliState, image: str, by_id: bool, threshold: float | None, max_count: int,
+    where: dict[str, Any] | None, collection: str | None, as_json: bool,
+) -> None:
+    """Find indexed images similar to IMAGE.
+
+    IMAGE is a file, or an indexed id with --id. --where and --collection narrow the
+    candidates before the search, so the answer is the best matches among them.
+    """
     context = state.context()
+    limits: dict[str, Any] = {"threshold": threshold, "max_count": max_count, "where": where, "collection": collection}
     if by_id:
-        results = context.find_similar_images(image, threshold=threshold, max_count=max_count)
+        results = context.find_similar_images(image, **limits)
     else:
-        results = context.find_similar_images(image=Path(image), threshold=threshold, max_count=max_count)
+        results = context.find_similar_images(image=Path(image), **limits)
     if as_json:
         emit(results)
     else:
@@ -121,20 +133,22 @@ def search(state: CliState, image: str, by_id: bool, threshold: float | None, ma
 
 @cli.command()
 @THRESHOLD
+@filters
 @json_option
 @pass_state
-def duplicates(state: CliState, threshold: float | None, as_json: bool) -> None:
-    """Find groups of near-duplicate images."""
-    groups = state.context().find_duplicates(threshold)
+def duplicates(
+    state: CliState, threshold: float | None, where: dict[str, Any] | None, collection: str | None, as_json: bool
+) -> None:
+    """Find groups of near-duplicate images.
+
+    Only among the images --where and --collection select, when given.
+    """
+    groups = state.context().find_duplicates(threshold, where=where, collection=collection)
     if as_json:
         emit(groups)
-        return
-    if not groups:
-        click.echo("no duplicates")
-    for number, group in enumerate(groups, 1):
-        click.echo(f"group {number}:")
-        for result in group.images:
-            click.echo(f"  {result.similarity:6.2f}  {result.image_id}")
+    else:
+        for line in format_duplicates(groups):
+            click.echo(line)
 
 
 def _resolve(context: SearchContext, argument: str) -> tuple[str | None, Path | None]:
@@ -154,7 +168,10 @@ def _resolve(context: SearchContext, argument: str) -> tuple[str | None, Path | 
 @json_option
 @pass_state
 def compare(state: CliState, first: str, second: str, as_json: bool) -> None:
-    """Compare two images: indexed ids or files (at least one must be indexed)."""
+    """Compare two images: indexed ids or files.
+
+    At least one of them must be indexed.
+    """
     context = state.context()
     (first_id, first_path), (second_id, second_path) = _resolve(context, first), _resolve(context, second)
     if first_id is None:

@@ -1,4 +1,8 @@
-"""How the CLI prints: aligned tables for people, JSON (``--json``) for programs."""
+"""How the CLI prints: aligned tables for people, JSON (``--json``) for programs.
+
+The formatting functions return lines rather than printing them, so ``ris shell``
+prints the same tables through its own output function.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,31 @@ import dataclasses
 import enum
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
 
-from ris_core.models import SearchResult
+from ris_core.models import DuplicateGroup, SearchResult
 
-__all__ = ["emit", "json_option", "print_results", "table", "to_jsonable"]
+__all__ = [
+    "emit",
+    "format_duplicates",
+    "format_results",
+    "format_table",
+    "json_option",
+    "print_results",
+    "report",
+    "table",
+    "to_jsonable",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def json_option(function: F) -> F:
     """Add ``--json`` to a command."""
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(function)
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(function)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -33,7 +47,7 @@ def to_jsonable(value: Any) -> Any:
         return value.hex()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_jsonable(v) for v in value]
@@ -45,21 +59,58 @@ def emit(value: Any) -> None:
     click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
-    """Print rows under headers, each column as wide as its widest cell."""
+def report(as_json: bool, message: str, **fields: Any) -> None:
+    """What a write command prints when it succeeds: ``message``, or ``fields`` as JSON."""
+    if as_json:
+        emit(fields)
+    else:
+        click.echo(message)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    """Rows under headers, each column as wide as its widest cell."""
     cells = [[str(cell) for cell in row] for row in rows]
     widths = [max([len(header)] + [len(row[i]) for row in cells]) for i, header in enumerate(headers)]
-    click.echo("  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True)).rstrip())
-    for row in cells:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in [list(headers), *cells]]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Print rows under headers, each column as wide as its widest cell."""
+    for line in format_table(headers, rows):
+        click.echo(line)
+
+
+def _compact(metadata: Mapping[str, Any] | None) -> str:
+    return json.dumps(dict(metadata), ensure_ascii=False, separators=(",", ":")) if metadata else ""
+
+
+def format_results(results: Sequence[SearchResult], empty: str = "no matches") -> list[str]:
+    """Ranked search results as a table (with a metadata column if any has some)."""
+    if not results:
+        return [empty]
+    headers = ["rank", "similarity", "distance", "image"]
+    rows: list[list[object]] = [[rank, f"{r.similarity:6.2f}", f"{r.distance:g}", r.image_id]
+                                for rank, r in enumerate(results, 1)]
+    if any(r.metadata for r in results):
+        headers.append("metadata")
+        for row, result in zip(rows, results, strict=True):
+            row.append(_compact(result.metadata))
+    return format_table(headers, rows)
 
 
 def print_results(results: Sequence[SearchResult], empty: str = "no matches") -> None:
     """Print ranked search results, or ``empty`` when there are none."""
-    if not results:
-        click.echo(empty)
-        return
-    table(
-        ["rank", "similarity", "distance", "image"],
-        [(rank, f"{r.similarity:6.2f}", f"{r.distance:g}", r.image_id) for rank, r in enumerate(results, 1)],
-    )
+    for line in format_results(results, empty):
+        click.echo(line)
+
+
+def format_duplicates(groups: Sequence[DuplicateGroup]) -> list[str]:
+    """Groups of near-duplicates, each image with its similarity to the group's first."""
+    if not groups:
+        return ["no duplicates"]
+    lines = []
+    for number, group in enumerate(groups, 1):
+        lines.append(f"group {number}:")
+        lines.extend(f"  {result.similarity:6.2f}  {result.image_id}" for result in group.images)
+    return lines

@@ -1,0 +1,362 @@
+"""The ``aspose`` backend: every operation on Aspose.Imaging Cloud's imageSearch API.
+
+Select it with ``ris_core.open("aspose", client_id=..., client_secret=...)`` (or the
+``ASPOSE_CLIENT_ID`` / ``ASPOSE_CLIENT_SECRET`` variables). Context references are the
+service's own search-context ids; image ids map to storage paths as
+:mod:`ris_aspose.layout` describes. The transport (timeouts, retries, tokens, error
+translation) is :class:`ris_aspose.client.AsposeClient`.
+
+How the backend meets the interface where the API falls short:
+
+* **query by image data**: ``find_similar_images`` and ``extract_image_features`` are
+  GETs, and the SDK silently drops image data on GETs. The query is uploaded to a
+  scratch path in storage, searched by ``imageId``, and always deleted afterwards.
+* **exact results**: the service cannot exclude the query, restrict to ``within`` or
+  break ties by id; :func:`ris_aspose.ranking.top_matches` over-fetches until the
+  answer is exact.
+* **duplicates**: the API's groups only say which images have duplicates; the backend
+  recomputes the links between them, so groups are connected components ordered by id
+  with similarities relative to each group's first image, as the interface defines.
+* **tags**: the API cannot list tags, so each tag leaves a marker file in storage and
+  an unknown tag raises TagNotFoundError. Several tags are searched one at a time and
+  merged (best score per image), since the API leaves multi-tag semantics undefined.
+* **read-your-writes**: feature extraction is asynchronous in the service, so every
+  write polls the context status until ``Idle`` (ContextBusyError after
+  ``status_timeout``) before it returns.
+* **bad images** are refused before anything is uploaded: the pixels are decoded
+  locally once, so a truncated file never reaches storage.
+
+Known limits: ris preprocessing steps cannot run in the cloud (the service sees the
+original bytes; a warning says so when the chain is not the default); tags cannot be
+deleted, so a ``create_tag`` that fails after some references were sent keeps those;
+a retried ``create_context`` whose first answer was lost may leave an empty context.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from asposeimagingcloud.models import requests as rq
+
+from ris_aspose import responses
+from ris_aspose.base import AsposeBase
+from ris_aspose.ranking import Match, connected_groups, merge_best, top_matches
+from ris_core.backend import Query
+from ris_core.errors import (
+    ContextNotFoundError,
+    FeaturesNotFoundError,
+    ImageExistsError,
+    ImageNotFoundError,
+    NotFoundError,
+    RisError,
+    TagNotFoundError,
+)
+from ris_core.images import ImageData
+from ris_core.models import (
+    Comparison,
+    DuplicateGroup,
+    ImageFeatures,
+    SearchResult,
+)
+
+__all__ = ["FEATURES_ALGORITHM", "FEATURES_VERSION", "METHOD", "AsposeBackend"]
+
+logger = logging.getLogger("ris_aspose")
+
+#: How results say where their score came from.
+METHOD = "aspose imageSearch akaze"
+#: What :meth:`AsposeBackend.get_features` reports as the features' maker.
+FEATURES_ALGORITHM = "akaze"
+FEATURES_VERSION = "imagesearch-v3.0"
+#: The service reports no distances; one shared NaN keeps equal results equal.
+NO_DISTANCE = math.nan
+
+
+class AsposeBackend(AsposeBase):
+    """Aspose.Imaging Cloud imageSearch, through the official SDK."""
+
+    # --- search contexts ---------------------------------------------------------
+
+    def create_context(self, options: Mapping[str, str]) -> str:
+        """Create a search context in the service; its id is the reference."""
+        request = rq.CreateImageSearchRequest(
+            detector=options.get("detector"), matching_algorithm=options.get("matching_algorithm"), **self._scope()
+        )
+        return self._call("create context",
+                          lambda api: responses.context_id(api.create_image_search(request), "create context"))
+
+    def delete_context(self, context: str) -> None:
+        """Delete the search context, then the storage folder holding its images."""
+        request = rq.DeleteImageSearchRequest(context, **self._scope())
+        self._call("delete context", lambda api: api.delete_image_search(request), ContextNotFoundError)
+        folder = rq.DeleteFolderRequest(self.layout.context_folder(context), storage_name=self.settings.storage,
+                                        recursive=True)
+        try:
+            self._call("delete context folder", lambda api: api.delete_folder(folder))
+        except NotFoundError:
+            pass
+        except RisError as exc:
+            logger.warning("context %s deleted, but not its storage folder: %s", context, exc)
+
+    def context_exists(self, context: str) -> bool:
+        """Whether the service knows the context."""
+        try:
+            self.context_status(context)
+        except ContextNotFoundError:
+            return False
+        return True
+
+    # --- images ------------------------------------------------------------------
+
+    def add_image(self, context: str, image_id: str, image: ImageData) -> None:
+        """Store and index the image at its storage path; undone if anything fails."""
+        self._check_pixels(image)
+        path = self.layout.image_path(context, image_id)
+        if self._exists(path):
+            raise ImageExistsError(f"image {image_id!r} is already stored; use update_image() to replace it")
+        try:
+            with self.client.upload(image.data, self.layout.suffix(image.format)) as file:
+                request = rq.AddSearchImageRequest(context, path, image_data=file, **self._scope())
+                self._call("add image", lambda api: api.add_search_image(request), ContextNotFoundError)
+            self._settle(context)
+        except BaseException:
+            self._forget(context, path)
+            raise
+
+    def _forget(self, context: str, path: str) -> None:
+        request = rq.DeleteSearchImageRequest(context, path, **self._scope())
+        with contextlib.suppress(RisError):
+            self._call("undo add image", lambda api: api.delete_search_image(request))
+        self._delete_file(path, "undo add image")
+
+    def update_image(self, context: str, image_id: str, image: ImageData) -> None:
+        """Replace the stored bytes and their features."""
+        self._check_pixels(image)
+        path = self._existing(context, image_id)
+        with self.client.upload(image.data, self.layout.suffix(image.format)) as file:
+            update = rq.UpdateSearchImageRequest(context, path, image_data=file, **self._scope())
+            try:
+                self._call("update image", lambda api: api.update_search_image(update))
+            except ImageNotFoundError:
+                # In our storage folder but not in the index: an add cut short between the
+                # two (the core adopts such images through update). Index it again.
+                add = rq.AddSearchImageRequest(context, path, image_data=file, **self._scope())
+                self._call("update image", lambda api: api.add_search_image(add), ContextNotFoundError)
+        self._settle(context)
+
+    def get_image(self, context: str, image_id: str) -> bytes:
+        """The stored bytes (the SDK writes them to a temporary file, read and deleted)."""
+        request = rq.GetSearchImageRequest(context, self.layout.image_path(context, image_id), **self._scope())
+        return self._call("get image", lambda api: self.client.take_file(api.get_search_image(request), "get image"))
+
+    def delete_image(self, context: str, image_id: str) -> None:
+        """Remove the image from the context and from storage."""
+        path = self.layout.image_path(context, image_id)
+        request = rq.DeleteSearchImageRequest(context, path, **self._scope())
+        self._call("delete image", lambda api: api.delete_search_image(request))
+        self._delete_file(path, "delete image")
+        self._settle(context)
+
+    # --- features ----------------------------------------------------------------
+
+    def create_features(self, context: str, image_id: str, image: ImageData | None) -> None:
+        """Extract features from ``image`` or, if None, from the stored bytes."""
+        path = self._existing(context, image_id)
+
+        def send(api: Any, file: str | None) -> None:
+            api.create_image_features(
+                rq.CreateImageFeaturesRequest(context, image_data=file, image_id=path, **self._scope()))
+
+        self._write_features("create features", context, image, send)
+
+    def update_features(self, context: str, image_id: str, image: ImageData | None) -> None:
+        """Replace the features, from ``image`` or, if None, from the stored bytes."""
+        path = self._existing(context, image_id)
+
+        def send(api: Any, file: str | None) -> None:
+            api.update_image_features(rq.UpdateImageFeaturesRequest(context, path, image_data=file, **self._scope()))
+
+        self._write_features("update features", context, image, send)
+
+    def _write_features(
+        self, what: str, context: str, image: ImageData | None, send: Callable[[Any, str | None], None]
+    ) -> None:
+        """``send`` the features request with the image file (None: the stored bytes)."""
+        if image is None:
+            self._call(what, lambda api: send(api, None))
+        else:
+            self._check_pixels(image)
+            with self.client.upload(image.data, self.layout.suffix(image.format)) as file:
+                self._call(what, lambda api: send(api, file))
+        self._settle(context)
+
+    def get_features(self, context: str, image_id: str) -> ImageFeatures:
+        """The service's features, base64-decoded, labelled ``akaze``."""
+        path = self.layout.image_path(context, image_id)
+        request = rq.GetImageFeaturesRequest(context, path, **self._scope())
+        with self._features_missing(path):
+            data, count, bits = self._call(
+                "get features", lambda api: responses.features(api.get_image_features(request), "get features"))
+        return ImageFeatures(image_id, FEATURES_ALGORITHM, FEATURES_VERSION, data, count, bits)
+
+    def delete_features(self, context: str, image_id: str) -> None:
+        """Delete the features; the image stays in storage."""
+        path = self.layout.image_path(context, image_id)
+        request = rq.DeleteImageFeaturesRequest(context, path, **self._scope())
+        with self._features_missing(path):
+            self._call("delete features", lambda api: api.delete_image_features(request))
+        self._settle(context)
+
+    @contextlib.contextmanager
+    def _features_missing(self, path: str) -> Iterator[None]:
+        """A bare 404 on features: FeaturesNotFoundError if the image itself exists."""
+        try:
+            yield
+        except ImageNotFoundError as exc:
+            if self._exists(path):
+                raise FeaturesNotFoundError(f"{path} has no features; create them first") from exc
+            raise
+
+    def extract_features(self, context: str, image: ImageData) -> ImageFeatures:
+        """Features of new data: uploaded to scratch, extracted by id, deleted."""
+        self._check_pixels(image)
+        with self._scratch(context, image) as path:
+            request = rq.ExtractImageFeaturesRequest(context, path, **self._scope())
+            data, count, bits = self._call(
+                "extract features",
+                lambda api: responses.features(api.extract_image_features(request), "extract features"),
+                ContextNotFoundError)
+        return ImageFeatures(None, FEATURES_ALGORITHM, FEATURES_VERSION, data, count, bits)
+
+    # --- search ------------------------------------------------------------------
+
+    def find_similar(
+        self, context: str, query: Query, threshold: float, max_count: int, within: frozenset[str] | None,
+    ) -> list[SearchResult]:
+        """The exact best matches; new data is searched through a scratch upload."""
+        if isinstance(query, str):
+            path = self.layout.image_path(context, query)
+            matches = self._similar(context, path, threshold, max_count, within, query)
+        else:
+            self._check_pixels(query)
+            with self._scratch(context, query) as path:
+                matches = self._similar(context, path, threshold, max_count, within, None)
+        return [SearchResult(image_id, score, NO_DISTANCE, METHOD) for image_id, score in matches]
+
+    def _similar(
+        self, context: str, path: str, threshold: float, max_count: int,
+        within: frozenset[str] | None, exclude: str | None,
+    ) -> list[Match]:
+        def fetch(level: float, limit: int) -> list[tuple[str | None, float]]:
+            request = rq.FindSimilarImagesRequest(context, level, limit, image_id=path, **self._scope())
+            found = self._call("find similar",
+                               lambda api: responses.results(api.find_similar_images(request), "find similar"))
+            return [(self.layout.image_id(context, image_path), score) for image_path, score in found]
+
+        def keep(image_id: str) -> bool:
+            return image_id != exclude and (within is None or image_id in within)
+
+        first = max_count + 2 if within is None else max(4 * (max_count + 2), 256)
+        return top_matches(fetch, threshold, max_count, keep, first, self.settings.max_fetch)
+
+    def find_duplicates(
+        self, context: str, threshold: float, within: frozenset[str] | None
+    ) -> list[DuplicateGroup]:
+        """Connected components, rebuilt from the links between the images the API
+        reports as having duplicates."""
+        request = rq.FindImageDuplicatesRequest(context, threshold, **self._scope())
+        groups = self._call(
+            "find duplicates",
+            lambda api: responses.duplicate_groups(api.find_image_duplicates(request), "find duplicates"),
+            ContextNotFoundError)
+        candidates = frozenset(
+            image_id for group in groups for path in group
+            if (image_id := self.layout.image_id(context, path)) is not None and (within is None or image_id in within)
+        )
+        links = {
+            image_id: dict(self._similar(context, self.layout.image_path(context, image_id), threshold,
+                                         len(candidates), candidates, image_id))
+            for image_id in sorted(candidates)
+        }
+        edges = [(image_id, other) for image_id, others in links.items() for other in others]
+        return [self._group(context, members, links) for members in connected_groups(candidates, edges)]
+
+    def _group(self, context: str, members: list[str], links: dict[str, dict[str, float]]) -> DuplicateGroup:
+        first = members[0]
+        results = [SearchResult(first, 100.0, NO_DISTANCE, METHOD)]
+        for other in members[1:]:
+            score = links[first].get(other)
+            if score is None:  # linked through others only: ask for the direct score
+                score = self.compare(context, first, other).similarity
+            results.append(SearchResult(other, score, NO_DISTANCE, METHOD))
+        return DuplicateGroup(tuple(results))
+
+    def compare(self, context: str, image_id: str, other: Query) -> Comparison:
+        """``compare_images``: a POST, so new data travels in the request itself."""
+        path = self.layout.image_path(context, image_id)
+        if isinstance(other, str):
+            request = rq.CompareImagesRequest(context, path, image_id2=self.layout.image_path(context, other),
+                                              **self._scope())
+            score = self._call("compare",
+                               lambda api: responses.first_similarity(api.compare_images(request), "compare"))
+            return Comparison(image_id, other, score, NO_DISTANCE, METHOD)
+        self._check_pixels(other)
+        with self.client.upload(other.data, self.layout.suffix(other.format)) as file:
+            request = rq.CompareImagesRequest(context, path, image_data=file, **self._scope())
+            score = self._call("compare",
+                               lambda api: responses.first_similarity(api.compare_images(request), "compare"))
+        return Comparison(image_id, None, score, NO_DISTANCE, METHOD)
+
+    # --- tags --------------------------------------------------------------------
+
+    def create_tag(self, context: str, tag: str, images: Sequence[ImageData]) -> None:
+        """Send each reference image, then record the tag's marker."""
+        for image in images:
+            self._check_pixels(image)
+        for image in images:
+            with self.client.upload(image.data, self.layout.suffix(image.format)) as file:
+                self._send_reference(context, tag, file)
+        marker = json.dumps({"tag": tag}).encode("utf-8")
+        with self.client.upload(marker, ".json") as file:
+            upload = rq.UploadFileRequest(self.layout.tag_marker(context, tag), file,
+                                          storage_name=self.settings.storage)
+            self._call("record tag", lambda api: responses.upload_ok(api.upload_file(upload), "record tag"))
+        self._settle(context)
+
+    def _send_reference(self, context: str, tag: str, file: str) -> None:
+        request = rq.CreateImageTagRequest(file, context, tag, **self._scope())
+        self._call("create tag", lambda api: api.create_image_tag(request), ContextNotFoundError)
+
+    def find_by_tags(
+        self, context: str, tags: Sequence[str], threshold: float, max_count: int,
+        within: frozenset[str] | None,
+    ) -> list[SearchResult]:
+        """One exact search per tag, merged by best score."""
+        names = list(dict.fromkeys(tags))
+        for tag in names:
+            if not self._exists(self.layout.tag_marker(context, tag)):
+                raise TagNotFoundError(f"no tag {tag!r} in context {context}")
+        if within is not None and not within:
+            return []
+        lists = [self._tagged(context, tag, threshold, max_count, within) for tag in names]
+        return [SearchResult(image_id, score, NO_DISTANCE, METHOD) for image_id, score in merge_best(lists, max_count)]
+
+    def _tagged(
+        self, context: str, tag: str, threshold: float, max_count: int, within: frozenset[str] | None
+    ) -> list[Match]:
+        def fetch(level: float, limit: int) -> list[tuple[str | None, float]]:
+            # The API takes the tag list as a JSON string; a Python list raises TypeError.
+            request = rq.FindImagesByTagsRequest(json.dumps([tag]), context, level, limit, **self._scope())
+            found = self._call("find by tags",
+                               lambda api: responses.results(api.find_images_by_tags(request), "find by tags"),
+                               TagNotFoundError)
+            return [(self.layout.image_id(context, path), score) for path, score in found]
+
+        first = max_count + 1 if within is None else max(4 * (max_count + 1), 256)
+        return top_matches(fetch, threshold, max_count, lambda image_id: within is None or image_id in within,
+                           first, self.settings.max_fetch)

@@ -1,0 +1,389 @@
+"""The imageSearch service and the storage it reads, in memory.
+
+Behaviour follows the REST contract the SDK speaks (see the package docstring);
+where Aspose documents nothing, the emulator picks the natural reading and says so:
+results are sorted by descending similarity (ties by insertion order) and cut to
+``maxCount``; ``findSimilar`` by the id of an image in the context includes that image;
+``addSearchImage`` on an existing ``imageId`` replaces it; a search context lives in
+the ``folder`` and ``storage`` it was created in, and is not found elsewhere. Features
+and similarity come from the ris local engine (:func:`ris_local.defaults.default_engine`)
+after ris's default preprocessing, not from AKAZE.
+
+With ``busy_polls`` set, each write to a context's index is held back: the context
+answers ``ExtractingFeatures`` to that many status polls, then applies the writes and
+answers ``Idle``, so a client that searches without waiting sees stale results.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ris_aspose.emulator.storage import Storage
+from ris_aspose.emulator.wire import ApiError, Request, Response, json_response
+from ris_core.errors import RisError
+from ris_core.images import load_image
+from ris_core.preprocess import DEFAULT_STEPS
+from ris_local.engine import Engine, FeatureIndex
+
+__all__ = ["ImageSearchService"]
+
+_SEARCH_PREFIX = ("v3.0", "imaging", "ai", "imageSearch")
+_STORAGE_PREFIX = ("v3.0", "imaging", "storage")
+Handler = Callable[["_Context", Request], Response]
+
+
+@dataclass
+class _Context:
+    """One search context: its images, their features in an index, and its tags."""
+
+    id: str
+    storage: str
+    index: FeatureIndex
+    members: set[str] = field(default_factory=set)
+    keys: dict[str, int] = field(default_factory=dict)
+    blobs: dict[int, bytes] = field(default_factory=dict)
+    ids: dict[int, str] = field(default_factory=dict)
+    tags: dict[str, list[bytes]] = field(default_factory=dict)
+    busy_left: int = 0
+    pending: list[Callable[[], None]] = field(default_factory=list)
+
+    def key(self, image_id: str) -> int:
+        """The index key of an image, assigned on first use."""
+        if image_id not in self.keys:
+            self.keys[image_id] = len(self.ids) + 1
+            self.ids[self.keys[image_id]] = image_id
+        return self.keys[image_id]
+
+    def set_features(self, image_id: str, blob: bytes) -> None:
+        """Index ``blob`` as the image's features."""
+        key = self.key(image_id)
+        self.index.add([key], [blob])
+        self.blobs[key] = blob
+
+    def drop_features(self, image_id: str) -> None:
+        """Remove the image's features from the index; the image stays a member."""
+        key = self.keys.get(image_id)
+        if key is not None and key in self.blobs:
+            self.index.remove([key])
+            del self.blobs[key]
+
+    def features(self, image_id: str) -> bytes | None:
+        """The image's indexed features, if any."""
+        key = self.keys.get(image_id)
+        return self.blobs.get(key) if key is not None else None
+
+
+class ImageSearchService:
+    """Routes parsed requests to the operations and keeps all state."""
+
+    def __init__(self, engine: Engine, busy_polls: int = 0) -> None:
+        self.engine = engine
+        self.busy_polls = busy_polls
+        self.storage = Storage()
+        self.contexts: dict[tuple[str, str, str], _Context] = {}
+        self.lock = threading.RLock()
+        self._search_routes: dict[tuple[str, str], Handler] = {
+            ("GET", "status"): self._status,
+            ("DELETE", ""): self._delete_context,
+            ("POST", "image"): self._add_image,
+            ("GET", "image"): self._get_image,
+            ("PUT", "image"): self._update_image,
+            ("DELETE", "image"): self._delete_image,
+            ("POST", "features"): self._create_features,
+            ("GET", "features"): self._get_features,
+            ("PUT", "features"): self._update_features,
+            ("DELETE", "features"): self._delete_features,
+            ("GET", "image2features"): self._extract_features,
+            ("GET", "findSimilar"): self._find_similar,
+            ("GET", "findDuplicates"): self._find_duplicates,
+            ("POST", "compare"): self._compare,
+            ("POST", "addTag"): self._add_tag,
+            ("POST", "findByTags"): self._find_by_tags,
+        }
+
+    def reset(self) -> None:
+        """Forget every context and stored file."""
+        with self.lock:
+            self.storage.clear()
+            self.contexts.clear()
+
+    def handle(self, request: Request) -> Response:
+        """Answer one API request (the token endpoint is the server's business)."""
+        with self.lock:
+            segments = request.segments
+            if segments[:4] == _SEARCH_PREFIX:
+                return self._search(request, segments[4:])
+            if segments[:3] == _STORAGE_PREFIX and len(segments) == 5:
+                return self.storage.handle(request, segments[3], segments[4])
+            raise ApiError(404, "NotFound", f"no API operation at {request.raw_path}")
+
+    # --- routing -----------------------------------------------------------------
+
+    def _search(self, request: Request, rest: tuple[str, ...]) -> Response:
+        if rest == ("create",) and request.method == "POST":
+            return self._create_context(request)
+        if len(rest) not in (1, 2) or not rest[0]:
+            raise ApiError(404, "NotFound", f"no imageSearch operation at {request.raw_path}")
+        operation = rest[1] if len(rest) == 2 else ""
+        handler = self._search_routes.get((request.method, operation))
+        if handler is None:
+            raise ApiError(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.raw_path}")
+        return handler(self._context(request, rest[0]), request)
+
+    def _context(self, request: Request, context_id: str) -> _Context:
+        key = (request.param("storage") or "", request.param("folder") or "", context_id)
+        context = self.contexts.get(key)
+        if context is None:
+            raise ApiError(404, "SearchContextNotFound", f"search context {context_id} not found")
+        return context
+
+    # --- helpers -----------------------------------------------------------------
+
+    def _extract(self, data: bytes) -> bytes:
+        try:
+            return self.engine.extract(load_image(data).with_preprocessing(DEFAULT_STEPS))
+        except RisError as exc:
+            raise ApiError(400, "InvalidImageFormat", f"the image cannot be read: {exc}") from exc
+
+    def _write(self, context: _Context, change: Callable[[], None]) -> None:
+        """Apply an index change now, or after ``busy_polls`` status polls."""
+        if self.busy_polls > 0:
+            context.pending.append(change)
+            context.busy_left = self.busy_polls
+        else:
+            change()
+
+    def _member(self, context: _Context, request: Request, name: str = "imageId") -> str:
+        image_id = _required(request, name)
+        if image_id not in context.members:
+            raise ApiError(404, "ImageNotFound", f"image {image_id} is not in search context {context.id}")
+        return image_id
+
+    def _query_features(self, context: _Context, image_id: str) -> bytes:
+        """Features of a context image, else of the storage file at ``image_id``."""
+        blob = context.features(image_id)
+        if blob is not None:
+            return blob
+        data = self.storage.get(context.storage, image_id)
+        if data is None:
+            raise ApiError(404, "ImageNotFound", f"image {image_id} not found")
+        return self._extract(data)
+
+    def _results(self, context: _Context, blob: bytes, threshold: float, max_count: int) -> list[dict[str, object]]:
+        hits = context.index.search(blob, threshold, max_count, None)
+        return [{"imageId": context.ids[hit.key], "similarity": hit.score.similarity} for hit in hits]
+
+    # --- contexts ----------------------------------------------------------------
+
+    def _create_context(self, request: Request) -> Response:
+        context_id = str(uuid.uuid4())
+        storage, folder = request.param("storage") or "", request.param("folder") or ""
+        self.contexts[(storage, folder, context_id)] = _Context(context_id, storage, self.engine.new_index())
+        return json_response({"id": context_id, "searchStatus": "Idle"})
+
+    def _status(self, context: _Context, request: Request) -> Response:
+        status = "Idle"
+        if context.busy_left > 0:
+            context.busy_left -= 1
+            status = "ExtractingFeatures"
+            if context.busy_left == 0:
+                for change in context.pending:
+                    change()
+                context.pending.clear()
+        return json_response({"id": context.id, "searchStatus": status})
+
+    def _delete_context(self, context: _Context, request: Request) -> Response:
+        key = next(key for key, found in self.contexts.items() if found is context)
+        del self.contexts[key]
+        return Response(200)
+
+    # --- images ------------------------------------------------------------------
+
+    def _add_image(self, context: _Context, request: Request) -> Response:
+        image_id = _required(request, "imageId")
+        data = request.image_data() or self.storage.get(context.storage, image_id)
+        if data is None:
+            raise ApiError(400, "BadRequest", "no image data and no such file in storage")
+        blob = self._extract(data)
+        self.storage.write(context.storage, image_id, data)
+        context.members.add(image_id)
+        self._write(context, lambda: context.set_features(image_id, blob))
+        return Response(200)
+
+    def _get_image(self, context: _Context, request: Request) -> Response:
+        image_id = self._member(context, request)
+        # No Content-Disposition: the SDK would name its temp file after it.
+        return Response(200, self.storage.read(context.storage, image_id), "application/octet-stream")
+
+    def _update_image(self, context: _Context, request: Request) -> Response:
+        image_id = self._member(context, request)
+        data = request.image_data()
+        if data is None:
+            raise ApiError(400, "BadRequest", "imageData is required")
+        blob = self._extract(data)
+        self.storage.write(context.storage, image_id, data)
+        self._write(context, lambda: context.set_features(image_id, blob))
+        return Response(200)
+
+    def _delete_image(self, context: _Context, request: Request) -> Response:
+        image_id = self._member(context, request)
+        context.members.discard(image_id)
+        self.storage.remove(context.storage, image_id)
+        self._write(context, lambda: context.drop_features(image_id))
+        return Response(200)
+
+    # --- features ----------------------------------------------------------------
+
+    def _create_features(self, context: _Context, request: Request) -> Response:
+        folder = request.param("imagesFolder")
+        if folder is not None and request.param("imageId") is None:
+            paths = self.storage.under(context.storage, folder.rstrip("/"))
+        else:
+            paths = [_required(request, "imageId")]
+        data = request.image_data()
+        for image_id in paths:
+            source = data if data is not None else self.storage.read(context.storage, image_id)
+            blob = self._extract(source)
+            context.members.add(image_id)
+            self._write(context, functools.partial(context.set_features, image_id, blob))
+        return Response(200)
+
+    def _get_features(self, context: _Context, request: Request) -> Response:
+        image_id = self._member(context, request)
+        blob = context.features(image_id)
+        if blob is None:
+            raise ApiError(404, "FeaturesNotFound", f"image {image_id} has no features")
+        return self._features_response(image_id, blob)
+
+    def _features_response(self, image_id: str, blob: bytes) -> Response:
+        count, bits = self.engine.describe(blob)
+        return json_response({"imageId": image_id, "featuresCount": count, "featureLengthInBits": bits,
+                              "features": base64.b64encode(blob).decode("ascii")})
+
+    def _update_features(self, context: _Context, request: Request) -> Response:
+        image_id = self._member(context, request)
+        data = request.image_data()
+        blob = self._extract(data if data is not None else self.storage.read(context.storage, image_id))
+        self._write(context, lambda: context.set_features(image_id, blob))
+        return Response(200)
+
+    def _delete_features(self, context: _Context, request: Request) -> Response:
+        image_id = self._member(context, request)
+        if context.features(image_id) is None:
+            raise ApiError(404, "FeaturesNotFound", f"image {image_id} has no features")
+        self._write(context, lambda: context.drop_features(image_id))
+        return Response(200)
+
+    def _extract_features(self, context: _Context, request: Request) -> Response:
+        image_id = _required(request, "imageId")
+        return self._features_response(image_id, self._extract(self.storage.read(context.storage, image_id)))
+
+    # --- search ------------------------------------------------------------------
+
+    def _find_similar(self, context: _Context, request: Request) -> Response:
+        threshold, max_count = _threshold(request), _count(request)
+        image_id = request.param("imageId")
+        if image_id is None:  # what the SDK sends when a caller passes image_data to this GET
+            raise ApiError(400, "BadRequest", "imageId or image data is required")
+        blob = self._query_features(context, image_id)
+        return json_response({"results": self._results(context, blob, threshold, max_count)})
+
+    def _find_duplicates(self, context: _Context, request: Request) -> Response:
+        threshold = _threshold(request)
+        parent: dict[int, int] = {}
+
+        def root(key: int) -> int:
+            parent.setdefault(key, key)
+            while parent[key] != key:
+                key = parent[key]
+            return key
+
+        for first, second, _ in context.index.pairs(threshold, None):
+            a, b = root(first), root(second)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+        groups: dict[int, list[str]] = {}
+        for key in list(parent):
+            groups.setdefault(root(key), []).append(context.ids[key])
+        duplicates = []
+        for members in sorted(sorted(group) for group in groups.values()):
+            head = context.blobs[context.keys[members[0]]]
+            scores = [self.engine.compare(head, context.blobs[context.keys[member]]) for member in members]
+            pairs = zip(members, scores, strict=True)
+            duplicates.append({"duplicateImages": [{"imageId": m, "similarity": s.similarity} for m, s in pairs]})
+        return json_response({"duplicates": duplicates})
+
+    def _compare(self, context: _Context, request: Request) -> Response:
+        first_id = self._member(context, request, "imageId1")
+        first = self._query_features(context, first_id)
+        data = request.image_data()
+        second_id = request.param("imageId2")
+        if data is not None:
+            second = self._extract(data)
+        elif second_id is not None:
+            second = self._query_features(context, second_id)
+        else:
+            raise ApiError(400, "BadRequest", "imageId2 or image data is required")
+        similarity = self.engine.compare(first, second).similarity
+        return json_response({"results": [{"imageId": second_id or "", "similarity": similarity}]})
+
+    def _add_tag(self, context: _Context, request: Request) -> Response:
+        tag = _required(request, "tagName")
+        data = request.image_data()
+        if data is None:
+            raise ApiError(400, "BadRequest", "imageData is required")
+        blob = self._extract(data)
+        self._write(context, lambda: context.tags.setdefault(tag, []).append(blob))
+        return Response(200)
+
+    def _find_by_tags(self, context: _Context, request: Request) -> Response:
+        threshold, max_count = _threshold(request), _count(request)
+        text = request.field("tags") or (request.body.decode("utf-8") if not request.parts else "")
+        try:
+            tags = json.loads(text)
+        except ValueError as exc:
+            raise ApiError(400, "BadRequest", "tags must be a JSON array of strings") from exc
+        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+            raise ApiError(400, "BadRequest", "tags must be a JSON array of strings")
+        best: dict[int, float] = {}
+        for tag in tags:
+            if tag not in context.tags:
+                raise ApiError(404, "TagNotFound", f"tag {tag} not found in search context {context.id}")
+            for blob in context.tags[tag]:
+                for hit in context.index.search(blob, threshold, max(1, len(context.index)), None):
+                    best[hit.key] = max(best.get(hit.key, -1.0), hit.score.similarity)
+        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:max_count]
+        return json_response({"results": [{"imageId": context.ids[key], "similarity": score} for key, score in ranked]})
+
+
+def _required(request: Request, name: str) -> str:
+    value = request.param(name)
+    if value is None or value == "":
+        raise ApiError(400, "BadRequest", f"the parameter {name} is required")
+    return value
+
+
+def _threshold(request: Request) -> float:
+    try:
+        value = float(_required(request, "similarityThreshold"))
+    except ValueError as exc:
+        raise ApiError(400, "BadRequest", "similarityThreshold must be a number") from exc
+    if not 0 <= value <= 100:
+        raise ApiError(400, "BadRequest", "similarityThreshold must be from 0 to 100")
+    return value
+
+
+def _count(request: Request) -> int:
+    try:
+        value = int(_required(request, "maxCount"))
+    except ValueError as exc:
+        raise ApiError(400, "BadRequest", "maxCount must be an integer") from exc
+    if value < 1:
+        raise ApiError(400, "BadRequest", "maxCount must be positive")
+    return value
