@@ -87,15 +87,17 @@ class AsposeBackend(AsposeBase):
         request = rq.CreateImageSearchRequest(
             detector=options.get("detector"), matching_algorithm=options.get("matching_algorithm"), **self._scope()
         )
-        return self._call("create context",
-                          lambda api: responses.context_id(api.create_image_search(request), "create context"))
+        return self._call(
+            "create context", lambda api: responses.context_id(api.create_image_search(request), "create context")
+        )
 
     def delete_context(self, context: str) -> None:
         """Delete the search context, then the storage folder holding its images."""
         request = rq.DeleteImageSearchRequest(context, **self._scope())
         self._call("delete context", lambda api: api.delete_image_search(request), ContextNotFoundError)
-        folder = rq.DeleteFolderRequest(self.layout.context_folder(context), storage_name=self.settings.storage,
-                                        recursive=True)
+        folder = rq.DeleteFolderRequest(
+            self.layout.context_folder(context), storage_name=self.settings.storage, recursive=True
+        )
         try:
             self._call("delete context folder", lambda api: api.delete_folder(folder))
         except NotFoundError:
@@ -170,7 +172,8 @@ class AsposeBackend(AsposeBase):
 
         def send(api: Any, file: str | None) -> None:
             api.create_image_features(
-                rq.CreateImageFeaturesRequest(context, image_data=file, image_id=path, **self._scope()))
+                rq.CreateImageFeaturesRequest(context, image_data=file, image_id=path, **self._scope())
+            )
 
         self._write_features("create features", context, image, send)
 
@@ -201,7 +204,8 @@ class AsposeBackend(AsposeBase):
         request = rq.GetImageFeaturesRequest(context, path, **self._scope())
         with self._features_missing(path):
             data, count, bits = self._call(
-                "get features", lambda api: responses.features(api.get_image_features(request), "get features"))
+                "get features", lambda api: responses.features(api.get_image_features(request), "get features")
+            )
         return ImageFeatures(image_id, FEATURES_ALGORITHM, FEATURES_VERSION, data, count, bits)
 
     def delete_features(self, context: str, image_id: str) -> None:
@@ -230,13 +234,19 @@ class AsposeBackend(AsposeBase):
             data, count, bits = self._call(
                 "extract features",
                 lambda api: responses.features(api.extract_image_features(request), "extract features"),
-                ContextNotFoundError)
+                ContextNotFoundError,
+            )
         return ImageFeatures(None, FEATURES_ALGORITHM, FEATURES_VERSION, data, count, bits)
 
     # --- search ------------------------------------------------------------------
 
     def find_similar(
-        self, context: str, query: Query, threshold: float, max_count: int, within: frozenset[str] | None,
+        self,
+        context: str,
+        query: Query,
+        threshold: float,
+        max_count: int,
+        within: frozenset[str] | None,
     ) -> list[SearchResult]:
         """The exact best matches; new data is searched through a scratch upload."""
         if isinstance(query, str):
@@ -249,13 +259,19 @@ class AsposeBackend(AsposeBase):
         return [SearchResult(image_id, score, NO_DISTANCE, METHOD) for image_id, score in matches]
 
     def _similar(
-        self, context: str, path: str, threshold: float, max_count: int,
-        within: frozenset[str] | None, exclude: str | None,
+        self,
+        context: str,
+        path: str,
+        threshold: float,
+        max_count: int,
+        within: frozenset[str] | None,
+        exclude: str | None,
     ) -> list[Match]:
         def fetch(level: float, limit: int) -> list[tuple[str | None, float]]:
             request = rq.FindSimilarImagesRequest(context, level, limit, image_id=path, **self._scope())
-            found = self._call("find similar",
-                               lambda api: responses.results(api.find_similar_images(request), "find similar"))
+            found = self._call(
+                "find similar", lambda api: responses.results(api.find_similar_images(request), "find similar")
+            )
             return [(self.layout.image_id(context, image_path), score) for image_path, score in found]
 
         def keep(image_id: str) -> bool:
@@ -264,23 +280,27 @@ class AsposeBackend(AsposeBase):
         first = max_count + 2 if within is None else max(4 * (max_count + 2), 256)
         return top_matches(fetch, threshold, max_count, keep, first, self.settings.max_fetch)
 
-    def find_duplicates(
-        self, context: str, threshold: float, within: frozenset[str] | None
-    ) -> list[DuplicateGroup]:
+    def find_duplicates(self, context: str, threshold: float, within: frozenset[str] | None) -> list[DuplicateGroup]:
         """Connected components, rebuilt from the links between the images the API
         reports as having duplicates."""
         request = rq.FindImageDuplicatesRequest(context, threshold, **self._scope())
         groups = self._call(
             "find duplicates",
             lambda api: responses.duplicate_groups(api.find_image_duplicates(request), "find duplicates"),
-            ContextNotFoundError)
+            ContextNotFoundError,
+        )
         candidates = frozenset(
-            image_id for group in groups for path in group
+            image_id
+            for group in groups
+            for path in group
             if (image_id := self.layout.image_id(context, path)) is not None and (within is None or image_id in within)
         )
         links = {
-            image_id: dict(self._similar(context, self.layout.image_path(context, image_id), threshold,
-                                         len(candidates), candidates, image_id))
+            image_id: dict(
+                self._similar(
+                    context, self.layout.image_path(context, image_id), threshold, len(candidates), candidates, image_id
+                )
+            )
             for image_id in sorted(candidates)
         }
         edges = [(image_id, other) for image_id, others in links.items() for other in others]
@@ -300,16 +320,19 @@ class AsposeBackend(AsposeBase):
         """``compare_images``: a POST, so new data travels in the request itself."""
         path = self.layout.image_path(context, image_id)
         if isinstance(other, str):
-            request = rq.CompareImagesRequest(context, path, image_id2=self.layout.image_path(context, other),
-                                              **self._scope())
-            score = self._call("compare",
-                               lambda api: responses.first_similarity(api.compare_images(request), "compare"))
+            request = rq.CompareImagesRequest(
+                context, path, image_id2=self.layout.image_path(context, other), **self._scope()
+            )
+            score = self._call(
+                "compare", lambda api: responses.first_similarity(api.compare_images(request), "compare")
+            )
             return Comparison(image_id, other, score, NO_DISTANCE, METHOD)
         self._check_pixels(other)
         with self.client.upload(other.data, self.layout.suffix(other.format)) as file:
             request = rq.CompareImagesRequest(context, path, image_data=file, **self._scope())
-            score = self._call("compare",
-                               lambda api: responses.first_similarity(api.compare_images(request), "compare"))
+            score = self._call(
+                "compare", lambda api: responses.first_similarity(api.compare_images(request), "compare")
+            )
         return Comparison(image_id, None, score, NO_DISTANCE, METHOD)
 
     # --- tags --------------------------------------------------------------------
@@ -323,8 +346,9 @@ class AsposeBackend(AsposeBase):
                 self._send_reference(context, tag, file)
         marker = json.dumps({"tag": tag}).encode("utf-8")
         with self.client.upload(marker, ".json") as file:
-            upload = rq.UploadFileRequest(self.layout.tag_marker(context, tag), file,
-                                          storage_name=self.settings.storage)
+            upload = rq.UploadFileRequest(
+                self.layout.tag_marker(context, tag), file, storage_name=self.settings.storage
+            )
             self._call("record tag", lambda api: responses.upload_ok(api.upload_file(upload), "record tag"))
         self._settle(context)
 
@@ -333,7 +357,11 @@ class AsposeBackend(AsposeBase):
         self._call("create tag", lambda api: api.create_image_tag(request), ContextNotFoundError)
 
     def find_by_tags(
-        self, context: str, tags: Sequence[str], threshold: float, max_count: int,
+        self,
+        context: str,
+        tags: Sequence[str],
+        threshold: float,
+        max_count: int,
         within: frozenset[str] | None,
     ) -> list[SearchResult]:
         """One exact search per tag, merged by best score."""
@@ -352,11 +380,19 @@ class AsposeBackend(AsposeBase):
         def fetch(level: float, limit: int) -> list[tuple[str | None, float]]:
             # The API takes the tag list as a JSON string; a Python list raises TypeError.
             request = rq.FindImagesByTagsRequest(json.dumps([tag]), context, level, limit, **self._scope())
-            found = self._call("find by tags",
-                               lambda api: responses.results(api.find_images_by_tags(request), "find by tags"),
-                               TagNotFoundError)
+            found = self._call(
+                "find by tags",
+                lambda api: responses.results(api.find_images_by_tags(request), "find by tags"),
+                TagNotFoundError,
+            )
             return [(self.layout.image_id(context, path), score) for path, score in found]
 
         first = max_count + 1 if within is None else max(4 * (max_count + 1), 256)
-        return top_matches(fetch, threshold, max_count, lambda image_id: within is None or image_id in within,
-                           first, self.settings.max_fetch)
+        return top_matches(
+            fetch,
+            threshold,
+            max_count,
+            lambda image_id: within is None or image_id in within,
+            first,
+            self.settings.max_fetch,
+        )

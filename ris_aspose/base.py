@@ -90,8 +90,9 @@ class AsposeBase(Backend):
         """Decode once, so undecodable data is refused before anything is uploaded."""
         if tuple(image.preprocessing) != DEFAULT_STEPS and not self._warned_preprocessing:
             self._warned_preprocessing = True
-            logger.warning("the aspose backend sends original image bytes: the service does "
-                           "not apply ris preprocessing steps")
+            logger.warning(
+                "the aspose backend sends original image bytes: the service does not apply ris preprocessing steps"
+            )
         image.decode(draft_size=(128, 128))
 
     def _exists(self, path: str) -> bool:
@@ -115,8 +116,10 @@ class AsposeBase(Backend):
         try:
             with self.client.upload(image.data, self.layout.suffix(image.format)) as file:
                 request = rq.UploadFileRequest(path, file, storage_name=self.settings.storage)
-                self._call("upload query image",
-                           lambda api: responses.upload_ok(api.upload_file(request), "upload query image"))
+                self._call(
+                    "upload query image",
+                    lambda api: responses.upload_ok(api.upload_file(request), "upload query image"),
+                )
             yield path
         finally:
             self._delete_file(path, "delete query image")
@@ -130,7 +133,9 @@ class AsposeBase(Backend):
     def context_status(self, context: str) -> ContextStatus:
         """The service's ``searchStatus``: ``Idle`` or a busy state."""
         request = rq.GetImageSearchStatusRequest(context, **self._scope())
-        status = self._call("context status",
-                            lambda api: responses.status_text(api.get_image_search_status(request), "context status"),
-                            ContextNotFoundError)
+        status = self._call(
+            "context status",
+            lambda api: responses.status_text(api.get_image_search_status(request), "context status"),
+            ContextNotFoundError,
+        )
         return ContextStatus(ContextState.IDLE if status == _IDLE else ContextState.BUSY, status)

@@ -170,11 +170,13 @@ class AsposeClient:
                 self.configuration.access_token = self._fetch_token(what)
 
     def _fetch_token(self, what: str) -> str:
-        body = urlencode([
-            ("grant_type", "client_credentials"),
-            ("client_id", self.settings.client_id),
-            ("client_secret", self.settings.client_secret.reveal()),
-        ])
+        body = urlencode(
+            [
+                ("grant_type", "client_credentials"),
+                ("client_id", self.settings.client_id),
+                ("client_secret", self.settings.client_secret.reveal()),
+            ]
+        )
         headers = {
             **self.api.api_client.default_headers,
             "Accept": "application/json",
@@ -229,8 +231,9 @@ def _token_refused(status: int, body: bytes, headers: Mapping[str, str], what: s
     if status in (400, 401, 403):
         return AuthenticationError(message + "; check client_id and client_secret", status=status, code=code)
     if status == 429 or status >= 500:
-        return ServiceUnavailableError(message, status=status, code=code, transient=True,
-                                       retry_after=parse_retry_after(headers.get("Retry-After")))
+        return ServiceUnavailableError(
+            message, status=status, code=code, transient=True, retry_after=parse_retry_after(headers.get("Retry-After"))
+        )
     return BackendError(message, status=status, code=code)
 
 

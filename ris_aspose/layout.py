@@ -44,7 +44,7 @@ class StorageLayout:
         """The ris id of a storage path, or None if the path is not one of our images."""
         prefix = f"{self.context_folder(context)}/images/"
         if path.startswith(prefix) and len(path) > len(prefix):
-            return path[len(prefix):]
+            return path[len(prefix) :]
         return None
 
     def tag_marker(self, context: str, tag: str) -> str:

@@ -58,7 +58,9 @@ def top_matches(
         if limit >= max_limit:
             logger.warning(
                 "the service returned its maximum of %d results; ties at similarity %.3f may "
-                "be incomplete (raise the max_fetch option)", limit, floor,
+                "be incomplete (raise the max_fetch option)",
+                limit,
+                floor,
             )
             return kept[:max_count]
         limit = min(limit * _GROWTH, max_limit)
@@ -95,5 +97,6 @@ def connected_groups(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> 
     components: dict[str, list[str]] = {}
     for node in parent:
         components.setdefault(root(node), []).append(node)
-    return sorted((sorted(members) for members in components.values() if len(members) > 1),
-                  key=lambda members: members[0])
+    return sorted(
+        (sorted(members) for members in components.values() if len(members) > 1), key=lambda members: members[0]
+    )

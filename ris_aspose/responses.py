@@ -94,8 +94,7 @@ def upload_ok(model: Any, what: str) -> None:
     errors = getattr(model, "errors", None) or []
     if errors:
         detail = "; ".join(str(getattr(error, "message", None) or "unknown error") for error in errors)
-        raise BackendError(f"{what}: the service refused the upload: {detail}",
-                           code=getattr(errors[0], "code", None))
+        raise BackendError(f"{what}: the service refused the upload: {detail}", code=getattr(errors[0], "code", None))
     if not isinstance(uploaded, list) or not uploaded:
         raise malformed(what, "nothing uploaded")
 

@@ -65,8 +65,7 @@ def malformed(what: str, detail: str) -> BackendError:
 
     Transient: a proxy or a struggling server garbles one answer, not every answer.
     """
-    return BackendError(f"{what}: the service sent an unreadable answer ({detail})",
-                        code=MALFORMED, transient=True)
+    return BackendError(f"{what}: the service sent an unreadable answer ({detail})", code=MALFORMED, transient=True)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -54,8 +54,7 @@ def open(
     if unknown:
         accepted = ", ".join(sorted(backend_class.options)) or "none"
         raise UnsupportedOptionError(
-            f"backend {normalize_name(name)!r} does not accept option(s) {', '.join(unknown)}; "
-            f"it accepts: {accepted}"
+            f"backend {normalize_name(name)!r} does not accept option(s) {', '.join(unknown)}; it accepts: {accepted}"
         )
     steps = _resolve_steps(preprocessing, plugin_set)
     instance = backend_class(**options)
@@ -71,9 +70,7 @@ def available_backends(with_options: bool = False) -> list[BackendInfo]:
     return PluginSet().backend_infos(with_options)
 
 
-def _resolve_steps(
-    chain: Sequence[str | PreprocessStep] | None, plugin_set: PluginSet
-) -> list[PreprocessStep]:
+def _resolve_steps(chain: Sequence[str | PreprocessStep] | None, plugin_set: PluginSet) -> list[PreprocessStep]:
     if chain is None:
         return list(DEFAULT_STEPS)
     named = {**BUILTIN_STEPS, **plugin_set.preprocessors()}
@@ -84,7 +81,5 @@ def _resolve_steps(
         elif isinstance(step, builtins.str) and normalize_name(step) in named:
             steps.append(named[normalize_name(step)])
         else:
-            raise ConfigurationError(
-                f"unknown preprocessing step {step!r}; known: {', '.join(sorted(named))}"
-            )
+            raise ConfigurationError(f"unknown preprocessing step {step!r}; known: {', '.join(sorted(named))}")
     return steps

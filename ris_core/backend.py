@@ -177,9 +177,7 @@ class Backend(abc.ABC):
         answer is the best matches *inside* it, not a trimmed global answer."""
 
     @abc.abstractmethod
-    def find_duplicates(
-        self, context: str, threshold: float, within: frozenset[str] | None
-    ) -> list[DuplicateGroup]:
+    def find_duplicates(self, context: str, threshold: float, within: frozenset[str] | None) -> list[DuplicateGroup]:
         """Groups of two or more images linked by similarity >= ``threshold``
         (connected components), each ordered by id, groups ordered by first id."""
 

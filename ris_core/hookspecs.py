@@ -87,9 +87,7 @@ def ris_register_preprocessors(register: PreprocessorRegistrar) -> None:
 
 
 @hookspec
-def ris_after_write(
-    backend: str, context: str, operation: str, image_ids: Sequence[str]
-) -> None:
+def ris_after_write(backend: str, context: str, operation: str, image_ids: Sequence[str]) -> None:
     """Called after a write succeeded.
 
     ``operation`` is one of ``add_image``, ``update_image``, ``delete_image``,

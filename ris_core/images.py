@@ -34,9 +34,7 @@ __all__ = [
 ]
 
 #: Anything an operation accepts as an image.
-ImageInput: TypeAlias = (
-    "bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | Image.Image | ImageData"
-)
+ImageInput: TypeAlias = "bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] | Image.Image | ImageData"
 
 #: A preprocessing step takes decoded pixels and returns (possibly new) pixels.
 PreprocessStep: TypeAlias = Callable[[Image.Image], Image.Image]
@@ -93,8 +91,7 @@ class ImageData:
             raise ImageTooLargeError(f"image decodes to too many pixels: {exc}") from exc
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
             raise InvalidImageError(
-                f"the {self.format} image could not be decoded ({exc}); "
-                "the file is probably truncated or corrupt"
+                f"the {self.format} image could not be decoded ({exc}); the file is probably truncated or corrupt"
             ) from exc
 
 
@@ -121,13 +118,11 @@ def load_image(
             width, height = header.size
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(
-            f"the image is over Pillow's decompression-bomb limit ({exc}); "
-            "ris refuses it rather than decode it"
+            f"the image is over Pillow's decompression-bomb limit ({exc}); ris refuses it rather than decode it"
         ) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise InvalidImageError(
-            f"not a supported image ({len(data)} bytes); ris reads "
-            + ", ".join(SUPPORTED_FORMATS)
+            f"not a supported image ({len(data)} bytes); ris reads " + ", ".join(SUPPORTED_FORMATS)
         ) from exc
     if width < 1 or height < 1:
         raise InvalidImageError(f"the image has no pixels ({width}x{height})")

@@ -39,7 +39,14 @@ __all__ = [
 
 #: What a folder walk picks up unless told otherwise.
 IMAGE_PATTERNS: tuple[str, ...] = (
-    "*.jpg", "*.jpeg", "*.png", "*.webp", "*.gif", "*.bmp", "*.tif", "*.tiff",
+    "*.jpg",
+    "*.jpeg",
+    "*.png",
+    "*.webp",
+    "*.gif",
+    "*.bmp",
+    "*.tif",
+    "*.tiff",
 )
 
 

@@ -95,15 +95,16 @@ def _operator(column: str, path: str, operator: str, operand: Any, params: list[
         if not _is_scalar(operand) or operand is None or isinstance(operand, bool):
             raise InvalidMetadataError("$contains needs a string or a number")
         params.extend([path, operand])
-        return (f"EXISTS (SELECT 1 FROM json_each({column}, ?) AS element "
-                f"WHERE element.type IN ('text', 'integer', 'real') AND element.value = ?)")
+        return (
+            f"EXISTS (SELECT 1 FROM json_each({column}, ?) AS element "
+            f"WHERE element.type IN ('text', 'integer', 'real') AND element.value = ?)"
+        )
     if operator in _ORDER:
         if isinstance(operand, bool) or not isinstance(operand, str | int | float) or not _is_scalar(operand):
             raise InvalidMetadataError(f"{operator} needs a string or a number, not {operand!r}")
         kinds = "('text')" if isinstance(operand, str) else "('integer', 'real')"
         params.extend([path, path, operand])
-        return (f"COALESCE(json_type({column}, ?) IN {kinds} AND "
-                f"json_extract({column}, ?) {_ORDER[operator]} ?, 0)")
+        return f"COALESCE(json_type({column}, ?) IN {kinds} AND json_extract({column}, ?) {_ORDER[operator]} ?, 0)"
     raise InvalidMetadataError(f"unknown filter operator {operator!r}; known: {', '.join(sorted(_KNOWN))}")
 
 

@@ -136,9 +136,13 @@ class ParityReport:
         if self.duplicates is not None:
             d = self.duplicates
             duplicates = {
-                "threshold_a": d.threshold_a, "threshold_b": d.threshold_b,
-                "groups_a": d.groups_a, "groups_b": d.groups_b, "common": [list(g) for g in d.common],
-                "only_a": [list(g) for g in d.only_a], "only_b": [list(g) for g in d.only_b],
+                "threshold_a": d.threshold_a,
+                "threshold_b": d.threshold_b,
+                "groups_a": d.groups_a,
+                "groups_b": d.groups_b,
+                "common": [list(g) for g in d.common],
+                "only_a": [list(g) for g in d.only_a],
+                "only_b": [list(g) for g in d.only_b],
             }
         return {
             "backend_a": self.backend_a,
@@ -150,8 +154,15 @@ class ParityReport:
             "mean_spearman": self.mean_spearman,
             "duplicates": duplicates,
             "queries": [
-                {"query": q.query, "top_a": list(q.top_a), "top_b": list(q.top_b), "overlap": q.overlap,
-                 "spearman": q.spearman, "agrees": q.agrees, "error": q.error}
+                {
+                    "query": q.query,
+                    "top_a": list(q.top_a),
+                    "top_b": list(q.top_b),
+                    "overlap": q.overlap,
+                    "spearman": q.spearman,
+                    "agrees": q.agrees,
+                    "error": q.error,
+                }
                 for q in self.queries
             ],
             "disagreements": [q.query for q in self.disagreements],
@@ -165,8 +176,11 @@ class ParityReport:
         lines = [f"Parity of {a} and {b}: {self.images} images, {len(self.queries)} queries, k={self.k}"]
         top1 = self.top1_agreement
         agreeing = sum(query.top1_agrees for query in self.compared)
-        lines.append(f"  top-1 agreement    {_share(agreeing, compared)}" if top1 is not None
-                     else "  top-1 agreement    n/a (no query answered by both)")
+        lines.append(
+            f"  top-1 agreement    {_share(agreeing, compared)}"
+            if top1 is not None
+            else "  top-1 agreement    n/a (no query answered by both)"
+        )
         lines.append(f"  top-{self.k} overlap    {_number(self.mean_overlap)} (mean)")
         lines.append(f"  Spearman rho       {_number(self.mean_spearman)} (mean of similarities' rank correlation)")
         if self.duplicates is not None:
@@ -259,8 +273,9 @@ def _run(
     indexed = len(images) - len(skipped)
     results = [_query(context_a, context_b, name, path, k, indexed) for name, path in query_files]
     label_a, label_b = _labels(context_a.system.backend_name, context_b.system.backend_name)
-    return ParityReport(label_a, label_b, indexed, k, tuple(results),
-                        _duplicates(context_a, context_b, duplicate_threshold), skipped)
+    return ParityReport(
+        label_a, label_b, indexed, k, tuple(results), _duplicates(context_a, context_b, duplicate_threshold), skipped
+    )
 
 
 def _index_both(context_a: SearchContext, context_b: SearchContext, images: list[tuple[str, Path]]) -> dict[str, str]:
@@ -300,9 +315,7 @@ def _query(
     return QueryParity(name, top_a, top_b, overlap, rho)
 
 
-def _duplicates(
-    context_a: SearchContext, context_b: SearchContext, threshold: float | None
-) -> DuplicateParity | None:
+def _duplicates(context_a: SearchContext, context_b: SearchContext, threshold: float | None) -> DuplicateParity | None:
     backends = (context_a.system.backend, context_b.system.backend)
     if not all(Capability.DUPLICATES in backend.capabilities for backend in backends):
         return None
@@ -312,8 +325,11 @@ def _duplicates(
         for context, level in zip((context_a, context_b), levels, strict=True)
     )
     return DuplicateParity(
-        levels[0], levels[1],
-        tuple(sorted(groups_a - groups_b)), tuple(sorted(groups_b - groups_a)), tuple(sorted(groups_a & groups_b)),
+        levels[0],
+        levels[1],
+        tuple(sorted(groups_a - groups_b)),
+        tuple(sorted(groups_b - groups_a)),
+        tuple(sorted(groups_a & groups_b)),
     )
 
 

@@ -106,9 +106,7 @@ class BackendSpec:
 
     def _unavailable_message(self, missing: Sequence[str]) -> str:
         hint = self.install_hint or "install the plugin's optional dependencies"
-        return (
-            f"backend {self.name!r} needs {', '.join(missing)}, which is not installed; {hint}"
-        )
+        return f"backend {self.name!r} needs {', '.join(missing)}, which is not installed; {hint}"
 
 
 @functools.cache
@@ -192,8 +190,12 @@ class PluginSet:
                     install_hint: str = "",
                 ) -> None:
                     spec = BackendSpec(
-                        normalize_name(name), target, impl.plugin_name, description,
-                        tuple(requires), install_hint,
+                        normalize_name(name),
+                        target,
+                        impl.plugin_name,
+                        description,
+                        tuple(requires),
+                        install_hint,
                     )
                     specs.setdefault(spec.name, []).append(spec)
 
@@ -213,9 +215,7 @@ class PluginSet:
             )
         if len(claims) > 1:
             owners = " and ".join(repr(claim.plugin) for claim in claims)
-            raise BackendConflictError(
-                f"backend name {key!r} is claimed by plugins {owners}; uninstall one of them"
-            )
+            raise BackendConflictError(f"backend name {key!r} is claimed by plugins {owners}; uninstall one of them")
         return claims[0]
 
     def backend_infos(self, with_options: bool = False) -> list[BackendInfo]:
@@ -228,8 +228,7 @@ class PluginSet:
         for name, claims in sorted(self.backend_specs.items()):
             if len(claims) > 1:
                 owners = " and ".join(claim.plugin for claim in claims)
-                infos.append(BackendInfo(name, claims[0].description, owners, False,
-                                         f"name claimed by {owners}"))
+                infos.append(BackendInfo(name, claims[0].description, owners, False, f"name claimed by {owners}"))
                 continue
             spec = claims[0]
             missing = spec.missing_requirements()

@@ -68,7 +68,11 @@ class RetryPolicy:
                 wait = self.delay(attempt, exc.retry_after)
                 logger.warning(
                     "%s failed (attempt %d of %d): %s; retrying in %.2f s",
-                    description, attempt, self.attempts, exc, wait,
+                    description,
+                    attempt,
+                    self.attempts,
+                    exc,
+                    wait,
                 )
                 self.sleep(wait)
         raise AssertionError("unreachable: the loop returns or raises")

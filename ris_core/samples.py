@@ -19,11 +19,22 @@ __all__ = ["PHOTOS", "QUERIES", "write_samples"]
 
 #: scikit-image sample files that are photographs (file name -> name to save under).
 PHOTOS: dict[str, str] = {
-    "astronaut.png": "astronaut", "brick.png": "brick", "camera.png": "camera",
-    "cell.png": "cell", "chelsea.png": "chelsea", "coffee.png": "coffee", "coins.png": "coins",
-    "grass.png": "grass", "gravel.png": "gravel", "hubble_deep_field.jpg": "hubble",
-    "ihc.png": "ihc", "moon.png": "moon", "motorcycle_left.png": "motorcycle-left",
-    "motorcycle_right.png": "motorcycle-right", "retina.jpg": "retina", "rocket.jpg": "rocket",
+    "astronaut.png": "astronaut",
+    "brick.png": "brick",
+    "camera.png": "camera",
+    "cell.png": "cell",
+    "chelsea.png": "chelsea",
+    "coffee.png": "coffee",
+    "coins.png": "coins",
+    "grass.png": "grass",
+    "gravel.png": "gravel",
+    "hubble_deep_field.jpg": "hubble",
+    "ihc.png": "ihc",
+    "moon.png": "moon",
+    "motorcycle_left.png": "motorcycle-left",
+    "motorcycle_right.png": "motorcycle-right",
+    "retina.jpg": "retina",
+    "rocket.jpg": "rocket",
 }
 
 

@@ -30,9 +30,7 @@ def resolve_path(location: str | os.PathLike[str]) -> str:
     if "://" in text:
         scheme, _, rest = text.partition("://")
         if scheme != "sqlite":
-            raise ConfigurationError(
-                f"unsupported database URL scheme {scheme!r}; use a file path or sqlite:///path"
-            )
+            raise ConfigurationError(f"unsupported database URL scheme {scheme!r}; use a file path or sqlite:///path")
         text = rest.removeprefix("/")
     path = Path(text).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,9 +47,7 @@ class Database:
     def __init__(self, location: str | os.PathLike[str]) -> None:
         self.path = resolve_path(location)
         try:
-            self.connection = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=30.0
-            )
+            self.connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
             if self.path != MEMORY:
                 self.connection.execute("PRAGMA journal_mode=WAL")
             self.connection.execute("PRAGMA synchronous=NORMAL")
@@ -91,9 +87,7 @@ class Database:
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS ris_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
             )
-            row = connection.execute(
-                "SELECT version FROM ris_schema WHERE component = ?", (component,)
-            ).fetchone()
+            row = connection.execute("SELECT version FROM ris_schema WHERE component = ?", (component,)).fetchone()
             current = int(row[0]) if row else 0
             if current > len(migrations):
                 raise ConfigurationError(

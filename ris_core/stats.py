@@ -54,8 +54,14 @@ class StatsRecorder:
         details: dict[str, Any],
     ) -> None:
         """Count the search, its query and its matches; keep its latency."""
-        logger.debug("%s in %r: %d results in %.2f ms%s", operation, context, len(results),
-                     seconds * 1000, " (cached)" if details.get("cached") else "")
+        logger.debug(
+            "%s in %r: %d results in %.2f ms%s",
+            operation,
+            context,
+            len(results),
+            seconds * 1000,
+            " (cached)" if details.get("cached") else "",
+        )
         with self._lock:
             counts = self._counters.setdefault(context, Counter())
             counts[("search", operation)] += 1

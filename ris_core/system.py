@@ -22,8 +22,8 @@ from ris_core.errors import (
     UnsupportedOptionError,
 )
 from ris_core.images import DEFAULT_MAX_PIXELS, ImageData, ImageInput, PreprocessStep, load_image
-from ris_core.models import ContextInfo, SearchResult
 from ris_core.ingest import IngestReport
+from ris_core.models import ContextInfo, SearchResult
 from ris_core.plugins import PluginSet
 from ris_core.retry import RetryingBackend, RetryPolicy
 from ris_core.sqlite import Database
@@ -131,7 +131,9 @@ class ImageSearch:
         self.catalog.remove_context(name)
         self.notify_write(name, "delete_context", ())
 
-    def import_context(self, path: str | os.PathLike[str], name: str | None = None) -> tuple[SearchContext, IngestReport]:
+    def import_context(
+        self, path: str | os.PathLike[str], name: str | None = None
+    ) -> tuple[SearchContext, IngestReport]:
         """Load an export (from any backend) into context ``name``, creating it if needed
         (default: the exported context's name). Returns the context and a per-image
         report. See :mod:`ris_core.transfer` for the format."""
@@ -156,8 +158,13 @@ class ImageSearch:
 
     def notify_write(self, context: str, operation: str, image_ids: Sequence[str]) -> None:
         """Tell observer plugins that a write succeeded."""
-        self._notify("ris_after_write", backend=self.backend_name, context=context,
-                     operation=operation, image_ids=list(image_ids))
+        self._notify(
+            "ris_after_write",
+            backend=self.backend_name,
+            context=context,
+            operation=operation,
+            image_ids=list(image_ids),
+        )
 
     def notify_search(
         self,
@@ -169,9 +176,16 @@ class ImageSearch:
         details: Mapping[str, Any],
     ) -> None:
         """Tell observer plugins that a search succeeded; ``started`` is its perf_counter."""
-        self._notify("ris_after_search", backend=self.backend_name, context=context,
-                     operation=operation, query=query, results=list(results),
-                     seconds=time.perf_counter() - started, details=dict(details))
+        self._notify(
+            "ris_after_search",
+            backend=self.backend_name,
+            context=context,
+            operation=operation,
+            query=query,
+            results=list(results),
+            seconds=time.perf_counter() - started,
+            details=dict(details),
+        )
 
     def _notify(self, hook_name: str, **kwargs: Any) -> None:
         try:

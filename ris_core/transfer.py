@@ -69,8 +69,14 @@ def export_context(context: SearchContext, path: Path) -> Path:
             data = context.get_image(image_id)
             name = _file_name("images", number, data)
             (folder / name).write_bytes(data)
-            images.append({"id": image_id, "file": name, "sha256": hashlib.sha256(data).hexdigest(),
-                           "metadata": metadata.get(image_id, {})})
+            images.append(
+                {
+                    "id": image_id,
+                    "file": name,
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                    "metadata": metadata.get(image_id, {}),
+                }
+            )
         tags: dict[str, list[str]] = {}
         number = 0
         for tag in catalog.tags(context.name):
@@ -80,8 +86,12 @@ def export_context(context: SearchContext, path: Path) -> Path:
                 (folder / name).write_bytes(data)
                 tags.setdefault(tag, []).append(name)
         manifest = {
-            "format": FORMAT, "version": VERSION, "context": context.name,
-            "backend": context.system.backend_name, "exported_at": now(), "images": images,
+            "format": FORMAT,
+            "version": VERSION,
+            "context": context.name,
+            "backend": context.system.backend_name,
+            "exported_at": now(),
+            "images": images,
             "collections": {info.name: context.collection_images(info.name) for info in context.list_collections()},
             "tags": tags,
         }
@@ -142,8 +152,15 @@ def import_context(system: ImageSearch, path: Path, name: str | None = None) -> 
         for entry in manifest["images"]:
             file = _member(folder, entry["file"])
             if not file.is_file() or hashlib.sha256(file.read_bytes()).hexdigest() != entry.get("sha256"):
-                corrupt.append(IngestItem(str(entry["id"]), IngestStatus.FAILED, str(file),
-                                          "the file is missing or does not match its sha256", "InvalidImageError"))
+                corrupt.append(
+                    IngestItem(
+                        str(entry["id"]),
+                        IngestStatus.FAILED,
+                        str(file),
+                        "the file is missing or does not match its sha256",
+                        "InvalidImageError",
+                    )
+                )
                 continue
             work.append((str(entry["id"]), file, entry.get("metadata") or None))
         report = context.add_images(work, progress=False) if work else IngestReport()

@@ -38,18 +38,14 @@ def check_id(value: Any, kind: str = "image") -> str:
         raise InvalidIdError(f"{kind} id {value!r} is an absolute path; use a relative name")
     segments = value.split("/")
     if any(segment in ("", ".", "..") for segment in segments):
-        raise InvalidIdError(
-            f"{kind} id {value!r} is path-like: empty, '.' and '..' segments are not allowed"
-        )
+        raise InvalidIdError(f"{kind} id {value!r} is path-like: empty, '.' and '..' segments are not allowed")
     return value
 
 
 def check_threshold(value: Any) -> float:
     """Return ``value`` as a float if it is a similarity threshold between 0 and 100."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidThresholdError(
-            f"similarity threshold must be a number from 0 to 100, not {type(value).__name__}"
-        )
+        raise InvalidThresholdError(f"similarity threshold must be a number from 0 to 100, not {type(value).__name__}")
     threshold = float(value)
     if not math.isfinite(threshold) or not 0.0 <= threshold <= 100.0:
         raise InvalidThresholdError(f"similarity threshold must be from 0 to 100, got {value!r}")

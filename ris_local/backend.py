@@ -165,7 +165,11 @@ class LocalBackend(Backend):
     # --- search ------------------------------------------------------------------
 
     def find_similar(
-        self, context: str, query: Query, threshold: float, max_count: int,
+        self,
+        context: str,
+        query: Query,
+        threshold: float,
+        max_count: int,
         within: frozenset[str] | None,
     ) -> list[SearchResult]:
         """Search the index; a stored query is excluded from its own results."""
@@ -176,17 +180,14 @@ class LocalBackend(Backend):
             hits = loaded.index.search(blob, threshold, max_count, allowed)
             return [self._result(loaded, hit) for hit in hits]
 
-    def find_duplicates(
-        self, context: str, threshold: float, within: frozenset[str] | None
-    ) -> list[DuplicateGroup]:
+    def find_duplicates(self, context: str, threshold: float, within: frozenset[str] | None) -> list[DuplicateGroup]:
         """Connected components of the pairs at or above the threshold."""
         with self._lock:
             loaded = self._index(context)
             pairs = list(loaded.index.pairs(threshold, self._allowed(loaded, within, None)))
             ids = dict(loaded.ids)
         groups = group_pairs((a, b) for a, b, _ in pairs)
-        ordered = sorted((sorted(group, key=ids.__getitem__) for group in groups),
-                         key=lambda members: ids[members[0]])
+        ordered = sorted((sorted(group, key=ids.__getitem__) for group in groups), key=lambda members: ids[members[0]])
         blobs = self.store.blobs_for(key for members in ordered for key in members)
         return [self._group(members, ids, blobs) for members in ordered]
 
@@ -214,7 +215,11 @@ class LocalBackend(Backend):
         self.store.add_tag_references(context, tag, references)
 
     def find_by_tags(
-        self, context: str, tags: Sequence[str], threshold: float, max_count: int,
+        self,
+        context: str,
+        tags: Sequence[str],
+        threshold: float,
+        max_count: int,
         within: frozenset[str] | None,
     ) -> list[SearchResult]:
         """Best score of each image against every reference blob of every tag."""

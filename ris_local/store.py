@@ -91,8 +91,10 @@ class LocalStore:
         ref = uuid.uuid4().hex
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         with self.database.transaction() as db:
-            db.execute("INSERT INTO local_contexts (ref, options, created_at) VALUES (?, ?, ?)",
-                       (ref, json.dumps(dict(options)), now))
+            db.execute(
+                "INSERT INTO local_contexts (ref, options, created_at) VALUES (?, ?, ?)",
+                (ref, json.dumps(dict(options)), now),
+            )
         return ref
 
     def delete_context(self, ref: str) -> None:
@@ -186,9 +188,7 @@ class LocalStore:
 
     def image_data(self, ref: str, image_id: str) -> bytes:
         """The stored bytes of an image."""
-        rows = self.database.query(
-            "SELECT data FROM local_images WHERE ref = ? AND image_id = ?", (ref, image_id)
-        )
+        rows = self.database.query("SELECT data FROM local_images WHERE ref = ? AND image_id = ?", (ref, image_id))
         if not rows:
             raise self._missing(ref, image_id)
         return bytes(rows[0][0])
@@ -227,15 +227,11 @@ class LocalStore:
         """Feature blobs of the given keys."""
         wanted = list(keys)
         placeholders = ",".join("?" * len(wanted))
-        rows = self.database.query(
-            f"SELECT key, blob FROM local_features WHERE key IN ({placeholders})", wanted
-        )
+        rows = self.database.query(f"SELECT key, blob FROM local_features WHERE key IN ({placeholders})", wanted)
         return {int(key): bytes(blob) for key, blob in rows}
 
     def _key(self, db: sqlite3.Connection, ref: str, image_id: str) -> int:
-        row = db.execute(
-            "SELECT key FROM local_images WHERE ref = ? AND image_id = ?", (ref, image_id)
-        ).fetchone()
+        row = db.execute("SELECT key FROM local_images WHERE ref = ? AND image_id = ?", (ref, image_id)).fetchone()
         if row is None:
             raise self._missing(ref, image_id)
         return int(row[0])
@@ -252,8 +248,7 @@ class LocalStore:
         with self.database.transaction() as db:
             self._bump(db, ref)
             db.executemany(
-                "INSERT INTO local_tag_references (ref, tag, data, algorithm, version, blob) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO local_tag_references (ref, tag, data, algorithm, version, blob) VALUES (?, ?, ?, ?, ?, ?)",
                 [(ref, tag, image.data, row.algorithm, row.version, row.blob) for image, row in references],
             )
 

@@ -17,8 +17,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one (default 8080)")
-    parser.add_argument("--busy-polls", type=int, default=0, metavar="N",
-                        help="answer ExtractingFeatures to N status polls after each write (default 0)")
+    parser.add_argument(
+        "--busy-polls",
+        type=int,
+        default=0,
+        metavar="N",
+        help="answer ExtractingFeatures to N status polls after each write (default 0)",
+    )
     parser.add_argument("--no-auth", action="store_true", help="accept API calls without a token (on-premise mode)")
     args = parser.parse_args(argv)
     emulator = Emulator(args.host, args.port, busy_polls=args.busy_polls, require_auth=not args.no_auth)

@@ -106,8 +106,9 @@ class Emulator:
     def start(self) -> Emulator:
         """Serve in a background thread."""
         # A short poll interval: stop() waits for the serving loop to notice the shutdown.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="aspose-emulator",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="aspose-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -230,7 +231,7 @@ class Emulator:
         if request.segments == ("connect", "token") and request.method == "POST":
             return self._token(request)
         authorization = request.headers.get("Authorization", "")
-        token = authorization[len("Bearer "):] if authorization.startswith("Bearer ") else ""
+        token = authorization[len("Bearer ") :] if authorization.startswith("Bearer ") else ""
         with self._lock:
             known = token in self._tokens
         if self.require_auth and not known:
@@ -253,8 +254,13 @@ class Emulator:
         return json_response({"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
 
     def _record(
-        self, method: str, target: str, headers: Mapping[str, str], request: Request | None,
-        response: Response | None, fault: Fault | None,
+        self,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        request: Request | None,
+        response: Response | None,
+        fault: Fault | None,
     ) -> None:
         raw_path, _, _ = target.partition("?")
         is_token = raw_path == "/connect/token"
@@ -265,8 +271,11 @@ class Emulator:
             query={} if request is None or is_token else dict(request.query),
             content_type=headers.get("Content-Type"),
             parts=tuple((part.name, part.filename, len(part.data)) for part in parts),
-            fields={part.name or "": part.data.decode("utf-8", "replace") for part in parts
-                    if part.filename is None and len(part.data) <= 4096},
+            fields={
+                part.name or "": part.data.decode("utf-8", "replace")
+                for part in parts
+                if part.filename is None and len(part.data) <= 4096
+            },
             status=response.status if response is not None else None,
             fault=fault.kind if fault is not None else None,
         )

@@ -263,8 +263,14 @@ class ImageSearchService:
 
     def _features_response(self, image_id: str, blob: bytes) -> Response:
         count, bits = self.engine.describe(blob)
-        return json_response({"imageId": image_id, "featuresCount": count, "featureLengthInBits": bits,
-                              "features": base64.b64encode(blob).decode("ascii")})
+        return json_response(
+            {
+                "imageId": image_id,
+                "featuresCount": count,
+                "featureLengthInBits": bits,
+                "features": base64.b64encode(blob).decode("ascii"),
+            }
+        )
 
     def _update_features(self, context: _Context, request: Request) -> Response:
         image_id = self._member(context, request)

@@ -112,11 +112,13 @@ def _multipart(content_type: str, body: bytes) -> tuple[Part, ...]:
     found = []
     for part in message.iter_parts():
         payload = part.get_payload(decode=True)
-        found.append(Part(
-            part.get_param("name", header="content-disposition"),  # type: ignore[arg-type]
-            part.get_filename(),
-            payload if isinstance(payload, bytes) else b"",
-        ))
+        found.append(
+            Part(
+                part.get_param("name", header="content-disposition"),  # type: ignore[arg-type]
+                part.get_filename(),
+                payload if isinstance(payload, bytes) else b"",
+            )
+        )
     return tuple(found)
 
 
@@ -132,10 +134,12 @@ def json_response(payload: Any, status: int = 200) -> Response:
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     """An error in the shape the SDK parses into ``ApiException.error``."""
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    payload = {"error": {
-        "code": code,
-        "message": message,
-        "description": "Operation Failed. " + message,
-        "innerError": {"requestId": uuid.uuid4().hex, "date": now},
-    }}
+    payload = {
+        "error": {
+            "code": code,
+            "message": message,
+            "description": "Operation Failed. " + message,
+            "innerError": {"requestId": uuid.uuid4().hex, "date": now},
+        }
+    }
     return Response(status, json.dumps(payload).encode("utf-8"), headers=headers or {})

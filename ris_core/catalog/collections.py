@@ -63,11 +63,18 @@ class CollectionRecords(CatalogBase):
             self.bump(db, context)
             self._require(db, context, name)
             for image_id in image_ids:
-                if db.execute("SELECT 1 FROM catalog_images WHERE backend = ? AND context = ? AND image_id = ?",
-                              (self.backend, context, image_id)).fetchone() is None:
+                if (
+                    db.execute(
+                        "SELECT 1 FROM catalog_images WHERE backend = ? AND context = ? AND image_id = ?",
+                        (self.backend, context, image_id),
+                    ).fetchone()
+                    is None
+                ):
                     raise ImageNotFoundError(f"no image {image_id!r} in context {context!r}; nothing was added")
-                db.execute("INSERT OR IGNORE INTO catalog_collection_members VALUES (?, ?, ?, ?)",
-                           (self.backend, context, name, image_id))
+                db.execute(
+                    "INSERT OR IGNORE INTO catalog_collection_members VALUES (?, ?, ?, ?)",
+                    (self.backend, context, name, image_id),
+                )
 
     def remove_members(self, context: str, name: str, image_ids: Sequence[str]) -> None:
         """Take images out of a collection (the images stay in the context)."""
@@ -90,6 +97,11 @@ class CollectionRecords(CatalogBase):
         return [str(row[0]) for row in rows]
 
     def _require(self, db: sqlite3.Connection, context: str, name: str) -> None:
-        if db.execute("SELECT 1 FROM catalog_collections WHERE backend = ? AND context = ? AND name = ?",
-                      (self.backend, context, name)).fetchone() is None:
+        if (
+            db.execute(
+                "SELECT 1 FROM catalog_collections WHERE backend = ? AND context = ? AND name = ?",
+                (self.backend, context, name),
+            ).fetchone()
+            is None
+        ):
             raise CollectionNotFoundError(f"no collection {name!r} in context {context!r}")

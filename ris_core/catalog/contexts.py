@@ -55,9 +55,9 @@ class ContextRecords(CatalogBase):
 
     def has_context(self, name: str) -> bool:
         """Whether a context of that name is recorded."""
-        return bool(self.database.query(
-            "SELECT 1 FROM catalog_contexts WHERE backend = ? AND name = ?", (self.backend, name)
-        ))
+        return bool(
+            self.database.query("SELECT 1 FROM catalog_contexts WHERE backend = ? AND name = ?", (self.backend, name))
+        )
 
     def list_contexts(self) -> list[tuple[ContextRecord, int]]:
         """Every context with its image count, by name."""

@@ -19,12 +19,14 @@ class ImageRecords(CatalogBase):
 
     def has_image(self, context: str, image_id: str) -> bool:
         """Whether the image id is recorded in the context."""
-        return bool(self.database.query(
-            "SELECT 1 FROM catalog_images WHERE backend = ? AND context = ? AND image_id = ?",
-            (self.backend, context, image_id),
-        ))
+        return bool(
+            self.database.query(
+                "SELECT 1 FROM catalog_images WHERE backend = ? AND context = ? AND image_id = ?",
+                (self.backend, context, image_id),
+            )
+        )
 
-    def put_image(self, context: str, image_id: str, sha256: str, metadata: str | None | object = _KEEP) -> None:
+    def put_image(self, context: str, image_id: str, sha256: str, metadata: str | object | None = _KEEP) -> None:
         """Record an image or its new content hash; ``metadata`` (JSON text or None)
         replaces the stored metadata unless omitted."""
         with self.database.transaction() as db:
@@ -55,7 +57,9 @@ class ImageRecords(CatalogBase):
                 (self.backend, context, image_id),
             )
 
-    def image_ids(self, context: str, where: Mapping[str, Any] | None = None, collection: str | None = None) -> list[str]:
+    def image_ids(
+        self, context: str, where: Mapping[str, Any] | None = None, collection: str | None = None
+    ) -> list[str]:
         """Image ids in the context, sorted, narrowed by a metadata filter and a collection."""
         sql = "SELECT image_id FROM catalog_images i WHERE backend = ? AND context = ?"
         params: list[Any] = [self.backend, context]
@@ -65,8 +69,10 @@ class ImageRecords(CatalogBase):
             params += filter_params
         if collection is not None:
             self.require_collection(context, collection)
-            sql += (" AND EXISTS (SELECT 1 FROM catalog_collection_members m WHERE m.backend = i.backend "
-                    "AND m.context = i.context AND m.collection = ? AND m.image_id = i.image_id)")
+            sql += (
+                " AND EXISTS (SELECT 1 FROM catalog_collection_members m WHERE m.backend = i.backend "
+                "AND m.context = i.context AND m.collection = ? AND m.image_id = i.image_id)"
+            )
             params.append(collection)
         return [str(row[0]) for row in self.database.query(sql + " ORDER BY image_id", params)]
 
@@ -124,7 +130,7 @@ class ImageRecords(CatalogBase):
         wanted = sorted(set(image_ids))
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), 500):  # SQLite caps the number of parameters
-            chunk = wanted[start:start + 500]
+            chunk = wanted[start : start + 500]
             rows = self.database.query(
                 f"SELECT image_id, metadata FROM catalog_images WHERE backend = ? AND context = ? "
                 f"AND image_id IN ({','.join('?' * len(chunk))})",

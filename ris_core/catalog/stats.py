@@ -22,8 +22,12 @@ class StatsRecords(CatalogBase):
         if not counters and not latencies:
             return
         with self.database.transaction() as db:
-            if db.execute("SELECT 1 FROM catalog_contexts WHERE backend = ? AND name = ?",
-                          (self.backend, context)).fetchone() is None:
+            if (
+                db.execute(
+                    "SELECT 1 FROM catalog_contexts WHERE backend = ? AND name = ?", (self.backend, context)
+                ).fetchone()
+                is None
+            ):
                 return  # the context was deleted meanwhile; its statistics go with it
             db.executemany(
                 "INSERT INTO catalog_counters VALUES (?, ?, ?, ?, ?) ON CONFLICT (backend, context, kind, key) "

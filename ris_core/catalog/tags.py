@@ -22,7 +22,8 @@ class TagRecords(CatalogBase):
                 (self.backend, context, tag, len(references)),
             )
             start = db.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM catalog_tag_references WHERE backend = ? AND context = ? AND tag = ?",
+                "SELECT COALESCE(MAX(seq), 0) FROM catalog_tag_references "
+                "WHERE backend = ? AND context = ? AND tag = ?",
                 (self.backend, context, tag),
             ).fetchone()[0]
             db.executemany(

@@ -70,13 +70,27 @@ pass_state = click.make_pass_decorator(CliState)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-b", "--backend", envvar="RIS_BACKEND", help="Backend name (default: local).")
-@click.option("-d", "--database", envvar="RIS_DATABASE",
-              help="Database file of the local backend (default: $RIS_HOME/ris.db).")
-@click.option("-o", "--option", "option_values", multiple=True, metavar="KEY=VALUE",
-              help="A backend option, repeatable (e.g. -o base_url=http://127.0.0.1:8080).")
+@click.option(
+    "-d", "--database", envvar="RIS_DATABASE", help="Database file of the local backend (default: $RIS_HOME/ris.db)."
+)
+@click.option(
+    "-o",
+    "--option",
+    "option_values",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A backend option, repeatable (e.g. -o base_url=http://127.0.0.1:8080).",
+)
 @click.option("--catalog", envvar="RIS_CATALOG", help="Catalog database (default: where the backend says).")
-@click.option("-c", "--context", "context_name", envvar="RIS_CONTEXT", default="default",
-              show_default=True, help="Search context to work in.")
+@click.option(
+    "-c",
+    "--context",
+    "context_name",
+    envvar="RIS_CONTEXT",
+    default="default",
+    show_default=True,
+    help="Search context to work in.",
+)
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
 @click.version_option(package_name="ris")
 @click.pass_context

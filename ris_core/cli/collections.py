@@ -27,8 +27,14 @@ def create_collection(state: CliState, name: str, image_ids: tuple[str, ...], as
     """
     context = state.context()
     context.create_collection(name, image_ids)
-    report(as_json, f"created collection {name!r} with {len(image_ids)} image(s)",
-           context=context.name, action="created", collection=name, image_ids=list(image_ids))
+    report(
+        as_json,
+        f"created collection {name!r} with {len(image_ids)} image(s)",
+        context=context.name,
+        action="created",
+        collection=name,
+        image_ids=list(image_ids),
+    )
 
 
 @collection_group.command("list")
@@ -54,8 +60,14 @@ def rename_collection(state: CliState, old: str, new: str, as_json: bool) -> Non
     """Rename collection OLD to NEW."""
     context = state.context()
     context.rename_collection(old, new)
-    report(as_json, f"renamed collection {old!r} to {new!r}",
-           context=context.name, action="renamed", collection=new, old_name=old)
+    report(
+        as_json,
+        f"renamed collection {old!r} to {new!r}",
+        context=context.name,
+        action="renamed",
+        collection=new,
+        old_name=old,
+    )
 
 
 @collection_group.command("delete")
@@ -81,8 +93,14 @@ def add_to_collection(state: CliState, name: str, image_ids: tuple[str, ...], as
     """
     context = state.context()
     context.add_to_collection(name, image_ids)
-    report(as_json, f"collection {name!r}: added {len(image_ids)} image(s)",
-           context=context.name, action="added", collection=name, image_ids=list(image_ids))
+    report(
+        as_json,
+        f"collection {name!r}: added {len(image_ids)} image(s)",
+        context=context.name,
+        action="added",
+        collection=name,
+        image_ids=list(image_ids),
+    )
 
 
 @collection_group.command("remove")
@@ -97,8 +115,14 @@ def remove_from_collection(state: CliState, name: str, image_ids: tuple[str, ...
     """
     context = state.context()
     context.remove_from_collection(name, image_ids)
-    report(as_json, f"collection {name!r}: removed {len(image_ids)} image(s)",
-           context=context.name, action="removed", collection=name, image_ids=list(image_ids))
+    report(
+        as_json,
+        f"collection {name!r}: removed {len(image_ids)} image(s)",
+        context=context.name,
+        action="removed",
+        collection=name,
+        image_ids=list(image_ids),
+    )
 
 
 @collection_group.command("show")

@@ -42,8 +42,10 @@ def backends(with_options: bool, as_json: bool) -> None:
     if as_json:
         emit(infos)
         return
-    table(["name", "usable", "plugin", "description"],
-          [(i.name, "yes" if i.available else "no", i.plugin, i.description or i.reason) for i in infos])
+    table(
+        ["name", "usable", "plugin", "description"],
+        [(i.name, "yes" if i.available else "no", i.plugin, i.description or i.reason) for i in infos],
+    )
     for info in infos:
         if not info.available:
             click.echo(f"\n{info.name}: {info.reason}")
@@ -60,15 +62,23 @@ def samples(folder: Path, as_json: bool) -> None:
     Photos go to FOLDER/photos, edited copies to FOLDER/queries.
     """
     photos, queries = write_samples(folder)
-    report(as_json, f"wrote {len(photos)} photos to {folder / 'photos'} and "
-                    f"{len(queries)} edited copies to {folder / 'queries'}",
-           action="wrote", photos=[str(path) for path in photos], queries=[str(path) for path in queries])
+    report(
+        as_json,
+        f"wrote {len(photos)} photos to {folder / 'photos'} and {len(queries)} edited copies to {folder / 'queries'}",
+        action="wrote",
+        photos=[str(path) for path in photos],
+        queries=[str(path) for path in queries],
+    )
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--include", multiple=True, metavar="GLOB",
-              help=f"File patterns to index in folders (default: {' '.join(IMAGE_PATTERNS)}).")
+@click.option(
+    "--include",
+    multiple=True,
+    metavar="GLOB",
+    help=f"File patterns to index in folders (default: {' '.join(IMAGE_PATTERNS)}).",
+)
 @click.option("--exclude", multiple=True, metavar="GLOB", help="File patterns to leave out.")
 @click.option("--recursive/--no-recursive", default=True, show_default=True, help="Walk sub-folders.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel workers (default: cores).")
@@ -77,8 +87,15 @@ def samples(folder: Path, as_json: bool) -> None:
 @pass_state
 @click.pass_context
 def index(
-    ctx: click.Context, state: CliState, paths: tuple[Path, ...], include: tuple[str, ...],
-    exclude: tuple[str, ...], recursive: bool, workers: int | None, progress: bool | None, as_json: bool,
+    ctx: click.Context,
+    state: CliState,
+    paths: tuple[Path, ...],
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    recursive: bool,
+    workers: int | None,
+    progress: bool | None,
+    as_json: bool,
 ) -> None:
     """Index image files and folders, with a progress bar.
 
@@ -88,8 +105,12 @@ def index(
     """
     context = state.context(create=True)
     report = context.add_images(
-        list(paths), include=include or IMAGE_PATTERNS, exclude=exclude,
-        recursive=recursive, workers=workers, progress=progress,
+        list(paths),
+        include=include or IMAGE_PATTERNS,
+        exclude=exclude,
+        recursive=recursive,
+        workers=workers,
+        progress=progress,
     )
     if as_json:
         emit({"context": context.name, "summary": report.summary(), "items": report.items})
@@ -111,8 +132,14 @@ def index(
 @json_option
 @pass_state
 def search(
-    state: CliState, image: str, by_id: bool, threshold: float | None, max_count: int,
-    where: dict[str, Any] | None, collection: str | None, as_json: bool,
+    state: CliState,
+    image: str,
+    by_id: bool,
+    threshold: float | None,
+    max_count: int,
+    where: dict[str, Any] | None,
+    collection: str | None,
+    as_json: bool,
 ) -> None:
     """Find indexed images similar to IMAGE.
 
@@ -186,5 +213,7 @@ def compare(state: CliState, first: str, second: str, as_json: bool) -> None:
         emit(comparison)
     else:
         other = comparison.other_id or str(second_path)
-        click.echo(f"{comparison.similarity:.2f}  {comparison.image_id} vs {other} "
-                   f"(distance {comparison.distance:g}, {comparison.method})")
+        click.echo(
+            f"{comparison.similarity:.2f}  {comparison.image_id} vs {other} "
+            f"(distance {comparison.distance:g}, {comparison.method})"
+        )

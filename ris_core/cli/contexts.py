@@ -19,8 +19,9 @@ def _list(state: CliState, as_json: bool) -> None:
     elif not infos:
         click.echo("no search contexts yet; 'ris index FOLDER' creates one")
     else:
-        table(["name", "images", "backend", "created"],
-              [(i.name, i.image_count, i.backend, i.created_at) for i in infos])
+        table(
+            ["name", "images", "backend", "created"], [(i.name, i.image_count, i.backend, i.created_at) for i in infos]
+        )
 
 
 @cli.command()
@@ -49,8 +50,14 @@ def list_contexts(state: CliState, as_json: bool) -> None:
 
 @context_group.command("create")
 @click.argument("name")
-@click.option("-O", "--context-option", "context_options", multiple=True, metavar="KEY=VALUE",
-              help="A backend context option, repeatable (e.g. -O detector=akaze on aspose).")
+@click.option(
+    "-O",
+    "--context-option",
+    "context_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A backend context option, repeatable (e.g. -O detector=akaze on aspose).",
+)
 @json_option
 @pass_state
 def create_context(state: CliState, name: str, context_options: tuple[str, ...], as_json: bool) -> None:
@@ -81,8 +88,7 @@ def delete_context(state: CliState, name: str, yes: bool, as_json: bool) -> None
 @context_group.command("status")
 @click.argument("name", required=False)
 @click.option("--wait", is_flag=True, help="Wait until the context is idle (exit 5 on timeout).")
-@click.option("--timeout", type=click.FloatRange(min=0), default=300.0, show_default=True,
-              help="Seconds --wait waits.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=300.0, show_default=True, help="Seconds --wait waits.")
 @json_option
 @pass_state
 def context_status(state: CliState, name: str | None, wait: bool, timeout: float, as_json: bool) -> None:

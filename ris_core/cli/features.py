@@ -16,9 +16,19 @@ def _show(features: ImageFeatures, as_json: bool) -> None:
     if as_json:
         emit(features)  # the feature bytes as hex, under "data"
     else:
-        table(["image", "algorithm", "version", "count", "bits", "bytes"],
-              [(features.image_id or "-", features.algorithm, features.version, features.count,
-                features.length_in_bits, len(features.data))])
+        table(
+            ["image", "algorithm", "version", "count", "bits", "bytes"],
+            [
+                (
+                    features.image_id or "-",
+                    features.algorithm,
+                    features.version,
+                    features.count,
+                    features.length_in_bits,
+                    len(features.data),
+                )
+            ],
+        )
 
 
 @cli.group("features")
@@ -30,8 +40,13 @@ def _write(state: CliState, operation: str, image_id: str, file: str | None, as_
     context = state.context()
     getattr(context, f"{operation}_features")(image_id, None if file is None else image_source(file))
     source = f" from {file}" if file is not None else ""
-    report(as_json, f"{operation}d features of {image_id!r}{source}",
-           context=context.name, action=f"{operation}d", image_id=image_id)
+    report(
+        as_json,
+        f"{operation}d features of {image_id!r}{source}",
+        context=context.name,
+        action=f"{operation}d",
+        image_id=image_id,
+    )
 
 
 @features_group.command("create")

@@ -17,6 +17,7 @@ from ris_core.cli.params import METADATA, filters, image_source
 
 __all__ = ["image_group"]
 
+
 @cli.group("image")
 def image_group() -> None:
     """Add, replace, read, delete, list, show images.
@@ -39,8 +40,13 @@ def add_image(state: CliState, image_id: str, file: str, metadata: dict[str, Any
     """
     context = state.context(create=True)
     context.add_image(image_id, image_source(file), metadata)
-    report(as_json, f"added {image_id!r} to context {context.name!r} ({len(context)} in all)",
-           context=context.name, action="added", image_id=image_id)
+    report(
+        as_json,
+        f"added {image_id!r} to context {context.name!r} ({len(context)} in all)",
+        context=context.name,
+        action="added",
+        image_id=image_id,
+    )
 
 
 @image_group.command("update")
@@ -57,14 +63,24 @@ def update_image(state: CliState, image_id: str, file: str, metadata: dict[str, 
     """
     context = state.context()
     context.update_image(image_id, image_source(file), metadata)
-    report(as_json, f"updated {image_id!r} in context {context.name!r}",
-           context=context.name, action="updated", image_id=image_id)
+    report(
+        as_json,
+        f"updated {image_id!r} in context {context.name!r}",
+        context=context.name,
+        action="updated",
+        image_id=image_id,
+    )
 
 
 @image_group.command("get")
 @click.argument("image_id", metavar="ID")
-@click.option("-o", "--output", type=click.File("wb"), default=None,
-              help="Write to this file ('-': stdout). Default: stdout, unless it is a terminal.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("wb"),
+    default=None,
+    help="Write to this file ('-': stdout). Default: stdout, unless it is a terminal.",
+)
 @pass_state
 def get_image(state: CliState, image_id: str, output: IO[bytes] | None) -> None:
     """Write the stored bytes of image ID.
@@ -93,8 +109,13 @@ def delete_image(state: CliState, image_ids: tuple[str, ...], as_json: bool) -> 
     context = state.context()
     for image_id in image_ids:
         context.delete_image(image_id)
-    report(as_json, f"deleted {', '.join(map(repr, image_ids))} from context {context.name!r}",
-           context=context.name, action="deleted", image_ids=list(image_ids))
+    report(
+        as_json,
+        f"deleted {', '.join(map(repr, image_ids))} from context {context.name!r}",
+        context=context.name,
+        action="deleted",
+        image_ids=list(image_ids),
+    )
 
 
 @image_group.command("list")

@@ -52,8 +52,14 @@ def set_metadata(state: CliState, image_id: str, metadata: dict[str, Any], as_js
     """Replace the metadata of image ID with METADATA."""
     context = state.context()
     context.set_metadata(image_id, metadata)
-    report(as_json, f"set metadata of {image_id!r}: {json.dumps(metadata, ensure_ascii=False)}",
-           context=context.name, action="set", image_id=image_id, metadata=metadata)
+    report(
+        as_json,
+        f"set metadata of {image_id!r}: {json.dumps(metadata, ensure_ascii=False)}",
+        context=context.name,
+        action="set",
+        image_id=image_id,
+        metadata=metadata,
+    )
 
 
 @metadata_group.command("update", epilog=_JSON_HELP)
@@ -68,8 +74,14 @@ def update_metadata(state: CliState, image_id: str, changes: dict[str, Any], as_
     """
     context = state.context()
     merged = context.update_metadata(image_id, changes)
-    report(as_json, json.dumps(merged, indent=2, ensure_ascii=False),
-           context=context.name, action="updated", image_id=image_id, metadata=merged)
+    report(
+        as_json,
+        json.dumps(merged, indent=2, ensure_ascii=False),
+        context=context.name,
+        action="updated",
+        image_id=image_id,
+        metadata=merged,
+    )
 
 
 @metadata_group.command("delete")

@@ -71,8 +71,10 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> li
     """Rows under headers, each column as wide as its widest cell."""
     cells = [[str(cell) for cell in row] for row in rows]
     widths = [max([len(header)] + [len(row[i]) for row in cells]) for i, header in enumerate(headers)]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-            for row in [list(headers), *cells]]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [list(headers), *cells]
+    ]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -90,8 +92,9 @@ def format_results(results: Sequence[SearchResult], empty: str = "no matches") -
     if not results:
         return [empty]
     headers = ["rank", "similarity", "distance", "image"]
-    rows: list[list[object]] = [[rank, f"{r.similarity:6.2f}", f"{r.distance:g}", r.image_id]
-                                for rank, r in enumerate(results, 1)]
+    rows: list[list[object]] = [
+        [rank, f"{r.similarity:6.2f}", f"{r.distance:g}", r.image_id] for rank, r in enumerate(results, 1)
+    ]
     if any(r.metadata for r in results):
         headers.append("metadata")
         for row, result in zip(rows, results, strict=True):

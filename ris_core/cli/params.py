@@ -69,23 +69,38 @@ _JSON_HELP = "Inline or @FILE; text that is not a JSON object exits 2, an object
 
 #: ``-t/--threshold``: the similarity a match needs (default: the backend's).
 THRESHOLD = click.option(
-    "-t", "--threshold", type=float, default=None,
+    "-t",
+    "--threshold",
+    type=float,
+    default=None,
     help="Similarity threshold, 0 to 100 (default: the backend's calibrated one).",
 )
 #: ``-n/--max-count``: how many results at most.
 MAX_COUNT = click.option(
-    "-n", "--max-count", type=int, default=10, show_default=True, help="At most this many results.",
+    "-n",
+    "--max-count",
+    type=int,
+    default=10,
+    show_default=True,
+    help="At most this many results.",
 )
 #: ``--where``: a metadata filter (see :mod:`ris_core.metadata`).
 WHERE = click.option(
-    "--where", callback=json_object, default=None, metavar="JSON",
+    "--where",
+    callback=json_object,
+    default=None,
+    metavar="JSON",
     help='Only images whose metadata matches this filter, e.g. \'{"year": {"$gte": 2020}}\'. ' + _JSON_HELP,
 )
 #: ``--collection``: only images in this collection.
 COLLECTION = click.option("--collection", default=None, metavar="NAME", help="Only images in this collection.")
 #: ``-m/--metadata``: an image's metadata, a JSON object.
 METADATA = click.option(
-    "-m", "--metadata", callback=json_object, default=None, metavar="JSON",
+    "-m",
+    "--metadata",
+    callback=json_object,
+    default=None,
+    metavar="JSON",
     help="The image's metadata, a JSON object. " + _JSON_HELP,
 )
 

@@ -106,8 +106,7 @@ class Shell:
     def show_menu(self) -> None:
         """The header (context, backend, image count) and the numbered entries."""
         self.say("")
-        self.say(f"ris shell - context {self.context.name!r} on {self.system.backend_name}, "
-                 f"{len(self.context)} images")
+        self.say(f"ris shell - context {self.context.name!r} on {self.system.backend_name}, {len(self.context)} images")
         # Two columns keep the whole menu and the last answer on one screen.
         cells = [f"{entry.key:>3}  {entry.label}" for entry in self.entries] + ["  q  quit"]
         half = (len(cells) + 1) // 2
@@ -147,8 +146,9 @@ class Shell:
 
     def ask_number(self, prompt: str, default: float | None, kind: type[int] | type[float] = float) -> Any:
         """A number, or ``default`` when blank (None: the backend decides)."""
-        answer = self.ask(prompt + (" (blank: backend default)" if default is None else ""),
-                          "" if default is None else str(default))
+        answer = self.ask(
+            prompt + (" (blank: backend default)" if default is None else ""), "" if default is None else str(default)
+        )
         if not answer:
             return None
         try:
@@ -224,7 +224,8 @@ class Shell:
         threshold = self.ask_number("threshold 0-100", None)
         max_count = self.ask_number("at most how many", 10, int)
         results = self.context.find_similar_images(
-            image_id, image=image, threshold=threshold, max_count=max_count, **self.ask_scope())
+            image_id, image=image, threshold=threshold, max_count=max_count, **self.ask_scope()
+        )
         self.lines(format_results(results))
 
     def find_duplicates(self) -> None:
@@ -255,8 +256,11 @@ class Shell:
         tags = [tag.strip() for tag in self.ask("tags (separated by commas)").split(",") if tag.strip()]
         threshold = self.ask_number("threshold 0-100", None)
         max_count = self.ask_number("at most how many", 10, int)
-        self.lines(format_results(self.context.find_images_by_tags(
-            tags, threshold=threshold, max_count=max_count, **self.ask_scope())))
+        self.lines(
+            format_results(
+                self.context.find_images_by_tags(tags, threshold=threshold, max_count=max_count, **self.ask_scope())
+            )
+        )
 
     def list_images(self) -> None:
         """The images (of a collection, or matching a filter) with their metadata."""
@@ -267,8 +271,11 @@ class Shell:
     def list_collections(self) -> None:
         """The collections with their image counts."""
         infos = self.context.list_collections()
-        self.lines(format_table(["collection", "images"], [(i.name, i.image_count) for i in infos])
-                   if infos else ["no collections"])
+        self.lines(
+            format_table(["collection", "images"], [(i.name, i.image_count) for i in infos])
+            if infos
+            else ["no collections"]
+        )
 
     def add_to_collection(self) -> None:
         """Put images in a collection, creating it if it is new."""

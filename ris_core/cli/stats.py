@@ -24,8 +24,14 @@ def stats_json(found: ContextStats) -> dict[str, Any]:
         "searches": dict(found.searches),
         "cache_hits": found.cache_hits,
         "latency_ms": {
-            operation: {"count": s.count, "mean": s.mean * 1000, "p50": s.p50 * 1000, "p90": s.p90 * 1000,
-                        "p99": s.p99 * 1000, "max": s.max * 1000}
+            operation: {
+                "count": s.count,
+                "mean": s.mean * 1000,
+                "p50": s.p50 * 1000,
+                "p90": s.p90 * 1000,
+                "p99": s.p99 * 1000,
+                "max": s.max * 1000,
+            }
             for operation, s in found.latency.items()
         },
         "most_searched": [{"image_id": image_id, "count": count} for image_id, count in found.most_searched],
@@ -43,11 +49,22 @@ def format_stats(found: ContextStats) -> list[str]:
     ]
     if found.latency:
         lines.append("")
-        lines.extend(format_table(
-            ["operation", "searches", "p50 ms", "p90 ms", "p99 ms", "max ms"],
-            [(operation, found.searches.get(operation, s.count), f"{s.p50 * 1000:.2f}", f"{s.p90 * 1000:.2f}",
-              f"{s.p99 * 1000:.2f}", f"{s.max * 1000:.2f}") for operation, s in sorted(found.latency.items())],
-        ))
+        lines.extend(
+            format_table(
+                ["operation", "searches", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+                [
+                    (
+                        operation,
+                        found.searches.get(operation, s.count),
+                        f"{s.p50 * 1000:.2f}",
+                        f"{s.p90 * 1000:.2f}",
+                        f"{s.p99 * 1000:.2f}",
+                        f"{s.max * 1000:.2f}",
+                    )
+                    for operation, s in sorted(found.latency.items())
+                ],
+            )
+        )
     for title, top in (("most searched", found.most_searched), ("most matched", found.most_matched)):
         if top:
             lines.append(f"{title}: " + ", ".join(f"{image_id} ({count})" for image_id, count in top))

@@ -38,8 +38,15 @@ def create_tag(state: CliState, name: str, images: tuple[str, ...], by_id: bool,
     )
     context.create_tag(name, references)
     total = context.list_tags().get(name, len(references))
-    report(as_json, f"tag {name!r}: {len(references)} reference image(s) added, {total} in all",
-           context=context.name, action="tagged", tag=name, added=len(references), references=total)
+    report(
+        as_json,
+        f"tag {name!r}: {len(references)} reference image(s) added, {total} in all",
+        context=context.name,
+        action="tagged",
+        tag=name,
+        added=len(references),
+        references=total,
+    )
 
 
 @tag_group.command("list")
@@ -64,15 +71,21 @@ def list_tags(state: CliState, as_json: bool) -> None:
 @json_option
 @pass_state
 def search_tags(
-    state: CliState, names: tuple[str, ...], threshold: float | None, max_count: int,
-    where: dict[str, Any] | None, collection: str | None, as_json: bool,
+    state: CliState,
+    names: tuple[str, ...],
+    threshold: float | None,
+    max_count: int,
+    where: dict[str, Any] | None,
+    collection: str | None,
+    as_json: bool,
 ) -> None:
     """Find images by tags, best first.
 
     Images similar to the reference images of any tag NAME.
     """
     results = state.context().find_images_by_tags(
-        list(names), threshold=threshold, max_count=max_count, where=where, collection=collection)
+        list(names), threshold=threshold, max_count=max_count, where=where, collection=collection
+    )
     if as_json:
         emit(results)
     else:

@@ -26,14 +26,23 @@ def export_command(state: CliState, path: Path, as_json: bool) -> None:
     context = state.context()
     context.export(path)
     count = len(context)
-    report(as_json, f"exported context {context.name!r} ({count} images) to {path}",
-           context=context.name, action="exported", path=str(path), images=count)
+    report(
+        as_json,
+        f"exported context {context.name!r} ({count} images) to {path}",
+        context=context.name,
+        action="exported",
+        path=str(path),
+        images=count,
+    )
 
 
 @cli.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--name", default=None,
-              help="Context to import into (default: --context if given, else the exported context's name).")
+@click.option(
+    "--name",
+    default=None,
+    help="Context to import into (default: --context if given, else the exported context's name).",
+)
 @json_option
 @pass_state
 @click.pass_context

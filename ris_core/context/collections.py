@@ -28,8 +28,9 @@ class CollectionsPart(ContextBase):
 
     def list_collections(self) -> list[CollectionInfo]:
         """Every collection with its image count, by name."""
-        return [CollectionInfo(name, count, created) for name, count, created in
-                self.system.catalog.collections(self.name)]
+        return [
+            CollectionInfo(name, count, created) for name, count, created in self.system.catalog.collections(self.name)
+        ]
 
     def rename_collection(self, name: str, new_name: str) -> None:
         """Rename a collection. CollectionNotFoundError, CollectionExistsError."""

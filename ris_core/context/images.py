@@ -37,9 +37,7 @@ def _work_items(source: Sources, include: Sequence[str], exclude: Sequence[str],
     tuples = [item for item in items if isinstance(item, tuple) and len(item) in (2, 3)]
     paths = [item for item in items if isinstance(item, str | os.PathLike)]
     if len(tuples) + len(paths) != len(items) or (tuples and paths):
-        raise InvalidArgumentError(
-            "add_images takes paths, or (image_id, image[, metadata]) tuples, not a mix"
-        )
+        raise InvalidArgumentError("add_images takes paths, or (image_id, image[, metadata]) tuples, not a mix")
     if tuples:
         return [(item[0], item[1], None, item[2] if len(item) == 3 else None) for item in tuples]
     return [(image_id, path, str(path), None) for image_id, path in collect_files(paths, include, exclude, recursive)]

@@ -71,12 +71,14 @@ class SearchPart(ContextBase):
             within = self._within(where, collection)
             if within is not None and not within:
                 return []
-            return self._with_metadata(
-                self.system.backend.find_similar(self.ref, query, threshold, max_count, within))
+            return self._with_metadata(self.system.backend.find_similar(self.ref, query, threshold, max_count, within))
 
         return self._cached(
-            "find_similar_images", (query_key, threshold, max_count, self._filter_key(where, collection)),
-            compute, lambda results: results, query if isinstance(query, str) else None,
+            "find_similar_images",
+            (query_key, threshold, max_count, self._filter_key(where, collection)),
+            compute,
+            lambda results: results,
+            query if isinstance(query, str) else None,
             {"threshold": threshold, "max_count": max_count},
         )
 
@@ -96,8 +98,11 @@ class SearchPart(ContextBase):
             return [DuplicateGroup(tuple(self._with_metadata(group.images))) for group in groups]
 
         return self._cached(
-            "find_duplicates", (level, self._filter_key(where, collection)), compute,
-            lambda groups: [result for group in groups for result in group.images], None,
+            "find_duplicates",
+            (level, self._filter_key(where, collection)),
+            compute,
+            lambda groups: [result for group in groups for result in group.images],
+            None,
             {"threshold": level},
         )
 
@@ -111,10 +116,15 @@ class SearchPart(ContextBase):
         other_key = ("id", other) if isinstance(other, str) else ("data", other.sha256)
 
         def flatten(comparison: Comparison) -> list[SearchResult]:
-            return [SearchResult(comparison.other_id or "", comparison.similarity,
-                                 comparison.distance, comparison.method)]
+            return [
+                SearchResult(comparison.other_id or "", comparison.similarity, comparison.distance, comparison.method)
+            ]
 
         return self._cached(
-            "compare_images", (image_id, other_key),
-            lambda: self.system.backend.compare(self.ref, image_id, other), flatten, image_id, {},
+            "compare_images",
+            (image_id, other_key),
+            lambda: self.system.backend.compare(self.ref, image_id, other),
+            flatten,
+            image_id,
+            {},
         )

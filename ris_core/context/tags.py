@@ -61,11 +61,13 @@ class TagsPart(SearchPart):
             within = self._within(where, collection)
             if within is not None and not within:
                 return []
-            return self._with_metadata(
-                self.system.backend.find_by_tags(self.ref, names, threshold, max_count, within))
+            return self._with_metadata(self.system.backend.find_by_tags(self.ref, names, threshold, max_count, within))
 
         return self._cached(
-            "find_images_by_tags", (tuple(names), threshold, max_count, self._filter_key(where, collection)),
-            compute, lambda results: results, None,
+            "find_images_by_tags",
+            (tuple(names), threshold, max_count, self._filter_key(where, collection)),
+            compute,
+            lambda results: results,
+            None,
             {"threshold": threshold, "max_count": max_count, "tags": names},
         )

@@ -16,9 +16,7 @@ import pytest
 try:
     import asposeimagingcloud  # noqa: F401 - only checks that the extra is installed
 except ImportError as exc:  # fail loudly: a silent skip would hide a broken install
-    raise ImportError(
-        "tests/aspose need the Aspose SDK: pip install -e '.[aspose]' (or '.[dev]')"
-    ) from exc
+    raise ImportError("tests/aspose need the Aspose SDK: pip install -e '.[aspose]' (or '.[dev]')") from exc
 
 import ris_core
 from ris_aspose.emulator import Emulator

@@ -53,8 +53,16 @@ def test_unknown_options_are_refused() -> None:
 
 
 def test_every_option_is_documented() -> None:
-    assert set(AsposeBackend.options) >= {"client_id", "client_secret", "base_url", "storage", "folder",
-                                          "timeout", "status_timeout", "poll_interval"}
+    assert set(AsposeBackend.options) >= {
+        "client_id",
+        "client_secret",
+        "base_url",
+        "storage",
+        "folder",
+        "timeout",
+        "status_timeout",
+        "poll_interval",
+    }
     assert set(AsposeBackend.context_options) == {"detector", "matching_algorithm"}
     assert all(help_text for help_text in {**AsposeBackend.options, **AsposeBackend.context_options}.values())
 

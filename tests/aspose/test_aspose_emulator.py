@@ -27,8 +27,14 @@ class Wire:
         self.connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
         self.token = ""
 
-    def send(self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None,
-             authorized: bool = True) -> tuple[int, dict[str, str], bytes]:
+    def send(
+        self,
+        method: str,
+        target: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        authorized: bool = True,
+    ) -> tuple[int, dict[str, str], bytes]:
         sent = dict(headers or {})
         if authorized:
             sent["Authorization"] = f"Bearer {self.token}"
@@ -38,8 +44,9 @@ class Wire:
 
     def login(self) -> None:
         form = b"grant_type=client_credentials&client_id=&client_secret="
-        status, _, body = self.send("POST", "/connect/token", form,
-                                    {"Content-Type": "application/x-www-form-urlencoded"}, authorized=False)
+        status, _, body = self.send(
+            "POST", "/connect/token", form, {"Content-Type": "application/x-www-form-urlencoded"}, authorized=False
+        )
         assert status == 200
         self.token = json.loads(body)["access_token"]
 
@@ -55,8 +62,11 @@ def wire(emulator: Emulator) -> Iterator[Wire]:
 def _multipart(name: str, data: bytes, filename: str | None = "image.png") -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
-    body = (f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
-            + ("Content-Type: image/png\r\n" if filename else "") + "\r\n").encode() + data
+    body = (
+        f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+        + ("Content-Type: image/png\r\n" if filename else "")
+        + "\r\n"
+    ).encode() + data
     return body + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -93,8 +103,9 @@ def test_context_ids_and_storage_paths_are_split_before_decoding(wire: Wire, emu
     context = _create(wire, "?folder=f")
     body, content_type = _multipart("imageData", photo_bytes(1))
     image_id = quote("dir/a b+c.png", safe="")
-    status, _, _ = wire.send("POST", f"{API}/{context}/image?imageId={image_id}&folder=f", body,
-                             {"Content-Type": content_type})
+    status, _, _ = wire.send(
+        "POST", f"{API}/{context}/image?imageId={image_id}&folder=f", body, {"Content-Type": content_type}
+    )
     assert status == 200
     assert emulator.storage_paths() == ["dir/a b+c.png"]
     status, _, found = wire.send("GET", f"/v3.0/imaging/storage/exist/{quote('dir/a b+c.png', safe='')}")
@@ -107,21 +118,28 @@ def test_context_ids_and_storage_paths_are_split_before_decoding(wire: Wire, emu
 
 def test_raw_bodies_and_multipart_parts_both_carry_images(wire: Wire) -> None:
     context = _create(wire)
-    raw = wire.send("POST", f"{API}/{context}/image?imageId=raw", photo_bytes(1),
-                    {"Content-Type": "application/octet-stream"})
+    raw = wire.send(
+        "POST", f"{API}/{context}/image?imageId=raw", photo_bytes(1), {"Content-Type": "application/octet-stream"}
+    )
     body, content_type = _multipart("anything", photo_bytes(2))  # the first part, whatever its name
     part = wire.send("POST", f"{API}/{context}/image?imageId=part", body, {"Content-Type": content_type})
     assert raw[0] == part[0] == 200
-    status, _, found = wire.send("GET", f"{API}/{context}/findSimilar?similarityThreshold=99.5&maxCount=5&imageId=raw",
-                                 headers={"Content-Type": "multipart/form-data"})
+    status, _, found = wire.send(
+        "GET",
+        f"{API}/{context}/findSimilar?similarityThreshold=99.5&maxCount=5&imageId=raw",
+        headers={"Content-Type": "multipart/form-data"},
+    )
     assert status == 200 and json.loads(found) == {"results": [{"imageId": "raw", "similarity": 100.0}]}
 
 
 def test_find_similar_without_an_image_id_is_a_bad_request(wire: Wire) -> None:
     context = _create(wire)
     # What the SDK produces when a caller passes image_data to this GET: the body is dropped.
-    status, _, answer = wire.send("GET", f"{API}/{context}/findSimilar?similarityThreshold=60&maxCount=3",
-                                  headers={"Content-Type": "multipart/form-data"})
+    status, _, answer = wire.send(
+        "GET",
+        f"{API}/{context}/findSimilar?similarityThreshold=60&maxCount=3",
+        headers={"Content-Type": "multipart/form-data"},
+    )
     assert status == 400 and json.loads(answer)["error"]["code"] == "BadRequest"
 
 
@@ -143,12 +161,14 @@ def test_tags_arrive_as_a_json_string_field(wire: Wire) -> None:
     wire.send("POST", f"{API}/{context}/image?imageId=a", image, {"Content-Type": image_type})
     wire.send("POST", f"{API}/{context}/addTag?tagName=My+Tag", image, {"Content-Type": image_type})
     tags, tags_type = _multipart("tags", b'["My Tag"]', filename=None)
-    status, _, answer = wire.send("POST", f"{API}/{context}/findByTags?similarityThreshold=90&maxCount=5", tags,
-                                  {"Content-Type": tags_type})
+    status, _, answer = wire.send(
+        "POST", f"{API}/{context}/findByTags?similarityThreshold=90&maxCount=5", tags, {"Content-Type": tags_type}
+    )
     assert status == 200 and [r["imageId"] for r in json.loads(answer)["results"]] == ["a"]
     unknown, unknown_type = _multipart("tags", b'["nope"]', filename=None)
-    status, _, answer = wire.send("POST", f"{API}/{context}/findByTags?similarityThreshold=90&maxCount=5", unknown,
-                                  {"Content-Type": unknown_type})
+    status, _, answer = wire.send(
+        "POST", f"{API}/{context}/findByTags?similarityThreshold=90&maxCount=5", unknown, {"Content-Type": unknown_type}
+    )
     assert status == 404 and json.loads(answer)["error"]["code"] == "TagNotFound"
 
 
@@ -198,7 +218,9 @@ def test_busy_polls_hold_writes_back(emulator: Emulator, wire: Wire) -> None:
 def test_the_command_line_serves_until_stopped() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "ris_aspose.emulator", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None

@@ -82,7 +82,7 @@ def test_image_data_travels_as_a_multipart_file_part(emulator: Emulator, photos:
     emulator.clear_requests()
     photos.add_image("new.jpg", photo_bytes(5, "JPEG"))
     add = next(r for r in emulator.requests if r.method == "POST" and r.path.endswith("/image"))
-    (name, filename, size), = add.parts
+    ((name, filename, size),) = add.parts
     assert name == "imageData" and str(filename).endswith(".jpg") and size == len(photo_bytes(5, "JPEG"))
     assert add.query["imageId"].endswith("/images/new.jpg")
 

@@ -30,8 +30,11 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _texts(exc: BaseException) -> list[str]:
-    return [text for found in _chain(exc) for text in (str(found), repr(found), repr(found.args),
-                                                      repr(vars(found)) if hasattr(found, "__dict__") else "")]
+    return [
+        text
+        for found in _chain(exc)
+        for text in (str(found), repr(found), repr(found.args), repr(vars(found)) if hasattr(found, "__dict__") else "")
+    ]
 
 
 def _forms(*secrets: str) -> list[str]:
@@ -51,8 +54,15 @@ def everything_logged(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCa
 def test_secret_is_absent_from_reprs_and_options(system: ImageSearch, credentials: tuple[str, str]) -> None:
     _, secret = credentials
     backend = system.backend
-    shown = [repr(system), repr(backend), str(backend.backend_options), repr(backend.settings),  # type: ignore[attr-defined]
-             str(backend.settings), repr(backend.client), repr(vars(backend.client.configuration))]  # type: ignore[attr-defined]
+    shown = [
+        repr(system),
+        repr(backend),
+        str(backend.backend_options),
+        repr(backend.settings),  # type: ignore[attr-defined]
+        str(backend.settings),
+        repr(backend.client),
+        repr(vars(backend.client.configuration)),
+    ]  # type: ignore[attr-defined]
     assert not [text for text in shown if secret in text]
     assert backend.backend_options["client_secret"] == "***"
 

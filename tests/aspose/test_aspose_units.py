@@ -85,20 +85,23 @@ def _api_exception(status: int, code: str | None = None) -> ApiException:
     return ApiException(f"{status} Error connecting to the API http://x/y?z; Message: Reason", status, error)
 
 
-@pytest.mark.parametrize(("status", "code", "expected", "transient"), [
-    (401, "Unauthorized", errors.AuthenticationError, False),
-    (403, None, errors.AuthenticationError, False),
-    (404, "SearchContextNotFound", errors.ContextNotFoundError, False),
-    (404, "FeaturesNotFound", errors.FeaturesNotFoundError, False),
-    (404, "TagNotFound", errors.TagNotFoundError, False),
-    (404, None, errors.ImageNotFoundError, False),
-    (400, "InvalidImageFormat", errors.InvalidImageError, False),
-    (400, "BadRequest", errors.BackendError, False),
-    (408, None, errors.BackendTimeoutError, True),
-    (429, "TooManyRequests", errors.ServiceUnavailableError, True),
-    (500, None, errors.ServiceUnavailableError, True),
-    (503, "Maintenance", errors.ServiceUnavailableError, True),
-])
+@pytest.mark.parametrize(
+    ("status", "code", "expected", "transient"),
+    [
+        (401, "Unauthorized", errors.AuthenticationError, False),
+        (403, None, errors.AuthenticationError, False),
+        (404, "SearchContextNotFound", errors.ContextNotFoundError, False),
+        (404, "FeaturesNotFound", errors.FeaturesNotFoundError, False),
+        (404, "TagNotFound", errors.TagNotFoundError, False),
+        (404, None, errors.ImageNotFoundError, False),
+        (400, "InvalidImageFormat", errors.InvalidImageError, False),
+        (400, "BadRequest", errors.BackendError, False),
+        (408, None, errors.BackendTimeoutError, True),
+        (429, "TooManyRequests", errors.ServiceUnavailableError, True),
+        (500, None, errors.ServiceUnavailableError, True),
+        (503, "Maintenance", errors.ServiceUnavailableError, True),
+    ],
+)
 def test_api_exceptions_become_typed_errors(
     status: int, code: str | None, expected: type[Exception], transient: bool
 ) -> None:
@@ -111,8 +114,12 @@ def test_api_exceptions_become_typed_errors(
 
 
 def test_an_exception_without_error_body_still_translates() -> None:
-    error = translate_api_error(ApiException("502 Error connecting to the API u; Message: Bad Gateway", 502),
-                                "op", {}, errors.ImageNotFoundError)
+    error = translate_api_error(
+        ApiException("502 Error connecting to the API u; Message: Bad Gateway", 502),
+        "op",
+        {},
+        errors.ImageNotFoundError,
+    )
     assert isinstance(error, errors.ServiceUnavailableError) and "Bad Gateway" in str(error) and error.code is None
 
 
@@ -125,14 +132,17 @@ def test_retry_after_accepts_seconds_and_dates() -> None:
     assert parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now) == 0.0
 
 
-@pytest.mark.parametrize(("raised", "expected"), [
-    (urllib3.exceptions.NewConnectionError(None, "refused"), errors.ServiceUnavailableError),  # type: ignore[arg-type]
-    (urllib3.exceptions.ReadTimeoutError(None, "u", "timed out"), errors.BackendTimeoutError),  # type: ignore[arg-type]
-    (urllib3.exceptions.ConnectTimeoutError("slow"), errors.BackendTimeoutError),
-    (urllib3.exceptions.ProtocolError("aborted"), errors.ServiceUnavailableError),
-    (ConnectionResetError(), errors.ServiceUnavailableError),
-    (urllib3.exceptions.SSLError("bad cert"), errors.BackendError),
-])
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (urllib3.exceptions.NewConnectionError(None, "refused"), errors.ServiceUnavailableError),  # type: ignore[arg-type]
+        (urllib3.exceptions.ReadTimeoutError(None, "u", "timed out"), errors.BackendTimeoutError),  # type: ignore[arg-type]
+        (urllib3.exceptions.ConnectTimeoutError("slow"), errors.BackendTimeoutError),
+        (urllib3.exceptions.ProtocolError("aborted"), errors.ServiceUnavailableError),
+        (ConnectionResetError(), errors.ServiceUnavailableError),
+        (urllib3.exceptions.SSLError("bad cert"), errors.BackendError),
+    ],
+)
 def test_transport_errors_become_typed_errors(raised: Exception, expected: type[errors.BackendError]) -> None:
     error = translate_transport_error(raised, "op")
     assert type(error) is expected and error.status is None
@@ -159,8 +169,11 @@ def test_answers_with_unknown_keys_are_malformed_not_none() -> None:
 
     from ris_aspose import responses
 
-    for read, model in ((responses.results, SearchResultsSet()), (responses.context_id, SearchContextStatus()),
-                        (responses.status_text, SearchContextStatus())):
+    for read, model in (
+        (responses.results, SearchResultsSet()),
+        (responses.context_id, SearchContextStatus()),
+        (responses.status_text, SearchContextStatus()),
+    ):
         with pytest.raises(errors.BackendError) as caught:
             read(model, "op")
         assert caught.value.code == "MalformedResponse" and caught.value.transient

@@ -4,25 +4,25 @@ context between backends, and the preprocessing chain."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from PIL import Image
+from ris_memory.backend import MemoryBackend
 
 import ris_core
 from ris_core import errors
 from ris_core.hookspecs import hookimpl
 from ris_core.retry import RetryPolicy
 from ris_core.testing.images import encode, near_copy, photo
-from ris_memory.backend import MemoryBackend
 
 
 class FlakyBackend(MemoryBackend):
     """The memory backend, failing the first calls of chosen operations."""
 
     name = "flaky"
-    failures: dict[str, list[errors.BackendError]] = {}
-    calls: dict[str, int] = {}
+    failures: ClassVar[dict[str, list[errors.BackendError]]] = {}
+    calls: ClassVar[dict[str, int]] = {}
 
     def _maybe_fail(self, operation: str) -> None:
         self.calls[operation] = self.calls.get(operation, 0) + 1
@@ -57,8 +57,10 @@ def flaky() -> Any:
 def test_transient_failures_are_retried_by_the_core(flaky: Any) -> None:
     system, waits = flaky
     context = system.create_context("c")
-    FlakyBackend.failures = {"add_image": [errors.ServiceUnavailableError("503", status=503, transient=True)],
-                             "find_similar": [errors.BackendError("reset", transient=True, retry_after=0.5)] * 2}
+    FlakyBackend.failures = {
+        "add_image": [errors.ServiceUnavailableError("503", status=503, transient=True)],
+        "find_similar": [errors.BackendError("reset", transient=True, retry_after=0.5)] * 2,
+    }
     context.add_image("a", encode(photo(1)))
     assert [r.image_id for r in context.find_similar_images(image=encode(photo(1)))] == ["a"]
     assert FlakyBackend.calls == {"add_image": 2, "find_similar": 3}
@@ -149,8 +151,9 @@ def test_preprocessing_chain_by_name_and_from_a_plugin() -> None:
         def ris_register_preprocessors(self, register: Any) -> None:
             register("to-grey", lambda image: image.convert("L"))
 
-    with ris_core.open("memory", preprocessing=["exif-orientation", "normalize-mode", "trim-borders", "to-grey"],
-                       plugins=[Grey()]) as system:
+    with ris_core.open(
+        "memory", preprocessing=["exif-orientation", "normalize-mode", "trim-borders", "to-grey"], plugins=[Grey()]
+    ) as system:
         context = system.create_context("c")
         context.add_image("framed", framed)
         assert context.compare_images("framed", other_image=photo(7)).similarity == 100

@@ -51,7 +51,11 @@ def test_contexts_and_backends(capsys: pytest.CaptureFixture[str], photos: Path)
     run(capsys, "--context", "holiday", "index", str(photos), "--no-progress")
     code, out, _ = run(capsys, "contexts", "--json")
     assert code == 0 and json.loads(out)[0] | {"created_at": None} == {
-        "name": "holiday", "backend": "local", "image_count": 6, "created_at": None}
+        "name": "holiday",
+        "backend": "local",
+        "image_count": 6,
+        "created_at": None,
+    }
     code, out, _ = run(capsys, "backends", "--json")
     assert {"local", "aspose"} <= {b["name"] for b in json.loads(out)}
 

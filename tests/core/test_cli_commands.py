@@ -154,9 +154,15 @@ def test_metadata_set_get_update_delete(capsys: Capture, indexed: Path, tmp_path
 def test_search_results_carry_metadata(capsys: Capture, indexed: Path) -> None:
     ok(capsys, "metadata", "set", "p1-copy.jpg", '{"source": "phone"}')
     results = js(capsys, "search", "p1.png", "--id")
-    assert results == [{"image_id": "p1-copy.jpg", "similarity": results[0]["similarity"],
-                        "distance": results[0]["distance"], "method": results[0]["method"],
-                        "metadata": {"source": "phone"}}]
+    assert results == [
+        {
+            "image_id": "p1-copy.jpg",
+            "similarity": results[0]["similarity"],
+            "distance": results[0]["distance"],
+            "method": results[0]["method"],
+            "metadata": {"source": "phone"},
+        }
+    ]
     header, row = ok(capsys, "search", "p1.png", "--id").splitlines()
     assert header.split()[-1] == "metadata" and row.endswith('{"source":"phone"}')
 
@@ -225,8 +231,7 @@ def test_tags_by_files_and_by_ids(capsys: Capture, indexed: Path, tmp_path: Path
 
 def test_context_create_list_status_delete(capsys: Capture, files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "no search contexts yet" in ok(capsys, "context", "list")
-    assert js(capsys, "context", "create", "work") == {
-        "context": "work", "action": "created", "options": {}}
+    assert js(capsys, "context", "create", "work") == {"context": "work", "action": "created", "options": {}}
     ok(capsys, "-c", "work", "image", "add", "a", str(files / "p0.png"))
     listed = js(capsys, "context", "list")
     assert [(c["name"], c["image_count"], c["backend"]) for c in listed] == [("work", 1, "local")]
@@ -243,8 +248,7 @@ def test_context_create_list_status_delete(capsys: Capture, files: Path, monkeyp
     assert "deleted context 'work' (1 images)" in ok(capsys, "context", "delete", "work")
     assert js(capsys, "contexts") == []
     ok(capsys, "context", "create", "again")
-    assert js(capsys, "context", "delete", "again", "--yes") == {
-        "context": "again", "action": "deleted", "images": 0}
+    assert js(capsys, "context", "delete", "again", "--yes") == {"context": "again", "action": "deleted", "images": 0}
 
 
 # --- export and import -------------------------------------------------------------
@@ -264,8 +268,7 @@ def test_export_then_import_into_another_database(capsys: Capture, indexed: Path
     assert imported["context"] == "copy" and imported["summary"]["added"] == 6
     assert {item["status"] for item in imported["items"]} == {"added"}
     assert js(capsys, "-d", other, "-c", "copy", "metadata", "get", "p2.png") == {"year": 2022}
-    assert js(capsys, "-d", other, "-c", "copy", "collection", "show", "pair")["image_ids"] == [
-        "p1-copy.jpg", "p1.png"]
+    assert js(capsys, "-d", other, "-c", "copy", "collection", "show", "pair")["image_ids"] == ["p1-copy.jpg", "p1.png"]
     assert ids(js(capsys, "-d", other, "-c", "copy", "tag", "search", "two")) == ["p2.png"]
     # Re-importing skips what is there; --context names the target when --name is absent.
     again = ok(capsys, "-d", other, "-c", "copy", "import", str(archive))
@@ -284,8 +287,13 @@ def test_stats_count_searches_cache_hits_and_analytics(capsys: Capture, indexed:
     ok(capsys, "tag", "create", "t", "p0.png", "--id")
     found = js(capsys, "stats")
     assert found | {"latency_ms": None} == {
-        "context": "default", "backend": "local", "images": 6, "tags": 1, "collections": 0,
-        "searches": {"find_similar_images": 2, "find_duplicates": 1}, "cache_hits": 0,
+        "context": "default",
+        "backend": "local",
+        "images": 6,
+        "tags": 1,
+        "collections": 0,
+        "searches": {"find_similar_images": 2, "find_duplicates": 1},
+        "cache_hits": 0,
         "latency_ms": None,
         "most_searched": [{"image_id": "p1.png", "count": 1}, {"image_id": "p3.png", "count": 1}],
         "most_matched": [{"image_id": "p1-copy.jpg", "count": 2}, {"image_id": "p1.png", "count": 1}],

@@ -72,11 +72,25 @@ class Session:
 def test_the_seed_menu_add_find_duplicates_tag_find_by_tags(system: ImageSearch, files: Path, tmp_path: Path) -> None:
     session = Session(
         system,
-        "1", str(files),                                     # add a folder
-        "2", str(tmp_path / "query3.jpg"), "", "", "",       # find similar, defaults
-        "3", "", "",                                         # find duplicates
-        "4", "three", str(tmp_path / "query3.jpg"), "",      # add tag, one reference
-        "5", "three", "", "", "",                            # find by tags
+        "1",
+        str(files),  # add a folder
+        "2",
+        str(tmp_path / "query3.jpg"),
+        "",
+        "",
+        "",  # find similar, defaults
+        "3",
+        "",
+        "",  # find duplicates
+        "4",
+        "three",
+        str(tmp_path / "query3.jpg"),
+        "",  # add tag, one reference
+        "5",
+        "three",
+        "",
+        "",
+        "",  # find by tags
         "q",
     )
     out = session.run()
@@ -86,28 +100,45 @@ def test_the_seed_menu_add_find_duplicates_tag_find_by_tags(system: ImageSearch,
     for start in tables:  # both searches: p3.png is the best match
         assert session.lines[start + 1].split()[-1] == "p3.png"
     group = session.lines.index("group 1:")
-    assert [line.split()[-1] for line in session.lines[group + 1:group + 3]] == ["p1-copy.jpg", "p1.png"]
+    assert [line.split()[-1] for line in session.lines[group + 1 : group + 3]] == ["p1-copy.jpg", "p1.png"]
     assert "tag 'three' has 1 reference image(s)" in out
     assert session.lines[-1] == "bye" and session.menus == 6
     assert len(system.context("default")) == 6 and system.context("default").list_tags() == {"three": 1}
 
 
-def test_one_file_with_metadata_then_collections_metadata_and_delete(
-    system: ImageSearch, files: Path
-) -> None:
+def test_one_file_with_metadata_then_collections_metadata_and_delete(system: ImageSearch, files: Path) -> None:
     session = Session(
         system,
-        "1", f"'{files / 'p0.png'}'", "", '{"year": 2020}',  # quoted path, default id
-        "1", str(files / "p1.png"), "one", "",
-        "8", "fav", "p0.png, one",                           # creates the collection
+        "1",
+        f"'{files / 'p0.png'}'",
+        "",
+        '{"year": 2020}',  # quoted path, default id
+        "1",
+        str(files / "p1.png"),
+        "one",
+        "",
+        "8",
+        "fav",
+        "p0.png, one",  # creates the collection
         "7",
-        "6", '{"year": 2020}',                               # list images by a filter
-        "11", "one", '{"year": 2021}',
-        "10", "one",
-        "9", "fav", "p0.png",
-        "12", "p0.png", "n",
-        "12", "p0.png", "y",
-        "6", "",
+        "6",
+        '{"year": 2020}',  # list images by a filter
+        "11",
+        "one",
+        '{"year": 2021}',
+        "10",
+        "one",
+        "9",
+        "fav",
+        "p0.png",
+        "12",
+        "p0.png",
+        "n",
+        "12",
+        "p0.png",
+        "y",
+        "6",
+        "",
         "quit",
     )
     out = session.run()
@@ -123,36 +154,79 @@ def test_one_file_with_metadata_then_collections_metadata_and_delete(
     assert context.collection_images("fav") == ["one"]
 
 
-def test_bad_answers_print_the_error_and_the_menu_comes_back(
-    system: ImageSearch, files: Path, tmp_path: Path
-) -> None:
+def test_bad_answers_print_the_error_and_the_menu_comes_back(system: ImageSearch, files: Path, tmp_path: Path) -> None:
     session = Session(
         system,
-        "99",                                             # no such entry
-        "1", str(files / "p0.png"), "a", "{not json",     # bad JSON
-        "1", str(tmp_path / "notes.txt"), "b", "",         # not an image
-        "1", str(tmp_path / "missing.png"),                # no such file
-        "2", "p9.png",                                      # neither an id nor a file
-        "1", str(files / "p0.png"), "d", "",
-        "1", str(files / "p2.png"), "d", "",               # id taken
-        "2", "d", "lots",                                   # not a number
-        "2", "d", "150", "", "",                            # out of range
-        "2", "d", "", "1.5",                                # not a whole number
-        "2", "d", "", "", "nope",                           # unknown collection
-        "2", "d", "", "", "{bad",                           # bad filter JSON
-        "5", "nope", "", "", "",                            # unknown tag
-        "12", "ghost",                                      # unknown image
-        "8", "",                                            # blank answer
-        "",                                                 # blank choice: just the menu again
+        "99",  # no such entry
+        "1",
+        str(files / "p0.png"),
+        "a",
+        "{not json",  # bad JSON
+        "1",
+        str(tmp_path / "notes.txt"),
+        "b",
+        "",  # not an image
+        "1",
+        str(tmp_path / "missing.png"),  # no such file
+        "2",
+        "p9.png",  # neither an id nor a file
+        "1",
+        str(files / "p0.png"),
+        "d",
+        "",
+        "1",
+        str(files / "p2.png"),
+        "d",
+        "",  # id taken
+        "2",
+        "d",
+        "lots",  # not a number
+        "2",
+        "d",
+        "150",
+        "",
+        "",  # out of range
+        "2",
+        "d",
+        "",
+        "1.5",  # not a whole number
+        "2",
+        "d",
+        "",
+        "",
+        "nope",  # unknown collection
+        "2",
+        "d",
+        "",
+        "",
+        "{bad",  # bad filter JSON
+        "5",
+        "nope",
+        "",
+        "",
+        "",  # unknown tag
+        "12",
+        "ghost",  # unknown image
+        "8",
+        "",  # blank answer
+        "",  # blank choice: just the menu again
         "q",
     )
     out = session.run()
     expected = [
-        "no menu entry '99'", "error: not valid JSON", "error: not a supported image",
-        "error: no file or folder", "error: 'p9.png' is neither an indexed image id nor a file",
-        "is already in context", "error: 'lots' is not a number",
-        "from 0 to 100", "error: '1.5' is not a whole number", "error: no collection 'nope'",
-        "error: no tag 'nope'", "error: no image 'ghost'", "error: collection: an answer is needed",
+        "no menu entry '99'",
+        "error: not valid JSON",
+        "error: not a supported image",
+        "error: no file or folder",
+        "error: 'p9.png' is neither an indexed image id nor a file",
+        "is already in context",
+        "error: 'lots' is not a number",
+        "from 0 to 100",
+        "error: '1.5' is not a whole number",
+        "error: no collection 'nope'",
+        "error: no tag 'nope'",
+        "error: no image 'ghost'",
+        "error: collection: an answer is needed",
     ]
     for message in expected:
         assert message in out
@@ -273,7 +347,10 @@ def test_ris_shell_in_a_pseudo_terminal(capsys: Capture, files: Path, tmp_path: 
 
     assert main(["image", "show", "p3.png", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
-        "image_id": "p3.png", "collections": ["fav"], "metadata": {"year": 2020}}
+        "image_id": "p3.png",
+        "collections": ["fav"],
+        "metadata": {"year": 2020},
+    }
 
 
 def test_quit_from_the_menu_and_image_bytes_are_not_sent_to_a_terminal(files: Path) -> None:

@@ -41,8 +41,12 @@ def test_folder_ingest_reports_every_file_and_continues_past_bad_ones(system: Im
     context = system.create_context("c")
     report = context.add_images(folder, progress=False)
     assert _statuses(report.items) == {
-        "p0.jpg": "added", "p1.jpg": "added", "p2.jpg": "added", "sub/p3.PNG": "added",
-        "sub/broken.jpg": "failed", "fake.png": "failed",
+        "p0.jpg": "added",
+        "p1.jpg": "added",
+        "p2.jpg": "added",
+        "sub/p3.PNG": "added",
+        "sub/broken.jpg": "failed",
+        "fake.png": "failed",
     }
     assert context.image_ids() == ["p0.jpg", "p1.jpg", "p2.jpg", "sub/p3.PNG"]
     failed = {item.image_id: item for item in report.failed}
@@ -73,8 +77,9 @@ def test_single_files_get_their_name_as_id(system: ImageSearch, folder: Path) ->
 
 def test_pairs_of_id_and_image(system: ImageSearch) -> None:
     context = system.create_context("c")
-    report = context.add_images([("a", encode(photo(1))), ("../bad", encode(photo(2))), ("b", photo(3))],
-                                progress=False)
+    report = context.add_images(
+        [("a", encode(photo(1))), ("../bad", encode(photo(2))), ("b", photo(3))], progress=False
+    )
     assert _statuses(report.items) == {"a": "added", "../bad": "failed", "b": "added"}
     assert next(i for i in report.items if i.image_id == "../bad").error_type == "InvalidIdError"
 
@@ -82,8 +87,9 @@ def test_pairs_of_id_and_image(system: ImageSearch) -> None:
 def test_progress_callback_sees_every_item(system: ImageSearch, folder: Path) -> None:
     seen: list[tuple[int, int, IngestStatus]] = []
     context = system.create_context("c")
-    context.add_images(folder, progress=False, workers=2,
-                       on_progress=lambda done, total, item: seen.append((done, total, item.status)))
+    context.add_images(
+        folder, progress=False, workers=2, on_progress=lambda done, total, item: seen.append((done, total, item.status))
+    )
     assert sorted(done for done, _, _ in seen) == [1, 2, 3, 4, 5, 6]
     assert {total for _, total, _ in seen} == {6}
 

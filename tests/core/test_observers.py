@@ -22,10 +22,26 @@ class Recorder:
         self.writes.append((context, operation, list(image_ids)))
 
     @hookimpl
-    def ris_after_search(self, backend: str, context: str, operation: str, query: str | None,
-                         results: Sequence[Any], seconds: float, details: dict[str, Any]) -> None:
-        self.searches.append({"operation": operation, "query": query, "count": len(results),
-                              "seconds": seconds, "details": details, "backend": backend})
+    def ris_after_search(
+        self,
+        backend: str,
+        context: str,
+        operation: str,
+        query: str | None,
+        results: Sequence[Any],
+        seconds: float,
+        details: dict[str, Any],
+    ) -> None:
+        self.searches.append(
+            {
+                "operation": operation,
+                "query": query,
+                "count": len(results),
+                "seconds": seconds,
+                "details": details,
+                "backend": backend,
+            }
+        )
 
 
 def test_writes_and_searches_reach_observers() -> None:
@@ -38,18 +54,26 @@ def test_writes_and_searches_reach_observers() -> None:
         context.find_similar_images(image=encode(photo(1)))
         context.delete_image("b")
         system.delete_context("c")
-    assert recorder.writes == [("c", "add_image", ["a"]), ("c", "add_image", ["b"]),
-                               ("c", "delete_image", ["b"]), ("c", "delete_context", [])]
+    assert recorder.writes == [
+        ("c", "add_image", ["a"]),
+        ("c", "add_image", ["b"]),
+        ("c", "delete_image", ["b"]),
+        ("c", "delete_context", []),
+    ]
     assert [(s["operation"], s["query"], s["count"]) for s in recorder.searches] == [
-        ("find_similar_images", "a", 1), ("find_similar_images", None, 1)]
+        ("find_similar_images", "a", 1),
+        ("find_similar_images", None, 1),
+    ]
     assert all(s["seconds"] >= 0 and s["backend"] == "local" for s in recorder.searches)
     assert recorder.searches[0]["details"] == {"threshold": 0.0, "max_count": 10, "cached": False}
 
 
 def test_observers_are_per_system() -> None:
     first, second = Recorder(), Recorder()
-    with ris_core.open(database=":memory:", plugins=[first]) as one, \
-            ris_core.open(database=":memory:", plugins=[second]) as two:
+    with (
+        ris_core.open(database=":memory:", plugins=[first]) as one,
+        ris_core.open(database=":memory:", plugins=[second]) as two,
+    ):
         one.create_context("x").add_image("a", encode(photo(1)))
         two.create_context("y")
     assert first.writes == [("x", "add_image", ["a"])]

@@ -71,8 +71,10 @@ def test_identical_backends_agree_everywhere(
 
 def test_a_backend_that_sees_nothing_disagrees(workload: tuple[Path, Path]) -> None:
     images, queries = workload
-    with ris_core.open("local", database=":memory:") as good, \
-            ris_core.open("local", database=":memory:", preprocessing=[_blank]) as blind:
+    with (
+        ris_core.open("local", database=":memory:") as good,
+        ris_core.open("local", database=":memory:", preprocessing=[_blank]) as blind,
+    ):
         report = compare_backends(good, blind, images, [queries / "q2.jpg", queries / "q4.jpg"], k=2)
     assert report.top1_agreement == 0.0
     assert [query.query for query in report.disagreements] == ["q2.jpg", "q4.jpg"]
@@ -106,8 +108,9 @@ def test_keep_leaves_the_contexts(pair: tuple[ImageSearch, ImageSearch], workloa
     assert pair[1].context("kept").image_ids()[0] == "p0.png"
 
 
-def test_bad_workloads_are_refused(pair: tuple[ImageSearch, ImageSearch], workload: tuple[Path, Path],
-                                   tmp_path: Path) -> None:
+def test_bad_workloads_are_refused(
+    pair: tuple[ImageSearch, ImageSearch], workload: tuple[Path, Path], tmp_path: Path
+) -> None:
     images, queries = workload
     with pytest.raises(errors.SourceNotFoundError):
         compare_backends(*pair, tmp_path / "missing", queries)

@@ -26,8 +26,13 @@ class _Registers:
     @hookimpl
     def ris_register_backends(self, register: BackendRegistrar) -> None:
         for name, (target, requires) in self.targets.items():
-            register(name, target, description=f"test {name}", requires=requires,
-                     install_hint="pip install 'ris[test-extra]'")
+            register(
+                name,
+                target,
+                description=f"test {name}",
+                requires=requires,
+                install_hint="pip install 'ris[test-extra]'",
+            )
 
 
 @pytest.fixture
@@ -76,7 +81,7 @@ def test_unsupported_option_lists_the_accepted_ones() -> None:
 
 def test_target_that_is_not_a_backend_is_refused() -> None:
     plugin = _Registers(fake=("ris_core.models:SearchResult", ()))
-    with pytest.raises(errors.BackendUnavailableError, match="not a ris_core.backend.Backend"):
+    with pytest.raises(errors.BackendUnavailableError, match=r"not a ris_core\.backend\.Backend"):
         ris_core.open("fake", plugins=[plugin])
 
 
@@ -118,9 +123,7 @@ def test_a_broken_plugin_is_reported_by_name_and_the_rest_work(
     assert {"local", "good"} <= names and "broken" not in names
 
 
-def test_autoload_switch_keeps_only_our_own_plugins(
-    monkeypatch: pytest.MonkeyPatch, fresh_discovery: None
-) -> None:
+def test_autoload_switch_keeps_only_our_own_plugins(monkeypatch: pytest.MonkeyPatch, fresh_discovery: None) -> None:
     good = types.ModuleType("ris_good_plugin")
     good.ris_register_backends = hookimpl(  # type: ignore[attr-defined]
         lambda register: register("good", LocalBackend)
@@ -137,15 +140,18 @@ def test_a_registration_hook_that_raises_does_not_break_the_host() -> None:
         def ris_register_backends(self, register: BackendRegistrar) -> None:
             raise RuntimeError("bug in a third-party plugin")
 
-    with pytest.warns(plugins.PluginLoadWarning, match="bug in a third-party plugin"):
-        with ris_core.open("local", database=":memory:", plugins=[Raises()]) as system:
-            assert system.backend_name == "local"
+    with (
+        pytest.warns(plugins.PluginLoadWarning, match="bug in a third-party plugin"),
+        ris_core.open("local", database=":memory:", plugins=[Raises()]) as system,
+    ):
+        assert system.backend_name == "local"
 
 
 def test_importing_ris_core_loads_no_plugin_and_no_backend() -> None:
     code = (
         "import sys, ris_core; "
-        "loaded = [m for m in sys.modules if m.startswith(('ris_local', 'ris_aspose', 'ris_memory', 'asposeimagingcloud'))]; "
+        "prefixes = ('ris_local', 'ris_aspose', 'ris_memory', 'asposeimagingcloud'); "
+        "loaded = [m for m in sys.modules if m.startswith(prefixes)]; "
         "print(loaded)"
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -153,9 +159,6 @@ def test_importing_ris_core_loads_no_plugin_and_no_backend() -> None:
 
 
 def test_listing_backends_does_not_import_the_aspose_sdk() -> None:
-    code = (
-        "import sys, ris_core; ris_core.available_backends(); "
-        "print('asposeimagingcloud' in sys.modules)"
-    )
+    code = "import sys, ris_core; ris_core.available_backends(); print('asposeimagingcloud' in sys.modules)"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert output.stdout.strip().splitlines()[-1] == "False"

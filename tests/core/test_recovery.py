@@ -46,7 +46,8 @@ def test_a_batch_killed_midway_keeps_every_acknowledged_image(tmp_path: Path, fo
                     print(item.status.value, item.image_id, flush=True)
                 context.add_images({str(folder)!r}, progress=False, workers=2, on_progress=acknowledge)
         """),
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     acknowledged = []
     assert child.stdout is not None
@@ -80,14 +81,20 @@ def test_one_process_writes_while_another_searches(tmp_path: Path, folder: Path)
     database = tmp_path / "ris.db"
     with ris_core.open("local", database=database) as system:
         system.create_context("shared").add_image("seed", encode(photo(999)))
-    writer = subprocess.Popen(_python(f"""
+    writer = subprocess.Popen(
+        _python(f"""
         import ris_core
         with ris_core.open("local", database={str(database)!r}) as system:
             report = system.context("shared").add_images({str(folder)!r}, progress=False, workers=1)
             assert not report.failed, report.failed
         print("written")
-    """), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    searcher = subprocess.Popen(_python(f"""
+    """),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    searcher = subprocess.Popen(
+        _python(f"""
         import json, ris_core
         from ris_core.testing.images import encode, photo
         seen = []
@@ -97,7 +104,11 @@ def test_one_process_writes_while_another_searches(tmp_path: Path, folder: Path)
                 results = context.find_similar_images(image=encode(photo(5, (160, 120))), max_count=1)
                 seen.append(len(context))
         print(json.dumps({{"rounds": len(seen), "grew": seen[-1] >= seen[0]}}))
-    """), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     written, writer_errors = writer.communicate(timeout=300)
     searched, searcher_errors = searcher.communicate(timeout=300)
     assert writer.returncode == 0, writer_errors
@@ -136,7 +147,9 @@ def test_an_old_catalog_migrates_forward_and_keeps_its_data(tmp_path: Path) -> N
         assert system.catalog.get_metadata("kept", "img") == {}
         assert system.catalog.generation("kept") == 0
     with sqlite3.connect(database) as raw:
-        assert raw.execute("SELECT version FROM ris_schema WHERE component = 'catalog'").fetchone()[0] == len(MIGRATIONS)
+        assert raw.execute("SELECT version FROM ris_schema WHERE component = 'catalog'").fetchone()[0] == len(
+            MIGRATIONS
+        )
 
 
 def test_a_database_from_a_newer_ris_is_refused(tmp_path: Path) -> None:

@@ -34,8 +34,12 @@ def test_transient_errors_are_retried_with_growing_capped_delays() -> None:
 
 def test_retry_after_is_honoured_up_to_the_cap() -> None:
     waits: list[float] = []
-    flaky = Flaky([errors.BackendError("429", transient=True, retry_after=7),
-                   errors.BackendError("429", transient=True, retry_after=99)])
+    flaky = Flaky(
+        [
+            errors.BackendError("429", transient=True, retry_after=7),
+            errors.BackendError("429", transient=True, retry_after=99),
+        ]
+    )
     policy(waits, attempts=3, base_delay=0.1, max_delay=10).call(flaky)
     assert waits == [7.0, 10.0]
 

@@ -16,8 +16,28 @@ def test_valid_ids(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["", "..", ".", "../x", "a/../b", "a/./b", "/abs", "a//b", "a/", "C:/x", "c:x",
-              "a\\b", "tab\there", "x" * (MAX_ID_LENGTH + 1), " lead", "trail ", None, 3, b"bytes"],
+    "value",
+    [
+        "",
+        "..",
+        ".",
+        "../x",
+        "a/../b",
+        "a/./b",
+        "/abs",
+        "a//b",
+        "a/",
+        "C:/x",
+        "c:x",
+        "a\\b",
+        "tab\there",
+        "x" * (MAX_ID_LENGTH + 1),
+        " lead",
+        "trail ",
+        None,
+        3,
+        b"bytes",
+    ],
 )
 def test_invalid_ids(value: object) -> None:
     with pytest.raises(errors.InvalidIdError):

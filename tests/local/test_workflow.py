@@ -47,9 +47,16 @@ def test_two_hundred_images_survive_close_and_reopen(tmp_path: Path) -> None:
     expected = {(f"{s * 7 // 50:02d}/photo{s * 7:03d}.jpg", f"copies/copy{s:03d}.jpg") for s in range(COPIES)}
     assert {tuple(sorted(g)) for g in duplicate_groups} == {tuple(sorted(g)) for g in expected}
     assert [r[0].image_id for r in before["by_data"]] == [  # type: ignore[index]
-        "00/photo003.jpg", "01/photo077.jpg", "03/photo150.jpg"]
+        "00/photo003.jpg",
+        "01/photo077.jpg",
+        "03/photo150.jpg",
+    ]
     assert {r.image_id for r in before["tags"]} == {  # type: ignore[attr-defined]
-        "00/photo007.jpg", "copies/copy001.jpg", "02/photo100.jpg", "02/photo101.jpg"}
+        "00/photo007.jpg",
+        "copies/copy001.jpg",
+        "02/photo100.jpg",
+        "02/photo101.jpg",
+    }
 
     with ris_core.open("local", database=database) as reopened:
         assert [(c.name, c.image_count) for c in reopened.list_contexts()] == [("album", 200)]

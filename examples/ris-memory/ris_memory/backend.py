@@ -174,18 +174,23 @@ class MemoryBackend(Backend):
 
     # --- search --------------------------------------------------------------------
 
-    def _rank(
-        self, scores: dict[str, tuple[float, float]], threshold: float, max_count: int
-    ) -> list[SearchResult]:
+    def _rank(self, scores: dict[str, tuple[float, float]], threshold: float, max_count: int) -> list[SearchResult]:
         ranked = sorted(
-            (SearchResult(image_id, similarity, distance, METHOD)
-             for image_id, (similarity, distance) in scores.items() if similarity >= threshold),
+            (
+                SearchResult(image_id, similarity, distance, METHOD)
+                for image_id, (similarity, distance) in scores.items()
+                if similarity >= threshold
+            ),
             key=lambda result: (-result.similarity, result.image_id),
         )
         return ranked[:max_count]
 
     def find_similar(
-        self, context: str, query: Query, threshold: float, max_count: int,
+        self,
+        context: str,
+        query: Query,
+        threshold: float,
+        max_count: int,
         within: frozenset[str] | None,
     ) -> list[SearchResult]:
         """Scan every hash."""
@@ -199,9 +204,7 @@ class MemoryBackend(Backend):
             }
         return self._rank(scores, threshold, max_count)
 
-    def find_duplicates(
-        self, context: str, threshold: float, within: frozenset[str] | None
-    ) -> list[DuplicateGroup]:
+    def find_duplicates(self, context: str, threshold: float, within: frozenset[str] | None) -> list[DuplicateGroup]:
         """Connected components of the pairs at or above the threshold."""
         with self._lock:
             hashes = {k: v for k, v in self._context(context).hashes.items() if within is None or k in within}
@@ -214,7 +217,7 @@ class MemoryBackend(Backend):
             return image_id
 
         for index, first in enumerate(ids):
-            for second in ids[index + 1:]:
+            for second in ids[index + 1 :]:
                 if _similarity(hashes[first], hashes[second])[0] >= threshold:
                     a, b = root(first), root(second)
                     parent[max(a, b)] = min(a, b)
@@ -222,11 +225,13 @@ class MemoryBackend(Backend):
         for image_id in ids:
             groups.setdefault(root(image_id), []).append(image_id)
         return [
-            DuplicateGroup(tuple(
-                SearchResult(member, *_similarity(hashes[members[0]], hashes[member]), METHOD)
-                for member in members
-            ))
-            for members in sorted(groups.values()) if len(members) > 1
+            DuplicateGroup(
+                tuple(
+                    SearchResult(member, *_similarity(hashes[members[0]], hashes[member]), METHOD) for member in members
+                )
+            )
+            for members in sorted(groups.values())
+            if len(members) > 1
         ]
 
     def compare(self, context: str, image_id: str, other: Query) -> Comparison:
@@ -245,7 +250,11 @@ class MemoryBackend(Backend):
             self._context(context).tags.setdefault(tag, []).extend(codes)
 
     def find_by_tags(
-        self, context: str, tags: Sequence[str], threshold: float, max_count: int,
+        self,
+        context: str,
+        tags: Sequence[str],
+        threshold: float,
+        max_count: int,
         within: frozenset[str] | None,
     ) -> list[SearchResult]:
         """Each image scored by its best reference."""

@@ -19,9 +19,16 @@ class MetadataContract(ContractBase):
         """Six photos with metadata; p5 has none."""
         years = [2019, 2020, 2021, 2022, 2023]
         for seed, year in enumerate(years):
-            context.add_image(f"p{seed}", photo_bytes(seed),
-                              metadata={"year": year, "camera": "X100" if seed % 2 else "Q2",
-                                        "tags": ["even" if seed % 2 == 0 else "odd"], "flag": seed == 0})
+            context.add_image(
+                f"p{seed}",
+                photo_bytes(seed),
+                metadata={
+                    "year": year,
+                    "camera": "X100" if seed % 2 else "Q2",
+                    "tags": ["even" if seed % 2 == 0 else "odd"],
+                    "flag": seed == 0,
+                },
+            )
         context.add_image("p5", photo_bytes(5))
         return context
 
@@ -31,7 +38,10 @@ class MetadataContract(ContractBase):
         labelled.set_metadata("p5", {"note": "later", "nested": {"a": [1, 2.5, None]}})
         assert labelled.get_metadata("p5") == {"note": "later", "nested": {"a": [1, 2.5, None]}}
         assert labelled.update_metadata("p5", {"note": "changed", "extra": True}) == {
-            "note": "changed", "nested": {"a": [1, 2.5, None]}, "extra": True}
+            "note": "changed",
+            "nested": {"a": [1, 2.5, None]},
+            "extra": True,
+        }
         labelled.delete_metadata("p5")
         assert labelled.get_metadata("p5") == {}
 
@@ -76,23 +86,37 @@ class MetadataContract(ContractBase):
             ({"missing": 1}, []),  # a missing key matches nothing but $ne, $nin, $exists: false
         ],
     )
-    def test_filters_select_images(self, labelled: SearchContext, where: dict[str, object], expected: list[str]) -> None:
+    def test_filters_select_images(
+        self, labelled: SearchContext, where: dict[str, object], expected: list[str]
+    ) -> None:
         assert labelled.image_ids(where=where) == expected
 
-    @pytest.mark.parametrize("where", [{"year": {"$near": 1}}, {"year": {"$gt": True}}, {"year": {"$in": []}},
-                                       {"year": [1, 2]}, {'bad"key': 1}, {"": 1}, ["year"]])
+    @pytest.mark.parametrize(
+        "where",
+        [
+            {"year": {"$near": 1}},
+            {"year": {"$gt": True}},
+            {"year": {"$in": []}},
+            {"year": [1, 2]},
+            {'bad"key': 1},
+            {"": 1},
+            ["year"],
+        ],
+    )
     def test_malformed_filters_are_refused(self, labelled: SearchContext, where: object) -> None:
         with pytest.raises(errors.InvalidMetadataError):
             labelled.find_similar_images(image=photo_bytes(1), where=where)  # type: ignore[arg-type]
 
     def test_filter_narrows_the_search_itself(self, labelled: SearchContext) -> None:
         labelled.add_image("p3-copy", near_copy_bytes(3), metadata={"year": 1990})
-        results = labelled.find_similar_images(image=photo_bytes(3), threshold=0, max_count=1,
-                                               where={"year": {"$lt": 2000}})
+        results = labelled.find_similar_images(
+            image=photo_bytes(3), threshold=0, max_count=1, where={"year": {"$lt": 2000}}
+        )
         assert [result.image_id for result in results] == ["p3-copy"]
-        everything_else = labelled.find_similar_images(image=photo_bytes(3), threshold=0, max_count=10,
-                                                       where={"camera": "X100"})
-        assert [result.image_id for result in everything_else][0] == "p3"
+        everything_else = labelled.find_similar_images(
+            image=photo_bytes(3), threshold=0, max_count=10, where={"camera": "X100"}
+        )
+        assert everything_else[0].image_id == "p3"
         assert {result.image_id for result in everything_else} == {"p1", "p3"}
         assert labelled.find_similar_images(image=photo_bytes(3), where={"year": 1800}) == []
 

@@ -30,7 +30,10 @@ class PersistenceContract(ContractBase):
             assert reopened.image_ids() == ["p0", "p1", "p1-copy", "p2"]
             assert reopened.get_image("p2") == photo_bytes(2)
             after = reopened.find_similar_images(image=photo_bytes(1), threshold=0, max_count=10)
-            assert after == before
+            # Compared without distances: a backend that reports none uses NaN, never equal to itself.
+            assert [(r.image_id, r.similarity, r.method) for r in after] == [
+                (r.image_id, r.similarity, r.method) for r in before
+            ]
             if has_tags:
                 assert [r.image_id for r in reopened.find_images_by_tags("two")] == ["p2"]
         finally:

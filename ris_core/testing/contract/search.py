@@ -99,9 +99,10 @@ class SearchContract(ContractBase):
         assert [group.image_ids for group in groups] == [("p1", "p1-copy"), ("p4", "p4-copy", "p4-copy2")]
         for group in groups:
             assert group.images[0].similarity == pytest.approx(100, abs=1e-6)
-            for result in group.images:
-                assert result.similarity >= gallery.system.backend.duplicate_threshold
-                assert result.method
+            assert all(0 <= result.similarity <= 100 and result.method for result in group.images)
+        # A member may join through another member, so only the pair group is sure to
+        # score the threshold against its first image.
+        assert groups[0].images[1].similarity >= gallery.system.backend.duplicate_threshold
 
     def test_find_duplicates_without_duplicates_is_empty(self, gallery: SearchContext) -> None:
         self.require(gallery.system, Capability.DUPLICATES)
