@@ -181,7 +181,7 @@ class ParityReport:
             if top1 is not None
             else "  top-1 agreement    n/a (no query answered by both)"
         )
-        lines.append(f"  top-{self.k} overlap    {_number(self.mean_overlap)} (mean)")
+        lines.append(f"  {f'top-{self.k} overlap':<19}{_number(self.mean_overlap)} (mean)")
         lines.append(f"  Spearman rho       {_number(self.mean_spearman)} (mean of similarities' rank correlation)")
         if self.duplicates is not None:
             d = self.duplicates

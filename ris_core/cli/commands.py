@@ -18,6 +18,7 @@ from ris_core.cli import (  # noqa: F401 - each module registers its commands on
     features,
     images,
     metadata,
+    parity,
     shell,
     stats,
     tags,

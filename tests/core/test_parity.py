@@ -120,3 +120,24 @@ def test_bad_workloads_are_refused(
     with pytest.raises(errors.InvalidArgumentError, match="at least one"):
         compare_backends(*pair, images, tmp_path / "empty")
     assert pair[0].list_contexts() == []
+
+
+def test_ris_parity_command_compares_two_backends(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ris_core.cli import main
+    from ris_core.testing.images import encode, near_copy, photo
+
+    images, queries = tmp_path / "images", tmp_path / "queries"
+    images.mkdir()
+    queries.mkdir()
+    for seed in range(6):
+        (images / f"p{seed}.png").write_bytes(encode(photo(seed)))
+    for seed in (1, 4):
+        (queries / f"q{seed}.jpg").write_bytes(encode(near_copy(photo(seed)), "JPEG"))
+    code = main(["--database", ":memory:", "parity", str(images), str(queries), "--against", "memory", "-k", "3",
+                 "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert (report["backend_a"], report["backend_b"]) == ("local", "memory")
+    assert report["top1_agreement"] == 1.0
+    code = main(["--database", ":memory:", "parity", str(images), str(queries), "--against", "memory"])
+    assert code == 0 and "top-1 agreement    2/2" in capsys.readouterr().out
