@@ -132,14 +132,15 @@ class ImageSearch:
         self.notify_write(name, "delete_context", ())
 
     def import_context(
-        self, path: str | os.PathLike[str], name: str | None = None
+        self, path: str | os.PathLike[str], name: str | None = None, *, progress: bool | None = None
     ) -> tuple[SearchContext, IngestReport]:
         """Load an export (from any backend) into context ``name``, creating it if needed
         (default: the exported context's name). Returns the context and a per-image
-        report. See :mod:`ris_core.transfer` for the format."""
+        report; ``progress`` shows a bar (default: when stderr is a terminal). See
+        :mod:`ris_core.transfer` for the format."""
         from ris_core.transfer import import_context
 
-        return import_context(self, Path(path), name)
+        return import_context(self, Path(path), name, progress)
 
     def __iter__(self) -> Iterator[SearchContext]:
         for info in self.list_contexts():

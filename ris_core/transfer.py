@@ -143,8 +143,11 @@ def _member(folder: Path, name: Any) -> Path:
     return folder / name
 
 
-def import_context(system: ImageSearch, path: Path, name: str | None = None) -> tuple[SearchContext, IngestReport]:
-    """Load an export into context ``name`` (default: the exported context's name)."""
+def import_context(
+    system: ImageSearch, path: Path, name: str | None = None, progress: bool | None = None
+) -> tuple[SearchContext, IngestReport]:
+    """Load an export into context ``name`` (default: the exported context's name);
+    ``progress`` as for :meth:`SearchContext.add_images`."""
     with _opened(path) as folder:
         manifest = _manifest(folder)
         context = system.context(name or str(manifest["context"]), create=True)
@@ -163,7 +166,7 @@ def import_context(system: ImageSearch, path: Path, name: str | None = None) -> 
                 )
                 continue
             work.append((str(entry["id"]), file, entry.get("metadata") or None))
-        report = context.add_images(work, progress=False) if work else IngestReport()
+        report = context.add_images(work, progress=progress) if work else IngestReport()
         report.items.extend(corrupt)
         imported = {item.image_id for item in report.items if item.status is not IngestStatus.FAILED}
         for collection, members in manifest.get("collections", {}).items():

@@ -43,17 +43,20 @@ def export_command(state: CliState, path: Path, as_json: bool) -> None:
     default=None,
     help="Context to import into (default: --context if given, else the exported context's name).",
 )
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @json_option
 @pass_state
 @click.pass_context
-def import_command(ctx: click.Context, state: CliState, path: Path, name: str | None, as_json: bool) -> None:
+def import_command(
+    ctx: click.Context, state: CliState, path: Path, name: str | None, progress: bool | None, as_json: bool
+) -> None:
     """Load an export into a context.
 
     PATH is what 'ris export' wrote, on any backend. The context is created if needed;
     images already holding the same bytes are skipped. Exit 1 if any image failed.
     """
     target = name or (state.context_name if state.context_given else None)
-    context, result = state.system().import_context(path, target)
+    context, result = state.system().import_context(path, target, progress=progress)
     if as_json:
         emit({"context": context.name, "summary": result.summary(), "items": result.items})
     else:

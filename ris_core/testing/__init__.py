@@ -18,6 +18,18 @@ Tests of capabilities a backend does not declare (see
 :class:`ris_core.backend.Capability`) are skipped with the reason.
 """
 
-from ris_core.testing.contract import BackendContract
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["BackendContract"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on use: the contract needs pytest (the ``testing`` extra), while the
+    # test images in ``ris_core.testing.images`` need only Pillow and numpy.
+    if name == "BackendContract":
+        from ris_core.testing.contract import BackendContract
+
+        return BackendContract
+    raise AttributeError(f"module 'ris_core.testing' has no attribute {name!r}")
