@@ -45,7 +45,7 @@ from asposeimagingcloud.models import requests as rq
 
 from ris_aspose import responses
 from ris_aspose.base import AsposeBase
-from ris_aspose.ranking import Match, connected_groups, merge_best, top_matches
+from ris_aspose.ranking import Match, merge_best, top_matches
 from ris_core.backend import Query
 from ris_core.errors import (
     ContextNotFoundError,
@@ -56,6 +56,7 @@ from ris_core.errors import (
     RisError,
     TagNotFoundError,
 )
+from ris_core.groups import connected_groups
 from ris_core.images import ImageData
 from ris_core.models import (
     Comparison,
@@ -304,7 +305,7 @@ class AsposeBackend(AsposeBase):
             for image_id in sorted(candidates)
         }
         edges = [(image_id, other) for image_id, others in links.items() for other in others]
-        return [self._group(context, members, links) for members in connected_groups(candidates, edges)]
+        return [self._group(context, members, links) for members in connected_groups(edges, candidates)]
 
     def _group(self, context: str, members: list[str], links: dict[str, dict[str, float]]) -> DuplicateGroup:
         first = members[0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 
-__all__ = ["Match", "connected_groups", "merge_best", "rank", "top_matches"]
+__all__ = ["Match", "merge_best", "rank", "top_matches"]
 
 logger = logging.getLogger("ris_aspose")
 
@@ -78,25 +78,3 @@ def merge_best(result_lists: Iterable[list[Match]], max_count: int) -> list[Matc
             if score > best.get(image_id, -1.0):
                 best[image_id] = score
     return rank(best.items())[:max_count]
-
-
-def connected_groups(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> list[list[str]]:
-    """Connected components of two or more nodes, each sorted, ordered by first id."""
-    parent = {node: node for node in nodes}
-
-    def root(node: str) -> str:
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]  # path halving keeps the trees shallow
-            node = parent[node]
-        return node
-
-    for first, second in edges:
-        a, b = root(first), root(second)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    components: dict[str, list[str]] = {}
-    for node in parent:
-        components.setdefault(root(node), []).append(node)
-    return sorted(
-        (sorted(members) for members in components.values() if len(members) > 1), key=lambda members: members[0]
-    )

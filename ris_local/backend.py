@@ -19,6 +19,7 @@ import numpy as np
 
 from ris_core.backend import Backend, Capability, Query
 from ris_core.errors import ContextNotFoundError
+from ris_core.groups import connected_groups
 from ris_core.images import ImageData
 from ris_core.models import (
     Comparison,
@@ -32,7 +33,6 @@ from ris_core.paths import default_database_path
 from ris_core.sqlite import MEMORY, Database
 from ris_local.defaults import default_engine
 from ris_local.engine import Engine, FeatureIndex, Hit, Score
-from ris_local.groups import group_pairs
 from ris_local.store import FeatureRow, LocalStore
 
 __all__ = ["LocalBackend"]
@@ -186,7 +186,7 @@ class LocalBackend(Backend):
             loaded = self._index(context)
             pairs = list(loaded.index.pairs(threshold, self._allowed(loaded, within, None)))
             ids = dict(loaded.ids)
-        groups = group_pairs((a, b) for a, b, _ in pairs)
+        groups = connected_groups((a, b) for a, b, _ in pairs)
         ordered = sorted((sorted(group, key=ids.__getitem__) for group in groups), key=lambda members: ids[members[0]])
         blobs = self.store.blobs_for(key for members in ordered for key in members)
         return [self._group(members, ids, blobs) for members in ordered]

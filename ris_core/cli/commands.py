@@ -25,12 +25,12 @@ from ris_core.cli import (  # noqa: F401 - each module registers its commands on
     transfer,
 )
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, format_duplicates, json_option, print_results, report, table
+from ris_core.cli.output import emit, format_duplicates, json_option, print_ingest, print_results, report, table
 from ris_core.cli.params import MAX_COUNT, THRESHOLD, filters
 from ris_core.context import SearchContext
 from ris_core.errors import ImageNotFoundError, InvalidArgumentError
 from ris_core.images import load_image
-from ris_core.ingest import IMAGE_PATTERNS, IngestStatus
+from ris_core.ingest import IMAGE_PATTERNS
 from ris_core.samples import write_samples
 
 
@@ -113,15 +113,7 @@ def index(
         workers=workers,
         progress=progress,
     )
-    if as_json:
-        emit({"context": context.name, "summary": report.summary(), "items": report.items})
-    else:
-        counts = ", ".join(f"{count} {status}" for status, count in report.summary().items() if count)
-        click.echo(f"context {context.name!r}: {counts or 'nothing to index'}; {len(context)} images in all")
-        for item in report.failed:
-            click.echo(f"  failed {item.source or item.image_id}: {item.error}", err=True)
-    if report.count(IngestStatus.FAILED):
-        ctx.exit(1)
+    ctx.exit(print_ingest(context, report, as_json, "nothing to index"))
 
 
 @cli.command()

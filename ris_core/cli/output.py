@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import click
 
+from ris_core.context import SearchContext
+from ris_core.ingest import IngestReport
 from ris_core.models import DuplicateGroup, SearchResult
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "format_results",
     "format_table",
     "json_option",
+    "print_ingest",
     "print_results",
     "report",
     "table",
@@ -117,3 +120,15 @@ def format_duplicates(groups: Sequence[DuplicateGroup]) -> list[str]:
         lines.append(f"group {number}:")
         lines.extend(f"  {result.similarity:6.2f}  {result.image_id}" for result in group.images)
     return lines
+
+
+def print_ingest(context: SearchContext, report: IngestReport, as_json: bool, nothing: str) -> int:
+    """Print a batch's outcome (failures to stderr); return the exit code: 1 if any failed."""
+    if as_json:
+        emit({"context": context.name, "summary": report.summary(), "items": report.items})
+    else:
+        counts = ", ".join(f"{count} {status}" for status, count in report.summary().items() if count)
+        click.echo(f"context {context.name!r}: {counts or nothing}; {len(context)} images in all")
+        for item in report.failed:
+            click.echo(f"  failed {item.source or item.image_id}: {item.error}", err=True)
+    return 1 if report.failed else 0

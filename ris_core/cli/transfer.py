@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, json_option, report
-from ris_core.ingest import IngestStatus
+from ris_core.cli.output import json_option, print_ingest, report
 
 __all__ = ["export_command", "import_command"]
 
@@ -57,12 +56,4 @@ def import_command(
     """
     target = name or (state.context_name if state.context_given else None)
     context, result = state.system().import_context(path, target, progress=progress)
-    if as_json:
-        emit({"context": context.name, "summary": result.summary(), "items": result.items})
-    else:
-        counts = ", ".join(f"{count} {status}" for status, count in result.summary().items() if count)
-        click.echo(f"context {context.name!r}: {counts or 'nothing to import'}; {len(context)} images in all")
-        for item in result.failed:
-            click.echo(f"  failed {item.image_id}: {item.error}", err=True)
-    if result.count(IngestStatus.FAILED):
-        ctx.exit(1)
+    ctx.exit(print_ingest(context, result, as_json, "nothing to import"))

@@ -13,9 +13,10 @@ from asposeimagingcloud.models import Error
 from asposeimagingcloud.rest import ApiException
 
 from ris_aspose.layout import StorageLayout
-from ris_aspose.ranking import connected_groups, merge_best, rank, top_matches
+from ris_aspose.ranking import merge_best, rank, top_matches
 from ris_aspose.translate import parse_retry_after, translate_api_error, translate_transport_error
 from ris_core import errors
+from ris_core.groups import connected_groups
 
 # --- ranking -----------------------------------------------------------------------
 
@@ -73,7 +74,7 @@ def test_merge_best_keeps_each_image_once_at_its_best() -> None:
 
 
 def test_connected_groups_are_components_ordered_by_id() -> None:
-    groups = connected_groups("abcdefg", [("d", "c"), ("e", "b"), ("c", "e"), ("g", "f")])
+    groups = connected_groups([("d", "c"), ("e", "b"), ("c", "e"), ("g", "f")], "abcdefg")
     assert groups == [["b", "c", "d", "e"], ["f", "g"]]
 
 

@@ -18,6 +18,7 @@ from PIL import Image
 
 from ris_core import Backend, Capability, errors
 from ris_core.backend import Query
+from ris_core.groups import connected_groups
 from ris_core.images import ImageData
 from ris_core.models import (
     Comparison,
@@ -209,29 +210,17 @@ class MemoryBackend(Backend):
         with self._lock:
             hashes = {k: v for k, v in self._context(context).hashes.items() if within is None or k in within}
         ids = sorted(hashes)
-        parent = {image_id: image_id for image_id in ids}
-
-        def root(image_id: str) -> str:
-            while parent[image_id] != image_id:
-                image_id = parent[image_id]
-            return image_id
-
-        for index, first in enumerate(ids):
-            for second in ids[index + 1 :]:
-                if _similarity(hashes[first], hashes[second])[0] >= threshold:
-                    a, b = root(first), root(second)
-                    parent[max(a, b)] = min(a, b)
-        groups: dict[str, list[str]] = {}
-        for image_id in ids:
-            groups.setdefault(root(image_id), []).append(image_id)
+        pairs = (
+            (first, second)
+            for index, first in enumerate(ids)
+            for second in ids[index + 1 :]
+            if _similarity(hashes[first], hashes[second])[0] >= threshold
+        )
         return [
             DuplicateGroup(
-                tuple(
-                    SearchResult(member, *_similarity(hashes[members[0]], hashes[member]), METHOD) for member in members
-                )
+                tuple(SearchResult(member, *_similarity(hashes[group[0]], hashes[member]), METHOD) for member in group)
             )
-            for members in sorted(groups.values())
-            if len(members) > 1
+            for group in connected_groups(pairs)
         ]
 
     def compare(self, context: str, image_id: str, other: Query) -> Comparison:
