@@ -3,8 +3,9 @@
 Every source ships inside a package from a registry, so nothing is downloaded when the
 benchmark runs. ``core`` sources come with scikit-image, scikit-learn and PyWavelets;
 ``extra`` sources with matplotlib, mahotas and Debian's ``mate-backgrounds`` (its
-``nature`` photographs). Synthetic pictures (charts, logos, chessboards, phantoms,
-renders) are left out on purpose: the benchmark is about photographs.
+``nature`` photographs) and ``lomiri-wallpapers-16.04``/``-20.04`` (their photographs).
+Synthetic pictures (charts, logos, chessboards, phantoms, renders) are left out on
+purpose: the benchmark is about photographs.
 """
 
 from __future__ import annotations
@@ -24,14 +25,48 @@ RGB = npt.NDArray[np.uint8]
 
 #: scikit-image's bundled photographs (its synthetic images are not listed).
 _SKIMAGE = (
-    "astronaut.png", "brick.png", "camera.png", "cell.png", "chelsea.png", "clock_motion.png",
-    "coffee.png", "coins.png", "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png",
-    "moon.png", "motorcycle_left.png", "page.png", "retina.jpg", "rocket.jpg", "text.png",
+    "astronaut.png",
+    "brick.png",
+    "camera.png",
+    "cell.png",
+    "chelsea.png",
+    "clock_motion.png",
+    "coffee.png",
+    "coins.png",
+    "grass.png",
+    "gravel.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "moon.png",
+    "motorcycle_left.png",
+    "page.png",
+    "retina.jpg",
+    "rocket.jpg",
+    "text.png",
 )
 _SKLEARN = ("china.jpg", "flower.jpg")
 _PYWT = ("aero", "ascent")
 _MAHOTAS = ("DepartmentStore.jpg", "luispedro.jpg", "nuclear.png")
 _MATE_DIR = Path("/usr/share/backgrounds/mate/nature")
+_LOMIRI_DIR = Path("/usr/share/backgrounds")
+#: The photographs among the Lomiri wallpapers (the others are renders).
+_LOMIRI = (
+    "Bridge_by_Sander_Klootwijk.jpg",
+    "Dragonfly_by_Bolly.jpg",
+    "Kleiber_by_Lukas_Baubkus.jpg",
+    "Picture_0B_by_freespace.jpg",
+    "Picture_1A_by_freespace.jpg",
+    "Wine_by_Jakkub_Mede.jpg",
+    "aitzgorri_by_Aitzol_Berasategi.jpg",
+    "analogpattern_by_Peter_Nerlich.jpg",
+    "free_by_Peter_Nerlich.jpg",
+    "friends_by_Aitzol_Berasategi.jpg",
+    "greentock_by_Peter_Nerlich.jpg",
+    "life_by_Aitzol_Berasategi.jpg",
+    "picosdeeuropa_by_Aitzol_Berasategi.jpg",
+    "seeding_by_Clements_Engelhardt.jpg",
+    "sunset_by_Aitzol_Berasategi.jpg",
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +133,10 @@ def _mate() -> Iterator[Photo]:
     yield from _files("mate-backgrounds", _MATE_DIR, names)
 
 
+def _lomiri() -> Iterator[Photo]:
+    yield from _files("lomiri-wallpapers", _LOMIRI_DIR, _LOMIRI)
+
+
 #: name -> (loader, how to install it); ``core`` ones are what CI has.
 _SOURCES: dict[str, tuple[Callable[[], Iterator[Photo]], str]] = {
     "skimage": (_skimage, "pip install scikit-image"),
@@ -106,6 +145,7 @@ _SOURCES: dict[str, tuple[Callable[[], Iterator[Photo]], str]] = {
     "matplotlib": (_matplotlib, "pip install matplotlib"),
     "mahotas": (_mahotas, "pip install mahotas"),
     "mate": (_mate, "apt-get install mate-backgrounds"),
+    "lomiri": (_lomiri, "apt-get install lomiri-wallpapers-16.04 lomiri-wallpapers-20.04"),
 }
 CORE = ("skimage",)
 
@@ -114,9 +154,15 @@ def available_sources() -> list[str]:
     """Names of the sources whose package is installed."""
     found = []
     for name in _SOURCES:
-        package = {"skimage": "skimage", "sklearn": "sklearn", "pywt": "pywt",
-                   "matplotlib": "matplotlib", "mahotas": "mahotas"}.get(name)
-        if (package and importlib.util.find_spec(package)) or (name == "mate" and _MATE_DIR.is_dir()):
+        package = {
+            "skimage": "skimage",
+            "sklearn": "sklearn",
+            "pywt": "pywt",
+            "matplotlib": "matplotlib",
+            "mahotas": "mahotas",
+        }.get(name)
+        folder = {"mate": _MATE_DIR, "lomiri": _LOMIRI_DIR / _LOMIRI[0]}.get(name)
+        if (package and importlib.util.find_spec(package)) or (folder and folder.exists()):
             found.append(name)
     return found
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import enum
 import fnmatch
 import os
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ris_core.errors import RisError, SourceNotFoundError
-from ris_core.images import ImageInput
+from ris_core.images import ImageData, ImageInput
 
 if TYPE_CHECKING:
     from ris_core.context import SearchContext
@@ -140,54 +139,58 @@ def ingest(
     workers: int | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Add every item of ``work`` to ``context`` using ``workers`` threads.
+    """Add every item of ``work`` to ``context``, a chunk at a time.
 
-    Threads suit every backend: decoders release the GIL while the local backend
-    hashes, and remote backends wait on the network.
+    For each chunk, ``workers`` threads read the images (I/O, header checks, hashes), the
+    backend is told which new images are coming (``Backend.prepare``: the local backend
+    extracts their features on every core at once), then the threads add them. Threads
+    suit every backend: remote ones wait on the network, and the CPU-heavy part runs
+    in the backend's own worker processes. Each item is committed before it is reported.
     """
     report = IngestReport()
     total = len(work)
-    lock = threading.Lock()
     count = workers or os.cpu_count() or 1
-    # At most a few items per worker in flight, so a million-file batch does not
-    # queue a million futures (or hold their images) up front.
-    in_flight = threading.BoundedSemaphore(count * 4)
-
-    def one(item: Work) -> None:
-        try:
-            outcome = _ingest_one(context, *item)
-            # Under the lock, so callbacks (and a progress bar) never run concurrently.
-            with lock:
+    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="ris-ingest") as pool:
+        # A few items per worker per chunk: a million-file batch never holds more
+        # than a chunk of images in memory.
+        for start in range(0, total, count * 8):
+            chunk = work[start : start + count * 8]
+            loaded = list(pool.map(lambda item: _load(context, item), chunk))
+            fresh = [data for _, data, outcome in loaded if outcome is None and data is not None]
+            if fresh:
+                context.system.backend.prepare(fresh)
+            for outcome in pool.map(lambda entry: _store(context, *entry), loaded):
                 report.items.append(outcome)
                 if on_progress is not None:
                     on_progress(len(report.items), total, outcome)
-        finally:
-            in_flight.release()
-
-    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="ris-ingest") as pool:
-        futures = []
-        for item in work:
-            in_flight.acquire()
-            futures.append(pool.submit(one, item))
-        for future in futures:
-            future.result()  # re-raise a bug in a progress callback rather than hide it
     return report
 
 
-def _ingest_one(
-    context: SearchContext,
-    image_id: str,
-    image: ImageInput,
-    source: str | None,
-    metadata: Mapping[str, Any] | None,
-) -> IngestItem:
+_Loaded = tuple[Work, ImageData | None, IngestItem | None]
+
+
+def _load(context: SearchContext, item: Work) -> _Loaded:
+    """Read an item; its outcome already when it failed or holds the same bytes."""
+    image_id, image, source, metadata = item
     try:
         data = context.system.load(image)
+        if context.system.catalog.image_sha256(context.name, image_id) == data.sha256:
+            if metadata is not None and context.get_metadata(image_id) != dict(metadata):
+                context.set_metadata(image_id, metadata)
+            return item, data, IngestItem(image_id, IngestStatus.SKIPPED, source)
+        return item, data, None
+    except RisError as exc:
+        return item, None, IngestItem(image_id, IngestStatus.FAILED, source, str(exc), type(exc).__name__)
+
+
+def _store(context: SearchContext, item: Work, data: ImageData | None, outcome: IngestItem | None) -> IngestItem:
+    """Add or update a read item, unless reading it already decided its outcome."""
+    if outcome is not None:
+        return outcome
+    assert data is not None
+    image_id, _, source, metadata = item
+    try:
         if image_id in context:
-            if context.system.catalog.image_sha256(context.name, image_id) == data.sha256:
-                if metadata is not None and context.get_metadata(image_id) != dict(metadata):
-                    context.set_metadata(image_id, metadata)
-                return IngestItem(image_id, IngestStatus.SKIPPED, source)
             context.update_image(image_id, data, metadata)
             return IngestItem(image_id, IngestStatus.UPDATED, source)
         context.add_image(image_id, data, metadata)

@@ -1,9 +1,10 @@
 """The ``local`` backend: an :class:`~ris_local.engine.Engine` over a SQLite store.
 
-Images, feature blobs and tags live in the database file; each context's feature
-index is rebuilt in memory on first use and kept in step with this process's writes.
-Writes by other processes are noticed through the context's generation counter, and
-the index is rebuilt before the next search.
+Images, feature blobs and tags live in the database file. Each context's feature index
+lives in memory, kept current by :class:`~ris_local.indexes.ContextIndexes` (which also
+notices other processes' writes and saves indexes as blocks on close); image ids are
+resolved from keys in the database, only for the results a search returns, so opening a
+large context does not read one row per image.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -20,7 +20,7 @@ import numpy as np
 from ris_core.backend import Backend, Capability, Query
 from ris_core.errors import ContextNotFoundError
 from ris_core.groups import connected_groups
-from ris_core.images import ImageData
+from ris_core.images import ImageData, load_image
 from ris_core.models import (
     Comparison,
     ContextState,
@@ -32,29 +32,24 @@ from ris_core.models import (
 from ris_core.paths import default_database_path
 from ris_core.sqlite import MEMORY, Database
 from ris_local.defaults import default_engine
-from ris_local.engine import Engine, FeatureIndex, Hit, Score
+from ris_local.engine import Engine, Hit
+from ris_local.extraction import Extractor
+from ris_local.index_store import IndexStore
+from ris_local.indexes import ContextIndexes
 from ris_local.store import FeatureRow, LocalStore
 
 __all__ = ["LocalBackend"]
 
 logger = logging.getLogger("ris_local")
 
-
-@dataclass
-class _LoadedIndex:
-    """One context's index and the id <-> key maps, as of ``generation``."""
-
-    generation: int
-    index: FeatureIndex
-    ids: dict[int, str] = field(default_factory=dict)
-    keys: dict[str, int] = field(default_factory=dict)
+Keys = np.ndarray[Any, np.dtype[np.int64]]
 
 
 class LocalBackend(Backend):
     """Offline reverse image search in one SQLite file."""
 
     name: ClassVar[str] = "local"
-    description: ClassVar[str] = "Offline perceptual-hash search in one SQLite file (the default)."
+    description: ClassVar[str] = "Offline search in one SQLite file: hashes, then ORB keypoints (the default)."
     options: ClassVar[Mapping[str, str]] = {
         "database": "SQLite file path or sqlite:/// URL (default $RIS_HOME/ris.db); ':memory:' keeps nothing",
     }
@@ -64,7 +59,8 @@ class LocalBackend(Backend):
         self.engine = engine or default_engine()
         self.database = Database(database if database is not None else default_database_path())
         self.store = LocalStore(self.database)
-        self._indexes: dict[str, _LoadedIndex] = {}
+        self.extractor = Extractor(self.engine)
+        self.indexes = ContextIndexes(self.store, IndexStore(self.database), self.engine, self._recompute)
         self._lock = threading.RLock()
         self.default_threshold = self.engine.default_threshold
         self.duplicate_threshold = self.engine.duplicate_threshold
@@ -73,11 +69,20 @@ class LocalBackend(Backend):
 
     def catalog_location(self) -> str:
         """The catalog shares the database file (memory stays memory)."""
-        return MEMORY if self.database.path == MEMORY else self.database.path
+        return self.database.path
 
     def close(self) -> None:
-        """Close the database."""
-        self.database.close()
+        """Save changed indexes, stop worker processes, close the database."""
+        try:
+            with self._lock:
+                self.indexes.save()
+        finally:
+            self.extractor.close()
+            self.database.close()
+
+    def prepare(self, images: Sequence[ImageData]) -> None:
+        """Extract the features of images about to be added, on every core at once."""
+        self.extractor.prepare(images)
 
     # --- contexts ----------------------------------------------------------------
 
@@ -89,7 +94,7 @@ class LocalBackend(Backend):
         """Delete the context and drop its index."""
         self.store.delete_context(context)
         with self._lock:
-            self._indexes.pop(context, None)
+            self.indexes.drop(context)
 
     def context_exists(self, context: str) -> bool:
         """Whether the context exists in the file."""
@@ -97,26 +102,29 @@ class LocalBackend(Backend):
 
     def context_status(self, context: str) -> ContextStatus:
         """Always idle: every write is indexed before it returns."""
+        self._require_context(context)
+        return ContextStatus(ContextState.IDLE, "Idle")
+
+    def _require_context(self, context: str) -> None:
         if not self.store.context_exists(context):
             raise ContextNotFoundError(f"no local context {context!r}")
-        return ContextStatus(ContextState.IDLE, "Idle")
 
     # --- images ------------------------------------------------------------------
 
     def _row(self, image_id: str, image: ImageData) -> FeatureRow:
-        return FeatureRow(0, image_id, self.engine.algorithm, self.engine.version, self.engine.extract(image))
+        return FeatureRow(0, image_id, self.engine.algorithm, self.engine.version, self.extractor.blob(image))
 
     def add_image(self, context: str, image_id: str, image: ImageData) -> None:
         """Extract features first, so a broken image stores nothing."""
         row = self._row(image_id, image)
         key, generation = self.store.add_image(context, image_id, image, row)
-        self._apply(context, generation, add=[(key, image_id, row.blob)])
+        self._apply(context, generation, add=[(key, row.blob)])
 
     def update_image(self, context: str, image_id: str, image: ImageData) -> None:
         """Replace bytes and features together."""
         row = self._row(image_id, image)
         key, generation = self.store.replace_image(context, image_id, image, row)
-        self._apply(context, generation, add=[(key, image_id, row.blob)])
+        self._apply(context, generation, add=[(key, row.blob)])
 
     def get_image(self, context: str, image_id: str) -> bytes:
         """The stored bytes."""
@@ -125,23 +133,29 @@ class LocalBackend(Backend):
     def delete_image(self, context: str, image_id: str) -> None:
         """Delete the row (features cascade) and the index entry."""
         key, generation = self.store.delete_image(context, image_id)
-        self._apply(context, generation, remove=[(key, image_id)])
+        self._apply(context, generation, remove=[key])
+
+    def _apply(
+        self, context: str, generation: int, add: Sequence[tuple[int, bytes]] = (), remove: Sequence[int] = ()
+    ) -> None:
+        with self._lock:
+            self.indexes.apply(context, generation, add, remove)
 
     # --- features ----------------------------------------------------------------
 
     def create_features(self, context: str, image_id: str, image: ImageData | None) -> None:
         """Compute features from ``image`` or the stored bytes and index them."""
-        source = image if image is not None else self._stored(context, image_id)
+        source = image if image is not None else load_image(self.store.image_data(context, image_id))
         row = self._row(image_id, source)
         key, generation = self.store.put_features(context, image_id, row)
-        self._apply(context, generation, add=[(key, image_id, row.blob)])
+        self._apply(context, generation, add=[(key, row.blob)])
 
     update_features = create_features
 
-    def _stored(self, context: str, image_id: str) -> ImageData:
-        from ris_core.images import load_image  # local import: only reindexing needs it
-
-        return load_image(self.store.image_data(context, image_id))
+    def _recompute(self, context: str, row: FeatureRow) -> None:
+        """Features of a stored image made by another engine, made again by this one."""
+        fresh = self._row(row.image_id, load_image(self.store.image_data(context, row.image_id)))
+        self.store.put_features(context, row.image_id, fresh)
 
     def get_features(self, context: str, image_id: str) -> ImageFeatures:
         """The stored blob with its algorithm and version."""
@@ -152,57 +166,53 @@ class LocalBackend(Backend):
     def delete_features(self, context: str, image_id: str) -> None:
         """Drop the blob; the image stays but no longer matches."""
         key, generation = self.store.delete_features(context, image_id)
-        self._apply(context, generation, remove=[(key, image_id)])
+        self._apply(context, generation, remove=[key])
 
     def extract_features(self, context: str, image: ImageData) -> ImageFeatures:
         """Compute a blob without storing it."""
-        if not self.store.context_exists(context):
-            raise ContextNotFoundError(f"no local context {context!r}")
-        blob = self.engine.extract(image)
+        self._require_context(context)
+        blob = self.extractor.blob(image)
         count, bits = self.engine.describe(blob)
         return ImageFeatures(None, self.engine.algorithm, self.engine.version, blob, count, bits)
 
     # --- search ------------------------------------------------------------------
 
     def find_similar(
-        self,
-        context: str,
-        query: Query,
-        threshold: float,
-        max_count: int,
-        within: frozenset[str] | None,
+        self, context: str, query: Query, threshold: float, max_count: int, within: frozenset[str] | None
     ) -> list[SearchResult]:
         """Search the index; a stored query is excluded from its own results."""
-        blob, exclude = self._query_blob(context, query)
+        blob, exclude = self._query(context, query)
+        allowed = self._allowed(context, within, exclude)
+        # A stored query finds itself first: ask for one more and leave it out.
+        wanted = max_count + 1 if exclude is not None and allowed is None else max_count
         with self._lock:
-            loaded = self._index(context)
-            allowed = self._allowed(loaded, within, exclude)
-            hits = loaded.index.search(blob, threshold, max_count, allowed)
-            return [self._result(loaded, hit) for hit in hits]
+            hits = self.indexes.get(context).search(blob, threshold, wanted, allowed)
+        return self._results([hit for hit in hits if hit.key != exclude][:max_count])
 
     def find_duplicates(self, context: str, threshold: float, within: frozenset[str] | None) -> list[DuplicateGroup]:
         """Connected components of the pairs at or above the threshold."""
+        allowed = self._allowed(context, within, None)
         with self._lock:
-            loaded = self._index(context)
-            pairs = list(loaded.index.pairs(threshold, self._allowed(loaded, within, None)))
-            ids = dict(loaded.ids)
-        groups = connected_groups((a, b) for a, b, _ in pairs)
-        ordered = sorted((sorted(group, key=ids.__getitem__) for group in groups), key=lambda members: ids[members[0]])
-        blobs = self.store.blobs_for(key for members in ordered for key in members)
+            pairs = [(a, b) for a, b, _ in self.indexes.get(context).pairs(threshold, allowed)]
+        groups = connected_groups(pairs)
+        ids = self.store.ids_of(key for members in groups for key in members)
+        blobs = self.store.blobs_for(ids)
+        ordered = sorted((sorted(members, key=ids.__getitem__) for members in groups), key=lambda m: ids[m[0]])
         return [self._group(members, ids, blobs) for members in ordered]
 
     def _group(self, members: list[int], ids: dict[int, str], blobs: dict[int, bytes]) -> DuplicateGroup:
         first = blobs[members[0]]
-        results = []
-        for key in members:
-            score = self.engine.compare(first, blobs[key])
-            results.append(SearchResult(ids[key], score.similarity, score.distance, score.method))
-        return DuplicateGroup(tuple(results))
+        scores = [self.engine.compare(first, blobs[key]) for key in members]
+        return DuplicateGroup(
+            tuple(
+                SearchResult(ids[k], s.similarity, s.distance, s.method) for k, s in zip(members, scores, strict=True)
+            )
+        )
 
     def compare(self, context: str, image_id: str, other: Query) -> Comparison:
         """Score the two blobs directly."""
         first = self.store.features(context, image_id).blob
-        second, _ = self._query_blob(context, other)
+        second, _ = self._query(context, other)
         score = self.engine.compare(first, second)
         other_id = other if isinstance(other, str) else None
         return Comparison(image_id, other_id, score.similarity, score.distance, score.method)
@@ -215,95 +225,47 @@ class LocalBackend(Backend):
         self.store.add_tag_references(context, tag, references)
 
     def find_by_tags(
-        self,
-        context: str,
-        tags: Sequence[str],
-        threshold: float,
-        max_count: int,
-        within: frozenset[str] | None,
+        self, context: str, tags: Sequence[str], threshold: float, max_count: int, within: frozenset[str] | None
     ) -> list[SearchResult]:
         """Best score of each image against every reference blob of every tag."""
-        blobs = [blob for tag in tags for blob in self.store.tag_blobs(context, tag)]
+        blobs = [blob for tag in tags for blob in self._tag_blobs(context, tag)]
+        allowed = self._allowed(context, within, None)
         best: dict[int, Hit] = {}
         with self._lock:
-            loaded = self._index(context)
-            allowed = self._allowed(loaded, within, None)
+            index = self.indexes.get(context)
             for blob in blobs:
-                for hit in loaded.index.search(blob, threshold, max_count, allowed):
+                for hit in index.search(blob, threshold, max_count, allowed):
                     if hit.key not in best or hit.score.similarity > best[hit.key].score.similarity:
                         best[hit.key] = hit
-            ranked = sorted(best.values(), key=lambda hit: (-hit.score.similarity, loaded.ids[hit.key]))
-            return [self._result(loaded, hit) for hit in ranked[:max_count]]
+        ids = self.store.ids_of(best)
+        ranked = sorted(best.values(), key=lambda hit: (-hit.score.similarity, ids[hit.key]))
+        return self._results(ranked[:max_count], ids)
 
-    # --- the in-memory index -----------------------------------------------------
+    def _tag_blobs(self, context: str, tag: str) -> list[bytes]:
+        blobs = []
+        for reference_id, data, row in self.store.tag_references(context, tag):
+            if (row.algorithm, row.version) != (self.engine.algorithm, self.engine.version):
+                row = self._row(tag, load_image(data))
+                self.store.replace_tag_features(reference_id, row)
+            blobs.append(row.blob)
+        return blobs
 
-    def _query_blob(self, context: str, query: Query) -> tuple[bytes, str | None]:
+    # --- helpers -----------------------------------------------------------------
+
+    def _query(self, context: str, query: Query) -> tuple[bytes, int | None]:
+        """The query's blob, and its key when it is a stored image."""
         if isinstance(query, str):
-            return self.store.features(context, query).blob, query
-        if not self.store.context_exists(context):
-            raise ContextNotFoundError(f"no local context {context!r}")
-        return self.engine.extract(query), None
+            row = self.store.features(context, query)
+            return row.blob, row.key
+        self._require_context(context)
+        return self.extractor.blob(query), None
 
-    @staticmethod
-    def _result(loaded: _LoadedIndex, hit: Hit) -> SearchResult:
-        score: Score = hit.score
-        return SearchResult(loaded.ids[hit.key], score.similarity, score.distance, score.method)
-
-    @staticmethod
-    def _allowed(
-        loaded: _LoadedIndex, within: frozenset[str] | None, exclude: str | None
-    ) -> np.ndarray[Any, np.dtype[np.int64]] | None:
-        if within is None and exclude is None:
+    def _allowed(self, context: str, within: frozenset[str] | None, exclude: int | None) -> Keys | None:
+        if within is None:
             return None
-        names = within if within is not None else loaded.keys.keys()
-        keys = [loaded.keys[name] for name in names if name in loaded.keys and name != exclude]
-        return np.asarray(sorted(keys), dtype=np.int64)
+        keys = np.fromiter(self.store.keys_of(context, within).values(), np.int64)
+        return np.sort(keys[keys != exclude])
 
-    def _index(self, context: str) -> _LoadedIndex:
-        """The context's index, rebuilt if another process wrote since it was built."""
-        generation = self.store.generation(context)
-        loaded = self._indexes.get(context)
-        if loaded is None or loaded.generation != generation:
-            loaded = self._build(context)
-            self._indexes[context] = loaded
-        return loaded
-
-    def _build(self, context: str) -> _LoadedIndex:
-        generation, rows = self.store.all_features(context)
-        stale = [row for row in rows if (row.algorithm, row.version) != (self.engine.algorithm, self.engine.version)]
-        if stale:
-            logger.info("recomputing %d feature blobs made by an older engine", len(stale))
-            for row in stale:
-                self.create_features(context, row.image_id, None)
-            generation, rows = self.store.all_features(context)
-        loaded = _LoadedIndex(generation, self.engine.new_index())
-        loaded.index.add([row.key for row in rows], [row.blob for row in rows])
-        loaded.ids = {row.key: row.image_id for row in rows}
-        loaded.keys = {row.image_id: row.key for row in rows}
-        return loaded
-
-    def _apply(
-        self,
-        context: str,
-        generation: int,
-        add: Iterable[tuple[int, str, bytes]] = (),
-        remove: Iterable[tuple[int, str]] = (),
-    ) -> None:
-        """Mirror this process's write in the index, if the index was up to date."""
-        with self._lock:
-            loaded = self._indexes.get(context)
-            if loaded is None:
-                return
-            if loaded.generation != generation - 1:
-                # Someone else wrote in between: rebuild lazily at the next search.
-                del self._indexes[context]
-                return
-            for key, image_id in remove:
-                loaded.index.remove([key])
-                loaded.ids.pop(key, None)
-                loaded.keys.pop(image_id, None)
-            for key, image_id, blob in add:
-                loaded.index.add([key], [blob])
-                loaded.ids[key] = image_id
-                loaded.keys[image_id] = key
-            loaded.generation = generation
+    def _results(self, hits: Sequence[Hit], ids: dict[int, str] | None = None) -> list[SearchResult]:
+        ids = ids if ids is not None else self.store.ids_of(hit.key for hit in hits)
+        return [SearchResult(ids[h.key], h.score.similarity, h.score.distance, h.score.method) for h in hits]

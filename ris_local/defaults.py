@@ -9,6 +9,6 @@ __all__ = ["default_engine"]
 
 def default_engine() -> Engine:
     """A new instance of the default local engine."""
-    from ris_local.hashing import HashEngine  # imported on use: it pulls in imagehash
+    from ris_local.robust import RobustEngine  # imported on use: it pulls in OpenCV and faiss
 
-    return HashEngine()
+    return RobustEngine()

@@ -10,7 +10,7 @@ the store.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -58,15 +58,24 @@ class FeatureIndex(abc.ABC):
         """How many keys the index holds."""
 
     @abc.abstractmethod
-    def search(
-        self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None
-    ) -> list[Hit]:
+    def search(self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None) -> list[Hit]:
         """Entries scoring >= ``threshold``, best first (ties by key), at most
         ``max_count``, restricted to the ``allowed`` keys when given."""
 
     @abc.abstractmethod
     def pairs(self, threshold: float, allowed: Keys | None) -> Iterable[tuple[int, int, Score]]:
         """Every pair of distinct keys scoring >= ``threshold`` (each pair once)."""
+
+    def to_blocks(self) -> dict[str, bytes] | None:
+        """The whole index as a few named byte blocks, for a store to save as large
+        BLOBs and reopen without re-adding one blob per image; None when this index
+        cannot (the backend then rebuilds it from the stored blobs)."""
+        return None
+
+    def load_blocks(self, blocks: Mapping[str, bytes | bytearray]) -> None:
+        """Replace the contents with blocks from :meth:`to_blocks` (ValueError if they
+        were written by another layout)."""
+        raise NotImplementedError(f"{type(self).__name__} does not load index blocks")
 
 
 class Engine(abc.ABC):

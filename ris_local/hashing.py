@@ -105,10 +105,7 @@ class HammingIndex(FeatureIndex):
         similarities = _similarity(distances)
         selected = np.flatnonzero(similarities >= threshold)
         order = selected[np.lexsort((keys[selected], -similarities[selected]))][:max_count]
-        return [
-            Hit(int(keys[i]), Score(float(similarities[i]), float(distances[i]), self._method))
-            for i in order
-        ]
+        return [Hit(int(keys[i]), Score(float(similarities[i]), float(distances[i]), self._method)) for i in order]
 
     def pairs(self, threshold: float, allowed: Keys | None) -> Iterable[tuple[int, int, Score]]:
         """Compare each row with the rows after it."""
@@ -118,6 +115,8 @@ class HammingIndex(FeatureIndex):
             similarities = _similarity(distances)
             for offset in np.flatnonzero(similarities >= threshold):
                 other = row + 1 + int(offset)
-                yield int(keys[row]), int(keys[other]), Score(
-                    float(similarities[offset]), float(distances[offset]), self._method
+                yield (
+                    int(keys[row]),
+                    int(keys[other]),
+                    Score(float(similarities[offset]), float(distances[offset]), self._method),
                 )

@@ -12,8 +12,9 @@ import datetime
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ris_core.errors import (
     ContextNotFoundError,
@@ -24,6 +25,7 @@ from ris_core.errors import (
 )
 from ris_core.images import ImageData
 from ris_core.sqlite import Database
+from ris_local.index_store import MIGRATION
 
 __all__ = ["FeatureRow", "LocalStore"]
 
@@ -63,6 +65,7 @@ _MIGRATIONS = (
     );
     CREATE INDEX local_tag_references_by_tag ON local_tag_references (ref, tag)
     """,
+    MIGRATION,
 )
 
 
@@ -207,28 +210,52 @@ class LocalStore:
             raise FeaturesNotFoundError(f"image {image_id!r} has no features; create them first")
         return FeatureRow(int(key), image_id, str(algorithm), str(version), bytes(blob))
 
-    def all_features(self, ref: str) -> tuple[int, list[FeatureRow]]:
-        """The context's generation and every feature row, read in one snapshot."""
-        with self.database.lock:
-            db = self.database.connection
-            db.execute("BEGIN")
-            try:
-                generation = self.generation(ref)
-                rows = db.execute(
-                    "SELECT i.key, i.image_id, f.algorithm, f.version, f.blob FROM local_images i "
-                    "JOIN local_features f ON f.key = i.key WHERE i.ref = ? ORDER BY i.key",
-                    (ref,),
-                ).fetchall()
-            finally:
-                db.execute("COMMIT")
-        return generation, [FeatureRow(int(k), str(i), str(a), str(v), bytes(b)) for k, i, a, v, b in rows]
+    def feature_rows(self, ref: str, chunk: int = 10_000) -> Iterator[list[FeatureRow]]:
+        """Every feature row of the context, ``chunk`` rows at a time, in key order.
+
+        Each chunk is its own read, so a long scan does not hold a lock that would stop
+        writers in other processes; the caller compares generations to see if it raced.
+        """
+        after = -1
+        while True:
+            rows = self.database.query(
+                "SELECT i.key, i.image_id, f.algorithm, f.version, f.blob FROM local_images i "
+                "JOIN local_features f ON f.key = i.key WHERE i.ref = ? AND i.key > ? ORDER BY i.key LIMIT ?",
+                (ref, after, chunk),
+            )
+            if not rows:
+                return
+            yield [FeatureRow(int(k), str(i), str(a), str(v), bytes(b)) for k, i, a, v, b in rows]
+            after = int(rows[-1][0])
+
+    def stale_features(self, ref: str, algorithm: str, version: str) -> list[FeatureRow]:
+        """Feature rows of the context made by another engine than ``algorithm`` ``version``."""
+        rows = self.database.query(
+            "SELECT i.key, i.image_id, f.algorithm, f.version, f.blob FROM local_images i "
+            "JOIN local_features f ON f.key = i.key WHERE i.ref = ? AND (f.algorithm != ? OR f.version != ?)",
+            (ref, algorithm, version),
+        )
+        return [FeatureRow(int(k), str(i), str(a), str(v), bytes(b)) for k, i, a, v, b in rows]
+
+    def ids_of(self, keys: Iterable[int]) -> dict[int, str]:
+        """The image id of each key."""
+        return {int(k): str(i) for k, i in self._in("SELECT key, image_id FROM local_images WHERE key IN", keys)}
+
+    def keys_of(self, ref: str, image_ids: Iterable[str]) -> dict[str, int]:
+        """The key of each image id of the context (unknown ids are left out)."""
+        rows = self._in("SELECT image_id, key FROM local_images WHERE ref = ? AND image_id IN", image_ids, [ref])
+        return {str(i): int(k) for i, k in rows}
+
+    def _in(self, sql: str, values: Iterable[object], before: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        wanted, found = list(values), []
+        for start in range(0, len(wanted), 500):  # SQLite caps the number of parameters
+            chunk = wanted[start : start + 500]
+            found += self.database.query(f"{sql} ({','.join('?' * len(chunk))})", [*before, *chunk])
+        return found
 
     def blobs_for(self, keys: Iterable[int]) -> dict[int, bytes]:
         """Feature blobs of the given keys."""
-        wanted = list(keys)
-        placeholders = ",".join("?" * len(wanted))
-        rows = self.database.query(f"SELECT key, blob FROM local_features WHERE key IN ({placeholders})", wanted)
-        return {int(key): bytes(blob) for key, blob in rows}
+        return {int(k): bytes(b) for k, b in self._in("SELECT key, blob FROM local_features WHERE key IN", keys)}
 
     def _key(self, db: sqlite3.Connection, ref: str, image_id: str) -> int:
         row = db.execute("SELECT key FROM local_images WHERE ref = ? AND image_id = ?", (ref, image_id)).fetchone()
@@ -252,13 +279,22 @@ class LocalStore:
                 [(ref, tag, image.data, row.algorithm, row.version, row.blob) for image, row in references],
             )
 
-    def tag_blobs(self, ref: str, tag: str) -> list[bytes]:
-        """Feature blobs of a tag's reference images; TagNotFoundError if none."""
+    def tag_references(self, ref: str, tag: str) -> list[tuple[int, bytes, FeatureRow]]:
+        """(row id, image bytes, features) of a tag's reference images; TagNotFoundError if none."""
         rows = self.database.query(
-            "SELECT blob FROM local_tag_references WHERE ref = ? AND tag = ? ORDER BY id", (ref, tag)
+            "SELECT id, data, algorithm, version, blob FROM local_tag_references WHERE ref = ? AND tag = ? ORDER BY id",
+            (ref, tag),
         )
         if not rows:
             if not self.context_exists(ref):
                 raise ContextNotFoundError(f"no local context {ref!r}")
             raise TagNotFoundError(f"no tag {tag!r} in this context")
-        return [bytes(row[0]) for row in rows]
+        return [(int(i), bytes(d), FeatureRow(0, tag, str(a), str(v), bytes(b))) for i, d, a, v, b in rows]
+
+    def replace_tag_features(self, reference_id: int, features: FeatureRow) -> None:
+        """Store recomputed features of one tag reference image (made by a newer engine)."""
+        with self.database.transaction() as db:
+            db.execute(
+                "UPDATE local_tag_references SET algorithm = ?, version = ?, blob = ? WHERE id = ?",
+                (features.algorithm, features.version, features.blob, reference_id),
+            )

@@ -1,0 +1,111 @@
+"""Running one method over the dataset: ranks, scores, thresholds, duplicates, timings."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchmarks.dataset import Dataset, Query
+from benchmarks.methods import extract_all, make
+from benchmarks.metrics import FamilyScores, PairScores, family_scores, pair_scores, threshold_for_fpr
+
+__all__ = ["MethodResult", "evaluate"]
+
+_TOP = 10
+#: Families whose queries need more than a global hash (the robust stage's workload).
+ROBUST_FAMILIES = ("crop", "rotation")
+
+
+@dataclass
+class MethodResult:
+    """Everything measured for one method in one run."""
+
+    name: str
+    families: dict[str, FamilyScores]
+    threshold: float
+    default_threshold: float | None
+    at_default: tuple[float, float] | None  # (accepted, negatives passing) at the default
+    duplicates: PairScores
+    duplicate_threshold: float
+    extract_ms: list[float] = field(repr=False)
+    search_ms: dict[str, list[float]] = field(repr=False)
+    blob_bytes: float = 0.0
+
+
+def _search(
+    index: object, blobs: list[bytes], queries: list[Query]
+) -> tuple[list[int | None], list[float], list[float], list[float]]:
+    ranks: list[int | None] = []
+    scores: list[float] = []
+    tops: list[float] = []
+    millis: list[float] = []
+    for blob, query in zip(blobs, queries, strict=True):
+        started = time.perf_counter()
+        hits = index.search(blob, 0.0, _TOP, None)  # type: ignore[attr-defined]
+        millis.append(1000 * (time.perf_counter() - started))
+        keys = [hit.key for hit in hits]
+        rank = keys.index(query.expected) + 1 if query.expected in keys else None
+        ranks.append(rank)
+        scores.append(hits[rank - 1].score.similarity if rank else 0.0)
+        tops.append(hits[0].score.similarity if hits else 0.0)
+    return ranks, scores, tops, millis
+
+
+def evaluate(name: str, data: Dataset, workers: int = 2, log: object = print) -> MethodResult:
+    """Index the dataset with the named method and measure it."""
+    engine = make(name)
+    keys = list(data.index)
+    queries = data.positives + data.negatives
+    log(f"[{name}] extracting {len(keys) + len(queries) + len(data.duplicates)} images")  # type: ignore[operator]
+    blobs, seconds = extract_all(
+        name, [data.index[k] for k in keys] + [q.data for q in queries] + list(data.duplicates.values()), workers
+    )
+    index_blobs, query_blobs, dup_blobs = (
+        blobs[: len(keys)],
+        blobs[len(keys) : len(keys) + len(queries)],
+        blobs[len(keys) + len(queries) :],
+    )
+    index = engine.new_index()
+    index.add(keys, index_blobs)
+    log(f"[{name}] searching {len(queries)} queries")  # type: ignore[operator]
+    ranks, scores, tops, millis = _search(index, query_blobs, queries)
+    positives = len(data.positives)
+    threshold = threshold_for_fpr(tops[positives:])
+    families: dict[str, FamilyScores] = {}
+    by_family: dict[str, list[int]] = {}
+    for i, query in enumerate(data.positives):
+        by_family.setdefault(query.family, []).append(i)
+    for family, members in by_family.items():
+        families[family] = family_scores([ranks[i] for i in members], [scores[i] for i in members], threshold)
+    families["all"] = family_scores(ranks[:positives], scores[:positives], threshold)
+    default = getattr(engine, "default_threshold", None) if name.startswith("ris") else None
+    at_default = None
+    if default is not None:
+        accepted = float(
+            np.mean(
+                [r is not None and s >= default for r, s in zip(ranks[:positives], scores[:positives], strict=True)]
+            )
+        )
+        at_default = (accepted, float(np.mean(np.asarray(tops[positives:]) >= default)))
+    dup_threshold = engine.duplicate_threshold if name.startswith("ris") else threshold
+    log(f"[{name}] find-duplicates over {len(dup_blobs)} images")  # type: ignore[operator]
+    dup_index = engine.new_index()
+    dup_index.add(list(data.duplicates), dup_blobs)
+    found = [(a, b) for a, b, _ in dup_index.pairs(dup_threshold, None)]
+    search_ms = {"all": millis[:positives], "negative": millis[positives:]}
+    for family in ROBUST_FAMILIES:
+        search_ms[family] = [millis[i] for i in by_family.get(family, [])]
+    return MethodResult(
+        name,
+        families,
+        threshold,
+        default,
+        at_default,
+        pair_scores(found, data.duplicate_groups),
+        dup_threshold,
+        [1000 * s for s in seconds],
+        search_ms,
+        float(np.mean([len(b) for b in index_blobs])),
+    )

@@ -1,0 +1,212 @@
+"""Speed and memory: extraction against the anchors, and the indexes at 1M and 10M images.
+
+At 1M and 10M images the index holds synthetic distractors: uniformly random 64-bit
+codes for the hash stage (with 1% planted near-copies so find-duplicates has work) and,
+for the robust stage, 248 postings per image whose words follow the word frequencies of
+the benchmark's real images, with random positions and signatures. The real benchmark
+images are added on top, so the robust queries (real crops and rotations) still have
+their true answer among a million rows.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+from ris_core.images import ImageData, load_image
+from ris_local import features
+from ris_local.decoding import draft_size
+from ris_local.robust import RobustEngine, RobustIndex
+
+__all__ = ["ExtractionTimes", "IndexTimes", "extraction_times", "hash_index_times", "robust_index_times"]
+
+
+@dataclass
+class ExtractionTimes:
+    """Median milliseconds per image, one core, for one set of images."""
+
+    label: str
+    images: int
+    median_side: int
+    ms: dict[str, float]
+
+
+@dataclass
+class IndexTimes:
+    """Timings and memory of one index size."""
+
+    size: int
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+def _median_ms(function: Callable[[ImageData], object], images: Sequence[ImageData], repeat: int = 3) -> float:
+    times = []
+    for image in images:
+        best = float("inf")
+        for _ in range(repeat):
+            started = time.perf_counter()
+            function(image)
+            best = min(best, time.perf_counter() - started)
+        times.append(best)
+    return 1000 * statistics.median(times)
+
+
+def _draft(mode: str | None) -> Callable[[ImageData], object]:
+    def decode(image: ImageData) -> object:
+        pixels = Image.open(io.BytesIO(image.data))
+        pixels.draft(mode, draft_size(image, features.HASH_SIDE))
+        pixels.load()
+        return pixels
+
+    return decode
+
+
+def _full_phash(image: ImageData) -> object:
+    pixels = Image.open(io.BytesIO(image.data))
+    pixels.load()
+    return imagehash.phash(pixels)
+
+
+def extraction_times(label: str, datas: Sequence[bytes]) -> ExtractionTimes:
+    """Decode references, the hash stage, imagehash, and the whole extraction."""
+    images = [load_image(data) for data in datas]
+    engine = RobustEngine()
+    ms = {
+        "Pillow draft decode (RGB)": _median_ms(_draft(None), images),
+        "Pillow draft decode (L)": _median_ms(_draft("L"), images),
+        "ris hash stage": _median_ms(features.extract_hashes, images),
+        "imagehash.phash, full decode": _median_ms(_full_phash, images),
+        "ris whole extraction": _median_ms(engine.extract, images, repeat=1),
+    }
+    side = int(statistics.median(max(i.width, i.height) for i in images))
+    return ExtractionTimes(label, len(images), side, ms)
+
+
+def _synthetic_codes(n: int, rng: np.random.Generator) -> np.ndarray:
+    codes = rng.integers(0, 2**63, size=(n, 4), dtype=np.int64).astype(np.uint64) << np.uint64(1)
+    codes |= rng.integers(0, 2, size=(n, 4)).astype(np.uint64)
+    planted = rng.choice(n, n // 100, replace=False)
+    sources = rng.choice(n, n // 100)
+    flips = np.zeros(n // 100, dtype=np.uint64)
+    for _ in range(3):  # up to 3 bits flipped in the DCT code
+        flips |= np.uint64(1) << rng.integers(0, 64, n // 100).astype(np.uint64)
+    codes[planted] = codes[sources]
+    codes[planted, 0] ^= flips
+    return codes
+
+
+def _load_codes(index: RobustIndex, codes: np.ndarray) -> None:
+    core = index.core
+    n = len(codes)
+    core.keys = np.arange(n, dtype=np.int64)
+    core.alive = np.ones(n, bool)
+    core.other = np.ascontiguousarray(codes[:, 1:])
+    core.sizes = np.full((n, 2), 128, np.uint8)
+    core.mih.replace(np.ascontiguousarray(codes[:, 0]))
+    core.postings.row_count = n
+
+
+def hash_index_times(n: int, seed: int = 5) -> IndexTimes:
+    """The hash stage over ``n`` synthetic codes: memory, queries, self-join, reopen."""
+    rng = np.random.default_rng(seed)
+    codes = _synthetic_codes(n, rng)
+    index = RobustIndex(robust_duplicates=False)
+    out = IndexTimes(n)
+    started = time.perf_counter()
+    _load_codes(index, codes)
+    out.figures["build s"] = time.perf_counter() - started
+    core = index.core
+    tables = sum(v.nbytes + r.nbytes for v, r in core.mih.tables())
+    out.figures["bytes per image"] = (core.keys.nbytes + core.mih.codes.nbytes + core.other.nbytes + tables) / n
+    # Queries: near-copies of stored images (a few bits off), which the hash stage settles.
+    picks = rng.choice(n, 300, replace=False)
+    times = []
+    for row in picks:
+        c = codes[row].copy()
+        c[0] ^= np.uint64(1) << np.uint64(int(rng.integers(64)))
+        f = features.Features(
+            (256, 256),
+            features.HashCodes(*(int(x) for x in c)),
+            features.KeypointSet.empty(),
+            0,
+            features.KeypointSet.empty(),
+        )
+        blob = features.to_blob(f)
+        started = time.perf_counter()
+        hits = index.search(blob, RobustEngine.default_threshold, 10, None)
+        times.append(time.perf_counter() - started)
+        assert (hits and hits[0].key == row) or codes[hits[0].key, 0] == codes[row, 0]
+    out.figures["find_similar median ms"] = 1000 * statistics.median(times)
+    started = time.perf_counter()
+    found = sum(1 for _ in index.pairs(RobustEngine.duplicate_threshold, None))
+    out.figures["find_duplicates s"] = time.perf_counter() - started
+    out.figures["duplicate pairs found"] = found
+    out.figures.update(_reopen(index))
+    return out
+
+
+def _reopen(index: RobustIndex) -> dict[str, float]:
+    """Save the blocks into SQLite in 64 MB chunks, read them back, load a new index."""
+    blocks = index.to_blocks()
+    chunk = 64 * 2**20
+    with sqlite3.connect(":memory:") as db:
+        db.execute("CREATE TABLE block (name TEXT, part INTEGER, data BLOB)")
+        for name, data in blocks.items():
+            db.executemany(
+                "INSERT INTO block VALUES (?, ?, ?)",
+                [(name, i, data[i : i + chunk]) for i in range(0, max(1, len(data)), chunk)],
+            )
+        started = time.perf_counter()
+        read: dict[str, list[bytes]] = {}
+        for name, _, data in db.execute("SELECT name, part, data FROM block ORDER BY name, part"):
+            read.setdefault(name, []).append(data)
+        fresh = RobustIndex()
+        fresh.load_blocks({name: b"".join(parts) for name, parts in read.items()})
+        seconds = time.perf_counter() - started
+    return {"reopen from SQLite s": seconds, "saved MB": sum(len(b) for b in blocks.values()) / 2**20}
+
+
+def robust_index_times(
+    n: int, real_keys: Sequence[int], real_blobs: Sequence[bytes], queries: Sequence[tuple[bytes, int]], seed: int = 6
+) -> IndexTimes:
+    """Robust-stage queries against ``n`` synthetic images plus the real ones."""
+    rng = np.random.default_rng(seed)
+    real = RobustIndex()
+    real.add(list(real_keys), list(real_blobs))
+    starts = real.core.postings.arrays()[0]
+    word_freq = np.diff(starts).astype(np.float64) + 0.5
+    per_image = features.INDEX_KEYPOINTS
+    words = rng.choice(len(word_freq), size=n * per_image, p=word_freq / word_freq.sum()).astype(np.int64)
+    syn_rows = np.repeat(np.arange(n, dtype=np.uint32), per_image)
+    syn_packed = rng.integers(0, 2**32, size=n * per_image, dtype=np.uint64).astype(np.uint32)
+    index = RobustIndex()
+    core = index.core
+    codes = rng.integers(0, 2**63, size=(n, 4), dtype=np.int64).astype(np.uint64)
+    _load_codes(index, codes)
+    core.sizes = rng.integers(60, 129, size=(n, 2)).astype(np.uint8)
+    order = np.argsort(words, kind="stable")
+    csr = np.concatenate([[0], np.cumsum(np.bincount(words, minlength=len(word_freq)))])
+    doc = np.bincount(words, minlength=len(word_freq)).astype(np.int64)
+    core.postings.load(csr, syn_rows[order], syn_packed[order], doc, n)
+    del words, syn_rows, syn_packed, order
+    # The real images join under keys after the synthetic ones.
+    index.add([n + k for k in real_keys], list(real_blobs))
+    out = IndexTimes(n + len(real_keys))
+    out.figures["robust bytes per image"] = (core.postings.nbytes() + core.sizes.nbytes) / len(core.keys)
+    times, correct = [], 0
+    for blob, expected in queries:
+        started = time.perf_counter()
+        hits = index.search(blob, RobustEngine.default_threshold, 10, None)
+        times.append(time.perf_counter() - started)
+        correct += bool(hits) and hits[0].key == n + expected
+    out.figures["robust query median ms"] = 1000 * statistics.median(times)
+    out.figures["robust query recall@1"] = correct / max(1, len(queries))
+    return out

@@ -1,0 +1,171 @@
+"""Feature extraction for :class:`~ris_local.robust.RobustEngine` and its blob layout.
+
+A blob is little-endian and self-describing (no pickle)::
+
+    offset  size        field
+    0       4           magic b"RIS" and layout version 1
+    4       2 + 2       picture width, height in grid units (the longer side is 256)
+    8       8 x 4       hash codes: dct, gradient, mirrored dct, mirrored gradient (u64)
+    40      2 + 2       n keypoints, how many of them (the first ones) the index keeps
+    44      4n          packed keypoints (u32, below)
+    ..      2n + 2n     nearest visual word, second-nearest word (u16)
+    ..      2           m keypoints of the mirrored picture
+    ..      4m, 2m, 2m  the same three arrays for them
+
+A packed keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orientation in
+64 steps (bits 14-19) and a 12-bit signature, the descriptor's first 12 bits
+(bits 20-31). The signature filters word collisions (Hamming embedding); positions and
+orientations feed geometric verification. The index keeps only the nearest word of the
+first ``n_index`` keypoints (8 bytes each with its row id); queries use both words of
+all keypoints, normal and mirrored.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from ris_core.images import ImageData
+from ris_local import keypoints, vocabulary
+from ris_local.decoding import content_box, decode_gray, draft_size
+from ris_local.globalhash import HashCodes, hash_codes
+
+__all__ = ["INDEX_KEYPOINTS", "Features", "KeypointSet", "extract", "extract_hashes", "from_blob", "to_blob"]
+
+#: Keypoints per image the robust index keeps (8 bytes each, with a 2-byte frame size: under 2 KB per image).
+INDEX_KEYPOINTS = 248
+#: The hash stage decodes so the longer side is at least this many pixels.
+HASH_SIDE = 64
+_MAGIC = b"RIS\x01"
+_HEADER = struct.Struct("<4sHH4QHH")
+_COUNT = struct.Struct("<H")
+_SPREAD_GRID = 4  # index keypoints are taken round-robin from a 4x4 grid of cells
+
+
+@dataclass(frozen=True)
+class KeypointSet:
+    """Keypoints as stored: packed geometry and signature, nearest and second word."""
+
+    packed: npt.NDArray[np.uint32]
+    words: npt.NDArray[np.uint16]  # shape (n, 2)
+
+    @staticmethod
+    def empty() -> KeypointSet:
+        """No keypoints."""
+        return KeypointSet(np.empty(0, np.uint32), np.empty((0, 2), np.uint16))
+
+
+@dataclass(frozen=True)
+class Features:
+    """Everything extracted from one image."""
+
+    size: tuple[int, int]
+    codes: HashCodes
+    normal: KeypointSet
+    n_index: int
+    mirrored: KeypointSet
+
+
+def _pack(found: keypoints.Keypoints) -> npt.NDArray[np.uint32]:
+    x = np.clip(np.round(found.xy[:, 0] / 2), 0, 127).astype(np.uint32)
+    y = np.clip(np.round(found.xy[:, 1] / 2), 0, 127).astype(np.uint32)
+    angle = (np.round(found.angle / 360.0 * 64).astype(np.int64) % 64).astype(np.uint32)
+    desc = found.descriptors.astype(np.uint32)
+    signature = (desc[:, 0] << 4) | (desc[:, 1] >> 4)
+    return np.asarray(x | (y << 7) | (angle << 14) | (signature << 20), dtype=np.uint32)
+
+
+def _spread_order(found: keypoints.Keypoints) -> npt.NDArray[np.intp]:
+    """Strongest first, but taking turns between grid cells, so a crop keeps some; the
+    four central cells take three turns per round, since crops keep the middle."""
+    width, height = found.size
+    cx = np.minimum((found.xy[:, 0] / width * _SPREAD_GRID).astype(np.int64), _SPREAD_GRID - 1)
+    cy = np.minimum((found.xy[:, 1] / height * _SPREAD_GRID).astype(np.int64), _SPREAD_GRID - 1)
+    cell = cy * _SPREAD_GRID + cx
+    by_cell = np.argsort(cell, kind="stable")  # keeps strength order within a cell
+    sorted_cells = cell[by_cell]
+    starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+    rank = np.empty(len(cell), dtype=np.int64)
+    rank[by_cell] = np.arange(len(cell)) - np.repeat(starts, np.diff(np.r_[starts, len(cell)]))
+    central = (cx >= 1) & (cx <= 2) & (cy >= 1) & (cy <= 2)
+    turn = np.where(central, rank / 3.0, rank.astype(np.float64))
+    return np.lexsort((np.arange(len(cell)), turn))
+
+
+def _keypoint_set(found: keypoints.Keypoints) -> KeypointSet:
+    if len(found.xy) == 0:
+        return KeypointSet.empty()
+    words = vocabulary.load().quantize(found.descriptors, assign=2).astype(np.uint16)
+    return KeypointSet(_pack(found), words)
+
+
+def extract_hashes(image: ImageData) -> HashCodes:
+    """The hash stage alone: a small draft decode, border trimming, four codes."""
+    gray = decode_gray(image, draft_size(image, HASH_SIDE))
+    left, top, right, bottom = content_box(gray)
+    return hash_codes(gray[top:bottom, left:right])
+
+
+def extract(image: ImageData) -> Features:
+    """Both stages: hash codes, then ORB keypoints of the picture and of its mirror."""
+    codes = extract_hashes(image)
+    gray = decode_gray(image, draft_size(image, keypoints.WORK_SIDE))
+    left, top, right, bottom = content_box(gray)
+    work = keypoints.work_image(gray[top:bottom, left:right])
+    found = keypoints.detect(work)
+    order = _spread_order(found) if len(found.xy) else np.empty(0, np.intp)
+    found = keypoints.Keypoints(
+        found.xy[order], found.angle[order], found.octave[order], found.descriptors[order], found.size
+    )
+    mirrored = keypoints.detect(np.asarray(cv2.flip(work, 1), dtype=np.uint8))
+    size = (round(found.size[0]), round(found.size[1]))
+    return Features(size, codes, _keypoint_set(found), min(INDEX_KEYPOINTS, len(order)), _keypoint_set(mirrored))
+
+
+def to_blob(features: Features) -> bytes:
+    """Serialise in the layout of the module docstring."""
+    codes = features.codes
+    parts = [
+        _HEADER.pack(
+            _MAGIC,
+            *features.size,
+            codes.dct,
+            codes.gradient,
+            codes.mirrored_dct,
+            codes.mirrored_gradient,
+            len(features.normal.packed),
+            features.n_index,
+        )
+    ]
+    for index, kps in enumerate((features.normal, features.mirrored)):
+        if index:
+            parts.append(_COUNT.pack(len(kps.packed)))
+        parts += [
+            kps.packed.astype("<u4").tobytes(),
+            kps.words[:, 0].astype("<u2").tobytes(),
+            kps.words[:, 1].astype("<u2").tobytes(),
+        ]
+    return b"".join(parts)
+
+
+def _read_set(blob: bytes, offset: int, n: int) -> tuple[KeypointSet, int]:
+    packed = np.frombuffer(blob, "<u4", n, offset).astype(np.uint32)
+    offset += 4 * n
+    first = np.frombuffer(blob, "<u2", n, offset)
+    second = np.frombuffer(blob, "<u2", n, offset + 2 * n)
+    return KeypointSet(packed, np.stack([first, second], axis=1).astype(np.uint16)), offset + 4 * n
+
+
+def from_blob(blob: bytes) -> Features:
+    """Parse a blob made by :func:`to_blob`; ValueError if it is not one."""
+    if len(blob) < _HEADER.size or blob[:4] != _MAGIC:
+        raise ValueError("not a RobustEngine feature blob (bad magic or too short)")
+    _, width, height, dct, gradient, mdct, mgradient, n, n_index = _HEADER.unpack_from(blob)
+    normal, offset = _read_set(blob, _HEADER.size, n)
+    (m,) = _COUNT.unpack_from(blob, offset)
+    mirrored, _ = _read_set(blob, offset + _COUNT.size, m)
+    return Features((width, height), HashCodes(dct, gradient, mdct, mgradient), normal, n_index, mirrored)

@@ -1,0 +1,102 @@
+"""Saving a context's feature index as a few large BLOBs, and reopening it quickly.
+
+Rebuilding an index from one feature row per image costs seconds per million images;
+an index that can describe itself as named byte blocks
+(:meth:`~ris_local.engine.FeatureIndex.to_blocks`) is saved instead as a handful of
+BLOBs, each cut into parts of at most :data:`PART_BYTES` (SQLite's BLOB limit is 1 GB),
+and read back into one preallocated buffer per block.
+
+The saved index is a cache, never the truth: it records the context generation and the
+engine (algorithm and version) it was made at, and is used only when both still hold.
+Any write since, in any process, advances the generation, so a stale index is rebuilt
+from the feature rows instead of being trusted.
+"""
+
+from __future__ import annotations
+
+from ris_core.sqlite import Database
+
+__all__ = ["MIGRATION", "PART_BYTES", "IndexStore"]
+
+PART_BYTES = 256 * 1024 * 1024
+
+#: The local store's second schema version: the saved index tables.
+MIGRATION = """
+    CREATE TABLE local_index_state (
+        ref TEXT PRIMARY KEY REFERENCES local_contexts (ref) ON DELETE CASCADE,
+        generation INTEGER NOT NULL,
+        algorithm TEXT NOT NULL,
+        version TEXT NOT NULL
+    );
+    CREATE TABLE local_index_blocks (
+        ref TEXT NOT NULL REFERENCES local_contexts (ref) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (ref, name, part)
+    )
+"""
+
+
+class IndexStore:
+    """Reads and writes saved indexes in the local database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def save(self, ref: str, generation: int, algorithm: str, version: str, blocks: dict[str, bytes]) -> bool:
+        """Replace the saved index of ``ref``, if the context is still at ``generation``.
+
+        Returns False (and saves nothing) when another write happened meanwhile.
+        """
+        with self.database.transaction() as db:
+            row = db.execute("SELECT generation FROM local_contexts WHERE ref = ?", (ref,)).fetchone()
+            if row is None or int(row[0]) != generation:
+                return False
+            db.execute("DELETE FROM local_index_blocks WHERE ref = ?", (ref,))
+            for name, data in blocks.items():
+                view = memoryview(data)
+                parts = range(0, max(len(view), 1), PART_BYTES)
+                db.executemany(
+                    "INSERT INTO local_index_blocks (ref, name, part, data) VALUES (?, ?, ?, ?)",
+                    [(ref, name, number, view[start : start + PART_BYTES]) for number, start in enumerate(parts)],
+                )
+            db.execute(
+                "INSERT OR REPLACE INTO local_index_state (ref, generation, algorithm, version) VALUES (?, ?, ?, ?)",
+                (ref, generation, algorithm, version),
+            )
+        return True
+
+    def load(self, ref: str, generation: int, algorithm: str, version: str) -> dict[str, bytearray] | None:
+        """The saved blocks of ``ref`` if they were made at ``generation`` by this engine."""
+        with self.database.lock:
+            db = self.database.connection
+            db.execute("BEGIN")
+            try:
+                state = db.execute(
+                    "SELECT generation, algorithm, version FROM local_index_state WHERE ref = ?", (ref,)
+                ).fetchone()
+                if state is None or tuple(state) != (generation, algorithm, version):
+                    return None
+                sizes = db.execute(
+                    "SELECT name, SUM(LENGTH(data)) FROM local_index_blocks WHERE ref = ? GROUP BY name", (ref,)
+                ).fetchall()
+                blocks = {str(name): bytearray(int(size)) for name, size in sizes}
+                offsets = dict.fromkeys(blocks, 0)
+                cursor = db.execute(
+                    "SELECT name, data FROM local_index_blocks WHERE ref = ? ORDER BY name, part", (ref,)
+                )
+                for name, data in cursor:
+                    # Into the preallocated buffer: one copy per part, no joining of parts.
+                    start = offsets[name]
+                    blocks[name][start : start + len(data)] = data
+                    offsets[name] = start + len(data)
+            finally:
+                db.execute("COMMIT")
+        return dict(blocks)
+
+    def forget(self, ref: str) -> None:
+        """Drop the saved index of ``ref`` (it no longer matches the engine)."""
+        with self.database.transaction() as db:
+            db.execute("DELETE FROM local_index_blocks WHERE ref = ?", (ref,))
+            db.execute("DELETE FROM local_index_state WHERE ref = ?", (ref,))

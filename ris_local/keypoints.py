@@ -1,0 +1,82 @@
+"""Local features for the robust stage: ORB keypoints on a normalised grayscale image.
+
+ORB (OpenCV) is used rather than AKAZE: with default thresholds AKAZE finds few or no
+keypoints on smooth photographs, and ORB is several times faster. Images are first
+scaled so their longer side is ``WORK_SIDE`` pixels (small images are enlarged, so a
+25% thumbnail still yields keypoints), then ORB looks for ``MAX_KEYPOINTS`` corners
+over an 8-level pyramid, which gives scale invariance over about 1:3.6.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["GRID", "MAX_KEYPOINTS", "WORK_SIDE", "Keypoints", "detect", "work_image"]
+
+#: Longer side, in pixels, of the image ORB runs on.
+WORK_SIDE = 384
+#: Keypoint positions are stored on a grid this many cells across the longer side.
+GRID = 256
+MAX_KEYPOINTS = 400
+
+# A low FAST threshold and small border let smooth, blurry photographs keep corners.
+_ORB = cv2.ORB.create(
+    nfeatures=MAX_KEYPOINTS, scaleFactor=1.2, nlevels=8, edgeThreshold=19, patchSize=19, fastThreshold=5
+)
+_SENSITIVE_ORB = cv2.ORB.create(
+    nfeatures=MAX_KEYPOINTS, scaleFactor=1.2, nlevels=8, edgeThreshold=19, patchSize=19, fastThreshold=1
+)
+_FEW = 100
+
+
+@dataclass(frozen=True)
+class Keypoints:
+    """Keypoints of one image, strongest first.
+
+    ``xy`` is in grid units (the longer side spans ``GRID``), ``angle`` in degrees,
+    ``octave`` the pyramid level, ``descriptors`` the 256-bit ORB descriptors.
+    ``size`` is the image's (width, height) in grid units.
+    """
+
+    xy: npt.NDArray[np.float32]
+    angle: npt.NDArray[np.float32]
+    octave: npt.NDArray[np.int32]
+    descriptors: npt.NDArray[np.uint8]
+    size: tuple[float, float]
+
+
+def work_image(gray: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """Scale ``gray`` so its longer side is ``WORK_SIDE`` (area averaging when shrinking)."""
+    height, width = gray.shape
+    scale = WORK_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    method = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return np.asarray(cv2.resize(gray, size, interpolation=method), dtype=np.uint8)
+
+
+def detect(work: npt.NDArray[np.uint8]) -> Keypoints:
+    """ORB keypoints and descriptors of a work image, strongest first."""
+    found, descriptors = _ORB.detectAndCompute(work, None)
+    if len(found) < _FEW:
+        # A smooth picture: look again with the most sensitive corner test.
+        found, descriptors = _SENSITIVE_ORB.detectAndCompute(work, None)
+    height, width = work.shape
+    unit = GRID / max(height, width)
+    if descriptors is None or not found:
+        return Keypoints(
+            np.empty((0, 2), np.float32),
+            np.empty(0, np.float32),
+            np.empty(0, np.int32),
+            np.empty((0, 32), np.uint8),
+            (width * unit, height * unit),
+        )
+    order = np.argsort([-kp.response for kp in found], kind="stable")
+    xy = np.array([found[i].pt for i in order], dtype=np.float32) * unit
+    angle = np.array([found[i].angle for i in order], dtype=np.float32)
+    octave = np.array([found[i].octave for i in order], dtype=np.int32)
+    chosen = np.asarray(descriptors[order], dtype=np.uint8)
+    return Keypoints(xy, angle, octave, chosen, (width * unit, height * unit))

@@ -1,0 +1,261 @@
+"""The default local engine: hash codes for the easy cases, ORB keypoints for the rest.
+
+:class:`RobustEngine` extracts, per image, four 64-bit hash codes (a DCT and a gradient
+hash of the picture inside its borders, and of its mirror) and up to 400 ORB keypoints
+of the picture and of its mirror, quantised to a 65,536-word vocabulary (the layout is
+in :mod:`ris_local.features`). :class:`RobustIndex` answers queries with the hash stage
+alone when a hash is sure, and otherwise verifies keypoint matches geometrically (see
+:mod:`ris_local.twostage`). Thresholds come from the benchmark's calibration
+(BENCHMARKS.md); :mod:`ris_local.calibration` derives them from other labelled pairs.
+
+:class:`HashStageEngine` is the hash stage alone: the same codes, no keypoints, for
+collections where crops and rotations do not matter and ingest speed does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ris_core.images import ImageData
+from ris_local import features
+from ris_local.blocks import from_blocks, to_blocks
+from ris_local.engine import Engine, FeatureIndex, Hit, Keys, Score
+from ris_local.features import Features, KeypointSet
+from ris_local.twostage import ZERO_SIMILARITY_BITS, TwoStageIndex, hash_radius, hash_similarity
+from ris_local.verification import similarity, unpack, verify
+
+__all__ = ["HashStageEngine", "RobustEngine", "RobustIndex"]
+
+#: A hash similarity at least this high settles a query without keypoints.
+SURE_SIMILARITY = 80.0
+#: Summed Hamming radius of the hash stage's lookups (its similarity floor is 100*(1-r/64)).
+SEARCH_RADIUS = 24
+#: Below this similarity a row can qualify without being near in either stage, so
+#: searches and self-joins fall back to scoring every row's hash codes.
+FLOOR_SIMILARITY = 100.0 * (1.0 - SEARCH_RADIUS / 64.0)
+#: The hash stage's self-join never looks further than this many DCT bits.
+MAX_JOIN_BITS = 8
+_COMPACT_SHARE = 0.2  # compact when this share of rows has been removed
+
+
+class RobustIndex(FeatureIndex):
+    """A :class:`TwoStageIndex` behind the backend's :class:`FeatureIndex` interface."""
+
+    def __init__(self, always_verify: bool = False, robust_duplicates: bool = True) -> None:
+        self.core = TwoStageIndex(SURE_SIMILARITY, SEARCH_RADIUS)
+        self.always_verify, self.robust_duplicates = always_verify, robust_duplicates
+
+    def __len__(self) -> int:
+        return int(self.core.alive.sum())
+
+    def add(self, keys: Sequence[int], blobs: Sequence[bytes]) -> None:
+        """Insert blobs under keys (replacing earlier blobs of the same keys)."""
+        if not len(keys):
+            return
+        self.remove(keys)
+        self.core.append(np.asarray(keys, np.int64), [features.from_blob(b) for b in blobs])
+
+    def remove(self, keys: Sequence[int]) -> None:
+        """Forget the keys (their rows are dropped at the next compaction)."""
+        self.core.alive &= ~np.isin(self.core.keys, np.asarray(keys, np.int64))
+        dead = len(self.core.alive) - int(self.core.alive.sum())
+        if dead and dead >= _COMPACT_SHARE * len(self.core.alive):
+            self.core.compact()
+
+    def _rows_ok(self, allowed: Keys | None) -> npt.NDArray[np.bool_]:
+        if allowed is None:
+            return self.core.alive
+        return self.core.alive & np.isin(self.core.keys, allowed)
+
+    def search(self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None) -> list[Hit]:
+        """Rows at or above ``threshold``, best first, ties by key."""
+        query, ok = features.from_blob(blob), self._rows_ok(allowed)
+        rows, sims, robust = self.core.scores(query, ok, self.always_verify)
+        if threshold < FLOOR_SIMILARITY:
+            # Below the stages' reach every row may qualify: add the hash score of the rest.
+            rest = np.setdiff1d(np.flatnonzero(ok), rows)
+            rows = np.concatenate([rows, rest])
+            sims = np.concatenate([sims, hash_similarity(_distances(self.core, query, rest))])
+            robust = np.concatenate([robust, np.zeros(len(rest), bool)])
+        keep = sims >= threshold
+        rows, sims, robust = rows[keep], sims[keep], robust[keep]
+        keys = self.core.keys[rows]
+        order = np.lexsort((keys, -sims))[:max_count]
+        return [Hit(int(keys[i]), _score(float(sims[i]), bool(robust[i]))) for i in order]
+
+    def pairs(self, threshold: float, allowed: Keys | None) -> Iterable[tuple[int, int, Score]]:
+        """Pairs at or above ``threshold``: a multi-index self-join of the hash codes,
+        then (with ``robust_duplicates``) each image's keypoints searched in the index."""
+        ok = self._rows_ok(allowed)
+        best: dict[tuple[int, int], tuple[float, bool]] = {}
+        hash_pairs = _hash_pairs if threshold >= FLOOR_SIMILARITY else _all_hash_pairs
+        for a, b, sim in hash_pairs(self.core, threshold, ok):
+            best[(a, b)] = (sim, False)
+        if self.robust_duplicates:
+            for a, b, sim in _robust_pairs(self.core, ok):
+                if sim >= threshold and sim > best.get((a, b), (0.0, False))[0]:
+                    best[(a, b)] = (sim, True)
+        keys = self.core.keys
+        for (a, b), (sim, robust) in sorted(best.items()):
+            first, second = sorted((int(keys[a]), int(keys[b])))
+            yield first, second, _score(sim, robust)
+
+    def to_blocks(self) -> dict[str, bytes]:
+        """The index as named byte blocks (see :mod:`ris_local.blocks`)."""
+        return to_blocks(self.core)
+
+    def load_blocks(self, blocks: Mapping[str, bytes | bytearray]) -> None:
+        """Replace this index's contents with blocks from :meth:`to_blocks`."""
+        from_blocks(self.core, blocks)
+
+
+def _score(sim: float, robust: bool) -> Score:
+    if robust:
+        return Score(sim, 100.0 - sim, "orb keypoints, verified")
+    return Score(sim, ZERO_SIMILARITY_BITS * (1 - sim / 100.0), "dct+gradient hash")
+
+
+def _hash_pairs(core: TwoStageIndex, threshold: float, ok: npt.NDArray[np.bool_]) -> Iterable[tuple[int, int, float]]:
+    radius = hash_radius(threshold)
+    if radius < 0:
+        return
+    dct_radius = min(radius, MAX_JOIN_BITS)
+    found = [core.mih.pairs(dct_radius), core.mih.pairs(dct_radius, probes=core.other[:, 1])]
+    pairs = np.unique(np.concatenate(found), axis=0)
+    pairs = pairs[ok[pairs[:, 0]] & ok[pairs[:, 1]]]
+    a, b = pairs[:, 0], pairs[:, 1]
+    codes, other = core.mih.codes, core.other
+    direct = np.bitwise_count(codes[a] ^ codes[b]) + np.bitwise_count(other[a, 0] ^ other[b, 0])
+    mirror = np.bitwise_count(other[a, 1] ^ codes[b]) + np.bitwise_count(other[a, 2] ^ other[b, 0])
+    sims = hash_similarity(np.minimum(direct, mirror))
+    for i in np.flatnonzero(sims >= threshold):
+        yield int(a[i]), int(b[i]), float(sims[i])
+
+
+def _distances(core: TwoStageIndex, f: Features, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Summed hash distance of the query (or its mirror) to each of ``rows``."""
+    codes, other, c = core.mih.codes[rows], core.other[rows], f.codes
+    direct = np.bitwise_count(codes ^ np.uint64(c.dct)) + np.bitwise_count(other[:, 0] ^ np.uint64(c.gradient))
+    mirror = np.bitwise_count(codes ^ np.uint64(c.mirrored_dct)) + np.bitwise_count(
+        other[:, 0] ^ np.uint64(c.mirrored_gradient)
+    )
+    return np.asarray(np.minimum(direct, mirror), dtype=np.int64)
+
+
+def _all_hash_pairs(
+    core: TwoStageIndex, threshold: float, ok: npt.NDArray[np.bool_]
+) -> Iterable[tuple[int, int, float]]:
+    """Every pair by brute force, for thresholds below the self-join's reach (its cost
+    is quadratic, like the number of pairs such a threshold admits)."""
+    rows = np.flatnonzero(ok)
+    codes, other = core.mih.codes, core.other
+    for index, a in enumerate(rows[:-1]):
+        b = rows[index + 1 :]
+        direct = np.bitwise_count(codes[b] ^ codes[a]) + np.bitwise_count(other[b, 0] ^ other[a, 0])
+        mirror = np.bitwise_count(codes[b] ^ other[a, 1]) + np.bitwise_count(other[b, 0] ^ other[a, 2])
+        sims = hash_similarity(np.minimum(direct, mirror))
+        for i in np.flatnonzero(sims >= threshold):
+            yield int(a), int(b[i]), float(sims[i])
+
+
+def _robust_pairs(core: TwoStageIndex, ok: npt.NDArray[np.bool_]) -> Iterable[tuple[int, int, float]]:
+    """Each live row's indexed keypoints searched against the others."""
+    by_row = core.postings.by_row()
+    for row in np.flatnonzero(ok):
+        words, packed = by_row(int(row))
+        if not len(words):
+            continue
+        kps = KeypointSet(packed, np.stack([words, words], axis=1))
+        size = (int(core.sizes[row, 0]) * 2, int(core.sizes[row, 1]) * 2)
+        for other, match in core.robust_matches(kps, size, ok, shortlist=5, words_per_keypoint=1).items():
+            if other != row:
+                yield min(int(row), other), max(int(row), other), similarity(match)
+
+
+def _compare_sets(
+    query: KeypointSet, query_size: tuple[int, int], cand: KeypointSet, n_cand: int, cand_size: tuple[int, int]
+) -> float:
+    """Robust similarity of two blobs' keypoints, matched by word and signature."""
+    if not len(query.packed) or not n_cand:
+        return 0.0
+    cand_words = cand.words[:n_cand, 0].astype(np.int64)
+    equal = query.words.astype(np.int64)[:, :, None] == cand_words[None, None, :]
+    q_idx, _, c_idx = np.nonzero(equal)
+    q_xy, q_angle, q_sig = unpack(query.packed)
+    c_xy, c_angle, c_sig = unpack(cand.packed[:n_cand])
+    close = np.bitwise_count(q_sig[q_idx] ^ c_sig[c_idx]) <= 3
+    q_idx, c_idx = q_idx[close], c_idx[close]
+    match = verify(
+        q_idx,
+        q_xy[q_idx],
+        q_angle[q_idx],
+        c_idx,
+        c_xy[c_idx],
+        c_angle[c_idx],
+        (query_size[0] / 2, query_size[1] / 2),
+        (cand_size[0] / 2, cand_size[1] / 2),
+    )
+    return similarity(match)
+
+
+class RobustEngine(Engine):
+    """Hash codes plus ORB keypoints, two-stage search (see the module docstring)."""
+
+    algorithm: ClassVar[str] = "ris-hash+orb"
+    version: ClassVar[str] = "1"
+    default_threshold: ClassVar[float] = 70.0
+    duplicate_threshold: ClassVar[float] = 70.0
+
+    def __init__(self, always_verify: bool = False, robust_duplicates: bool = True) -> None:
+        self.always_verify, self.robust_duplicates = always_verify, robust_duplicates
+
+    def extract(self, image: ImageData) -> bytes:
+        """Decode at reduced scale and extract both stages' features."""
+        return features.to_blob(features.extract(image))
+
+    def describe(self, blob: bytes) -> tuple[int, int]:
+        """``(keypoints + 2 hash codes, 256)``: ORB descriptors are 256-bit."""
+        f = features.from_blob(blob)
+        return len(f.normal.packed) + 2, 256
+
+    def compare(self, first: bytes, second: bytes) -> Score:
+        """The better of the hash similarity and the keypoint similarity (either way round)."""
+        a, b = features.from_blob(first), features.from_blob(second)
+        sim = float(hash_similarity(_pair_distance(a, b)))
+        if sim >= SURE_SIMILARITY:
+            return _score(sim, False)
+        robust = max(
+            _compare_sets(a.normal, a.size, b.normal, b.n_index, b.size),
+            _compare_sets(a.mirrored, a.size, b.normal, b.n_index, b.size),
+            _compare_sets(b.normal, b.size, a.normal, a.n_index, a.size),
+        )
+        return _score(robust, True) if robust > sim else _score(sim, False)
+
+    def new_index(self) -> RobustIndex:
+        """An empty two-stage index."""
+        return RobustIndex(self.always_verify, self.robust_duplicates)
+
+
+def _pair_distance(a: Features, b: Features) -> int:
+    def bits(x: int, y: int) -> int:
+        return int(x ^ y).bit_count()
+
+    direct = bits(a.codes.dct, b.codes.dct) + bits(a.codes.gradient, b.codes.gradient)
+    mirror = bits(a.codes.mirrored_dct, b.codes.dct) + bits(a.codes.mirrored_gradient, b.codes.gradient)
+    return min(direct, mirror)
+
+
+class HashStageEngine(RobustEngine):
+    """The hash stage alone: four codes per image, no keypoints, no robust stage."""
+
+    algorithm: ClassVar[str] = "ris-hash"
+    version: ClassVar[str] = "1"
+
+    def extract(self, image: ImageData) -> bytes:
+        """Decode small and hash (no keypoints)."""
+        codes = features.extract_hashes(image)
+        return features.to_blob(Features((0, 0), codes, KeypointSet.empty(), 0, KeypointSet.empty()))

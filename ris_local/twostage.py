@@ -1,0 +1,187 @@
+"""The two-stage index: hash codes first, keypoints when the hashes are unsure.
+
+Rows are numbered in insertion order; ``keys`` maps them to the backend's keys and
+``alive`` marks removed rows until the next compaction. Per row the hash stage holds
+four 64-bit codes and three multi-index tables (8 + 32 + 24 = 64 bytes with the key)
+and the robust stage up to 248 postings of 8 bytes plus a 2-byte frame size (under 2 KB).
+
+A query is settled by the hash stage when its best hash similarity reaches
+``sure_similarity``: nothing a hash that close has ever been a different picture in
+the benchmark. Otherwise the robust stage votes for rows through the inverted file,
+verifies the best ``shortlist`` geometrically, tries the mirrored keypoints when
+nothing verified well, and each row scores the better of its two similarities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from ris_local import vocabulary
+from ris_local.features import Features, KeypointSet
+from ris_local.invertedfile import InvertedFile
+from ris_local.multiindex import MultiIndex
+from ris_local.verification import Match, similarity, unpack, verify
+
+__all__ = ["TwoStageIndex"]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+#: Hash similarity falls linearly from 100 to 0 as the summed distance reaches this.
+ZERO_SIMILARITY_BITS = 64.0
+SHORTLIST = 20
+#: DCT radius of the first, cheap lookup (nearly every sure hit is within it) and the
+#: second one made when the hash stage is unsure and keypoints will be searched anyway.
+SURE_DCT_BITS, WIDE_DCT_BITS = 11, 15
+MIRROR_BELOW = 80.0  # try the mirrored keypoints when no robust match reached this
+
+
+def hash_similarity(distance: F64 | I64 | int) -> F64:
+    """0..100 from the summed DCT and gradient Hamming distance (0..128 bits)."""
+    return np.clip(100.0 * (1.0 - np.asarray(distance, np.float64) / ZERO_SIMILARITY_BITS), 0.0, 100.0)
+
+
+def hash_radius(threshold: float) -> int:
+    """The largest summed distance whose similarity still reaches ``threshold``."""
+    return int(np.floor(ZERO_SIMILARITY_BITS * (1.0 - threshold / 100.0) + 1e-9))
+
+
+class TwoStageIndex:
+    """The storage and both stages; :class:`~ris_local.robust.RobustIndex` wraps it."""
+
+    def __init__(self, sure_similarity: float, search_radius: int) -> None:
+        self.sure_similarity, self.search_radius = sure_similarity, search_radius
+        self.keys: I64 = np.empty(0, np.int64)
+        self.alive = np.empty(0, bool)
+        self.mih = MultiIndex()  # over the DCT codes
+        self.other = np.empty((0, 3), np.uint64)  # gradient, mirrored DCT, mirrored gradient
+        self.sizes = np.empty((0, 2), np.uint8)  # frame on the 128-step grid
+        self.postings = InvertedFile(vocabulary.load().size)
+
+    # -- storage -------------------------------------------------------------------
+    def append(self, keys: I64, features: list[Features]) -> None:
+        """Add rows (the caller has removed any earlier rows of these keys)."""
+        start = len(self.keys)
+        self.keys = np.concatenate([self.keys, keys])
+        self.alive = np.concatenate([self.alive, np.ones(len(keys), bool)])
+        codes = np.array(
+            [[f.codes.dct, f.codes.gradient, f.codes.mirrored_dct, f.codes.mirrored_gradient] for f in features],
+            dtype=np.uint64,
+        ).reshape(-1, 4)
+        self.mih.append(codes[:, 0])
+        self.other = np.concatenate([self.other, codes[:, 1:]])
+        sizes = np.array(
+            [[min(255, (f.size[0] + 1) // 2), min(255, (f.size[1] + 1) // 2)] for f in features], np.uint8
+        ).reshape(-1, 2)
+        self.sizes = np.concatenate([self.sizes, sizes])
+        for offset, f in enumerate(features):
+            if f.n_index:
+                self.postings.add(start + offset, f.normal.words[: f.n_index, 0], f.normal.packed[: f.n_index])
+
+    def compact(self) -> None:
+        """Drop removed rows for good and renumber the rest."""
+        keep = self.alive
+        renumber = np.cumsum(keep) - 1
+        self.postings.merge(keep, renumber)
+        self.keys, self.other, self.sizes = self.keys[keep], self.other[keep], self.sizes[keep]
+        self.mih.replace(self.mih.codes[keep])
+        self.alive = np.ones(len(self.keys), bool)
+
+    # -- the hash stage ------------------------------------------------------------
+    def hash_candidates(
+        self, f: Features, radius: int, rows_ok: npt.NDArray[np.bool_], dct_radius: int
+    ) -> tuple[I64, I64]:
+        """Rows within ``radius`` summed bits of the query or its mirror whose DCT code is
+        within ``dct_radius`` bits of either, with their distances."""
+        found = np.union1d(self.mih.within(f.codes.dct, dct_radius), self.mih.within(f.codes.mirrored_dct, dct_radius))
+        found = found[rows_ok[found]]
+        codes, other = self.mih.codes[found], self.other[found]
+        c = f.codes
+        direct = np.bitwise_count(codes ^ np.uint64(c.dct)) + np.bitwise_count(other[:, 0] ^ np.uint64(c.gradient))
+        mirror = np.bitwise_count(codes ^ np.uint64(c.mirrored_dct)) + np.bitwise_count(
+            other[:, 0] ^ np.uint64(c.mirrored_gradient)
+        )
+        distance = np.minimum(direct, mirror).astype(np.int64)
+        close = distance <= radius
+        return found[close], distance[close]
+
+    # -- the robust stage ----------------------------------------------------------
+    def robust_matches(
+        self,
+        kps: KeypointSet,
+        size: tuple[int, int],
+        rows_ok: npt.NDArray[np.bool_],
+        shortlist: int = SHORTLIST,
+        words_per_keypoint: int = 2,
+    ) -> dict[int, Match]:
+        """Verified matches of a query keypoint set with the best-voted rows."""
+        n = len(kps.packed)
+        if n == 0 or not len(self.keys):
+            return {}
+        words = kps.words[:, :words_per_keypoint].astype(np.int64).ravel()
+        owners = np.repeat(np.arange(n, dtype=np.int64), words_per_keypoint)
+        query_xy, query_angle, signatures = unpack(kps.packed)
+        entry, rows, packed = self.postings.lookup(words, signatures[owners])
+        usable = rows_ok[rows]
+        entry, rows, packed = entry[usable], rows[usable], packed[usable]
+        if not len(rows):
+            return {}
+        owner = owners[entry]
+        weight = self.postings.idf(int(self.alive.sum()))[words[entry]]
+        # Each (row, query keypoint) votes once, with its best word.
+        pair = rows * n + owner
+        order = np.lexsort((-weight, pair))
+        first = np.r_[True, pair[order][1:] != pair[order][:-1]]
+        votes = np.bincount(rows[order][first], weights=weight[order][first], minlength=len(self.keys))
+        best = np.argsort(-votes, kind="stable")[:shortlist]
+        best = best[votes[best] > 0]
+        cand_xy, cand_angle, _ = unpack(packed)
+        by_row = np.argsort(rows, kind="stable")
+        sorted_rows = rows[by_row]
+        matches: dict[int, Match] = {}
+        query_frame = (size[0] / 2.0, size[1] / 2.0)
+        for row in best:
+            lo, hi = np.searchsorted(sorted_rows, row, "left"), np.searchsorted(sorted_rows, row, "right")
+            sel = by_row[lo:hi]
+            match = verify(
+                owner[sel],
+                query_xy[owner[sel]],
+                query_angle[owner[sel]],
+                np.asarray(packed[sel], np.int64),
+                cand_xy[sel],
+                cand_angle[sel],
+                query_frame,
+                (float(self.sizes[row, 0]), float(self.sizes[row, 1])),
+            )
+            if match is not None:
+                matches[int(row)] = match
+        return matches
+
+    def robust_similarities(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> dict[int, float]:
+        """Robust similarity of each verified row, mirrored keypoints tried if needed."""
+        scores = {row: similarity(m) for row, m in self.robust_matches(f.normal, f.size, rows_ok).items()}
+        if max(scores.values(), default=0.0) < MIRROR_BELOW and len(f.mirrored.packed):
+            for row, m in self.robust_matches(f.mirrored, f.size, rows_ok).items():
+                scores[row] = max(scores.get(row, 0.0), similarity(m))
+        return {row: s for row, s in scores.items() if s > 0}
+
+    # -- both ----------------------------------------------------------------------
+    def scores(
+        self, f: Features, rows_ok: npt.NDArray[np.bool_], always_verify: bool
+    ) -> tuple[I64, F64, npt.NDArray[np.bool_]]:
+        """Rows with a similarity, the similarity, and whether it came from keypoints."""
+        # A sure hit has a DCT distance of at most SURE_DCT_BITS: probe that cheaply first.
+        rows, distance = self.hash_candidates(f, self.search_radius, rows_ok, SURE_DCT_BITS)
+        sims = hash_similarity(distance)
+        if not always_verify and len(sims) and sims.max() >= self.sure_similarity:
+            return rows, sims, np.zeros(len(rows), bool)
+        rows, distance = self.hash_candidates(f, self.search_radius, rows_ok, WIDE_DCT_BITS)
+        sims = hash_similarity(distance)
+        merged = dict(zip(rows.tolist(), sims.tolist(), strict=True))
+        robust_rows = set()
+        for row, s in self.robust_similarities(f, rows_ok).items():
+            if s > merged.get(row, 0.0):
+                merged[row] = s
+                robust_rows.add(row)
+        out_rows = np.fromiter(merged.keys(), np.int64, len(merged))
+        return out_rows, np.fromiter(merged.values(), np.float64, len(merged)), np.isin(out_rows, list(robust_rows))

@@ -1,0 +1,114 @@
+"""Behaviour of the engine: small changes stay close, unrelated pictures stay far."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageEnhance, ImageOps
+
+from ris_core.images import load_image
+from ris_local import features
+from ris_local.robust import HashStageEngine, RobustEngine
+
+from .conftest import encode
+
+ENGINE = RobustEngine()
+
+
+def blob(image: Image.Image, fmt: str = "JPEG", quality: int = 90) -> bytes:
+    return ENGINE.extract(load_image(encode(image, fmt, quality)))
+
+
+def crop(image: Image.Image, share: float) -> Image.Image:
+    w, h = image.size
+    return image.crop((round(w * share), round(h * share), round(w * (1 - share)), round(h * (1 - share))))
+
+
+SAME = {
+    "jpeg q30": lambda im: Image.open(__import__("io").BytesIO(encode(im, "JPEG", 30))),
+    "half size": lambda im: im.resize((im.width // 2, im.height // 2)),
+    "brighter": lambda im: ImageEnhance.Brightness(im).enhance(1.3),
+    "grayscale": lambda im: im.convert("L"),
+    "mirrored": ImageOps.mirror,
+    "white border": lambda im: ImageOps.expand(im, border=40, fill=(255, 255, 255)),
+    "centre 70%": lambda im: crop(im, 0.15),
+    "rotated 10 degrees": lambda im: im.rotate(10, Image.Resampling.BICUBIC),
+}
+
+
+@pytest.mark.parametrize("name", SAME)
+def test_small_transforms_stay_above_the_default_threshold(photos: dict[str, Image.Image], name: str) -> None:
+    for photo in photos.values():
+        score = ENGINE.compare(blob(SAME[name](photo)), blob(photo))
+        assert score.similarity >= RobustEngine.default_threshold, (name, score)
+
+
+def test_unrelated_photographs_stay_below_the_default_threshold(photos: dict[str, Image.Image]) -> None:
+    blobs = {name: blob(photo) for name, photo in photos.items()}
+    for a in blobs:
+        for b in blobs:
+            if a < b:
+                score = ENGINE.compare(blobs[a], blobs[b])
+                assert score.similarity < RobustEngine.default_threshold, (a, b, score)
+
+
+def test_blob_round_trips(astronaut: Image.Image) -> None:
+    data = blob(astronaut)
+    assert features.to_blob(features.from_blob(data)) == data
+    assert ENGINE.describe(data) == (402, 256)
+    with pytest.raises(ValueError):
+        features.from_blob(b"not a blob")
+
+
+def test_index_search_threshold_order_and_filters(photos: dict[str, Image.Image]) -> None:
+    names = list(photos)
+    index = ENGINE.new_index()
+    index.add(list(range(len(names))), [blob(photos[n]) for n in names])
+    query = blob(crop(photos["coffee"], 0.1))
+    hits = index.search(query, RobustEngine.default_threshold, 10, None)
+    assert [h.key for h in hits] == [names.index("coffee")]
+    # Threshold 0 admits every allowed image, however unlike: here only the camera.
+    [camera] = index.search(query, 0.0, 10, np.array([names.index("camera")]))
+    assert camera.key == names.index("camera") and camera.score.similarity < RobustEngine.default_threshold
+    index.remove([names.index("coffee")])
+    assert len(index) == len(names) - 1
+    assert index.search(query, RobustEngine.default_threshold, 10, None) == []
+
+
+def test_replacing_a_key_keeps_one_entry(astronaut: Image.Image) -> None:
+    index = ENGINE.new_index()
+    index.add([7], [blob(astronaut)])
+    index.add([7], [blob(astronaut)])
+    assert len(index) == 1
+    assert [h.key for h in index.search(blob(astronaut), 50.0, 10, None)] == [7]
+
+
+def test_pairs_find_copies_and_nothing_else(photos: dict[str, Image.Image]) -> None:
+    index = ENGINE.new_index()
+    items = [blob(p) for p in photos.values()]
+    copies = [blob(ImageOps.mirror(photos["rocket"])), blob(crop(photos["chelsea"], 0.12))]
+    index.add(list(range(len(items) + 2)), items + copies)
+    found = {(a, b) for a, b, _ in index.pairs(RobustEngine.duplicate_threshold, None)}
+    names = list(photos)
+    assert found == {(names.index("rocket"), len(items)), (names.index("chelsea"), len(items) + 1)}
+
+
+def test_blocks_reopen_to_the_same_answers(photos: dict[str, Image.Image]) -> None:
+    index = ENGINE.new_index()
+    index.add(list(range(len(photos))), [blob(p) for p in photos.values()])
+    index.remove([0])
+    reopened = ENGINE.new_index()
+    reopened.load_blocks(index.to_blocks())
+    query = blob(crop(photos["camera"], 0.1))
+    assert reopened.search(query, 0.0, 5, None) == index.search(query, 0.0, 5, None)
+    assert len(reopened) == len(index)
+
+
+def test_hash_stage_engine_finds_copies_without_keypoints(astronaut: Image.Image) -> None:
+    engine = HashStageEngine()
+    data = engine.extract(load_image(encode(astronaut)))
+    assert features.from_blob(data).normal.packed.size == 0
+    index = engine.new_index()
+    index.add([1], [data])
+    query = engine.extract(load_image(encode(ImageOps.mirror(astronaut), "JPEG", 40)))
+    assert [h.key for h in index.search(query, engine.default_threshold, 5, None)] == [1]

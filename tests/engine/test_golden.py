@@ -1,0 +1,48 @@
+"""Pinned values that catch drift in Pillow, OpenCV, NumPy, faiss or the vocabulary.
+
+Like imagehash's ``test_hash_is_constant``: if one of these changes, stored blobs of
+this algorithm version no longer match new ones, and the version must be bumped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from PIL import Image
+
+from ris_core.images import load_image
+from ris_local import features, vocabulary
+from ris_local.robust import RobustEngine
+
+from .conftest import encode
+
+
+def test_hash_codes_are_constant(astronaut: Image.Image) -> None:
+    codes = features.extract_hashes(load_image(encode(astronaut, "PNG")))
+    assert (hex(codes.dct), hex(codes.gradient)) == ("0xc2924c5532bddfc8", "0xdd8dbd0d9d3295a6")
+    assert (hex(codes.mirrored_dct), hex(codes.mirrored_gradient)) == ("0x97c7191867e88a9d", "0x444e424f46b3569a")
+
+
+def test_dct_code_equals_imagehash_phash_on_a_png(astronaut: Image.Image) -> None:
+    import imagehash
+
+    codes = features.extract_hashes(load_image(encode(astronaut, "PNG")))
+    assert f"{codes.dct:016x}" == str(imagehash.phash(astronaut))
+
+
+def test_keypoints_are_constant(astronaut: Image.Image) -> None:
+    f = features.extract(load_image(encode(astronaut, "PNG")))
+    assert f.size == (256, 256)
+    assert (len(f.normal.packed), f.n_index, len(f.mirrored.packed)) == (400, 248, 400)
+    assert f.normal.packed[:6].tolist() == [482670043, 1558031837, 4208635492, 2111683389, 3872918114, 1205670700]
+    assert f.normal.words[:6, 0].tolist() == [47852, 32828, 9835, 51421, 37380, 50373]
+
+
+def test_vocabulary_is_constant() -> None:
+    tree = vocabulary.load()
+    digest = hashlib.sha256(tree.coarse.tobytes() + tree.fine.tobytes()).hexdigest()
+    assert digest == "d1a2d1343e9d7b5f6809c1a11bfe5ad13f202249daf94a91303038b0eef5d5bc"
+
+
+def test_engine_identity_is_recorded() -> None:
+    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "1")
