@@ -13,6 +13,7 @@ import click
 
 from ris_core.api import available_backends
 from ris_core.cli import (  # noqa: F401 - each module registers its commands on import
+    calibrate,
     collections,
     contexts,
     features,
