@@ -95,11 +95,6 @@ class Backend(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Release connections and files. Called once; later calls are not made."""
 
-    def prepare(self, images: Sequence[ImageData]) -> None:  # noqa: B027 - optional hook
-        """A hint that ``images`` are about to be added: a backend may compute their
-        features now, in parallel (the local backend uses every core). Never raises for
-        a bad image; ``add_image`` reports it."""
-
     # --- search contexts ---------------------------------------------------------
 
     @abc.abstractmethod

@@ -141,11 +141,10 @@ def ingest(
 ) -> IngestReport:
     """Add every item of ``work`` to ``context``, a chunk at a time.
 
-    For each chunk, ``workers`` threads read the images (I/O, header checks, hashes), the
-    backend is told which new images are coming (``Backend.prepare``: the local backend
-    extracts their features on every core at once), then the threads add them. Threads
-    suit every backend: remote ones wait on the network, and the CPU-heavy part runs
-    in the backend's own worker processes. Each item is committed before it is reported.
+    For each chunk, ``workers`` threads read the images (I/O, header checks, content
+    hashes), then add the new ones. Threads suit every backend: remote ones wait on the
+    network, and the local one's decoding and feature extraction release the GIL
+    (BENCHMARKS.md measures the gain). Each item is committed before it is reported.
     """
     report = IngestReport()
     total = len(work)
@@ -156,9 +155,6 @@ def ingest(
         for start in range(0, total, count * 8):
             chunk = work[start : start + count * 8]
             loaded = list(pool.map(lambda item: _load(context, item), chunk))
-            fresh = [data for _, data, outcome in loaded if outcome is None and data is not None]
-            if fresh:
-                context.system.backend.prepare(fresh)
             for outcome in pool.map(lambda entry: _store(context, *entry), loaded):
                 report.items.append(outcome)
                 if on_progress is not None:

@@ -15,7 +15,7 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from ris_core.errors import ConfigurationError
 
-__all__ = ["PHOTOS", "QUERIES", "write_samples"]
+__all__ = ["PHOTOS", "QUERIES", "data_folder", "write_samples"]
 
 #: scikit-image sample files that are photographs (file name -> name to save under).
 PHOTOS: dict[str, str] = {
@@ -51,7 +51,8 @@ QUERIES: tuple[tuple[str, str, Callable[[Image.Image], Image.Image]], ...] = (
 )
 
 
-def _data_folder() -> Path:
+def data_folder() -> Path:
+    """The folder of scikit-image's bundled sample images (ConfigurationError without it)."""
     spec = importlib.util.find_spec("skimage")
     if spec is None or spec.origin is None:
         raise ConfigurationError("the sample photos come with scikit-image: pip install 'ris[samples]'")
@@ -60,7 +61,7 @@ def _data_folder() -> Path:
 
 def write_samples(folder: str | Path) -> tuple[list[Path], list[Path]]:
     """Write the photos (as JPEG) and the edited queries; return both lists of paths."""
-    source = _data_folder()
+    source = data_folder()
     photos_dir, queries_dir = Path(folder) / "photos", Path(folder) / "queries"
     photos_dir.mkdir(parents=True, exist_ok=True)
     queries_dir.mkdir(parents=True, exist_ok=True)

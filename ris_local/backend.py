@@ -72,17 +72,12 @@ class LocalBackend(Backend):
         return self.database.path
 
     def close(self) -> None:
-        """Save changed indexes, stop worker processes, close the database."""
+        """Save changed indexes and close the database."""
         try:
             with self._lock:
                 self.indexes.save()
         finally:
-            self.extractor.close()
             self.database.close()
-
-    def prepare(self, images: Sequence[ImageData]) -> None:
-        """Extract the features of images about to be added, on every core at once."""
-        self.extractor.prepare(images)
 
     # --- contexts ----------------------------------------------------------------
 
