@@ -25,8 +25,26 @@ from benchmarks.report import render
 from benchmarks.scale import extraction_times, hash_index_times, robust_index_times
 from benchmarks.sources import available_sources, missing_sources
 
-QUICK = Sizes(targets=100, index=400, negatives=150, queries_per_transform=40, duplicate_groups=40)
-FULL = Sizes(targets=600, index=2000, negatives=600, queries_per_transform=300, duplicate_groups=300)
+QUICK = Sizes(
+    targets=100,
+    index=400,
+    negatives=150,
+    queries_per_transform=40,
+    duplicate_groups=40,
+    graphics=70,
+    graphic_negatives=70,
+    graphic_queries=35,
+)
+FULL = Sizes(
+    targets=600,
+    index=2000,
+    negatives=600,
+    queries_per_transform=300,
+    duplicate_groups=300,
+    graphics=350,
+    graphic_negatives=350,
+    graphic_queries=175,
+)
 
 
 def _log(message: str) -> None:

@@ -8,6 +8,13 @@
 * ``duplicates``: a collection for find-duplicates: targets, one or two transformed
   copies of some of them, and negatives as singletons; the true pairs are those
   within one target's group.
+
+Synthetic graphics (:mod:`benchmarks.graphics`) join as hard negatives: some are
+indexed (keys from ``GRAPHIC_KEYS``), others are negative queries (family
+``negative-graphic``) and duplicate-collection singletons, so a method that calls two
+different logos, charts or documents the same picture loses precision. A few indexed
+graphics also get whole-frame transformed copies (family ``graphic``), reported apart
+from the photograph families, so precision is not bought by missing graphics entirely.
 """
 
 from __future__ import annotations
@@ -15,15 +22,20 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from benchmarks.crops import Crop, CropSet, cut_crops
+from benchmarks.graphics import graphic
 from benchmarks.sources import load_photos
 from benchmarks.transforms import TRANSFORMS, original
 
-__all__ = ["Dataset", "Query", "Sizes", "build_dataset"]
+__all__ = ["GRAPHIC_KEYS", "Dataset", "Query", "Sizes", "build_dataset"]
+
+#: Indexed graphics get keys from here up (crop keys stay far below).
+GRAPHIC_KEYS = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,9 @@ class Sizes:
     negatives: int
     queries_per_transform: int
     duplicate_groups: int
+    graphics: int = 0  # indexed synthetic graphics
+    graphic_negatives: int = 0  # graphics that are not indexed, as negative queries
+    graphic_queries: int = 0  # transformed copies of indexed graphics (family "graphic")
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,15 @@ def _transformed(job: tuple[Crop, int, int]) -> tuple[int, int, bytes]:
 
 def _original(crop: Crop) -> tuple[int, bytes]:
     return crop.ident, original(crop.pixels)
+
+
+def _graphic_job(job: tuple[int, int | None, int]) -> tuple[int, bytes]:
+    """A graphic as stored (JPEG q90) or through a transform (``which``)."""
+    seed, which, transform_seed = job
+    _, image = graphic(seed)
+    if which is None:
+        return seed, original(np.asarray(image))
+    return seed, TRANSFORMS[which].apply(image, np.random.default_rng(transform_seed))
 
 
 def build_dataset(sources: tuple[str, ...], sizes: Sizes, seed: int = 20240501, workers: int = 2) -> Dataset:
@@ -96,11 +120,53 @@ def build_dataset(sources: tuple[str, ...], sizes: Sizes, seed: int = 20240501, 
         made = pool.map(_transformed, jobs, chunksize=16)
         negative_made = pool.map(_transformed, negative_jobs, chunksize=16)
         copies = pool.map(_transformed, copy_jobs, chunksize=16)
+        graphics = _graphics(pool, sizes, rng, whole)
     index = {crop.ident: originals[crop.ident] for crop in itertools.chain(targets, crops.distractors)}
+    index.update(graphics.index)
     positives = [Query(data, TRANSFORMS[w].name, TRANSFORMS[w].family, ident) for ident, w, data in made]
+    positives += graphics.positives
     negatives = [Query(data, TRANSFORMS[w].name, "negative", -1) for _, w, data in negative_made]
+    negatives += graphics.negatives
     duplicates, groups = _duplicate_collection(group_heads, copies, crops.negatives, originals)
+    for data in graphics.singletons:
+        key = len(duplicates)
+        duplicates[key], groups[key] = data, -1 - key
     return Dataset(index, positives, negatives, duplicates, groups, tuple(sources), crops)
+
+
+@dataclass(frozen=True)
+class _Graphics:
+    index: dict[int, bytes]
+    positives: list[Query]
+    negatives: list[Query]
+    singletons: list[bytes]
+
+
+def _graphics(pool: Any, sizes: Sizes, rng: np.random.Generator, whole: list[int]) -> _Graphics:
+    """Indexed graphics, copies of some of them, and graphics that are never indexed."""
+    indexed = list(range(sizes.graphics))
+    unseen = list(range(sizes.graphics, sizes.graphics + sizes.graphic_negatives))
+    jobs: list[tuple[int, int | None, int]] = [(seed, None, 0) for seed in indexed]
+    chosen = (
+        sorted(rng.choice(len(indexed), min(sizes.graphic_queries, len(indexed)), replace=False)) if indexed else []
+    )
+    copy_jobs = [(indexed[i], int(rng.choice(whole)), int(rng.integers(2**31))) for i in chosen]
+    negative_jobs = [(seed, int(rng.choice(whole)), int(rng.integers(2**31))) for seed in unseen]
+    stored = pool.map(_graphic_job, jobs + [(seed, None, 0) for seed in unseen], chunksize=16)
+    copies = pool.map(_graphic_job, copy_jobs, chunksize=16)
+    negatives = pool.map(_graphic_job, negative_jobs, chunksize=16)
+    return _Graphics(
+        {GRAPHIC_KEYS + seed: data for seed, data in stored[: len(indexed)]},
+        [
+            Query(data, TRANSFORMS[job[1]].name, "graphic", GRAPHIC_KEYS + seed)  # type: ignore[index]
+            for (seed, data), job in zip(copies, copy_jobs, strict=True)
+        ],
+        [
+            Query(data, TRANSFORMS[job[1]].name, "negative-graphic", -1)  # type: ignore[index]
+            for (_, data), job in zip(negatives, negative_jobs, strict=True)
+        ],
+        [data for _, data in stored[len(indexed) :]],
+    )
 
 
 def _duplicate_collection(

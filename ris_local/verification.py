@@ -33,7 +33,10 @@ _MIN_SCALE, _MAX_SCALE = 0.5, 1.35
 _MIN_SPREAD = 0.02  # inliers' convex hull over the query frame's area
 # Inliers and coverage at which the robust similarity starts and saturates.
 _INLIERS_LOW, _INLIERS_HIGH = 9.0, 25.0
-_COVER_LOW, _COVER_HIGH = 0.55, 0.85
+_COVER_LOW, _COVER_HIGH = 0.8, 0.95
+_CHANCE = 0.5
+_CELL = 8.0
+_SPREAD_LOW, _SPREAD_HIGH = 0.03, 0.10
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class Match:
     scale: float = 1.0
     tentative: int = 0
     spread: float = 0.0
+    cells: int = 0
 
 
 def unpack(
@@ -115,7 +119,8 @@ def verify(
         return None
     coverage, shared = _coverage(np.asarray(matrix, np.float64), query_size, cand_size)
     spread = hull * scale * scale / shared if shared > 0 else 0.0
-    return Match(distinct, coverage, scale, len(query_idx), spread)
+    cells = len(np.unique((src[inliers] // _CELL).astype(np.int64) @ np.array([1, 1 << 16])))
+    return Match(distinct, coverage, scale, len(query_idx), spread, cells)
 
 
 def similarity(match: Match | None) -> float:
@@ -123,8 +128,14 @@ def similarity(match: Match | None) -> float:
     nothing unless both are past their lower bounds."""
     if match is None:
         return 0.0
-    evidence = np.clip((match.inliers - _INLIERS_LOW) / (_INLIERS_HIGH - _INLIERS_LOW), 0.0, 1.0)
+    # Repetitive structure (text, flat shapes) yields many tentative matches, and random
+    # consensus among them grows with their number: only inliers beyond that count.
+    inliers = match.inliers - _CHANCE * np.sqrt(match.tentative)
+    evidence = np.clip((inliers - _INLIERS_LOW) / (_INLIERS_HIGH - _INLIERS_LOW), 0.0, 1.0)
     cover = np.clip((match.coverage - _COVER_LOW) / (_COVER_HIGH - _COVER_LOW), 0.0, 1.0)
+    # Inliers bunched on one shape (an ellipse's rim, a rectangle's corners) are weaker
+    # evidence than the same number spread over the shared area.
+    evidence *= np.clip((match.spread - _SPREAD_LOW) / (_SPREAD_HIGH - _SPREAD_LOW), 0.0, 1.0)
     if evidence <= 0 or cover <= 0:
         return 0.0
     return float(50.0 + 25.0 * evidence + 25.0 * cover)

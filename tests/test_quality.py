@@ -19,7 +19,9 @@ def _tool(name: str) -> str:
 def test_mypy_strict_passes() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "ris_core", "ris_local", "ris_aspose", "examples/ris-memory/ris_memory"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -37,8 +37,13 @@ def read_pairs(path: Path) -> list[LabelledPair]:
 
 @cli.command()
 @click.argument("pairs_file", metavar="PAIRS", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--target-fpr", type=click.FloatRange(0, 1, max_open=True), default=0.01, show_default=True,
-              help="The largest share of different-picture pairs the threshold may accept.")
+@click.option(
+    "--target-fpr",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.01,
+    show_default=True,
+    help="The largest share of different-picture pairs the threshold may accept.",
+)
 @json_option
 @pass_state
 def calibrate(state: CliState, pairs_file: Path, target_fpr: float, as_json: bool) -> None:

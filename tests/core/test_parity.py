@@ -133,8 +133,9 @@ def test_ris_parity_command_compares_two_backends(tmp_path: Path, capsys: pytest
         (images / f"p{seed}.png").write_bytes(encode(photo(seed)))
     for seed in (1, 4):
         (queries / f"q{seed}.jpg").write_bytes(encode(near_copy(photo(seed)), "JPEG"))
-    code = main(["--database", ":memory:", "parity", str(images), str(queries), "--against", "memory", "-k", "3",
-                 "--json"])
+    code = main(
+        ["--database", ":memory:", "parity", str(images), str(queries), "--against", "memory", "-k", "3", "--json"]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == 0
     assert (report["backend_a"], report["backend_b"]) == ("local", "memory")
