@@ -11,20 +11,24 @@ their true answer among a million rows.
 from __future__ import annotations
 
 import io
-import sqlite3
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import imagehash
 import numpy as np
 from PIL import Image
 
 from ris_core.images import ImageData, load_image
+from ris_core.sqlite import Database
 from ris_local import features
 from ris_local.decoding import draft_size
+from ris_local.index_store import IndexStore
 from ris_local.robust import RobustEngine, RobustIndex
+from ris_local.store import LocalStore
 
 __all__ = ["ExtractionTimes", "IndexTimes", "extraction_times", "hash_index_times", "robust_index_times"]
 
@@ -154,24 +158,34 @@ def hash_index_times(n: int, seed: int = 5) -> IndexTimes:
 
 
 def _reopen(index: RobustIndex) -> dict[str, float]:
-    """Save the blocks into SQLite in 64 MB chunks, read them back, load a new index."""
+    """Save the index the way the local backend does (:class:`IndexStore` in a real
+    SQLite file, opened like the backend opens it), then time what a new process does to
+    get it back: open the file, read the saved blocks, load a fresh index from them."""
+    engine = RobustEngine()
     blocks = index.to_blocks()
-    chunk = 64 * 2**20
-    with sqlite3.connect(":memory:") as db:
-        db.execute("CREATE TABLE block (name TEXT, part INTEGER, data BLOB)")
-        for name, data in blocks.items():
-            db.executemany(
-                "INSERT INTO block VALUES (?, ?, ?)",
-                [(name, i, data[i : i + chunk]) for i in range(0, max(1, len(data)), chunk)],
-            )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ris.db"
+        database = Database(path)
+        store = LocalStore(database)
+        ref = store.create_context({})
+        if not IndexStore(database).save(ref, store.generation(ref), engine.algorithm, engine.version, blocks):
+            raise RuntimeError("the index was not saved")
+        database.close()
+        del blocks
         started = time.perf_counter()
-        read: dict[str, list[bytes]] = {}
-        for name, _, data in db.execute("SELECT name, part, data FROM block ORDER BY name, part"):
-            read.setdefault(name, []).append(data)
-        fresh = RobustIndex()
-        fresh.load_blocks({name: b"".join(parts) for name, parts in read.items()})
+        database = Database(path)
+        store = LocalStore(database)
+        read = IndexStore(database).load(ref, store.generation(ref), engine.algorithm, engine.version)
+        if read is None:
+            raise RuntimeError("the saved index was not found")
+        fresh = engine.new_index()
+        fresh.load_blocks(read)
         seconds = time.perf_counter() - started
-    return {"reopen from SQLite s": seconds, "saved MB": sum(len(b) for b in blocks.values()) / 2**20}
+        database.close()
+        if len(fresh) != len(index):
+            raise RuntimeError("the reopened index lost rows")
+        size = path.stat().st_size
+    return {"reopen from SQLite s": seconds, "saved MB": size / 2**20}
 
 
 def robust_index_times(

@@ -4,7 +4,7 @@ Rebuilding an index from one feature row per image costs seconds per million ima
 an index that can describe itself as named byte blocks
 (:meth:`~ris_local.engine.FeatureIndex.to_blocks`) is saved instead as a handful of
 BLOBs, each cut into parts of at most :data:`PART_BYTES` (SQLite's BLOB limit is 1 GB),
-and read back into one preallocated buffer per block.
+and read back through incremental BLOB handles into one preallocated buffer per block.
 
 The saved index is a cache, never the truth: it records the context generation and the
 engine (algorithm and version) it was made at, and is used only when both still hold.
@@ -14,11 +14,15 @@ from the feature rows instead of being trusted.
 
 from __future__ import annotations
 
+import sqlite3
+
 from ris_core.sqlite import Database
 
-__all__ = ["MIGRATION", "PART_BYTES", "IndexStore"]
+__all__ = ["MIGRATION", "PART_BYTES", "READ_BYTES", "IndexStore"]
 
 PART_BYTES = 256 * 1024 * 1024
+#: Bytes read from a part at a time: small enough to stay in cache on the way through.
+READ_BYTES = 1024 * 1024
 
 #: The local store's second schema version: the saved index tables.
 MIGRATION = """
@@ -71,32 +75,44 @@ class IndexStore:
         """The saved blocks of ``ref`` if they were made at ``generation`` by this engine."""
         with self.database.lock:
             db = self.database.connection
-            db.execute("BEGIN")
+            db.execute("BEGIN")  # one snapshot for the state and every part
             try:
                 state = db.execute(
                     "SELECT generation, algorithm, version FROM local_index_state WHERE ref = ?", (ref,)
                 ).fetchone()
                 if state is None or tuple(state) != (generation, algorithm, version):
                     return None
-                sizes = db.execute(
-                    "SELECT name, SUM(LENGTH(data)) FROM local_index_blocks WHERE ref = ? GROUP BY name", (ref,)
+                parts = db.execute(
+                    "SELECT rowid, name, LENGTH(data) FROM local_index_blocks WHERE ref = ? ORDER BY name, part", (ref,)
                 ).fetchall()
-                blocks = {str(name): bytearray(int(size)) for name, size in sizes}
-                offsets = dict.fromkeys(blocks, 0)
-                cursor = db.execute(
-                    "SELECT name, data FROM local_index_blocks WHERE ref = ? ORDER BY name, part", (ref,)
-                )
-                for name, data in cursor:
-                    # Into the preallocated buffer: one copy per part, no joining of parts.
-                    start = offsets[name]
-                    blocks[name][start : start + len(data)] = data
-                    offsets[name] = start + len(data)
+                return _read_parts(db, [(int(rowid), str(name), int(size)) for rowid, name, size in parts])
             finally:
                 db.execute("COMMIT")
-        return dict(blocks)
 
     def forget(self, ref: str) -> None:
         """Drop the saved index of ``ref`` (it no longer matches the engine)."""
         with self.database.transaction() as db:
             db.execute("DELETE FROM local_index_blocks WHERE ref = ?", (ref,))
             db.execute("DELETE FROM local_index_state WHERE ref = ?", (ref,))
+
+
+def _read_parts(db: sqlite3.Connection, parts: list[tuple[int, str, int]]) -> dict[str, bytearray]:
+    """Each block's parts, in order, read into one preallocated buffer per block.
+
+    A part is read through an incremental BLOB handle a slice of :data:`READ_BYTES` at a
+    time: fetching it as a value would build a bytes object of the whole part (fresh
+    pages, then one more copy) only to copy it again into the buffer.
+    """
+    sizes: dict[str, int] = {}
+    for _, name, size in parts:
+        sizes[name] = sizes.get(name, 0) + size
+    blocks = {name: bytearray(size) for name, size in sizes.items()}
+    filled = dict.fromkeys(blocks, 0)
+    for rowid, name, size in parts:
+        start = filled[name]
+        with memoryview(blocks[name]) as view, db.blobopen("local_index_blocks", "data", rowid, readonly=True) as blob:
+            for offset in range(0, size, READ_BYTES):
+                stop = min(size, offset + READ_BYTES)
+                view[start + offset : start + stop] = blob.read(stop - offset)
+        filled[name] = start + size
+    return blocks

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from ris_local.multiindex import _ranges
+from ris_local.hamming_join import ranges
 
 __all__ = ["SIGNATURE_RADIUS", "InvertedFile", "Postings"]
 
@@ -87,27 +87,72 @@ class InvertedFile:
         """Inverse document frequency of every word."""
         return np.log((live_rows + 1) / (self._doc_freq + 1))
 
-    def lookup(self, words: I64, signatures: U32) -> Postings:
+    def lookup(self, words: I64, signatures: U32, budget: int | None = None) -> tuple[Postings, I64]:
         """Postings of each query entry's word whose signature is within
-        ``SIGNATURE_RADIUS`` bits of the entry's ``signatures``."""
+        ``SIGNATURE_RADIUS`` bits of the entry's ``signatures``, and the entries left out.
+
+        With a ``budget``, the entries with the longest lists are left out until the
+        lists to scan hold at most ``budget`` postings: frequent words cost the most and
+        say the least (their idf is low). :meth:`lookup_rows` finds their postings in
+        the few rows worth verifying.
+        """
         low, high = self._starts[words], self._starts[words + 1]
-        where = _ranges(low, high)
-        entries = np.arange(len(words), dtype=np.int64)
-        owner = np.repeat(entries, high - low)
-        rows, packed = self._rows[where].astype(np.int64), self._packed[where]
-        if self._tail:
-            tail_words = np.concatenate([w for w, _, _ in self._tail]).astype(np.int64)
-            tail_rows = np.concatenate([r for _, r, _ in self._tail]).astype(np.int64)
-            tail_packed = np.concatenate([p for _, _, p in self._tail])
-            order = np.argsort(tail_words, kind="stable")
-            tw = tail_words[order]
-            t_low, t_high = np.searchsorted(tw, words, "left"), np.searchsorted(tw, words, "right")
-            t_where = order[_ranges(t_low, t_high)]
-            owner = np.concatenate([owner, np.repeat(entries, t_high - t_low)])
-            rows = np.concatenate([rows, tail_rows[t_where]])
-            packed = np.concatenate([packed, tail_packed[t_where]])
+        length = high - low
+        chosen = np.ones(len(words), dtype=bool)
+        if budget is not None and int(length.sum()) > budget:
+            by_length = np.argsort(length, kind="stable")
+            chosen[by_length[np.cumsum(length[by_length]) > budget]] = False
+        kept = np.flatnonzero(chosen)
+        where = ranges(low[kept], high[kept])
+        owner = kept[np.repeat(np.arange(len(kept), dtype=np.int64), length[kept])]
+        packed = self._packed[where]
         close = np.bitwise_count((packed >> 20) ^ signatures[owner]) <= SIGNATURE_RADIUS
-        return owner[close], rows[close], packed[close]
+        found = owner[close], self._rows[where[close]].astype(np.int64), packed[close]
+        if self._tail:
+            tail = self._lookup_tail(words, signatures)
+            found = (
+                np.concatenate([found[0], tail[0]]),
+                np.concatenate([found[1], tail[1]]),
+                np.concatenate([found[2], tail[2]]),
+            )
+        return found, np.flatnonzero(~chosen)
+
+    def lookup_rows(self, words: I64, signatures: U32, rows: I64) -> Postings:
+        """Like :meth:`lookup`, but only postings in ``rows`` (ascending), found by binary
+        search: within a word's list, postings are in row order (rows are numbered in
+        insertion order and lists are merged stably). The tail is not searched here;
+        :meth:`lookup` already scanned it for every entry."""
+        where: list[I64] = []
+        owners: list[I64] = []
+        wanted = rows.astype(self._rows.dtype)  # the lists' own dtype: no conversion per search
+        for entry, word in enumerate(words):
+            start, end = int(self._starts[word]), int(self._starts[word + 1])
+            listed = self._rows[start:end]
+            low = start + np.searchsorted(listed, wanted, "left")
+            high = start + np.searchsorted(listed, wanted, "right")
+            found = ranges(low, high)
+            where.append(found)
+            owners.append(np.full(len(found), entry, dtype=np.int64))
+        if not where:
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint32)
+        at, owner = np.concatenate(where), np.concatenate(owners)
+        packed = self._packed[at]
+        close = np.bitwise_count((packed >> 20) ^ signatures[owner]) <= SIGNATURE_RADIUS
+        return owner[close], self._rows[at[close]].astype(np.int64), packed[close]
+
+    def _lookup_tail(self, words: I64, signatures: U32) -> Postings:
+        """The same for postings not yet merged (few: scanned with a sorted copy)."""
+        tail_words = np.concatenate([w for w, _, _ in self._tail]).astype(np.int64)
+        tail_rows = np.concatenate([r for _, r, _ in self._tail]).astype(np.int64)
+        tail_packed = np.concatenate([p for _, _, p in self._tail])
+        order = np.argsort(tail_words, kind="stable")
+        tw = tail_words[order]
+        low, high = np.searchsorted(tw, words, "left"), np.searchsorted(tw, words, "right")
+        where = order[ranges(low, high)]
+        owner = np.repeat(np.arange(len(words), dtype=np.int64), high - low)
+        packed = tail_packed[where]
+        close = np.bitwise_count((packed >> 20) ^ signatures[owner]) <= SIGNATURE_RADIUS
+        return owner[close], tail_rows[where[close]], packed[close]
 
     def by_row(self) -> Callable[[int], tuple[npt.NDArray[np.uint16], U32]]:
         """A lookup of each row's (words, packed keypoints), for a self-join."""

@@ -124,8 +124,8 @@ def _hash_pairs(core: TwoStageIndex, threshold: float, ok: npt.NDArray[np.bool_]
     if radius < 0:
         return
     dct_radius = min(radius, MAX_JOIN_BITS)
-    found = [core.mih.pairs(dct_radius), core.mih.pairs(dct_radius, probes=core.other[:, 1])]
-    pairs = np.unique(np.concatenate(found), axis=0)
+    # Direct and mirrored candidates in one pass over the tables (sorted, each pair once).
+    pairs = core.mih.pairs(dct_radius, probes=core.other[:, 1], direct=True)
     pairs = pairs[ok[pairs[:, 0]] & ok[pairs[:, 1]]]
     a, b = pairs[:, 0], pairs[:, 1]
     codes, other = core.mih.codes, core.other

@@ -34,6 +34,10 @@ SHORTLIST = 20
 #: second one made when the hash stage is unsure and keypoints will be searched anyway.
 SURE_DCT_BITS, WIDE_DCT_BITS = 11, 15
 MIRROR_BELOW = 80.0  # try the mirrored keypoints when no robust match reached this
+#: Postings a query's vote may scan; longer lists (frequent words) only feed verification.
+SCAN_BUDGET = 1_000_000
+#: When frequent words were left out, this many shortlists' worth of rows are re-voted.
+PRESELECT = 10
 
 
 def hash_similarity(distance: F64 | I64 | int) -> F64:
@@ -44,6 +48,28 @@ def hash_similarity(distance: F64 | I64 | int) -> F64:
 def hash_radius(threshold: float) -> int:
     """The largest summed distance whose similarity still reaches ``threshold``."""
     return int(np.floor(ZERO_SIMILARITY_BITS * (1.0 - threshold / 100.0) + 1e-9))
+
+
+def _votes(entry: I64, rows: I64, owners: I64, words: I64, idf: F64, n: int, row_count: int) -> F64:
+    """Each row's vote: the idf of its best word for each query keypoint it matches
+    (a keypoint votes once per row, so a repeated word cannot stuff the ballot)."""
+    weight, owner = idf[words[entry]], owners[entry]
+    pair = rows * n + owner
+    order = np.lexsort((-weight, pair))
+    first = np.r_[True, pair[order][1:] != pair[order][:-1]]
+    votes = np.bincount(rows[order][first], weights=weight[order][first], minlength=row_count)
+    return votes.astype(np.float64, copy=False)
+
+
+def _top(votes: F64, count: int) -> I64:
+    """Rows of the ``count`` highest positive votes, best first (ties by row)."""
+    if count < len(votes):
+        candidates = np.argpartition(-votes, count)[:count]
+        candidates = candidates[np.lexsort((candidates, -votes[candidates]))]
+    else:
+        candidates = np.argsort(-votes, kind="stable")
+    best: I64 = candidates[votes[candidates] > 0].astype(np.int64)
+    return best
 
 
 class TwoStageIndex:
@@ -121,20 +147,23 @@ class TwoStageIndex:
         words = kps.words[:, :words_per_keypoint].astype(np.int64).ravel()
         owners = np.repeat(np.arange(n, dtype=np.int64), words_per_keypoint)
         query_xy, query_angle, signatures = unpack(kps.packed)
-        entry, rows, packed = self.postings.lookup(words, signatures[owners])
+        (entry, rows, packed), skipped = self.postings.lookup(words, signatures[owners], SCAN_BUDGET)
         usable = rows_ok[rows]
         entry, rows, packed = entry[usable], rows[usable], packed[usable]
         if not len(rows):
             return {}
+        idf = self.postings.idf(int(self.alive.sum()))
+        if len(skipped):
+            # The frequent words left out of the vote still count, but only for the rows
+            # the rare words put forward; then the full vote picks the shortlist.
+            ahead = _top(_votes(entry, rows, owners, words, idf, n, len(self.keys)), shortlist * PRESELECT)
+            more_entry, more_rows, more_packed = self.postings.lookup_rows(
+                words[skipped], signatures[owners[skipped]], np.sort(ahead)
+            )
+            entry = np.concatenate([entry, skipped[more_entry]])
+            rows, packed = np.concatenate([rows, more_rows]), np.concatenate([packed, more_packed])
+        best = _top(_votes(entry, rows, owners, words, idf, n, len(self.keys)), shortlist)
         owner = owners[entry]
-        weight = self.postings.idf(int(self.alive.sum()))[words[entry]]
-        # Each (row, query keypoint) votes once, with its best word.
-        pair = rows * n + owner
-        order = np.lexsort((-weight, pair))
-        first = np.r_[True, pair[order][1:] != pair[order][:-1]]
-        votes = np.bincount(rows[order][first], weights=weight[order][first], minlength=len(self.keys))
-        best = np.argsort(-votes, kind="stable")[:shortlist]
-        best = best[votes[best] > 0]
         cand_xy, cand_angle, _ = unpack(packed)
         by_row = np.argsort(rows, kind="stable")
         sorted_rows = rows[by_row]

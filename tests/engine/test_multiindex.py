@@ -1,9 +1,11 @@
-"""Multi-index hashing is exact: the same answers as a brute-force scan."""
+"""Multi-index hashing and its joins are exact: the same answers as a brute-force scan."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from ris_local import hamming_join
 from ris_local.multiindex import MultiIndex
 
 
@@ -39,3 +41,62 @@ def test_self_join_matches_brute_force() -> None:
             for j in np.flatnonzero(np.bitwise_count(codes[i + 1 :] ^ codes[i]) <= radius) + i + 1
         }
         assert {tuple(p) for p in index.pairs(radius).tolist()} == expected
+
+
+def brute_force(codes: np.ndarray, probes: np.ndarray, radius: int) -> set[tuple[int, int]]:
+    """Pairs i < j where ``probes[i]`` is within ``radius`` of ``codes[j]`` or the other way."""
+    near = np.bitwise_count(probes[:, None] ^ codes[None, :]) <= radius
+    np.fill_diagonal(near, False)
+    i, j = np.nonzero(near | near.T)
+    return {(int(a), int(b)) for a, b in zip(i, j, strict=True) if a < b}
+
+
+def skewed_codes(n: int, seed: int) -> np.ndarray:
+    """Codes crowded into a few substring values, so some buckets run to hundreds of rows."""
+    rng = np.random.default_rng(seed)
+    codes = random_codes(n, seed)
+    crowd = rng.choice(n, n // 3, replace=False)
+    low = np.uint64((1 << 21) - 1)
+    codes[crowd] = (codes[crowd] & ~low) | (codes[crowd[0]] & low)  # one first-substring value
+    codes[crowd[: n // 10]] = codes[crowd[0]]  # and some identical codes
+    return codes
+
+
+def test_probe_join_matches_brute_force() -> None:
+    codes = random_codes(1500, 3)
+    rng = np.random.default_rng(4)
+    probes = random_codes(1500, 5)
+    # Probes near other rows' codes, and near their own row's code (never a pair).
+    near = rng.choice(1500, 300, replace=False)
+    probes[near] = codes[rng.permutation(near)] ^ np.uint64(0b1001 << 30)
+    probes[::11] = codes[::11] ^ np.uint64(1)
+    index = MultiIndex()
+    index.append(codes)
+    for radius in (0, 3, 8, 11):
+        mirrored = brute_force(codes, probes, radius)
+        assert {tuple(p) for p in index.pairs(radius, probes).tolist()} == mirrored
+        both = mirrored | brute_force(codes, codes, radius)
+        found = index.pairs(radius, probes, direct=True)
+        assert {tuple(p) for p in found.tolist()} == both
+        assert np.array_equal(found, np.unique(found, axis=0))  # sorted, each pair once
+
+
+def test_joins_over_crowded_buckets_in_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hamming_join, "CHUNK_SLOTS", 64)  # many chunks, in every layer
+    codes = skewed_codes(900, 6)
+    probes = skewed_codes(900, 7)
+    index = MultiIndex()
+    index.append(codes)
+    for radius in (2, 8):
+        assert {tuple(p) for p in index.pairs(radius).tolist()} == brute_force(codes, codes, radius)
+        assert {tuple(p) for p in index.pairs(radius, probes).tolist()} == brute_force(codes, probes, radius)
+
+
+def test_joins_of_tiny_indexes() -> None:
+    far = np.array([0, 2**64 - 1], dtype=np.uint64)
+    for n in (0, 1, 2):
+        index = MultiIndex()
+        index.append(far[:n])
+        assert index.pairs(8).shape == (0, 2)
+        assert index.pairs(8, far[:n], direct=True).shape == (0, 2)
+    assert index.pairs(8, far[::-1], direct=True).tolist() == [[0, 1]]
