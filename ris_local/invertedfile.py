@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from ris_local.hamming_join import ranges
 
-__all__ = ["SIGNATURE_RADIUS", "InvertedFile", "Postings"]
+__all__ = ["SIGNATURE_RADIUS", "InvertedFile", "Postings", "RowPostings"]
 
 SIGNATURE_RADIUS = 3
 
@@ -28,6 +28,8 @@ U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 #: (query entry index, row, packed keypoint) of each matching posting.
 Postings = tuple[I64, I64, U32]
+#: A row's (words, packed keypoints), as :meth:`InvertedFile.by_row` returns them.
+RowPostings = Callable[[int], tuple[npt.NDArray[np.uint16], U32]]
 
 
 class InvertedFile:
@@ -154,7 +156,7 @@ class InvertedFile:
         close = np.bitwise_count((packed >> 20) ^ signatures[owner]) <= SIGNATURE_RADIUS
         return owner[close], tail_rows[where[close]], packed[close]
 
-    def by_row(self) -> Callable[[int], tuple[npt.NDArray[np.uint16], U32]]:
+    def by_row(self) -> RowPostings:
         """A lookup of each row's (words, packed keypoints), for a self-join."""
         starts, rows, packed, _ = self.arrays()
         words = np.repeat(np.arange(self.words, dtype=np.uint16), np.diff(starts))

@@ -25,7 +25,15 @@ from ris_local import features
 from ris_local.blocks import from_blocks, to_blocks
 from ris_local.engine import Engine, FeatureIndex, Hit, Keys, Score
 from ris_local.features import Features, KeypointSet
-from ris_local.twostage import ZERO_SIMILARITY_BITS, TwoStageIndex, hash_radius, hash_similarity
+from ris_local.invertedfile import RowPostings
+from ris_local.twostage import (
+    CONFIRM_KEYPOINTS,
+    UNCONFIRMED_PENALTY,
+    ZERO_SIMILARITY_BITS,
+    TwoStageIndex,
+    hash_radius,
+    hash_similarity,
+)
 from ris_local.verification import similarity, unpack, verify
 
 __all__ = ["HashStageEngine", "RobustEngine", "RobustIndex"]
@@ -40,6 +48,7 @@ FLOOR_SIMILARITY = 100.0 * (1.0 - SEARCH_RADIUS / 64.0)
 #: The hash stage's self-join never looks further than this many DCT bits.
 MAX_JOIN_BITS = 8
 _COMPACT_SHARE = 0.2  # compact when this share of rows has been removed
+_JOIN_SHORTLIST = 5  # rows verified per image in the keypoint self-join
 
 
 class RobustIndex(FeatureIndex):
@@ -96,9 +105,20 @@ class RobustIndex(FeatureIndex):
         for a, b, sim in hash_pairs(self.core, threshold, ok):
             best[(a, b)] = (sim, False)
         if self.robust_duplicates:
-            for a, b, sim in _robust_pairs(self.core, ok):
+            by_row = self.core.postings.by_row()
+            confirmed = set()
+            for a, b, sim in _robust_pairs(self.core, ok, by_row):
+                confirmed.add((a, b))
                 if sim >= threshold and sim > best.get((a, b), (0.0, False))[0]:
                     best[(a, b)] = (sim, True)
+            for (a, b), (sim, robust) in list(best.items()):
+                # As in a search: an unsure hash pair the keypoints do not confirm drops.
+                unsure = not robust and sim < SURE_SIMILARITY and (a, b) not in confirmed
+                if unsure and _contradicted(self.core, by_row, a, b):
+                    sim -= UNCONFIRMED_PENALTY
+                    best[(a, b)] = (sim, False)
+                    if sim < threshold:
+                        del best[(a, b)]
         keys = self.core.keys
         for (a, b), (sim, robust) in sorted(best.items()):
             first, second = sorted((int(keys[a]), int(keys[b])))
@@ -162,16 +182,35 @@ def _all_hash_pairs(
             yield int(a), int(b[i]), float(sims[i])
 
 
-def _robust_pairs(core: TwoStageIndex, ok: npt.NDArray[np.bool_]) -> Iterable[tuple[int, int, float]]:
+def _indexed_set(core: TwoStageIndex, by_row: RowPostings, row: int) -> tuple[KeypointSet, tuple[int, int]]:
+    """A row's indexed keypoints (their one word twice, as a query wants two) and frame."""
+    words, packed = by_row(row)
+    return KeypointSet(packed, np.stack([words, words], axis=1)), (
+        int(core.sizes[row, 0]) * 2,
+        int(core.sizes[row, 1]) * 2,
+    )
+
+
+def _contradicted(core: TwoStageIndex, by_row: RowPostings, a: int, b: int) -> bool:
+    """Whether two rows both have plenty of indexed keypoints and none verify either way."""
+    (first, first_size), (second, second_size) = _indexed_set(core, by_row, a), _indexed_set(core, by_row, b)
+    if min(len(first.packed), len(second.packed)) < CONFIRM_KEYPOINTS // 2:
+        return False
+    return (
+        _compare_sets(first, first_size, second, len(second.packed), second_size) <= 0
+        and _compare_sets(second, second_size, first, len(first.packed), first_size) <= 0
+    )
+
+
+def _robust_pairs(
+    core: TwoStageIndex, ok: npt.NDArray[np.bool_], by_row: RowPostings
+) -> Iterable[tuple[int, int, float]]:
     """Each live row's indexed keypoints searched against the others."""
-    by_row = core.postings.by_row()
     for row in np.flatnonzero(ok):
-        words, packed = by_row(int(row))
-        if not len(words):
+        kps, size = _indexed_set(core, by_row, int(row))
+        if not len(kps.packed):
             continue
-        kps = KeypointSet(packed, np.stack([words, words], axis=1))
-        size = (int(core.sizes[row, 0]) * 2, int(core.sizes[row, 1]) * 2)
-        for other, match in core.robust_matches(kps, size, ok, shortlist=5, words_per_keypoint=1).items():
+        for other, match in core.robust_matches(kps, size, ok, shortlist=_JOIN_SHORTLIST, words_per_keypoint=1).items():
             if other != row:
                 yield min(int(row), other), max(int(row), other), similarity(match)
 

@@ -36,6 +36,10 @@ SURE_DCT_BITS, WIDE_DCT_BITS = 11, 15
 MIRROR_BELOW = 80.0  # try the mirrored keypoints when no robust match reached this
 #: Postings a query's vote may scan; longer lists (frequent words) only feed verification.
 SCAN_BUDGET = 1_000_000
+#: Unsure hash hits lose this much similarity unless keypoints confirm them, when the
+#: query has at least CONFIRM_KEYPOINTS keypoints (see ``scores``).
+UNCONFIRMED_PENALTY = 10.0
+CONFIRM_KEYPOINTS = 200
 #: When frequent words were left out, this many shortlists' worth of rows are re-voted.
 PRESELECT = 10
 
@@ -206,9 +210,15 @@ class TwoStageIndex:
             return rows, sims, np.zeros(len(rows), bool)
         rows, distance = self.hash_candidates(f, self.search_radius, rows_ok, WIDE_DCT_BITS)
         sims = hash_similarity(distance)
+        robust = self.robust_similarities(f, rows_ok)
+        if len(f.normal.packed) >= CONFIRM_KEYPOINTS:
+            # An unsure hash hit that the query's keypoints, plentiful, did not confirm
+            # is most likely a different picture of the same layout (two screens of one
+            # app, two pages of one document): it drops below the default threshold.
+            sims = np.where(np.isin(rows, list(robust)), sims, sims - UNCONFIRMED_PENALTY)
         merged = dict(zip(rows.tolist(), sims.tolist(), strict=True))
         robust_rows = set()
-        for row, s in self.robust_similarities(f, rows_ok).items():
+        for row, s in robust.items():
             if s > merged.get(row, 0.0):
                 merged[row] = s
                 robust_rows.add(row)
