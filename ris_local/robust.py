@@ -262,7 +262,9 @@ class RobustEngine(Engine):
         return len(f.normal.packed) + 2, 256
 
     def compare(self, first: bytes, second: bytes) -> Score:
-        """The better of the hash similarity and the keypoint similarity (either way round)."""
+        """The better of the hash similarity and the keypoint similarity (either way round);
+        an unsure hash similarity that plentiful keypoints contradict loses
+        ``UNCONFIRMED_PENALTY``, as in a search."""
         a, b = features.from_blob(first), features.from_blob(second)
         sim = float(hash_similarity(_pair_distance(a, b)))
         if sim >= SURE_SIMILARITY:
@@ -272,6 +274,8 @@ class RobustEngine(Engine):
             _compare_sets(a.mirrored, a.size, b.normal, b.n_index, b.size),
             _compare_sets(b.normal, b.size, a.normal, a.n_index, a.size),
         )
+        if robust <= 0 and min(len(a.normal.packed), len(b.normal.packed)) >= CONFIRM_KEYPOINTS:
+            sim = max(0.0, sim - UNCONFIRMED_PENALTY)  # contradicted, as in a search
         return _score(robust, True) if robust > sim else _score(sim, False)
 
     def new_index(self) -> RobustIndex:

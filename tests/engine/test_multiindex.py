@@ -100,3 +100,18 @@ def test_joins_of_tiny_indexes() -> None:
         assert index.pairs(8).shape == (0, 2)
         assert index.pairs(8, far[:n], direct=True).shape == (0, 2)
     assert index.pairs(8, far[::-1], direct=True).tolist() == [[0, 1]]
+
+
+def test_radius_queries_through_the_tables_match_brute_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small indexes are scanned; force the multi-index path so it stays exact too.
+    from ris_local import multiindex
+
+    monkeypatch.setattr(multiindex, "_SCAN_PER_PROBE", 0)
+    codes = random_codes(3000, 4)
+    index = MultiIndex()
+    index.append(codes[:2500])
+    index.append(codes[2500:])
+    for radius in (0, 5, 11, 15):
+        for q in codes[::131]:
+            expected = np.flatnonzero(np.bitwise_count(codes ^ q) <= radius)
+            assert np.array_equal(index.within(int(q), radius), expected)

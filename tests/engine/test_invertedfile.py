@@ -1,0 +1,47 @@
+"""The inverted file: a budgeted lookup plus a per-row lookup finds what a full one does."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ris_local.invertedfile import SIGNATURE_RADIUS, InvertedFile
+
+
+def filled(rows: int, words: int, seed: int) -> InvertedFile:
+    rng = np.random.default_rng(seed)
+    index = InvertedFile(words)
+    # Skewed word frequencies, as real vocabularies have: some lists are long.
+    weights = 1.0 / np.arange(1, words + 1)
+    for row in range(rows):
+        chosen = rng.choice(words, 40, p=weights / weights.sum()).astype(np.uint16)
+        index.add(row, chosen, rng.integers(0, 2**32, 40, dtype=np.uint64).astype(np.uint32))
+    index.merge()
+    return index
+
+
+def as_set(entries: np.ndarray, rows: np.ndarray, packed: np.ndarray) -> set[tuple[int, int, int]]:
+    return set(zip(entries.tolist(), rows.tolist(), packed.tolist(), strict=True))
+
+
+def test_budgeted_lookup_and_row_lookup_cover_the_full_lookup() -> None:
+    index = filled(500, 64, 1)
+    rng = np.random.default_rng(2)
+    words = rng.integers(0, 64, 30).astype(np.int64)
+    signatures = rng.integers(0, 4096, 30).astype(np.uint32)
+    full, none_skipped = index.lookup(words, signatures)
+    assert len(none_skipped) == 0
+    assert (np.bitwise_count((full[2] >> 20) ^ signatures[full[0]]) <= SIGNATURE_RADIUS).all()
+    (entries, rows, packed), skipped = index.lookup(words, signatures, budget=2000)
+    assert len(skipped) > 0  # the budget left the longest lists out
+    wanted = np.unique(full[1])[::3]
+    more = index.lookup_rows(words[skipped], signatures[skipped], wanted)
+    got = as_set(entries, rows, packed) | as_set(skipped[more[0]], more[1], more[2])
+    expected = {t for t in as_set(*full) if t[0] not in set(skipped.tolist()) or t[1] in set(wanted.tolist())}
+    assert got == expected
+
+
+def test_lookup_sees_postings_not_yet_merged() -> None:
+    index = filled(50, 16, 3)
+    index.add(50, np.array([7], np.uint16), np.array([(123 << 20) | 5], np.uint32))
+    (_, rows, _), _ = index.lookup(np.array([7], np.int64), np.array([123], np.uint32), budget=1)
+    assert 50 in rows.tolist()
