@@ -46,3 +46,14 @@ def test_vocabulary_is_constant() -> None:
 
 def test_engine_identity_is_recorded() -> None:
     assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "1")
+
+
+def test_jpeg_codes_are_constant_and_both_decoders_agree(astronaut: Image.Image, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from ris_local import decoding
+
+    jpeg = load_image(encode(astronaut, "JPEG", 90))
+    fast = features.extract_hashes(jpeg)  # plain JPEG: OpenCV's reduced decode
+    assert (hex(fast.dct), hex(fast.gradient)) == ("0xc2924c5532bddfc8", "0xcd8dbd0d9d3295a6")
+    assert (hex(fast.mirrored_dct), hex(fast.mirrored_gradient)) == ("0x97c7191867e88a9d", "0x444e424f46b3569a")
+    monkeypatch.setattr(decoding, "_plain_jpeg", lambda image: False)  # Pillow's draft decode
+    assert features.extract_hashes(jpeg) == fast
