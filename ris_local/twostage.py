@@ -123,7 +123,7 @@ class TwoStageIndex:
     ) -> tuple[I64, I64]:
         """Rows within ``radius`` summed bits of the query or its mirror whose DCT code is
         within ``dct_radius`` bits of either, with their distances."""
-        found = np.union1d(self.mih.within(f.codes.dct, dct_radius), self.mih.within(f.codes.mirrored_dct, dct_radius))
+        found = self.mih.within_any([f.codes.dct, f.codes.mirrored_dct], dct_radius)
         found = found[rows_ok[found]]
         codes, other = self.mih.codes[found], self.other[found]
         c = f.codes
@@ -215,7 +215,8 @@ class TwoStageIndex:
             # An unsure hash hit that the query's keypoints, plentiful, did not confirm
             # is most likely a different picture of the same layout (two screens of one
             # app, two pages of one document): it drops below the default threshold.
-            sims = np.where(np.isin(rows, list(robust)), sims, sims - UNCONFIRMED_PENALTY)
+            confirmed = (sims >= self.sure_similarity) | np.isin(rows, list(robust))
+            sims = np.where(confirmed, sims, sims - UNCONFIRMED_PENALTY)
         merged = dict(zip(rows.tolist(), sims.tolist(), strict=True))
         robust_rows = set()
         for row, s in robust.items():

@@ -13,12 +13,13 @@ The tree ships as ``data/vocabulary-<version>.npz`` (two uint8 arrays, no pickle
 from __future__ import annotations
 
 import functools
-import os
 from importlib import resources
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from ris_local.faisslib import load_faiss
 
 __all__ = ["BRANCHES", "LEAVES", "VERSION", "Vocabulary", "load", "train"]
 
@@ -60,7 +61,7 @@ class Vocabulary:
     @functools.cached_property
     def _searcher(self) -> Any:
         """The tree as a faiss binary inverted-file index: branches are its lists."""
-        faiss = _faiss()
+        faiss = load_faiss()
         coarse = faiss.IndexBinaryFlat(256)
         coarse.add(self.coarse)
         tree = faiss.IndexBinaryIVF(coarse, 256, self.fine.shape[0])
@@ -70,19 +71,6 @@ class Vocabulary:
         branch = np.repeat(np.arange(self.fine.shape[0], dtype=np.int64), self.fine.shape[1])
         tree.add_core(len(leaves), faiss.swig_ptr(leaves), faiss.swig_ptr(ids), faiss.swig_ptr(branch))
         return tree
-
-
-def _faiss() -> Any:
-    # faiss's OpenMP threads spin while idle unless told otherwise, which slows a busy
-    # 2-core machine 10-60x; the variable only works if set before faiss is imported.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import faiss
-
-    # One descriptor batch is a few hundred rows: threads cost more than they save
-    # (6x slower with two), and ingest runs one process per core instead. This is
-    # process-wide: faiss has no per-call setting.
-    faiss.omp_set_num_threads(1)
-    return faiss
 
 
 def _smallest(distance: npt.NDArray[np.int32], count: int) -> npt.NDArray[np.intp]:
@@ -103,7 +91,7 @@ def load(version: str = VERSION) -> Vocabulary:
 
 
 def _k_majority(bits: npt.NDArray[np.float32], k: int, seed: int) -> Descriptors:
-    faiss = _faiss()
+    faiss = load_faiss()
     kmeans = faiss.Kmeans(bits.shape[1], k, niter=20, seed=seed, verbose=False, min_points_per_centroid=1)
     kmeans.train(bits)
     return np.packbits(kmeans.centroids >= 0.5, axis=1)

@@ -115,3 +115,18 @@ def test_radius_queries_through_the_tables_match_brute_force(monkeypatch: pytest
         for q in codes[::131]:
             expected = np.flatnonzero(np.bitwise_count(codes ^ q) <= radius)
             assert np.array_equal(index.within(int(q), radius), expected)
+
+
+@pytest.mark.parametrize("scan_per_probe", [0, 10**9])  # the tables, then one scan
+def test_queries_for_several_codes_match_brute_force(monkeypatch: pytest.MonkeyPatch, scan_per_probe: int) -> None:
+    from ris_local import multiindex
+
+    monkeypatch.setattr(multiindex, "_SCAN_PER_PROBE", scan_per_probe)
+    codes = random_codes(2000, 5)
+    index = MultiIndex()
+    index.append(codes)
+    for radius in (0, 4, 11):
+        for first, second in zip(codes[::89], codes[40::89], strict=False):
+            near = np.minimum(np.bitwise_count(codes ^ first), np.bitwise_count(codes ^ second)) <= radius
+            assert np.array_equal(index.within_any([int(first), int(second)], radius), np.flatnonzero(near))
+    assert len(MultiIndex().within_any([1, 2], 3)) == 0
