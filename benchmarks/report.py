@@ -307,7 +307,8 @@ queries (families {", ".join(ROBUST_FAMILIES)}) take {robust_search:.1f} ms medi
 {_extraction(extraction)}
 
 The reference decode is what `ImageData.decode(draft_size=...)` does for the hash stage's size;
-ris's hash stage decodes straight to grayscale in draft mode, trims borders and hashes.
+ris's hash stage decodes straight to grayscale at reduced scale (OpenCV's reduced decode for plain
+JPEGs: the same pixels as Pillow's draft, with less overhead), trims borders and hashes.
 
 ### Indexes at scale
 
