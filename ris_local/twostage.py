@@ -7,9 +7,12 @@ and the robust stage up to 248 postings of 8 bytes plus a 2-byte frame size (und
 
 A query is settled by the hash stage when its best hash similarity reaches
 ``sure_similarity``: nothing a hash that close has ever been a different picture in
-the benchmark. Otherwise the robust stage votes for rows through the inverted file,
-verifies the best ``shortlist`` geometrically, tries the mirrored keypoints when
-nothing verified well, and each row scores the better of its two similarities.
+the benchmark. Otherwise the robust stage votes for rows through the inverted file
+(scanning at most ``SCAN_BUDGET`` postings, rarest words first; the frequent words count
+only for the rows the rare ones put forward), verifies the best ``shortlist``
+geometrically, tries the mirrored keypoints when nothing verified well, and each row
+scores the better of its two similarities. An unsure hash hit that plentiful query
+keypoints do not confirm loses ``UNCONFIRMED_PENALTY``.
 """
 
 from __future__ import annotations
