@@ -133,8 +133,7 @@ class MultiIndex:
         for t, (shift, bits) in enumerate(_CUTS):
             if not len(self._values[t]):
                 continue
-            substrings = (wanted >> np.uint64(shift)) & np.uint64((1 << bits) - 1)
-            probes = np.unique(_masks(bits, radius // 3)[None, :] ^ substrings.astype(np.uint32)[:, None])
+            probes = np.unique(_masks(bits, radius // 3)[None, :] ^ _substring(wanted, shift, bits)[:, None])
             low = np.searchsorted(self._values[t], probes, "left")
             high = np.searchsorted(self._values[t], probes, "right")
             hit = high > low

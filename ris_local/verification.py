@@ -101,8 +101,8 @@ def _fit(
     "explains" all its matches. Here each hypothesis comes from two matches with
     distinct keypoints on both sides, and only those whose scale is plausible and whose
     rotation agrees with the dominant orientation change are scored. Points are complex
-    numbers, so a hypothesis is ``z -> a z + b``. Seeded by the input size: the same matches always
-    give the same answer.
+    numbers, so a hypothesis is ``z -> a z + b``. Seeded by the input size: the same
+    matches always give the same answer.
     """
     zs = src[:, 0].astype(np.float64) + 1j * src[:, 1]
     zd = dst[:, 0].astype(np.float64) + 1j * dst[:, 1]
@@ -169,9 +169,7 @@ def verify(
     if fitted is None:
         return None
     matrix, inliers = fitted
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-    if not _MIN_SCALE <= scale <= _MAX_SCALE:
-        return None
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))  # in range: _fit keeps only such models
     distinct = min(len(np.unique(query_idx[keep][inliers])), len(np.unique(cand_idx[keep][inliers])))
     if distinct < _MIN_MATCHES:
         return None
