@@ -17,7 +17,9 @@ A packed keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orienta
 (bits 20-31). The signature filters word collisions (Hamming embedding); positions and
 orientations feed geometric verification. The index keeps only the nearest word of the
 first ``n_index`` keypoints (8 bytes each with its row id); queries use both words of
-all keypoints, normal and mirrored.
+all keypoints, normal and mirrored. The normal keypoints are those of the work image,
+in the index's order (see ``_spread_order``), then those of the work image shrunk to
+``SECOND_SCALE``, which only queries use.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ HASH_SIDE = 64
 _MAGIC = b"RIS\x01"
 _HEADER = struct.Struct("<4sHH4QHH")
 _COUNT = struct.Struct("<H")
+#: A query also looks for keypoints on its work image shrunk to this scale. A crop or an
+#: inner rotation magnifies what is left of the picture, and ORB puts most keypoints on
+#: its finest pyramid levels, so the query's finest keypoints have no counterpart in
+#: the indexed picture; shrinking brings the crop back near the indexed scale.
+SECOND_SCALE = 0.7
 _SPREAD_GRID = 4  # index keypoints are taken round-robin from a 4x4 grid of cells
 
 
@@ -111,19 +118,21 @@ def extract_hashes(image: ImageData) -> HashCodes:
 
 
 def extract(image: ImageData) -> Features:
-    """Both stages: hash codes, then ORB keypoints of the picture and of its mirror."""
+    """Both stages: hash codes, then ORB keypoints of the picture at two scales (the
+    index keeps some of the first scale's) and of its mirror."""
     codes = extract_hashes(image)
     gray = decode_gray(image, draft_size(image, keypoints.WORK_SIDE))
     left, top, right, bottom = content_box(gray)
     work = keypoints.work_image(gray[top:bottom, left:right])
-    found = keypoints.detect(work)
+    found, smaller = keypoints.detect(work), keypoints.detect(keypoints.shrink(work, SECOND_SCALE))
     order = _spread_order(found) if len(found.xy) else np.empty(0, np.intp)
     found = keypoints.Keypoints(
         found.xy[order], found.angle[order], found.octave[order], found.descriptors[order], found.size
     )
     mirrored = keypoints.detect(np.asarray(cv2.flip(work, 1), dtype=np.uint8))
     size = (round(found.size[0]), round(found.size[1]))
-    return Features(size, codes, _keypoint_set(found), min(INDEX_KEYPOINTS, len(order)), _keypoint_set(mirrored))
+    normal = _keypoint_set(keypoints.concatenate(found, smaller))
+    return Features(size, codes, normal, min(INDEX_KEYPOINTS, len(order)), _keypoint_set(mirrored))
 
 
 def to_blob(features: Features) -> bytes:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["GRID", "MAX_KEYPOINTS", "WORK_SIDE", "Keypoints", "detect", "work_image"]
+__all__ = ["GRID", "MAX_KEYPOINTS", "WORK_SIDE", "Keypoints", "concatenate", "detect", "shrink", "work_image"]
 
 #: Longer side, in pixels, of the image ORB runs on.
 WORK_SIDE = 384
@@ -56,6 +56,25 @@ def work_image(gray: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     method = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     return np.asarray(cv2.resize(gray, size, interpolation=method), dtype=np.uint8)
+
+
+def shrink(work: npt.NDArray[np.uint8], scale: float) -> npt.NDArray[np.uint8]:
+    """``work`` scaled down by ``scale`` (area averaging); keypoints found on it keep
+    the work image's grid units, since :func:`detect` measures in the longer side."""
+    height, width = work.shape
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(cv2.resize(work, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def concatenate(first: Keypoints, second: Keypoints) -> Keypoints:
+    """The keypoints of ``first`` then those of ``second`` (same picture, same grid)."""
+    return Keypoints(
+        np.concatenate([first.xy, second.xy]),
+        np.concatenate([first.angle, second.angle]),
+        np.concatenate([first.octave, second.octave]),
+        np.concatenate([first.descriptors, second.descriptors]),
+        first.size,
+    )
 
 
 def detect(work: npt.NDArray[np.uint8]) -> Keypoints:

@@ -2,7 +2,7 @@
 
 :class:`RobustEngine` extracts, per image, four 64-bit hash codes (a DCT and a gradient
 hash of the picture inside its borders, and of its mirror) and up to 400 ORB keypoints
-of the picture and of its mirror, quantised to a 65,536-word vocabulary (the layout is
+of the picture at each of two scales and 400 of its mirror, quantised to a 65,536-word vocabulary (the layout is
 in :mod:`ris_local.features`). :class:`RobustIndex` answers queries with the hash stage
 alone when a hash is sure, and otherwise verifies keypoint matches geometrically (see
 :mod:`ris_local.twostage`). Thresholds come from the benchmark's calibration
@@ -245,7 +245,7 @@ class RobustEngine(Engine):
     """Hash codes plus ORB keypoints, two-stage search (see the module docstring)."""
 
     algorithm: ClassVar[str] = "ris-hash+orb"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 70.0
 

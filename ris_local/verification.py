@@ -47,6 +47,12 @@ _INLIERS_LOW, _INLIERS_HIGH = 9.0, 25.0
 _COVER_LOW, _COVER_HIGH = 0.8, 0.95
 _SPREAD_LOW, _SPREAD_HIGH = 0.03, 0.10
 _CHANCE = 0.5
+# A weaker consensus over the whole frame: from _WEAK_INLIERS inliers (after the chance
+# discount) it scores _WEAK_LOW.._WEAK_HIGH, under the default threshold and the
+# benchmark's 1%-false-positive threshold. It accepts nothing on its own; it only ranks
+# a probable crop above hash neighbours when no stage is sure.
+_WEAK_INLIERS = 4.0
+_WEAK_LOW, _WEAK_HIGH = 55.0, 65.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,17 +189,21 @@ def verify(
 
 def similarity(match: Match | None) -> float:
     """The robust stage's 0..100 similarity: half from inliers (discounted for chance and
-    bunching), half from coverage, and nothing unless both are past their lower bounds."""
+    bunching), half from coverage, and nothing unless both are past their lower bounds;
+    a weaker consensus over the whole frame still scores 55..65 (see ``_WEAK_INLIERS``)."""
     if match is None:
         return 0.0
     # Random consensus among tentative matches grows with their number: count only
     # the inliers beyond it.
     inliers = match.inliers - _CHANCE * np.sqrt(match.tentative)
-    evidence = np.clip((inliers - _INLIERS_LOW) / (_INLIERS_HIGH - _INLIERS_LOW), 0.0, 1.0)
     cover = np.clip((match.coverage - _COVER_LOW) / (_COVER_HIGH - _COVER_LOW), 0.0, 1.0)
+    if cover <= 0 or inliers < _WEAK_INLIERS:
+        return 0.0
+    weak = _WEAK_LOW + (_WEAK_HIGH - _WEAK_LOW) * min(1.0, (inliers - _WEAK_INLIERS) / (_INLIERS_LOW - _WEAK_INLIERS))
+    evidence = np.clip((inliers - _INLIERS_LOW) / (_INLIERS_HIGH - _INLIERS_LOW), 0.0, 1.0)
     # Inliers bunched on one shape (an ellipse's rim, a rectangle's corners) are weaker
     # evidence than the same number spread over the shared area.
     evidence *= np.clip((match.spread - _SPREAD_LOW) / (_SPREAD_HIGH - _SPREAD_LOW), 0.0, 1.0)
-    if evidence <= 0 or cover <= 0:
-        return 0.0
-    return float(50.0 + 25.0 * evidence + 25.0 * cover)
+    if evidence <= 0:
+        return float(weak)
+    return float(max(weak, 50.0 + 25.0 * evidence + 25.0 * cover))

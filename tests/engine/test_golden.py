@@ -33,9 +33,12 @@ def test_dct_code_equals_imagehash_phash_on_a_png(astronaut: Image.Image) -> Non
 def test_keypoints_are_constant(astronaut: Image.Image) -> None:
     f = features.extract(load_image(encode(astronaut, "PNG")))
     assert f.size == (256, 256)
-    assert (len(f.normal.packed), f.n_index, len(f.mirrored.packed)) == (400, 248, 400)
+    # 400 keypoints at the work scale, then 400 on the work image shrunk to SECOND_SCALE
+    assert (len(f.normal.packed), f.n_index, len(f.mirrored.packed)) == (800, 248, 400)
     assert f.normal.packed[:6].tolist() == [482670043, 1558031837, 4208635492, 2111683389, 3872918114, 1205670700]
     assert f.normal.words[:6, 0].tolist() == [47852, 32828, 9835, 51421, 37380, 50373]
+    assert f.normal.packed[400:403].tolist() == [1019508314, 483669466, 1490974935]
+    assert f.normal.words[400:403, 0].tolist() == [35841, 35841, 65517]
 
 
 def test_vocabulary_is_constant() -> None:
@@ -45,7 +48,7 @@ def test_vocabulary_is_constant() -> None:
 
 
 def test_engine_identity_is_recorded() -> None:
-    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "1")
+    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "2")
 
 
 def test_jpeg_codes_are_constant_and_both_decoders_agree(astronaut: Image.Image, monkeypatch) -> None:  # type: ignore[no-untyped-def]
