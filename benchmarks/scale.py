@@ -2,8 +2,10 @@
 
 At 1M and 10M images the index holds synthetic distractors: uniformly random 64-bit
 codes for the hash stage (with 1% planted near-copies so find-duplicates has work) and,
-for the robust stage, 248 postings per image whose words follow the word frequencies of
-the benchmark's real images, with random positions and signatures. The real benchmark
+for the robust stage, 204 postings per image, each a copy of the word and signature of
+a random posting of the benchmark's real images (signatures of one word are alike, and
+random ones would make the signature filter look better than it is) at a random
+position and orientation. The real benchmark
 images are added on top, so the robust queries (real crops and rotations) still have
 their true answer among a million rows.
 """
@@ -195,22 +197,26 @@ def robust_index_times(
     rng = np.random.default_rng(seed)
     real = RobustIndex()
     real.add(list(real_keys), list(real_blobs))
-    starts = real.core.postings.arrays()[0]
-    word_freq = np.diff(starts).astype(np.float64) + 0.5
+    real_starts, _, real_packed, real_rest, _ = real.core.postings.arrays()
+    real_words = np.repeat(np.arange(len(real_starts) - 1, dtype=np.int64), np.diff(real_starts))
     per_image = features.INDEX_KEYPOINTS
-    words = rng.choice(len(word_freq), size=n * per_image, p=word_freq / word_freq.sum()).astype(np.int64)
+    copied = rng.integers(0, len(real_words), size=n * per_image)
+    words = real_words[copied]
     syn_rows = np.repeat(np.arange(n, dtype=np.uint32), per_image)
-    syn_packed = rng.integers(0, 2**32, size=n * per_image, dtype=np.uint64).astype(np.uint32)
+    position = rng.integers(0, 2**20, size=n * per_image, dtype=np.uint32)  # x, y, orientation
+    syn_packed = (real_packed[copied] & np.uint32(0xFFF00000)) | position
+    syn_rest = real_rest[copied]
+    del copied, position
     index = RobustIndex()
     core = index.core
     codes = rng.integers(0, 2**63, size=(n, 4), dtype=np.int64).astype(np.uint64)
     _load_codes(index, codes)
     core.sizes = rng.integers(60, 129, size=(n, 2)).astype(np.uint8)
     order = np.argsort(words, kind="stable")
-    csr = np.concatenate([[0], np.cumsum(np.bincount(words, minlength=len(word_freq)))])
-    doc = np.bincount(words, minlength=len(word_freq)).astype(np.int64)
-    core.postings.load(csr, syn_rows[order], syn_packed[order], doc, n)
-    del words, syn_rows, syn_packed, order
+    csr = np.concatenate([[0], np.cumsum(np.bincount(words, minlength=len(real_starts) - 1))])
+    doc = np.bincount(words, minlength=len(real_starts) - 1).astype(np.int64)
+    core.postings.load(csr, syn_rows[order], syn_packed[order], syn_rest[order], doc, n)
+    del words, syn_rows, syn_packed, syn_rest, order
     # The real images join under keys after the synthetic ones.
     index.add([n + k for k in real_keys], list(real_blobs))
     out = IndexTimes(n + len(real_keys))

@@ -9,7 +9,7 @@ rows are compacted away first. The blocks are, for ``n`` rows and ``p`` postings
 ==============  ========  ==========  ===========================================
 name            dtype     shape       content
 ==============  ========  ==========  ===========================================
-``header``      uint64    (4,)        layout 1, n, p, vocabulary size
+``header``      uint64    (4,)        layout 2, n, p, vocabulary size
 ``keys``        int64     (n,)        the backend's key of each row
 ``codes``       uint64    (n, 4)      DCT, gradient, mirrored DCT, mirrored gradient
 ``sizes``       uint8     (n, 2)      frame width and height on the 128-step grid
@@ -17,6 +17,7 @@ name            dtype     shape       content
 ``starts``      int64     (w + 1,)    CSR offsets of each word's postings
 ``rows``        uint32    (p,)        posting rows
 ``packed``      uint32    (p,)        posting keypoints (see :mod:`ris_local.features`)
+``rest``        uint16    (p,)        the rest of their signatures
 ``doc_freq``    int64     (w,)        rows containing each word
 ==============  ========  ==========  ===========================================
 """
@@ -31,7 +32,7 @@ from ris_local.twostage import TwoStageIndex
 
 __all__ = ["LAYOUT", "from_blocks", "to_blocks"]
 
-LAYOUT = 1
+LAYOUT = 2
 
 
 def to_blocks(core: TwoStageIndex) -> dict[str, bytes]:
@@ -39,7 +40,7 @@ def to_blocks(core: TwoStageIndex) -> dict[str, bytes]:
     if not core.alive.all():
         core.compact()
     n = len(core.keys)
-    starts, rows, packed, doc_freq = core.postings.arrays()
+    starts, rows, packed, rest, doc_freq = core.postings.arrays()
     codes = np.concatenate([core.mih.codes[:, None], core.other], axis=1) if n else np.empty((0, 4), np.uint64)
     blocks = {
         "header": np.array([LAYOUT, n, len(rows), core.postings.words], "<u8").tobytes(),
@@ -49,6 +50,7 @@ def to_blocks(core: TwoStageIndex) -> dict[str, bytes]:
         "starts": starts.astype("<i8").tobytes(),
         "rows": rows.astype("<u4").tobytes(),
         "packed": packed.astype("<u4").tobytes(),
+        "rest": rest.astype("<u2").tobytes(),
         "doc_freq": doc_freq.astype("<i8").tobytes(),
     }
     for t, (values, order) in enumerate(core.mih.tables()):
@@ -75,6 +77,7 @@ def from_blocks(core: TwoStageIndex, blocks: Mapping[str, bytes | bytearray]) ->
         np.frombuffer(blocks["starts"], "<i8"),
         rows,
         np.frombuffer(blocks["packed"], "<u4"),
+        np.frombuffer(blocks["rest"], "<u2"),
         np.frombuffer(blocks["doc_freq"], "<i8").copy(),
         n,
     )

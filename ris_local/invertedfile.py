@@ -1,10 +1,11 @@
 """The robust stage's index: an inverted file from visual words to keypoints.
 
-Each posting is 8 bytes, the image row (u32) and the packed keypoint (u32: position,
-orientation, 12-bit signature; see :mod:`ris_local.features`), stored in CSR form
-ordered by word. A query looks up the postings of its words, keeps those whose
-signature is within ``SIGNATURE_RADIUS`` bits of its own keypoint's (Hamming
-embedding), and votes for rows with the words' inverse document frequency, each
+Each posting is 10 bytes, the image row (u32), the packed keypoint (u32: position,
+orientation, the signature's first 12 bits) and the rest of its 28-bit signature (u16;
+see :mod:`ris_local.features`), stored in CSR form ordered by word. A query looks up
+the postings of its words, keeps those whose signature is within ``SIGNATURE_RADIUS``
+bits of its own keypoint's (Hamming embedding: it rejects most unrelated keypoints that
+share the word), and votes for rows with the words' inverse document frequency, each
 (query keypoint, row) pair once. Only the best-voted rows are verified geometrically.
 
 New postings wait in a tail that queries scan with a mask; the tail is merged into the
@@ -19,17 +20,19 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_local.hamming_join import ranges
+from ris_local.verification import signatures as signature_of
 
 __all__ = ["SIGNATURE_RADIUS", "InvertedFile", "Postings", "RowPostings"]
 
-SIGNATURE_RADIUS = 3
+SIGNATURE_RADIUS = 6
 
+U16 = npt.NDArray[np.uint16]
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 #: (query entry index, row, packed keypoint) of each matching posting.
 Postings = tuple[I64, I64, U32]
-#: A row's (words, packed keypoints), as :meth:`InvertedFile.by_row` returns them.
-RowPostings = Callable[[int], tuple[npt.NDArray[np.uint16], U32]]
+#: A row's (words, packed keypoints, signature rests), as :meth:`InvertedFile.by_row` returns them.
+RowPostings = Callable[[int], tuple[U16, U32, U16]]
 
 
 class InvertedFile:
@@ -40,19 +43,23 @@ class InvertedFile:
         self._starts = np.zeros(words + 1, dtype=np.int64)
         self._rows: U32 = np.empty(0, np.uint32)
         self._packed: U32 = np.empty(0, np.uint32)
-        self._tail: list[tuple[npt.NDArray[np.uint16], U32, U32]] = []
+        self._rest: U16 = np.empty(0, np.uint16)
+        self._tail: list[tuple[U16, U32, U32, U16]] = []
+        self._sorted_tail: tuple[I64, I64, I64, U32, U16] | None = None  # built on the first lookup
         self._tail_size = 0
         self._doc_freq = np.zeros(words, dtype=np.int64)
         self.row_count = 0
 
     def nbytes(self) -> int:
         """Memory held by the postings (CSR and tail)."""
-        tail = sum(w.nbytes + r.nbytes + p.nbytes for w, r, p in self._tail)
-        return int(self._starts.nbytes + self._rows.nbytes + self._packed.nbytes + tail + self._doc_freq.nbytes)
+        tail = sum(sum(part.nbytes for part in parts) for parts in self._tail)
+        arrays = (self._starts, self._rows, self._packed, self._rest, self._doc_freq)
+        return int(sum(array.nbytes for array in arrays) + tail)
 
-    def add(self, row: int, words: npt.NDArray[np.uint16], packed: U32) -> None:
+    def add(self, row: int, words: U16, packed: U32, rest: U16) -> None:
         """Add one image's postings under ``row``."""
-        self._tail.append((words, np.full(len(words), row, dtype=np.uint32), packed))
+        self._tail.append((words, np.full(len(words), row, dtype=np.uint32), packed, rest))
+        self._sorted_tail = None
         self._tail_size += len(words)
         self._doc_freq[np.unique(words.astype(np.int64))] += 1
         self.row_count = max(self.row_count, row + 1)
@@ -64,26 +71,25 @@ class InvertedFile:
         and renumber the live ones."""
         counts = np.diff(self._starts)
         words = [np.repeat(np.arange(self.words, dtype=np.int64), counts)]
-        rows, packed = [self._rows], [self._packed]
-        for w, r, p in self._tail:
+        rows, packed, rest = [self._rows], [self._packed], [self._rest]
+        for w, r, p, s in self._tail:
             words.append(w.astype(np.int64))
             rows.append(r)
             packed.append(p)
-        all_words, all_rows, all_packed = np.concatenate(words), np.concatenate(rows), np.concatenate(packed)
+            rest.append(s)
+        all_words, all_rows = np.concatenate(words), np.concatenate(rows)
+        all_packed, all_rest = np.concatenate(packed), np.concatenate(rest)
         if keep is not None and renumber is not None:
             live = keep[all_rows]
-            all_words, all_rows, all_packed = (
-                all_words[live],
-                renumber[all_rows[live]].astype(np.uint32),
-                all_packed[live],
-            )
+            all_words, all_rows = all_words[live], renumber[all_rows[live]].astype(np.uint32)
+            all_packed, all_rest = all_packed[live], all_rest[live]
             self.row_count = int(keep.sum())
             pairs = np.unique(all_rows.astype(np.int64) * self.words + all_words)
             self._doc_freq = np.bincount(pairs % self.words, minlength=self.words).astype(np.int64)
         order = np.argsort(all_words, kind="stable")
-        self._rows, self._packed = all_rows[order], all_packed[order]
+        self._rows, self._packed, self._rest = all_rows[order], all_packed[order], all_rest[order]
         self._starts = np.concatenate([[0], np.cumsum(np.bincount(all_words, minlength=self.words))])
-        self._tail, self._tail_size = [], 0
+        self._tail, self._tail_size, self._sorted_tail = [], 0, None
 
     def idf(self, live_rows: int) -> npt.NDArray[np.float64]:
         """Inverse document frequency of every word."""
@@ -108,7 +114,7 @@ class InvertedFile:
         where = ranges(low[kept], high[kept])
         owner = kept[np.repeat(np.arange(len(kept), dtype=np.int64), length[kept])]
         packed = self._packed[where]
-        close = np.bitwise_count((packed >> 20) ^ signatures[owner]) <= SIGNATURE_RADIUS
+        close = np.bitwise_count(signature_of(packed, self._rest[where]) ^ signatures[owner]) <= SIGNATURE_RADIUS
         found = owner[close], self._rows[where[close]].astype(np.int64), packed[close]
         if self._tail:
             tail = self._lookup_tail(words, signatures)
@@ -139,46 +145,53 @@ class InvertedFile:
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint32)
         at, owner = np.concatenate(where), np.concatenate(owners)
         packed = self._packed[at]
-        close = np.bitwise_count((packed >> 20) ^ signatures[owner]) <= SIGNATURE_RADIUS
+        close = np.bitwise_count(signature_of(packed, self._rest[at]) ^ signatures[owner]) <= SIGNATURE_RADIUS
         return owner[close], self._rows[at[close]].astype(np.int64), packed[close]
 
     def _lookup_tail(self, words: I64, signatures: U32) -> Postings:
-        """The same for postings not yet merged (few: scanned with a sorted copy)."""
-        tail_words = np.concatenate([w for w, _, _ in self._tail]).astype(np.int64)
-        tail_rows = np.concatenate([r for _, r, _ in self._tail]).astype(np.int64)
-        tail_packed = np.concatenate([p for _, _, p in self._tail])
-        order = np.argsort(tail_words, kind="stable")
-        tw = tail_words[order]
+        """The same for postings not yet merged (few: searched in a sorted copy, which
+        lasts until the next add)."""
+        if self._sorted_tail is None:
+            tail_words = np.concatenate([parts[0] for parts in self._tail]).astype(np.int64)
+            order = np.argsort(tail_words, kind="stable")
+            self._sorted_tail = (
+                tail_words[order],
+                order,
+                np.concatenate([parts[1] for parts in self._tail]).astype(np.int64),
+                np.concatenate([parts[2] for parts in self._tail]),
+                np.concatenate([parts[3] for parts in self._tail]),
+            )
+        tw, order, tail_rows, tail_packed, tail_rest = self._sorted_tail
         low, high = np.searchsorted(tw, words, "left"), np.searchsorted(tw, words, "right")
         where = order[ranges(low, high)]
         owner = np.repeat(np.arange(len(words), dtype=np.int64), high - low)
         packed = tail_packed[where]
-        close = np.bitwise_count((packed >> 20) ^ signatures[owner]) <= SIGNATURE_RADIUS
+        close = np.bitwise_count(signature_of(packed, tail_rest[where]) ^ signatures[owner]) <= SIGNATURE_RADIUS
         return owner[close], tail_rows[where[close]], packed[close]
 
     def by_row(self) -> RowPostings:
-        """A lookup of each row's (words, packed keypoints), for a self-join."""
-        starts, rows, packed, _ = self.arrays()
+        """A lookup of each row's (words, packed keypoints, signature rests), for a self-join."""
+        starts, rows, packed, rest, _ = self.arrays()
         words = np.repeat(np.arange(self.words, dtype=np.uint16), np.diff(starts))
         order = np.argsort(rows, kind="stable")
         sorted_rows = rows[order]
         bounds = np.searchsorted(sorted_rows, np.arange(self.row_count + 1))
 
-        def lookup(row: int) -> tuple[npt.NDArray[np.uint16], U32]:
+        def lookup(row: int) -> tuple[U16, U32, U16]:
             if row + 1 >= len(bounds):  # a row after the last one with keypoints has none
-                return words[:0], packed[:0]
+                return words[:0], packed[:0], rest[:0]
             chosen = order[bounds[row] : bounds[row + 1]]
-            return words[chosen], packed[chosen]
+            return words[chosen], packed[chosen], rest[chosen]
 
         return lookup
 
-    def arrays(self) -> tuple[I64, U32, U32, I64]:
-        """``(starts, rows, packed, doc_freq)`` after merging, for persistence."""
+    def arrays(self) -> tuple[I64, U32, U32, U16, I64]:
+        """``(starts, rows, packed, rest, doc_freq)`` after merging, for persistence."""
         if self._tail:
             self.merge()
-        return self._starts, self._rows, self._packed, self._doc_freq
+        return self._starts, self._rows, self._packed, self._rest, self._doc_freq
 
-    def load(self, starts: I64, rows: U32, packed: U32, doc_freq: I64, row_count: int) -> None:
+    def load(self, starts: I64, rows: U32, packed: U32, rest: U16, doc_freq: I64, row_count: int) -> None:
         """Adopt arrays saved by :meth:`arrays`."""
-        self._starts, self._rows, self._packed, self._doc_freq = starts, rows, packed, doc_freq
-        self._tail, self._tail_size, self.row_count = [], 0, row_count
+        self._starts, self._rows, self._packed, self._rest, self._doc_freq = starts, rows, packed, rest, doc_freq
+        self._tail, self._tail_size, self._sorted_tail, self.row_count = [], 0, None, row_count

@@ -25,7 +25,7 @@ from ris_local import features
 from ris_local.blocks import from_blocks, to_blocks
 from ris_local.engine import Engine, FeatureIndex, Hit, Keys, Score
 from ris_local.features import Features, KeypointSet
-from ris_local.invertedfile import RowPostings
+from ris_local.invertedfile import SIGNATURE_RADIUS, RowPostings
 from ris_local.twostage import (
     CONFIRM_KEYPOINTS,
     UNCONFIRMED_PENALTY,
@@ -34,7 +34,7 @@ from ris_local.twostage import (
     hash_radius,
     hash_similarity,
 )
-from ris_local.verification import similarity, unpack, verify
+from ris_local.verification import signatures, similarity, unpack, verify
 
 __all__ = ["HashStageEngine", "RobustEngine", "RobustIndex"]
 
@@ -183,9 +183,9 @@ def _all_hash_pairs(
 
 
 def _indexed_set(core: TwoStageIndex, by_row: RowPostings, row: int) -> tuple[KeypointSet, tuple[int, int]]:
-    """A row's indexed keypoints (their one word twice, as a query wants two) and frame."""
-    words, packed = by_row(row)
-    return KeypointSet(packed, np.stack([words, words], axis=1)), (
+    """A row's indexed keypoints (with their one word) and frame."""
+    words, packed, rest = by_row(row)
+    return KeypointSet(packed, rest, words[:, None]), (
         int(core.sizes[row, 0]) * 2,
         int(core.sizes[row, 1]) * 2,
     )
@@ -224,9 +224,10 @@ def _compare_sets(
     cand_words = cand.words[:n_cand, 0].astype(np.int64)
     equal = query.words.astype(np.int64)[:, :, None] == cand_words[None, None, :]
     q_idx, _, c_idx = np.nonzero(equal)
-    q_xy, q_angle, q_sig = unpack(query.packed)
-    c_xy, c_angle, c_sig = unpack(cand.packed[:n_cand])
-    close = np.bitwise_count(q_sig[q_idx] ^ c_sig[c_idx]) <= 3
+    q_xy, q_angle = unpack(query.packed)
+    c_xy, c_angle = unpack(cand.packed[:n_cand])
+    q_sig, c_sig = signatures(query.packed, query.rest), signatures(cand.packed[:n_cand], cand.rest[:n_cand])
+    close = np.bitwise_count(q_sig[q_idx] ^ c_sig[c_idx]) <= SIGNATURE_RADIUS
     q_idx, c_idx = q_idx[close], c_idx[close]
     match = verify(
         q_idx,

@@ -3,7 +3,7 @@
 Rows are numbered in insertion order; ``keys`` maps them to the backend's keys and
 ``alive`` marks removed rows until the next compaction. Per row the hash stage holds
 four 64-bit codes and three multi-index tables (8 + 32 + 24 = 64 bytes with the key)
-and the robust stage up to 248 postings of 8 bytes plus a 2-byte frame size (under 2 KB).
+and the robust stage up to 204 postings of 10 bytes plus a 2-byte frame size (under 2 KB).
 
 A query is settled by the hash stage when its best hash similarity reaches
 ``sure_similarity``: nothing a hash that close has ever been a different picture in
@@ -24,7 +24,7 @@ from ris_local import vocabulary
 from ris_local.features import Features, KeypointSet
 from ris_local.invertedfile import InvertedFile
 from ris_local.multiindex import MultiIndex
-from ris_local.verification import Match, similarity, unpack, verify
+from ris_local.verification import Match, signatures, similarity, unpack, verify
 
 __all__ = ["TwoStageIndex"]
 
@@ -32,7 +32,7 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 #: Hash similarity falls linearly from 100 to 0 as the summed distance reaches this.
 ZERO_SIMILARITY_BITS = 64.0
-SHORTLIST = 20
+SHORTLIST = 40
 #: DCT radius of the first, cheap lookup (nearly every sure hit is within it) and the
 #: second one made when the hash stage is unsure and keypoints will be searched anyway.
 SURE_DCT_BITS, WIDE_DCT_BITS = 11, 15
@@ -60,11 +60,14 @@ def hash_radius(threshold: float) -> int:
 def _votes(entry: I64, rows: I64, owners: I64, words: I64, idf: F64, n: int, row_count: int) -> F64:
     """Each row's vote: the idf of its best word for each query keypoint it matches
     (a keypoint votes once per row, so a repeated word cannot stuff the ballot)."""
-    weight, owner = idf[words[entry]], owners[entry]
-    pair = rows * n + owner
-    order = np.lexsort((-weight, pair))
-    first = np.r_[True, pair[order][1:] != pair[order][:-1]]
-    votes = np.bincount(rows[order][first], weights=weight[order][first], minlength=row_count)
+    if not len(entry):
+        return np.zeros(row_count, np.float64)
+    pair = rows * n + owners[entry]
+    order = np.argsort(pair)
+    pair = pair[order]
+    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    best = np.maximum.reduceat(idf[words[entry[order]]], starts)
+    votes = np.bincount(pair[starts] // n, weights=best, minlength=row_count)
     return votes.astype(np.float64, copy=False)
 
 
@@ -109,7 +112,8 @@ class TwoStageIndex:
         self.sizes = np.concatenate([self.sizes, sizes])
         for offset, f in enumerate(features):
             if f.n_index:
-                self.postings.add(start + offset, f.normal.words[: f.n_index, 0], f.normal.packed[: f.n_index])
+                kps, count = f.normal, f.n_index
+                self.postings.add(start + offset, kps.words[:count, 0], kps.packed[:count], kps.rest[:count])
 
     def compact(self) -> None:
         """Drop removed rows for good and renumber the rest."""
@@ -145,16 +149,19 @@ class TwoStageIndex:
         size: tuple[int, int],
         rows_ok: npt.NDArray[np.bool_],
         shortlist: int = SHORTLIST,
-        words_per_keypoint: int = 2,
+        words_per_keypoint: int | None = None,
     ) -> dict[int, Match]:
-        """Verified matches of a query keypoint set with the best-voted rows."""
+        """Verified matches of a query keypoint set with the best-voted rows, looking up
+        the first ``words_per_keypoint`` words of each keypoint (all by default)."""
         n = len(kps.packed)
+        words_per_keypoint = words_per_keypoint or kps.words.shape[1]
         if n == 0 or not len(self.keys):
             return {}
         words = kps.words[:, :words_per_keypoint].astype(np.int64).ravel()
         owners = np.repeat(np.arange(n, dtype=np.int64), words_per_keypoint)
-        query_xy, query_angle, signatures = unpack(kps.packed)
-        (entry, rows, packed), skipped = self.postings.lookup(words, signatures[owners], SCAN_BUDGET)
+        query_xy, query_angle = unpack(kps.packed)
+        query_signatures = signatures(kps.packed, kps.rest)[owners]
+        (entry, rows, packed), skipped = self.postings.lookup(words, query_signatures, SCAN_BUDGET)
         usable = rows_ok[rows]
         entry, rows, packed = entry[usable], rows[usable], packed[usable]
         if not len(rows):
@@ -165,20 +172,23 @@ class TwoStageIndex:
             # the rare words put forward; then the full vote picks the shortlist.
             ahead = _top(_votes(entry, rows, owners, words, idf, n, len(self.keys)), shortlist * PRESELECT)
             more_entry, more_rows, more_packed = self.postings.lookup_rows(
-                words[skipped], signatures[owners[skipped]], np.sort(ahead)
+                words[skipped], query_signatures[skipped], np.sort(ahead)
             )
             entry = np.concatenate([entry, skipped[more_entry]])
             rows, packed = np.concatenate([rows, more_rows]), np.concatenate([packed, more_packed])
         best = _top(_votes(entry, rows, owners, words, idf, n, len(self.keys)), shortlist)
-        owner = owners[entry]
-        cand_xy, cand_angle, _ = unpack(packed)
-        by_row = np.argsort(rows, kind="stable")
-        sorted_rows = rows[by_row]
+        # Only the shortlisted rows' postings, grouped by row, go on to verification.
+        shortlisted = np.zeros(len(self.keys), dtype=bool)
+        shortlisted[best] = True
+        kept = np.flatnonzero(shortlisted[rows])
+        kept = kept[np.argsort(rows[kept], kind="stable")]
+        owner, packed, sorted_rows = owners[entry[kept]], packed[kept], rows[kept]
+        cand_xy, cand_angle = unpack(packed)
         matches: dict[int, Match] = {}
         query_frame = (size[0] / 2.0, size[1] / 2.0)
         for row in best:
             lo, hi = np.searchsorted(sorted_rows, row, "left"), np.searchsorted(sorted_rows, row, "right")
-            sel = by_row[lo:hi]
+            sel = slice(lo, hi)
             match = verify(
                 owner[sel],
                 query_xy[owner[sel]],

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Match", "similarity", "unpack", "verify"]
+__all__ = ["SIGNATURE_BITS", "Match", "signatures", "similarity", "unpack", "verify"]
 
 _ANGLE_STEPS = 64
 _MIN_MATCHES = 5
@@ -67,14 +67,22 @@ class Match:
     spread: float = 0.0
 
 
-def unpack(
-    packed: npt.NDArray[np.uint32],
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.uint32]]:
-    """``(xy on the 128 grid, orientation step 0..63, 12-bit signature)`` of packed keypoints."""
+def unpack(packed: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """``(xy on the 128 grid, orientation step 0..63)`` of packed keypoints."""
     x = (packed & 127).astype(np.float32)
     y = ((packed >> 7) & 127).astype(np.float32)
     angle = ((packed >> 14) & 63).astype(np.int64)
-    return np.stack([x, y], axis=1), angle, (packed >> 20).astype(np.uint32)
+    return np.stack([x, y], axis=1), angle
+
+
+#: A keypoint's signature: the first bits of its descriptor, 12 in the packed keypoint
+#: and 16 beside it (see :mod:`ris_local.features`).
+SIGNATURE_BITS = 28
+
+
+def signatures(packed: npt.NDArray[np.uint32], rest: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint32]:
+    """The 28-bit signatures of packed keypoints and the rest of their signature bits."""
+    return np.asarray((packed >> 20) | (rest.astype(np.uint32) << 12), dtype=np.uint32)
 
 
 def _dominant_step(query_angle: npt.NDArray[np.int64], cand_angle: npt.NDArray[np.int64]) -> int:

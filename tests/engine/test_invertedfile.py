@@ -8,13 +8,16 @@ from ris_local.invertedfile import SIGNATURE_RADIUS, InvertedFile
 
 
 def filled(rows: int, words: int, seed: int) -> InvertedFile:
+    """Random postings whose signatures keep to their first 12 bits (the rest is 0), so
+    that random query signatures of 12 bits are often within the radius."""
     rng = np.random.default_rng(seed)
     index = InvertedFile(words)
     # Skewed word frequencies, as real vocabularies have: some lists are long.
     weights = 1.0 / np.arange(1, words + 1)
     for row in range(rows):
         chosen = rng.choice(words, 40, p=weights / weights.sum()).astype(np.uint16)
-        index.add(row, chosen, rng.integers(0, 2**32, 40, dtype=np.uint64).astype(np.uint32))
+        packed = rng.integers(0, 2**32, 40, dtype=np.uint64).astype(np.uint32)
+        index.add(row, chosen, packed, np.zeros(40, np.uint16))
     index.merge()
     return index
 
@@ -30,6 +33,7 @@ def test_budgeted_lookup_and_row_lookup_cover_the_full_lookup() -> None:
     signatures = rng.integers(0, 4096, 30).astype(np.uint32)
     full, none_skipped = index.lookup(words, signatures)
     assert len(none_skipped) == 0
+    assert len(full[0]) > 0
     assert (np.bitwise_count((full[2] >> 20) ^ signatures[full[0]]) <= SIGNATURE_RADIUS).all()
     (entries, rows, packed), skipped = index.lookup(words, signatures, budget=2000)
     assert len(skipped) > 0  # the budget left the longest lists out
@@ -42,6 +46,6 @@ def test_budgeted_lookup_and_row_lookup_cover_the_full_lookup() -> None:
 
 def test_lookup_sees_postings_not_yet_merged() -> None:
     index = filled(50, 16, 3)
-    index.add(50, np.array([7], np.uint16), np.array([(123 << 20) | 5], np.uint32))
-    (_, rows, _), _ = index.lookup(np.array([7], np.int64), np.array([123], np.uint32), budget=1)
+    index.add(50, np.array([7], np.uint16), np.array([(123 << 20) | 5], np.uint32), np.array([9], np.uint16))
+    (_, rows, _), _ = index.lookup(np.array([7], np.int64), np.array([123 | (9 << 12)], np.uint32), budget=1)
     assert 50 in rows.tolist()
