@@ -2,7 +2,7 @@
 
 At 1M and 10M images the index holds synthetic distractors: uniformly random 64-bit
 codes for the hash stage (with 1% planted near-copies so find-duplicates has work) and,
-for the robust stage, 204 postings per image, each a copy of the word and signature of
+for the robust stage, 200 postings per image, each a copy of the word and signature of
 a random posting of the benchmark's real images (signatures of one word are alike, and
 random ones would make the signature filter look better than it is) at a random
 position and orientation. The real benchmark

@@ -41,7 +41,7 @@ from ris_local.globalhash import HashCodes, hash_codes
 __all__ = ["INDEX_KEYPOINTS", "Features", "KeypointSet", "extract", "extract_hashes", "from_blob", "to_blob"]
 
 #: Keypoints per image the robust index keeps (10 bytes each, with a 2-byte frame size: under 2 KB per image).
-INDEX_KEYPOINTS = 204
+INDEX_KEYPOINTS = 200
 #: The hash stage decodes so the longer side is at least this many pixels.
 HASH_SIDE = 64
 #: Visual words stored per keypoint, nearest first: the index takes the first, queries

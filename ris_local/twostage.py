@@ -3,7 +3,7 @@
 Rows are numbered in insertion order; ``keys`` maps them to the backend's keys and
 ``alive`` marks removed rows until the next compaction. Per row the hash stage holds
 four 64-bit codes and three multi-index tables (8 + 32 + 24 = 64 bytes with the key)
-and the robust stage up to 204 postings of 10 bytes plus a 2-byte frame size (under 2 KB).
+and the robust stage up to 200 postings of 10 bytes plus a 2-byte frame size (under 2 KB).
 
 A query is settled by the hash stage when its best hash similarity reaches
 ``sure_similarity``: nothing a hash that close has ever been a different picture in
