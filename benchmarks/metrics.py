@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ris_core.groups import connected_groups
+
 __all__ = ["FamilyScores", "PairScores", "family_scores", "pair_scores", "threshold_for_fpr"]
 
 
@@ -68,12 +70,18 @@ def family_scores(ranks: Sequence[int | None], scores: Sequence[float], threshol
 
 
 def pair_scores(found: Iterable[tuple[int, int]], groups: dict[int, int]) -> PairScores:
-    """Compare found pairs with the pairs of keys that share a group."""
+    """Compare the groups that ``found`` pairs make with the true groups, pair by pair.
+
+    ``find_duplicates`` returns the connected components of the pairs it finds, so a
+    user gets every pair within a component: two crops of one photograph that do not
+    contain each other still share a group through the photograph itself. Pairwise
+    precision and recall are taken over those grouped pairs.
+    """
     members: dict[int, list[int]] = {}
     for key, group in groups.items():
         members.setdefault(group, []).append(key)
     true = {(min(a, b), max(a, b)) for keys in members.values() for i, a in enumerate(keys) for b in keys[i + 1 :]}
-    got = {(min(a, b), max(a, b)) for a, b in found}
+    got = {(a, b) for keys in connected_groups(found) for i, a in enumerate(keys) for b in keys[i + 1 :]}
     hits = len(got & true)
     precision = hits / len(got) if got else 1.0
     recall = hits / len(true) if true else 1.0

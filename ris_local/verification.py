@@ -53,6 +53,7 @@ _CHANCE = 0.5
 # a probable crop above hash neighbours when no stage is sure.
 _WEAK_INLIERS = 4.0
 _WEAK_LOW, _WEAK_HIGH = 55.0, 65.0
+_EVIDENCE_FOR_COVER = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +213,7 @@ def similarity(match: Match | None) -> float:
     # Inliers bunched on one shape (an ellipse's rim, a rectangle's corners) are weaker
     # evidence than the same number spread over the shared area.
     evidence *= np.clip((match.spread - _SPREAD_LOW) / (_SPREAD_HIGH - _SPREAD_LOW), 0.0, 1.0)
-    if evidence <= 0:
-        return float(weak)
-    return float(max(weak, 50.0 + 25.0 * evidence + 25.0 * cover))
+    # Coverage counts in full only with some evidence: barely any must not score as if
+    # a full frame of it had been seen.
+    strong = 50.0 + 25.0 * evidence + 25.0 * cover * min(1.0, evidence / _EVIDENCE_FOR_COVER)
+    return float(max(weak, strong))
