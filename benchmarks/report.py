@@ -271,16 +271,19 @@ At 1M and 10M images, `find_duplicates` is the hash stage's self-join (exact mul
 DCT codes and their mirrors, then the summed distance); the keypoint self-join, on by default, is
 timed on the find-duplicates collection in the accuracy table. At 1M and 10M images the indexes
 hold **synthetic distractors**: random 64-bit codes for the hash stage
-(1% planted near-copies) and, for the robust stage, 248 postings per image with words drawn from the
-real images' word frequencies and random positions and signatures; the real benchmark images are added
-on top, so robust queries still look for their true answer among them.
+(1% planted near-copies) and, for the robust stage, 200 postings per image, each copying the word and
+signature of a random posting of the real images at a random position and orientation (signatures of
+one word are alike, so random ones would flatter the signature filter); the real benchmark images are
+added on top, so robust queries still look for their true answer among them.
 
 ## Accuracy (anchors and ris side by side)
 
 {_summary(results)}
 
 The threshold at 1% FPR is the lowest similarity that at most 1% of the photograph negative queries
-reach (their best hit); a true match is *accepted* when it is returned at or above it. Robust-stage
+reach (their best hit); a true match is *accepted* when it is returned at or above it. Find-duplicates
+precision and recall are pairwise over the groups `find_duplicates` returns (the connected components
+of the pairs a method finds), for every method alike. Robust-stage
 queries (families {", ".join(ROBUST_FAMILIES)}) take {robust_search:.1f} ms median for ris at this index size
 (search only; extraction is in the speed table).
 

@@ -13,14 +13,14 @@ A blob is little-endian and self-describing (no pickle)::
     ..      2           m keypoints of the mirrored picture
     ..      4m, 2m, 8m  the same arrays for them
 
-A packed keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orientation in
-64 steps (bits 14-19) and the descriptor's first 12 bits (bits 20-31); the u16 beside it
-holds descriptor bits 12-27. These 28 bits are the keypoint's signature: it filters word
-collisions (Hamming embedding), while positions and orientations feed geometric
-verification. The index keeps only the nearest word of the first ``n_index`` keypoints
-(10 bytes each with its row id); queries use all four words of all keypoints, normal
-and mirrored. The normal keypoints are those of the work image,
-in the index's order (see ``_spread_order``), then those of the work image shrunk to
+A keypoint's signature is 28 chosen bits of its descriptor (``SIGNATURE_BITS``). A packed
+keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orientation in 64 steps
+(bits 14-19) and the signature's first 12 bits (bits 20-31); the u16 beside it holds the
+other 16. The signature filters word collisions (Hamming embedding), while positions and
+orientations feed geometric verification. The index keeps only the nearest word of the
+first ``n_index`` keypoints (10 bytes each with its row id); queries use all four words of
+all keypoints, normal and mirrored. The normal keypoints are those of the work image, in
+the index's order (see ``_spread_order``), then those of the work image shrunk to
 ``SECOND_SCALE``, which only queries use.
 """
 
@@ -54,38 +54,12 @@ _MAGIC = b"RIS\x02"
 #: unrelated descriptors of one word disagree most for how often true matches disagree
 #: (measured on 114,000 descriptors of the benchmark's photographs and 16,000 verified
 #: matches: 6.8 against 3.1 expected differing bits; ORB's first 28 bits give 3.4 against 1.8).
-SIGNATURE_BITS = np.array(
-    [
-        2,
-        14,
-        30,
-        38,
-        46,
-        47,
-        49,
-        59,
-        71,
-        72,
-        81,
-        103,
-        106,
-        108,
-        124,
-        125,
-        146,
-        153,
-        158,
-        165,
-        168,
-        186,
-        200,
-        203,
-        204,
-        207,
-        230,
-        237,
-    ]
-)
+# fmt: off
+SIGNATURE_BITS = np.array([
+    2, 14, 30, 38, 46, 47, 49, 59, 71, 72, 81, 103, 106, 108,
+    124, 125, 146, 153, 158, 165, 168, 186, 200, 203, 204, 207, 230, 237,
+])
+# fmt: on
 _HEADER = struct.Struct("<4sHH4QHH")
 _COUNT = struct.Struct("<H")
 #: A query also looks for keypoints on its work image shrunk to this scale. A crop or an

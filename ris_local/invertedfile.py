@@ -128,22 +128,22 @@ class InvertedFile:
     def lookup_rows(self, words: I64, signatures: U32, rows: I64) -> Postings:
         """Like :meth:`lookup`, but only postings in ``rows`` (ascending), found by binary
         search: within a word's list, postings are in row order (rows are numbered in
-        insertion order and lists are merged stably). The tail is not searched here;
-        :meth:`lookup` already scanned it for every entry."""
-        where: list[I64] = []
-        owners: list[I64] = []
-        wanted = rows.astype(self._rows.dtype)  # the lists' own dtype: no conversion per search
-        for entry, word in enumerate(words):
-            start, end = int(self._starts[word]), int(self._starts[word + 1])
-            listed = self._rows[start:end]
-            low = start + np.searchsorted(listed, wanted, "left")
-            high = start + np.searchsorted(listed, wanted, "right")
-            found = ranges(low, high)
-            where.append(found)
-            owners.append(np.full(len(found), entry, dtype=np.int64))
-        if not where:
+        insertion order and lists are merged stably). Each distinct word is searched once,
+        for the start and the end of every wanted row at a time. The tail is not searched
+        here; :meth:`lookup` already scanned it for every entry."""
+        if not len(words) or not len(rows):
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint32)
-        at, owner = np.concatenate(where), np.concatenate(owners)
+        wanted = rows.astype(self._rows.dtype)  # the lists' own dtype: no conversion per search
+        bounds = np.concatenate([wanted, wanted + 1])
+        distinct, entry_word = np.unique(words, return_inverse=True)
+        found = np.empty((len(distinct), len(bounds)), dtype=np.int64)
+        for index, word in enumerate(distinct.tolist()):
+            start, end = int(self._starts[word]), int(self._starts[word + 1])
+            found[index] = start + np.searchsorted(self._rows[start:end], bounds)
+        low, high = found[entry_word, : len(wanted)].ravel(), found[entry_word, len(wanted) :].ravel()
+        at = ranges(low, high)
+        owner = np.repeat(np.arange(len(words), dtype=np.int64), len(wanted))
+        owner = np.repeat(owner, high - low)
         packed = self._packed[at]
         close = np.bitwise_count(signature_of(packed, self._rest[at]) ^ signatures[owner]) <= SIGNATURE_RADIUS
         return owner[close], self._rows[at[close]].astype(np.int64), packed[close]

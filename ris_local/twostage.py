@@ -10,7 +10,8 @@ A query is settled by the hash stage when its best hash similarity reaches
 the benchmark. Otherwise the robust stage votes for rows through the inverted file
 (scanning at most ``SCAN_BUDGET`` postings, rarest words first; the frequent words count
 only for the rows the rare ones put forward), verifies the best ``shortlist``
-geometrically, tries the mirrored keypoints when nothing verified well, and each row
+geometrically (stopping halfway when a match is already good), tries the mirrored
+keypoints when nothing verified well, and each row
 scores the better of its two similarities. An unsure hash hit that plentiful query
 keypoints do not confirm loses ``UNCONFIRMED_PENALTY``.
 """
@@ -33,6 +34,9 @@ F64 = npt.NDArray[np.float64]
 #: Hash similarity falls linearly from 100 to 0 as the summed distance reaches this.
 ZERO_SIMILARITY_BITS = 64.0
 SHORTLIST = 40
+#: Past this many verified rows, the shortlist ends early once a match scores MIRROR_BELOW:
+#: most queries find their picture among the first few, and hard ones get the whole list.
+CONFIDENT_AFTER = 20
 #: DCT radius of the first, cheap lookup (nearly every sure hit is within it) and the
 #: second one made when the hash stage is unsure and keypoints will be searched anyway.
 SURE_DCT_BITS, WIDE_DCT_BITS = 11, 15
@@ -44,7 +48,7 @@ SCAN_BUDGET = 1_000_000
 UNCONFIRMED_PENALTY = 10.0
 CONFIRM_KEYPOINTS = 200
 #: When frequent words were left out, this many shortlists' worth of rows are re-voted.
-PRESELECT = 10
+PRESELECT = 5
 
 
 def hash_similarity(distance: F64 | I64 | int) -> F64:
@@ -186,7 +190,10 @@ class TwoStageIndex:
         cand_xy, cand_angle = unpack(packed)
         matches: dict[int, Match] = {}
         query_frame = (size[0] / 2.0, size[1] / 2.0)
-        for row in best:
+        confident = False
+        for count, row in enumerate(best):
+            if confident and count >= CONFIDENT_AFTER:
+                break
             lo, hi = np.searchsorted(sorted_rows, row, "left"), np.searchsorted(sorted_rows, row, "right")
             sel = slice(lo, hi)
             match = verify(
@@ -201,6 +208,7 @@ class TwoStageIndex:
             )
             if match is not None:
                 matches[int(row)] = match
+                confident = confident or similarity(match) >= MIRROR_BELOW
         return matches
 
     def robust_similarities(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> dict[int, float]:

@@ -90,7 +90,8 @@ def _dominant_step(query_angle: npt.NDArray[np.int64], cand_angle: npt.NDArray[n
     """The most common orientation change, in steps of 1/64 turn (smoothed over neighbours)."""
     turn = (cand_angle - query_angle) % _ANGLE_STEPS
     votes = np.bincount(turn, minlength=_ANGLE_STEPS)
-    return int(np.argmax(votes + np.roll(votes, 1) + np.roll(votes, -1)))
+    ring = np.concatenate([votes[-1:], votes, votes[:1]])  # the steps wrap around
+    return int(np.argmax(ring[:-2] + votes + ring[2:]))
 
 
 def _consistent(
