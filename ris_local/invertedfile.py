@@ -8,7 +8,7 @@ bits of its own keypoint's (Hamming embedding: it rejects most unrelated keypoin
 share the word), and votes for rows with the words' inverse document frequency, each
 (query keypoint, row) pair once. Only the best-voted rows are verified geometrically.
 
-New postings wait in a tail that queries scan with a mask; the tail is merged into the
+New postings wait in a tail that queries search through a sorted copy; the tail is merged into the
 CSR arrays when it passes ``max(65536, 5%)`` of the postings.
 """
 

@@ -1,11 +1,11 @@
 """The default local engine: hash codes for the easy cases, ORB keypoints for the rest.
 
 :class:`RobustEngine` extracts, per image, four 64-bit hash codes (a DCT and a gradient
-hash of the picture inside its borders, and of its mirror) and up to 400 ORB keypoints
-of the picture at each of two scales and 400 of its mirror, quantised to a 65,536-word vocabulary (the layout is
-in :mod:`ris_local.features`). :class:`RobustIndex` answers queries with the hash stage
-alone when a hash is sure, and otherwise verifies keypoint matches geometrically (see
-:mod:`ris_local.twostage`). Thresholds come from the benchmark's calibration
+hash of the picture inside its borders, and of its mirror) and ORB keypoints: up to 400
+of the picture at each of two scales and 400 of its mirror, quantised to a 65,536-word
+vocabulary (the layout is in :mod:`ris_local.features`). :class:`RobustIndex` answers
+queries with the hash stage alone when a hash is sure, and otherwise verifies keypoint
+matches geometrically (see :mod:`ris_local.twostage`). Thresholds come from the benchmark's calibration
 (BENCHMARKS.md); :mod:`ris_local.calibration` derives them from other labelled pairs.
 
 :class:`HashStageEngine` is the hash stage alone: the same codes, no keypoints, for

@@ -11,8 +11,8 @@ the benchmark. Otherwise the robust stage votes for rows through the inverted fi
 (scanning at most ``SCAN_BUDGET`` postings, rarest words first; the frequent words count
 only for the rows the rare ones put forward), verifies the best ``shortlist``
 geometrically (stopping halfway when a match is already good), tries the mirrored
-keypoints when nothing verified well, and each row
-scores the better of its two similarities. An unsure hash hit that plentiful query
+keypoints when nothing verified well, and each row scores the better of its two
+similarities. An unsure hash hit that plentiful query
 keypoints do not confirm loses ``UNCONFIRMED_PENALTY``.
 """
 

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SIGNATURE_BITS", "Match", "signatures", "similarity", "unpack", "verify"]
+__all__ = ["Match", "signatures", "similarity", "unpack", "verify"]
 
 _ANGLE_STEPS = 64
 _MIN_MATCHES = 5
@@ -76,13 +76,9 @@ def unpack(packed: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.float32], npt
     return np.stack([x, y], axis=1), angle
 
 
-#: A keypoint's signature: the first bits of its descriptor, 12 in the packed keypoint
-#: and 16 beside it (see :mod:`ris_local.features`).
-SIGNATURE_BITS = 28
-
-
 def signatures(packed: npt.NDArray[np.uint32], rest: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint32]:
-    """The 28-bit signatures of packed keypoints and the rest of their signature bits."""
+    """The 28-bit signatures of keypoints: 12 bits in the packed keypoint, 16 beside it
+    (see :mod:`ris_local.features`)."""
     return np.asarray((packed >> 20) | (rest.astype(np.uint32) << 12), dtype=np.uint32)
 
 
