@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -281,7 +282,22 @@ def spawn(*args: str) -> pexpect.spawn:
     executable = shutil.which("ris", path=str(Path(sys.executable).parent))
     assert executable, "no 'ris' console script beside this Python"
     env = {**os.environ, "TERM": "dumb"}  # RIS_HOME comes from the isolated_home fixture
-    return pexpect.spawn(executable, list(args), env=env, encoding="utf-8", timeout=20, dimensions=(40, 100))
+    return pexpect.spawn(
+        executable,
+        list(args),
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 100),
+        preexec_fn=_interruptible,
+    )
+
+
+def _interruptible() -> None:
+    """Ctrl-C as in a terminal: a runner started in the background (``cmd &``) ignores
+    SIGINT, and an ignored signal stays ignored across exec, so Python would never raise
+    KeyboardInterrupt in the shell."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def answer(child: pexpect.spawn, prompt: str, text: str) -> None:
