@@ -22,7 +22,7 @@ import numpy.typing as npt
 from ris_local.hamming_join import ranges
 from ris_local.verification import signatures as signature_of
 
-__all__ = ["SIGNATURE_RADIUS", "InvertedFile", "Postings", "RowPostings"]
+__all__ = ["SIGNATURE_RADIUS", "InvertedFile", "Postings", "RowPostings", "signature_close"]
 
 SIGNATURE_RADIUS = 6
 
@@ -33,6 +33,12 @@ I64 = npt.NDArray[np.int64]
 Postings = tuple[I64, I64, U32]
 #: A row's (words, packed keypoints, signature rests), as :meth:`InvertedFile.by_row` returns them.
 RowPostings = Callable[[int], tuple[U16, U32, U16]]
+
+
+def signature_close(packed: U32, rest: U16, signatures: U32) -> npt.NDArray[np.bool_]:
+    """Which keypoints (packed, with their signature rests) have a signature within
+    ``SIGNATURE_RADIUS`` bits of the matching one of ``signatures``."""
+    return np.asarray(np.bitwise_count(signature_of(packed, rest) ^ signatures) <= SIGNATURE_RADIUS)
 
 
 class InvertedFile:
@@ -114,7 +120,7 @@ class InvertedFile:
         where = ranges(low[kept], high[kept])
         owner = kept[np.repeat(np.arange(len(kept), dtype=np.int64), length[kept])]
         packed = self._packed[where]
-        close = np.bitwise_count(signature_of(packed, self._rest[where]) ^ signatures[owner]) <= SIGNATURE_RADIUS
+        close = signature_close(packed, self._rest[where], signatures[owner])
         found = owner[close], self._rows[where[close]].astype(np.int64), packed[close]
         if self._tail:
             tail = self._lookup_tail(words, signatures)
@@ -145,7 +151,7 @@ class InvertedFile:
         owner = np.repeat(np.arange(len(words), dtype=np.int64), len(wanted))
         owner = np.repeat(owner, high - low)
         packed = self._packed[at]
-        close = np.bitwise_count(signature_of(packed, self._rest[at]) ^ signatures[owner]) <= SIGNATURE_RADIUS
+        close = signature_close(packed, self._rest[at], signatures[owner])
         return owner[close], self._rows[at[close]].astype(np.int64), packed[close]
 
     def _lookup_tail(self, words: I64, signatures: U32) -> Postings:
@@ -166,7 +172,7 @@ class InvertedFile:
         where = order[ranges(low, high)]
         owner = np.repeat(np.arange(len(words), dtype=np.int64), high - low)
         packed = tail_packed[where]
-        close = np.bitwise_count(signature_of(packed, tail_rest[where]) ^ signatures[owner]) <= SIGNATURE_RADIUS
+        close = signature_close(packed, tail_rest[where], signatures[owner])
         return owner[close], tail_rows[where[close]], packed[close]
 
     def by_row(self) -> RowPostings:

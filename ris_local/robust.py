@@ -25,7 +25,7 @@ from ris_local import features
 from ris_local.blocks import from_blocks, to_blocks
 from ris_local.engine import Engine, FeatureIndex, Hit, Keys, Score
 from ris_local.features import Features, KeypointSet
-from ris_local.invertedfile import SIGNATURE_RADIUS, RowPostings
+from ris_local.invertedfile import RowPostings, signature_close
 from ris_local.twostage import (
     CONFIRM_KEYPOINTS,
     UNCONFIRMED_PENALTY,
@@ -226,8 +226,7 @@ def _compare_sets(
     q_idx, _, c_idx = np.nonzero(equal)
     q_xy, q_angle = unpack(query.packed)
     c_xy, c_angle = unpack(cand.packed[:n_cand])
-    q_sig, c_sig = signatures(query.packed, query.rest), signatures(cand.packed[:n_cand], cand.rest[:n_cand])
-    close = np.bitwise_count(q_sig[q_idx] ^ c_sig[c_idx]) <= SIGNATURE_RADIUS
+    close = signature_close(cand.packed[c_idx], cand.rest[c_idx], signatures(query.packed, query.rest)[q_idx])
     q_idx, c_idx = q_idx[close], c_idx[close]
     match = verify(
         q_idx,
