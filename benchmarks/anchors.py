@@ -19,7 +19,7 @@ import pdqhash
 from PIL import Image
 
 from ris_core.images import ImageData
-from ris_local.engine import Engine, FeatureIndex, Hit, Keys, Score
+from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
 
 __all__ = ["ANCHORS", "BruteHammingIndex", "HashAnchor"]
 
@@ -78,7 +78,9 @@ class BruteHammingIndex(FeatureIndex):
             if sims[i] >= threshold
         ]
 
-    def pairs(self, threshold: float, allowed: Keys | None) -> Iterable[tuple[int, int, Score]]:
+    def pairs(
+        self, threshold: float, allowed: Keys | None, blobs: BlobReader | None = None
+    ) -> Iterable[tuple[int, int, Score]]:
         """Every pair at or above ``threshold``."""
         for row in range(len(self._keys) - 1):
             sims = self._similarity(self._codes[row + 1 :], self._codes[row])

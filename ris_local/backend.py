@@ -188,7 +188,7 @@ class LocalBackend(Backend):
         """Connected components of the pairs at or above the threshold."""
         allowed = self._allowed(context, within, None)
         with self._lock:
-            pairs = [(a, b) for a, b, _ in self.indexes.get(context).pairs(threshold, allowed)]
+            pairs = [(a, b) for a, b, _ in self.indexes.get(context).pairs(threshold, allowed, self.store.blobs_for)]
         groups = connected_groups(pairs)
         ids = self.store.ids_of(key for members in groups for key in members)
         blobs = self.store.blobs_for(ids)

@@ -10,7 +10,7 @@ the store.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,10 +19,13 @@ import numpy.typing as npt
 
 from ris_core.images import ImageData
 
-__all__ = ["Engine", "FeatureIndex", "Hit", "Score"]
+__all__ = ["BlobReader", "Engine", "FeatureIndex", "Hit", "Score"]
 
 #: Integer keys the backend assigns to images (their row ids).
 Keys = npt.NDArray[np.int64]
+#: Reads stored blobs by key (the backend's store), for an index that keeps less in
+#: memory than a blob holds.
+BlobReader = Callable[[Sequence[int]], Mapping[int, bytes]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +66,11 @@ class FeatureIndex(abc.ABC):
         ``max_count``, restricted to the ``allowed`` keys when given."""
 
     @abc.abstractmethod
-    def pairs(self, threshold: float, allowed: Keys | None) -> Iterable[tuple[int, int, Score]]:
-        """Every pair of distinct keys scoring >= ``threshold`` (each pair once)."""
+    def pairs(
+        self, threshold: float, allowed: Keys | None, blobs: BlobReader | None = None
+    ) -> Iterable[tuple[int, int, Score]]:
+        """Every pair of distinct keys scoring >= ``threshold`` (each pair once). An
+        index may read the stored ``blobs`` to search with each image's full features."""
 
     def to_blocks(self) -> dict[str, bytes] | None:
         """The whole index as a few named byte blocks, for a store to save as large

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_core.images import ImageData
-from ris_local.engine import Engine, FeatureIndex, Hit, Keys, Score
+from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
 
 __all__ = ["HammingIndex", "HashEngine"]
 
@@ -107,7 +107,9 @@ class HammingIndex(FeatureIndex):
         order = selected[np.lexsort((keys[selected], -similarities[selected]))][:max_count]
         return [Hit(int(keys[i]), Score(float(similarities[i]), float(distances[i]), self._method)) for i in order]
 
-    def pairs(self, threshold: float, allowed: Keys | None) -> Iterable[tuple[int, int, Score]]:
+    def pairs(
+        self, threshold: float, allowed: Keys | None, blobs: BlobReader | None = None
+    ) -> Iterable[tuple[int, int, Score]]:
         """Compare each row with the rows after it."""
         keys, codes = self._rows(allowed)
         for row in range(len(keys) - 1):

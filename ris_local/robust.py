@@ -23,7 +23,7 @@ import numpy.typing as npt
 from ris_core.images import ImageData
 from ris_local import features
 from ris_local.blocks import from_blocks, to_blocks
-from ris_local.engine import Engine, FeatureIndex, Hit, Keys, Score
+from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
 from ris_local.features import Features, KeypointSet
 from ris_local.invertedfile import RowPostings, signature_close
 from ris_local.twostage import (
@@ -49,6 +49,7 @@ FLOOR_SIMILARITY = 100.0 * (1.0 - SEARCH_RADIUS / 64.0)
 MAX_JOIN_BITS = 8
 _COMPACT_SHARE = 0.2  # compact when this share of rows has been removed
 _JOIN_SHORTLIST = 5  # rows verified per image in the keypoint self-join
+_READ_BATCH = 256  # stored blobs read at a time by the searched self-join
 
 
 class RobustIndex(FeatureIndex):
@@ -96,10 +97,14 @@ class RobustIndex(FeatureIndex):
         order = np.lexsort((keys, -sims))[:max_count]
         return [Hit(int(keys[i]), _score(float(sims[i]), bool(robust[i]))) for i in order]
 
-    def pairs(self, threshold: float, allowed: Keys | None) -> Iterable[tuple[int, int, Score]]:
+    def pairs(
+        self, threshold: float, allowed: Keys | None, blobs: BlobReader | None = None
+    ) -> Iterable[tuple[int, int, Score]]:
         """Pairs at or above ``threshold``: a multi-index self-join of the hash codes,
-        then (with ``robust_duplicates``) each image's keypoints searched in the index."""
-        ok = self._rows_ok(allowed)
+        then (with ``robust_duplicates``) each image's keypoints searched in the index:
+        all of them, as a query's, when the stored ``blobs`` can be read, otherwise the
+        ones the index keeps."""
+        ok = self._rows_ok(allowed).copy()
         best: dict[tuple[int, int], tuple[float, bool]] = {}
         hash_pairs = _hash_pairs if threshold >= FLOOR_SIMILARITY else _all_hash_pairs
         for a, b, sim in hash_pairs(self.core, threshold, ok):
@@ -107,7 +112,8 @@ class RobustIndex(FeatureIndex):
         if self.robust_duplicates:
             by_row = self.core.postings.by_row()
             confirmed = set()
-            for a, b, sim in _robust_pairs(self.core, ok, by_row):
+            robust_pairs = _searched_pairs(self.core, ok, blobs) if blobs else _robust_pairs(self.core, ok, by_row)
+            for a, b, sim in robust_pairs:
                 confirmed.add((a, b))
                 if sim >= threshold and sim > best.get((a, b), (0.0, False))[0]:
                     best[(a, b)] = (sim, True)
@@ -215,6 +221,29 @@ def _robust_pairs(
                 yield min(int(row), other), max(int(row), other), similarity(match)
 
 
+def _searched_pairs(
+    core: TwoStageIndex, ok: npt.NDArray[np.bool_], blobs: BlobReader
+) -> Iterable[tuple[int, int, float]]:
+    """Each live row searched in the others with its stored blob's full keypoints (both
+    scales, every word, the mirror), exactly as a query would be. The indexed keypoints
+    alone, with one word each, find about a tenth fewer true pairs (BENCHMARKS.md)."""
+    rows = np.flatnonzero(ok)
+    for start in range(0, len(rows), _READ_BATCH):
+        batch = rows[start : start + _READ_BATCH]
+        stored = blobs(core.keys[batch].tolist())
+        for row in batch.tolist():
+            blob = stored.get(int(core.keys[row]))
+            if blob is None:
+                continue
+            ok[row] = False  # a row is not its own duplicate (and would crowd the shortlist)
+            try:
+                found = core.robust_similarities(features.from_blob(blob), ok)
+            finally:
+                ok[row] = True
+            for other, sim in found.items():
+                yield min(row, other), max(row, other), sim
+
+
 def _compare_sets(
     query: KeypointSet, query_size: tuple[int, int], cand: KeypointSet, n_cand: int, cand_size: tuple[int, int]
 ) -> float:
@@ -247,7 +276,7 @@ class RobustEngine(Engine):
     algorithm: ClassVar[str] = "ris-hash+orb"
     version: ClassVar[str] = "2"
     default_threshold: ClassVar[float] = 70.0
-    duplicate_threshold: ClassVar[float] = 70.0
+    duplicate_threshold: ClassVar[float] = 80.0
 
     def __init__(self, always_verify: bool = False, robust_duplicates: bool = True) -> None:
         self.always_verify, self.robust_duplicates = always_verify, robust_duplicates

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
@@ -91,6 +93,28 @@ def test_pairs_find_copies_and_nothing_else(photos: dict[str, Image.Image]) -> N
     found = {(a, b) for a, b, _ in index.pairs(RobustEngine.duplicate_threshold, None)}
     names = list(photos)
     assert found == {(names.index("rocket"), len(items)), (names.index("chelsea"), len(items) + 1)}
+
+
+def test_pairs_search_each_image_with_its_stored_blob(photos: dict[str, Image.Image]) -> None:
+    """With the stored blobs, the self-join searches every image as a query (both scales,
+    all words, the mirror): it finds hard copies the indexed keypoints alone miss."""
+    originals = [blob(p) for p in photos.values()]
+    copies = [blob(ImageOps.mirror(crop(p, 0.12)), quality=40) for p in photos.values()]
+    copies += [blob(crop(p, 0.2), quality=40) for p in photos.values()]
+    stored = dict(enumerate(originals + copies))
+    read: list[int] = []
+
+    def reader(keys: Sequence[int]) -> dict[int, bytes]:
+        read.extend(keys)
+        return {key: stored[key] for key in keys}
+
+    index = ENGINE.new_index()
+    index.add(list(stored), list(stored.values()))
+    found = {(a, b) for a, b, _ in index.pairs(RobustEngine.duplicate_threshold, None, reader)}
+    n = len(originals)
+    groups = [{i, n + i, 2 * n + i} for i in range(n)]
+    assert found == {(a, b) for group in groups for a in group for b in group if a < b}
+    assert sorted(read) == list(stored)
 
 
 def test_blocks_reopen_to_the_same_answers(photos: dict[str, Image.Image]) -> None:
