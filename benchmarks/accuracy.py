@@ -10,6 +10,7 @@ import numpy as np
 from benchmarks.dataset import Dataset, Query
 from benchmarks.methods import extract_all, make
 from benchmarks.metrics import FamilyScores, PairScores, family_scores, pair_scores, threshold_for_fpr
+from ris_local.engine import BlobReader
 
 __all__ = ["MethodResult", "evaluate"]
 
@@ -38,8 +39,14 @@ class MethodResult:
     blob_bytes: float = 0.0
 
 
+def _reader(keys: list[int], blobs: list[bytes]) -> BlobReader:
+    """Stored blobs by key, as the backend's store reads them for an index."""
+    stored = dict(zip(keys, blobs, strict=True))
+    return lambda wanted: {key: stored[key] for key in wanted}
+
+
 def _search(
-    index: object, blobs: list[bytes], queries: list[Query]
+    index: object, blobs: list[bytes], queries: list[Query], stored: BlobReader
 ) -> tuple[list[int | None], list[float], list[float], list[float]]:
     ranks: list[int | None] = []
     scores: list[float] = []
@@ -47,7 +54,7 @@ def _search(
     millis: list[float] = []
     for blob, query in zip(blobs, queries, strict=True):
         started = time.perf_counter()
-        hits = index.search(blob, 0.0, _TOP, None)  # type: ignore[attr-defined]
+        hits = index.search(blob, 0.0, _TOP, None, stored)  # type: ignore[attr-defined]
         millis.append(1000 * (time.perf_counter() - started))
         keys = [hit.key for hit in hits]
         rank = keys.index(query.expected) + 1 if query.expected in keys else None
@@ -74,7 +81,7 @@ def evaluate(name: str, data: Dataset, workers: int = 2, log: object = print) ->
     index = engine.new_index()
     index.add(keys, index_blobs)
     log(f"[{name}] searching {len(queries)} queries")  # type: ignore[operator]
-    ranks, scores, tops, millis = _search(index, query_blobs, queries)
+    ranks, scores, tops, millis = _search(index, query_blobs, queries, _reader(keys, index_blobs))
     positives = len(data.positives)
     # The issue's operating point: negatives that are photographs (crops of the same
     # pictures). Graphic negatives are reported beside it (see benchmarks.graphics).
@@ -106,9 +113,9 @@ def evaluate(name: str, data: Dataset, workers: int = 2, log: object = print) ->
     log(f"[{name}] find-duplicates over {len(dup_blobs)} images")  # type: ignore[operator]
     dup_index = engine.new_index()
     dup_index.add(list(data.duplicates), dup_blobs)
-    stored = dict(zip(data.duplicates, dup_blobs, strict=True))
+    stored = _reader(list(data.duplicates), dup_blobs)
     started = time.perf_counter()
-    found = [(a, b) for a, b, _ in dup_index.pairs(dup_threshold, None, lambda keys: {k: stored[k] for k in keys})]
+    found = [(a, b) for a, b, _ in dup_index.pairs(dup_threshold, None, stored)]
     duplicate_seconds = time.perf_counter() - started
     search_ms = {"all": millis[:positives], "negative": millis[positives:]}
     for family in ROBUST_FAMILIES:

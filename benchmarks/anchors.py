@@ -68,7 +68,9 @@ class BruteHammingIndex(FeatureIndex):
         distance = np.bitwise_count(codes ^ code).sum(axis=1, dtype=np.int64)
         return 100.0 * (1.0 - distance / self._bits)
 
-    def search(self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None) -> list[Hit]:
+    def search(
+        self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None, blobs: BlobReader | None = None
+    ) -> list[Hit]:
         """The best ``max_count`` at or above ``threshold``."""
         sims = self._similarity(self._codes, np.frombuffer(blob, dtype=np.uint8))
         order = np.lexsort((self._keys, -sims))[:max_count]

@@ -181,7 +181,7 @@ class LocalBackend(Backend):
         # A stored query finds itself first: ask for one more and leave it out.
         wanted = max_count + 1 if exclude is not None and allowed is None else max_count
         with self._lock:
-            hits = self.indexes.get(context).search(blob, threshold, wanted, allowed)
+            hits = self.indexes.get(context).search(blob, threshold, wanted, allowed, self.store.blobs_for)
         return self._results([hit for hit in hits if hit.key != exclude][:max_count])
 
     def find_duplicates(self, context: str, threshold: float, within: frozenset[str] | None) -> list[DuplicateGroup]:
@@ -229,7 +229,7 @@ class LocalBackend(Backend):
         with self._lock:
             index = self.indexes.get(context)
             for blob in blobs:
-                for hit in index.search(blob, threshold, max_count, allowed):
+                for hit in index.search(blob, threshold, max_count, allowed, self.store.blobs_for):
                     if hit.key not in best or hit.score.similarity > best[hit.key].score.similarity:
                         best[hit.key] = hit
         ids = self.store.ids_of(best)

@@ -61,9 +61,12 @@ class FeatureIndex(abc.ABC):
         """How many keys the index holds."""
 
     @abc.abstractmethod
-    def search(self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None) -> list[Hit]:
+    def search(
+        self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None, blobs: BlobReader | None = None
+    ) -> list[Hit]:
         """Entries scoring >= ``threshold``, best first (ties by key), at most
-        ``max_count``, restricted to the ``allowed`` keys when given."""
+        ``max_count``, restricted to the ``allowed`` keys when given. An index may read
+        the stored ``blobs`` of a few candidates to look closer."""
 
     @abc.abstractmethod
     def pairs(

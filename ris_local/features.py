@@ -3,7 +3,7 @@
 A blob is little-endian and self-describing (no pickle)::
 
     offset  size        field
-    0       4           magic b"RIS" and layout version 2
+    0       4           magic b"RIS" and layout version 3
     4       2 + 2       picture width, height in grid units (the longer side is 256)
     8       8 x 4       hash codes: dct, gradient, mirrored dct, mirrored gradient (u64)
     40      2 + 2       n keypoints, how many of them (the first ones) the index keeps
@@ -12,6 +12,8 @@ A blob is little-endian and self-describing (no pickle)::
     ..      4 x 2n      the four nearest visual words, nearest first (u16 each)
     ..      2           m keypoints of the mirrored picture
     ..      4m, 2m, 8m  the same arrays for them
+    ..      1 + 1       thumbnail width w, height h (the longer side is 64, or both 0)
+    ..      w x h       the grey thumbnail, row by row (see :mod:`ris_local.thumbnails`)
 
 A keypoint's signature is 28 chosen bits of its descriptor (``SIGNATURE_BITS``). A packed
 keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orientation in 64 steps
@@ -27,18 +29,27 @@ the index's order (see ``_spread_order``), then those of the work image shrunk t
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from ris_core.images import ImageData
-from ris_local import keypoints, vocabulary
+from ris_local import keypoints, thumbnails, vocabulary
 from ris_local.decoding import content_box, decode_gray, draft_size
 from ris_local.globalhash import HashCodes, hash_codes
 
-__all__ = ["INDEX_KEYPOINTS", "Features", "KeypointSet", "extract", "extract_hashes", "from_blob", "to_blob"]
+__all__ = [
+    "INDEX_KEYPOINTS",
+    "Features",
+    "KeypointSet",
+    "extract",
+    "extract_hashes",
+    "from_blob",
+    "thumbnail_of",
+    "to_blob",
+]
 
 #: Keypoints per image the robust index keeps (10 bytes each, with a 2-byte frame size: under 2 KB per image).
 INDEX_KEYPOINTS = 200
@@ -47,7 +58,7 @@ HASH_SIDE = 64
 #: Visual words stored per keypoint, nearest first: the index takes the first, queries
 #: all of them (multiple assignment: a true match shares at least one word far more often).
 WORDS_PER_KEYPOINT = 4
-_MAGIC = b"RIS\x02"
+_MAGIC = b"RIS\x03"
 #: The descriptor bits that make a keypoint's signature. A signature must tell apart
 #: descriptors that share a visual word, and the tree's words already fix the bits that
 #: vary most across all descriptors (ORB's first ones). These 28 are the bits on which
@@ -63,6 +74,8 @@ SIGNATURE_BITS = np.array([
 # fmt: on
 _HEADER = struct.Struct("<4sHH4QHH")
 _COUNT = struct.Struct("<H")
+_THUMB_SIZE = struct.Struct("<BB")
+_SET_BYTES = 4 + 2 + 2 * WORDS_PER_KEYPOINT  # per keypoint: packed, signature rest, words
 #: A query also looks for keypoints on its work image shrunk to this scale. A crop or an
 #: inner rotation magnifies what is left of the picture, and ORB puts most keypoints on
 #: its finest pyramid levels, so the query's finest keypoints have no counterpart in
@@ -88,13 +101,14 @@ class KeypointSet:
 
 @dataclass(frozen=True)
 class Features:
-    """Everything extracted from one image."""
+    """Everything extracted from one image (the thumbnail is empty for the hash stage alone)."""
 
     size: tuple[int, int]
     codes: HashCodes
     normal: KeypointSet
     n_index: int
     mirrored: KeypointSet
+    thumbnail: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
 
 
 def _signature(descriptors: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
@@ -159,7 +173,9 @@ def extract(image: ImageData) -> Features:
     mirrored = keypoints.detect(np.asarray(cv2.flip(work, 1), dtype=np.uint8))
     size = (round(found.size[0]), round(found.size[1]))
     normal = _keypoint_set(keypoints.concatenate(found, smaller))
-    return Features(size, codes, normal, min(INDEX_KEYPOINTS, len(order)), _keypoint_set(mirrored))
+    return Features(
+        size, codes, normal, min(INDEX_KEYPOINTS, len(order)), _keypoint_set(mirrored), thumbnails.make(work)
+    )
 
 
 def to_blob(features: Features) -> bytes:
@@ -182,6 +198,8 @@ def to_blob(features: Features) -> bytes:
             parts.append(_COUNT.pack(len(kps.packed)))
         parts += [kps.packed.astype("<u4").tobytes(), kps.rest.astype("<u2").tobytes()]
         parts += [kps.words[:, k].astype("<u2").tobytes() for k in range(WORDS_PER_KEYPOINT)]
+    height, width = features.thumbnail.shape
+    parts += [_THUMB_SIZE.pack(width, height), np.ascontiguousarray(features.thumbnail, np.uint8).tobytes()]
     return b"".join(parts)
 
 
@@ -193,6 +211,17 @@ def _read_set(blob: bytes, offset: int, n: int) -> tuple[KeypointSet, int]:
     return KeypointSet(packed, rest, words.T.astype(np.uint16)), offset + 2 * n * WORDS_PER_KEYPOINT
 
 
+def thumbnail_of(blob: bytes) -> npt.NDArray[np.uint8]:
+    """The thumbnail alone of a blob made by :func:`to_blob` (no keypoint arrays built)."""
+    (n,) = _COUNT.unpack_from(blob, _HEADER.size - 4)
+    offset = _HEADER.size + _SET_BYTES * n
+    (m,) = _COUNT.unpack_from(blob, offset)
+    offset += _COUNT.size + _SET_BYTES * m
+    width, height = _THUMB_SIZE.unpack_from(blob, offset)
+    pixels = np.frombuffer(blob, np.uint8, width * height, offset + _THUMB_SIZE.size)
+    return pixels.reshape(height, width)
+
+
 def from_blob(blob: bytes) -> Features:
     """Parse a blob made by :func:`to_blob`; ValueError if it is not one."""
     if len(blob) < _HEADER.size or blob[:4] != _MAGIC:
@@ -200,5 +229,9 @@ def from_blob(blob: bytes) -> Features:
     _, width, height, dct, gradient, mdct, mgradient, n, n_index = _HEADER.unpack_from(blob)
     normal, offset = _read_set(blob, _HEADER.size, n)
     (m,) = _COUNT.unpack_from(blob, offset)
-    mirrored, _ = _read_set(blob, offset + _COUNT.size, m)
-    return Features((width, height), HashCodes(dct, gradient, mdct, mgradient), normal, n_index, mirrored)
+    mirrored, offset = _read_set(blob, offset + _COUNT.size, m)
+    thumb_width, thumb_height = _THUMB_SIZE.unpack_from(blob, offset)
+    offset += _THUMB_SIZE.size
+    thumbnail = np.frombuffer(blob, np.uint8, thumb_width * thumb_height, offset).reshape(thumb_height, thumb_width)
+    codes = HashCodes(dct, gradient, mdct, mgradient)
+    return Features((width, height), codes, normal, n_index, mirrored, thumbnail.copy())

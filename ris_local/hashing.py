@@ -98,7 +98,9 @@ class HammingIndex(FeatureIndex):
         mask = np.isin(self._keys, allowed)
         return self._keys[mask], self._codes[mask]
 
-    def search(self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None) -> list[Hit]:
+    def search(
+        self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None, blobs: BlobReader | None = None
+    ) -> list[Hit]:
         """Scan every (allowed) row; keep those at or above the threshold."""
         keys, codes = self._rows(allowed)
         distances = np.bitwise_count(codes ^ _words(blob)).sum(axis=1, dtype=np.int64)

@@ -21,13 +21,17 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_core.images import ImageData
-from ris_local import features
+from ris_local import features, thumbnails
 from ris_local.blocks import from_blocks, to_blocks
 from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
 from ris_local.features import Features, KeypointSet
 from ris_local.invertedfile import RowPostings, signature_close
 from ris_local.twostage import (
     CONFIRM_KEYPOINTS,
+    HASH,
+    KEYPOINTS,
+    MIRROR_BELOW,
+    THUMBNAIL,
     UNCONFIRMED_PENALTY,
     ZERO_SIMILARITY_BITS,
     TwoStageIndex,
@@ -81,21 +85,24 @@ class RobustIndex(FeatureIndex):
             return self.core.alive
         return self.core.alive & np.isin(self.core.keys, allowed)
 
-    def search(self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None) -> list[Hit]:
-        """Rows at or above ``threshold``, best first, ties by key."""
+    def search(
+        self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None, blobs: BlobReader | None = None
+    ) -> list[Hit]:
+        """Rows at or above ``threshold``, best first, ties by key; with the stored
+        ``blobs``, thumbnails are tried where keypoints verified nothing good."""
         query, ok = features.from_blob(blob), self._rows_ok(allowed)
-        rows, sims, robust = self.core.scores(query, ok, self.always_verify)
+        rows, sims, stages = self.core.scores(query, ok, self.always_verify, blobs)
         if threshold < FLOOR_SIMILARITY:
             # Below the stages' reach every row may qualify: add the hash score of the rest.
             rest = np.setdiff1d(np.flatnonzero(ok), rows)
             rows = np.concatenate([rows, rest])
             sims = np.concatenate([sims, hash_similarity(_distances(self.core, query, rest))])
-            robust = np.concatenate([robust, np.zeros(len(rest), bool)])
+            stages = np.concatenate([stages, np.full(len(rest), HASH, np.int8)])
         keep = sims >= threshold
-        rows, sims, robust = rows[keep], sims[keep], robust[keep]
+        rows, sims, stages = rows[keep], sims[keep], stages[keep]
         keys = self.core.keys[rows]
         order = np.lexsort((keys, -sims))[:max_count]
-        return [Hit(int(keys[i]), _score(float(sims[i]), bool(robust[i]))) for i in order]
+        return [Hit(int(keys[i]), _score(float(sims[i]), int(stages[i]))) for i in order]
 
     def pairs(
         self, threshold: float, allowed: Keys | None, blobs: BlobReader | None = None
@@ -105,30 +112,30 @@ class RobustIndex(FeatureIndex):
         all of them, as a query's, when the stored ``blobs`` can be read, otherwise the
         ones the index keeps."""
         ok = self._rows_ok(allowed).copy()
-        best: dict[tuple[int, int], tuple[float, bool]] = {}
+        best: dict[tuple[int, int], tuple[float, int]] = {}
         hash_pairs = _hash_pairs if threshold >= FLOOR_SIMILARITY else _all_hash_pairs
         for a, b, sim in hash_pairs(self.core, threshold, ok):
-            best[(a, b)] = (sim, False)
+            best[(a, b)] = (sim, HASH)
         if self.robust_duplicates:
             by_row = self.core.postings.by_row()
             confirmed = set()
             robust_pairs = _searched_pairs(self.core, ok, blobs) if blobs else _robust_pairs(self.core, ok, by_row)
-            for a, b, sim in robust_pairs:
+            for a, b, sim, stage in robust_pairs:
                 confirmed.add((a, b))
-                if sim >= threshold and sim > best.get((a, b), (0.0, False))[0]:
-                    best[(a, b)] = (sim, True)
-            for (a, b), (sim, robust) in list(best.items()):
+                if sim >= threshold and sim > best.get((a, b), (0.0, HASH))[0]:
+                    best[(a, b)] = (sim, stage)
+            for (a, b), (sim, stage) in list(best.items()):
                 # As in a search: an unsure hash pair the keypoints do not confirm drops.
-                unsure = not robust and sim < SURE_SIMILARITY and (a, b) not in confirmed
+                unsure = stage == HASH and sim < SURE_SIMILARITY and (a, b) not in confirmed
                 if unsure and _contradicted(self.core, by_row, a, b):
                     sim -= UNCONFIRMED_PENALTY
-                    best[(a, b)] = (sim, False)
+                    best[(a, b)] = (sim, HASH)
                     if sim < threshold:
                         del best[(a, b)]
         keys = self.core.keys
-        for (a, b), (sim, robust) in sorted(best.items()):
+        for (a, b), (sim, stage) in sorted(best.items()):
             first, second = sorted((int(keys[a]), int(keys[b])))
-            yield first, second, _score(sim, robust)
+            yield first, second, _score(sim, stage)
 
     def to_blocks(self) -> dict[str, bytes]:
         """The index as named byte blocks (see :mod:`ris_local.blocks`)."""
@@ -139,9 +146,11 @@ class RobustIndex(FeatureIndex):
         from_blocks(self.core, blocks)
 
 
-def _score(sim: float, robust: bool) -> Score:
-    if robust:
+def _score(sim: float, stage: int) -> Score:
+    if stage == KEYPOINTS:
         return Score(sim, 100.0 - sim, "orb keypoints, verified")
+    if stage == THUMBNAIL:
+        return Score(sim, 100.0 - sim, "grey thumbnail, correlated")
     return Score(sim, ZERO_SIMILARITY_BITS * (1 - sim / 100.0), "dct+gradient hash")
 
 
@@ -210,23 +219,25 @@ def _contradicted(core: TwoStageIndex, by_row: RowPostings, a: int, b: int) -> b
 
 def _robust_pairs(
     core: TwoStageIndex, ok: npt.NDArray[np.bool_], by_row: RowPostings
-) -> Iterable[tuple[int, int, float]]:
+) -> Iterable[tuple[int, int, float, int]]:
     """Each live row's indexed keypoints searched against the others."""
     for row in np.flatnonzero(ok):
         kps, size = _indexed_set(core, by_row, int(row))
         if not len(kps.packed):
             continue
-        for other, match in core.robust_matches(kps, size, ok, shortlist=_JOIN_SHORTLIST, words_per_keypoint=1).items():
+        matches, _ = core.robust_matches(kps, size, ok, shortlist=_JOIN_SHORTLIST, words_per_keypoint=1)
+        for other, match in matches.items():
             if other != row:
-                yield min(int(row), other), max(int(row), other), similarity(match)
+                yield min(int(row), other), max(int(row), other), similarity(match), KEYPOINTS
 
 
 def _searched_pairs(
     core: TwoStageIndex, ok: npt.NDArray[np.bool_], blobs: BlobReader
-) -> Iterable[tuple[int, int, float]]:
-    """Each live row searched in the others with its stored blob's full keypoints (both
-    scales, every word, the mirror), exactly as a query would be. The indexed keypoints
-    alone, with one word each, find about a tenth fewer true pairs (BENCHMARKS.md)."""
+) -> Iterable[tuple[int, int, float, int]]:
+    """Each live row searched in the others with its stored blob, exactly as a query
+    would be: every keypoint at both scales with all its words, the mirror, then the
+    thumbnail. The indexed keypoints alone, with one word each, find about a tenth
+    fewer true pairs (BENCHMARKS.md)."""
     rows = np.flatnonzero(ok)
     for start in range(0, len(rows), _READ_BATCH):
         batch = rows[start : start + _READ_BATCH]
@@ -237,11 +248,12 @@ def _searched_pairs(
                 continue
             ok[row] = False  # a row is not its own duplicate (and would crowd the shortlist)
             try:
-                found = core.robust_similarities(features.from_blob(blob), ok)
+                robust, by_thumbnail = core.unsure_similarities(features.from_blob(blob), ok, blobs)
             finally:
                 ok[row] = True
-            for other, sim in found.items():
-                yield min(row, other), max(row, other), sim
+            for stage, found in ((KEYPOINTS, robust), (THUMBNAIL, by_thumbnail)):
+                for other, sim in found.items():
+                    yield min(row, other), max(row, other), sim, stage
 
 
 def _compare_sets(
@@ -274,7 +286,7 @@ class RobustEngine(Engine):
     """Hash codes plus ORB keypoints, two-stage search (see the module docstring)."""
 
     algorithm: ClassVar[str] = "ris-hash+orb"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 
@@ -291,21 +303,30 @@ class RobustEngine(Engine):
         return len(f.normal.packed) + 2, 256
 
     def compare(self, first: bytes, second: bytes) -> Score:
-        """The better of the hash similarity and the keypoint similarity (either way round);
-        an unsure hash similarity that plentiful keypoints contradict loses
-        ``UNCONFIRMED_PENALTY``, as in a search."""
+        """The best of the hash, keypoint and thumbnail similarities (either way round),
+        thumbnails tried only when keypoints verified nothing good; an unsure hash
+        similarity that plentiful keypoints contradict loses ``UNCONFIRMED_PENALTY``, as
+        in a search."""
         a, b = features.from_blob(first), features.from_blob(second)
         sim = float(hash_similarity(_pair_distance(a, b)))
         if sim >= SURE_SIMILARITY:
-            return _score(sim, False)
+            return _score(sim, HASH)
         robust = max(
             _compare_sets(a.normal, a.size, b.normal, b.n_index, b.size),
             _compare_sets(a.mirrored, a.size, b.normal, b.n_index, b.size),
             _compare_sets(b.normal, b.size, a.normal, a.n_index, a.size),
         )
-        if robust <= 0 and min(len(a.normal.packed), len(b.normal.packed)) >= CONFIRM_KEYPOINTS:
+        by_thumbnail = 0.0
+        if robust < MIRROR_BELOW:
+            by_thumbnail = max(
+                thumbnails.similarity(thumbnails.correlation(a.thumbnail, b.thumbnail)),
+                thumbnails.similarity(thumbnails.correlation(b.thumbnail, a.thumbnail)),
+            )
+        plentiful = min(len(a.normal.packed), len(b.normal.packed)) >= CONFIRM_KEYPOINTS
+        if robust <= 0 and by_thumbnail <= 0 and plentiful:
             sim = max(0.0, sim - UNCONFIRMED_PENALTY)  # contradicted, as in a search
-        return _score(robust, True) if robust > sim else _score(sim, False)
+        best = max((sim, HASH), (robust, KEYPOINTS), (by_thumbnail, THUMBNAIL), key=lambda found: found[0])
+        return _score(*best)
 
     def new_index(self) -> RobustIndex:
         """An empty two-stage index."""

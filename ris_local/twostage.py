@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ris_local import vocabulary
-from ris_local.features import Features, KeypointSet
+from ris_local import thumbnails, vocabulary
+from ris_local.engine import BlobReader
+from ris_local.features import Features, KeypointSet, thumbnail_of
 from ris_local.invertedfile import InvertedFile
 from ris_local.multiindex import MultiIndex
 from ris_local.verification import Match, signatures, similarity, unpack, verify
@@ -49,6 +50,10 @@ UNCONFIRMED_PENALTY = 10.0
 CONFIRM_KEYPOINTS = 200
 #: When frequent words were left out, this many shortlists' worth of rows are re-voted.
 PRESELECT = 5
+#: Best-voted rows whose thumbnails are correlated when keypoints verified nothing good.
+THUMBNAIL_CANDIDATES = 10
+#: Where a similarity came from.
+HASH, KEYPOINTS, THUMBNAIL = 0, 1, 2
 
 
 def hash_similarity(distance: F64 | I64 | int) -> F64:
@@ -154,13 +159,15 @@ class TwoStageIndex:
         rows_ok: npt.NDArray[np.bool_],
         shortlist: int = SHORTLIST,
         words_per_keypoint: int | None = None,
-    ) -> dict[int, Match]:
+    ) -> tuple[dict[int, Match], I64]:
         """Verified matches of a query keypoint set with the best-voted rows, looking up
-        the first ``words_per_keypoint`` words of each keypoint (all by default)."""
+        the first ``words_per_keypoint`` words of each keypoint (all by default), and
+        the shortlist of rows, best-voted first."""
         n = len(kps.packed)
         words_per_keypoint = words_per_keypoint or kps.words.shape[1]
+        none = np.empty(0, np.int64)
         if n == 0 or not len(self.keys):
-            return {}
+            return {}, none
         words = kps.words[:, :words_per_keypoint].astype(np.int64).ravel()
         owners = np.repeat(np.arange(n, dtype=np.int64), words_per_keypoint)
         query_xy, query_angle = unpack(kps.packed)
@@ -169,7 +176,7 @@ class TwoStageIndex:
         usable = rows_ok[rows]
         entry, rows, packed = entry[usable], rows[usable], packed[usable]
         if not len(rows):
-            return {}
+            return {}, none
         idf = self.postings.idf(int(self.alive.sum()))
         if len(skipped):
             # The frequent words left out of the vote still count, but only for the rows
@@ -209,40 +216,68 @@ class TwoStageIndex:
             if match is not None:
                 matches[int(row)] = match
                 confident = confident or similarity(match) >= MIRROR_BELOW
-        return matches
+        return matches, best
 
-    def robust_similarities(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> dict[int, float]:
-        """Robust similarity of each verified row, mirrored keypoints tried if needed."""
-        scores = {row: similarity(m) for row, m in self.robust_matches(f.normal, f.size, rows_ok).items()}
+    def robust_similarities(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> tuple[dict[int, float], I64]:
+        """Robust similarity of each verified row, mirrored keypoints tried if needed, and
+        the normal keypoints' shortlist."""
+        matches, shortlist = self.robust_matches(f.normal, f.size, rows_ok)
+        scores = {row: similarity(m) for row, m in matches.items()}
         if max(scores.values(), default=0.0) < MIRROR_BELOW and len(f.mirrored.packed):
-            for row, m in self.robust_matches(f.mirrored, f.size, rows_ok).items():
+            for row, m in self.robust_matches(f.mirrored, f.size, rows_ok)[0].items():
                 scores[row] = max(scores.get(row, 0.0), similarity(m))
-        return {row: s for row, s in scores.items() if s > 0}
+        return {row: s for row, s in scores.items() if s > 0}, shortlist
+
+    def thumbnail_similarities(self, f: Features, rows: I64, blobs: BlobReader) -> dict[int, float]:
+        """Thumbnail similarity of the query inside each of ``rows`` (read from ``blobs``)."""
+        if not len(rows) or thumbnails.detail(f.thumbnail) < thumbnails.MIN_DETAIL:
+            return {}
+        stored = blobs(self.keys[rows].tolist())
+        out = {}
+        for row in rows.tolist():
+            blob = stored.get(int(self.keys[row]))
+            if blob is not None:
+                value = thumbnails.correlation(f.thumbnail, thumbnail_of(blob))
+                if thumbnails.similarity(value) > 0:
+                    out[row] = thumbnails.similarity(value)
+        return out
+
+    def unsure_similarities(
+        self, f: Features, rows_ok: npt.NDArray[np.bool_], blobs: BlobReader | None
+    ) -> tuple[dict[int, float], dict[int, float]]:
+        """The robust stage: keypoint similarities, then (with ``blobs``, when keypoints
+        verified nothing good) thumbnail similarities of the best-voted rows."""
+        robust, shortlist = self.robust_similarities(f, rows_ok)
+        if blobs is None or max(robust.values(), default=0.0) >= MIRROR_BELOW:
+            return robust, {}
+        return robust, self.thumbnail_similarities(f, shortlist[:THUMBNAIL_CANDIDATES], blobs)
 
     # -- both ----------------------------------------------------------------------
     def scores(
-        self, f: Features, rows_ok: npt.NDArray[np.bool_], always_verify: bool
-    ) -> tuple[I64, F64, npt.NDArray[np.bool_]]:
-        """Rows with a similarity, the similarity, and whether it came from keypoints."""
+        self, f: Features, rows_ok: npt.NDArray[np.bool_], always_verify: bool, blobs: BlobReader | None = None
+    ) -> tuple[I64, F64, npt.NDArray[np.int8]]:
+        """Rows with a similarity, the similarity, and the stage it came from (``HASH``,
+        ``KEYPOINTS`` or ``THUMBNAIL``); ``blobs`` reads stored blobs for thumbnails."""
         # A sure hit has a DCT distance of at most SURE_DCT_BITS: probe that cheaply first.
         rows, distance = self.hash_candidates(f, self.search_radius, rows_ok, SURE_DCT_BITS)
         sims = hash_similarity(distance)
         if not always_verify and len(sims) and sims.max() >= self.sure_similarity:
-            return rows, sims, np.zeros(len(rows), bool)
+            return rows, sims, np.full(len(rows), HASH, np.int8)
         rows, distance = self.hash_candidates(f, self.search_radius, rows_ok, WIDE_DCT_BITS)
         sims = hash_similarity(distance)
-        robust = self.robust_similarities(f, rows_ok)
+        robust, by_thumbnail = self.unsure_similarities(f, rows_ok, blobs)
         if len(f.normal.packed) >= CONFIRM_KEYPOINTS:
             # An unsure hash hit that the query's keypoints, plentiful, did not confirm
             # is most likely a different picture of the same layout (two screens of one
             # app, two pages of one document): it drops below the default threshold.
-            confirmed = (sims >= self.sure_similarity) | np.isin(rows, list(robust))
+            confirmed = (sims >= self.sure_similarity) | np.isin(rows, [*robust, *by_thumbnail])
             sims = np.where(confirmed, sims, sims - UNCONFIRMED_PENALTY)
-        merged = dict(zip(rows.tolist(), sims.tolist(), strict=True))
-        robust_rows = set()
-        for row, s in robust.items():
-            if s > merged.get(row, 0.0):
-                merged[row] = s
-                robust_rows.add(row)
+        merged = {row: (sim, HASH) for row, sim in zip(rows.tolist(), sims.tolist(), strict=True)}
+        for stage, found in ((KEYPOINTS, robust), (THUMBNAIL, by_thumbnail)):
+            for row, s in found.items():
+                if s > merged.get(row, (0.0, HASH))[0]:
+                    merged[row] = (s, stage)
         out_rows = np.fromiter(merged.keys(), np.int64, len(merged))
-        return out_rows, np.fromiter(merged.values(), np.float64, len(merged)), np.isin(out_rows, list(robust_rows))
+        values = list(merged.values())
+        out_sims = np.fromiter((v[0] for v in values), np.float64, len(values))
+        return out_rows, out_sims, np.fromiter((v[1] for v in values), np.int8, len(values))

@@ -21,7 +21,7 @@ import functools
 import json
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ris_aspose.emulator.storage import Storage
@@ -77,6 +77,10 @@ class _Context:
         """The image's indexed features, if any."""
         key = self.keys.get(image_id)
         return self.blobs.get(key) if key is not None else None
+
+    def read_blobs(self, keys: Sequence[int]) -> dict[int, bytes]:
+        """Stored blobs by key, for an index that looks closer at a few candidates."""
+        return {key: self.blobs[key] for key in keys if key in self.blobs}
 
 
 class ImageSearchService:
@@ -176,7 +180,7 @@ class ImageSearchService:
         return self._extract(data)
 
     def _results(self, context: _Context, blob: bytes, threshold: float, max_count: int) -> list[dict[str, object]]:
-        hits = context.index.search(blob, threshold, max_count, None)
+        hits = context.index.search(blob, threshold, max_count, None, context.read_blobs)
         return [{"imageId": context.ids[hit.key], "similarity": hit.score.similarity} for hit in hits]
 
     # --- contexts ----------------------------------------------------------------
@@ -310,7 +314,7 @@ class ImageSearchService:
                 key = parent[key]
             return key
 
-        for first, second, _ in context.index.pairs(threshold, None):
+        for first, second, _ in context.index.pairs(threshold, None, context.read_blobs):
             a, b = root(first), root(second)
             if a != b:
                 parent[max(a, b)] = min(a, b)
@@ -362,7 +366,7 @@ class ImageSearchService:
             if tag not in context.tags:
                 raise ApiError(404, "TagNotFound", f"tag {tag} not found in search context {context.id}")
             for blob in context.tags[tag]:
-                for hit in context.index.search(blob, threshold, max(1, len(context.index)), None):
+                for hit in context.index.search(blob, threshold, max(1, len(context.index)), None, context.read_blobs):
                     best[hit.key] = max(best.get(hit.key, -1.0), hit.score.similarity)
         ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:max_count]
         return json_response({"results": [{"imageId": context.ids[key], "similarity": score} for key, score in ranked]})

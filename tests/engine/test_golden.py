@@ -43,6 +43,14 @@ def test_keypoints_are_constant(astronaut: Image.Image) -> None:
     assert f.normal.words[400:403, 0].tolist() == [35841, 35841, 65517]
 
 
+def test_thumbnail_is_constant(astronaut: Image.Image) -> None:
+    thumbnail = features.extract(load_image(encode(astronaut, "PNG"))).thumbnail
+    assert thumbnail.shape == (64, 64)
+    assert thumbnail[:2, :6].tolist() == [[183, 58, 7, 19, 71, 123], [206, 72, 6, 50, 143, 131]]
+    digest = hashlib.sha256(thumbnail.tobytes()).hexdigest()
+    assert digest == "e6e088b9d486c415da5c92f7a90787cd9df945965ae9f0f5ccd558e98c7275ca"
+
+
 def test_vocabulary_is_constant() -> None:
     tree = vocabulary.load()
     digest = hashlib.sha256(tree.coarse.tobytes() + tree.fine.tobytes()).hexdigest()
@@ -50,7 +58,7 @@ def test_vocabulary_is_constant() -> None:
 
 
 def test_engine_identity_is_recorded() -> None:
-    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "2")
+    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "3")
 
 
 def test_jpeg_codes_are_constant_and_both_decoders_agree(astronaut: Image.Image, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,105 @@
+"""The thumbnail look: smooth crops that keypoints miss are found, plain gradients are not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from ris_core.images import load_image
+from ris_local import features, thumbnails
+from ris_local.robust import HashStageEngine, RobustEngine
+
+from .conftest import encode
+
+ENGINE = RobustEngine()
+THUMBNAIL_METHOD = "grey thumbnail, correlated"
+
+
+def blob(image: Image.Image, engine: RobustEngine = ENGINE) -> bytes:
+    return engine.extract(load_image(encode(image, "JPEG", 85)))
+
+
+def crop(image: Image.Image, share: float) -> Image.Image:
+    w, h = image.size
+    return image.crop((round(w * share), round(h * share), round(w * (1 - share)), round(h * (1 - share))))
+
+
+def soft(image: Image.Image) -> Image.Image:
+    """A photograph far out of focus: its shapes stay, its corners go."""
+    return image.filter(ImageFilter.GaussianBlur(14))
+
+
+def reader(stored: dict[int, bytes]):  # type: ignore[no-untyped-def]
+    def read(keys: Sequence[int]) -> dict[int, bytes]:
+        return {key: stored[key] for key in keys if key in stored}
+
+    return read
+
+
+def gradient(width: int, height: int, low: int, high: int, seed: int) -> Image.Image:
+    """A clear sky: smooth shading plus a little sensor noise."""
+    rng = np.random.default_rng(seed)
+    column = np.linspace(low, high, height)[:, None] * np.ones((1, width))
+    pixels = np.clip(column + rng.normal(0, 1.5, (height, width)), 0, 255).astype(np.uint8)
+    return Image.fromarray(np.stack([pixels, pixels, np.clip(pixels.astype(int) + 40, 0, 255).astype(np.uint8)], -1))
+
+
+def test_a_crop_correlates_inside_its_picture_and_not_inside_another(photos: dict[str, Image.Image]) -> None:
+    coffee, camera = (features.extract(load_image(encode(soft(photos[n])))).thumbnail for n in ("coffee", "camera"))
+    cut = features.extract(load_image(encode(crop(soft(photos["coffee"]), 0.2)))).thumbnail
+    assert thumbnails.correlation(cut, coffee) >= 0.97
+    assert thumbnails.correlation(cut, camera) < thumbnails.LOW
+    assert thumbnails.similarity(thumbnails.correlation(cut, camera)) == 0.0
+
+
+def test_plain_gradients_say_nothing() -> None:
+    sky, other_sky = (
+        features.extract(load_image(encode(gradient(400, 300, a, b, s)))) for a, b, s in ((60, 200, 1), (90, 230, 2))
+    )
+    assert thumbnails.detail(sky.thumbnail) < thumbnails.MIN_DETAIL
+    assert thumbnails.correlation(sky.thumbnail, other_sky.thumbnail) == 0.0
+
+
+def test_a_soft_crop_is_found_through_its_thumbnail(photos: dict[str, Image.Image]) -> None:
+    names = list(photos)
+    stored = {key: blob(soft(photos[name])) for key, name in enumerate(names)}
+    index = ENGINE.new_index()
+    index.add(list(stored), list(stored.values()))
+    query = blob(crop(soft(photos["astronaut"]), 0.2))
+    hits = index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))
+    assert [h.key for h in hits] == [names.index("astronaut")]
+    assert hits[0].score.method == THUMBNAIL_METHOD
+    # Without the stored blobs the index cannot look: the keypoints alone do not hold.
+    assert index.search(query, RobustEngine.default_threshold, 5, None) == []
+    # compare() looks the same way, either way round.
+    assert ENGINE.compare(query, stored[names.index("astronaut")]).similarity >= RobustEngine.default_threshold
+    assert ENGINE.compare(stored[names.index("astronaut")], query).similarity >= RobustEngine.default_threshold
+
+
+def test_a_sky_does_not_find_another_sky() -> None:
+    stored = {key: blob(gradient(500, 320, 40 + 10 * key, 180 + 8 * key, key)) for key in range(6)}
+    index = ENGINE.new_index()
+    index.add(list(stored), list(stored.values()))
+    query = blob(crop(gradient(500, 320, 70, 200, 99), 0.15))
+    assert index.search(query, RobustEngine.default_threshold, 5, None, reader(stored)) == []
+
+
+def test_the_thumbnail_is_read_alone_and_absent_for_the_hash_stage(astronaut: Image.Image) -> None:
+    data = blob(astronaut)
+    assert np.array_equal(features.thumbnail_of(data), features.from_blob(data).thumbnail)
+    hashed = blob(astronaut, HashStageEngine())
+    assert features.thumbnail_of(hashed).shape == (0, 0)
+    assert thumbnails.correlation(features.thumbnail_of(hashed), features.thumbnail_of(data)) == 0.0
+
+
+def test_duplicates_join_finds_soft_crops_with_the_stored_blobs(photos: dict[str, Image.Image]) -> None:
+    originals = [blob(soft(p)) for p in photos.values()]
+    copies = [blob(crop(soft(p), 0.2)) for p in photos.values()]
+    stored = dict(enumerate(originals + copies))
+    index = ENGINE.new_index()
+    index.add(list(stored), list(stored.values()))
+    found = {(a, b) for a, b, _ in index.pairs(RobustEngine.duplicate_threshold, None, reader(stored))}
+    n = len(originals)
+    assert found == {(i, n + i) for i in range(n)}
