@@ -9,10 +9,11 @@ rows are compacted away first. The blocks are, for ``n`` rows and ``p`` postings
 ==============  ========  ==========  ===========================================
 name            dtype     shape       content
 ==============  ========  ==========  ===========================================
-``header``      uint64    (4,)        layout 2, n, p, vocabulary size
+``header``      uint64    (4,)        layout 3, n, p, vocabulary size
 ``keys``        int64     (n,)        the backend's key of each row
 ``codes``       uint64    (n, 4)      DCT, gradient, mirrored DCT, mirrored gradient
 ``sizes``       uint8     (n, 2)      frame width and height on the 128-step grid
+``centre``      uint64    (n, 3)      DCT codes of the central 60%, 70% and 80%
 ``mih<t>``      uint32    (2, n)      table t (0..2): sorted substring values, rows
 ``starts``      int64     (w + 1,)    CSR offsets of each word's postings
 ``rows``        uint32    (p,)        posting rows
@@ -32,7 +33,7 @@ from ris_local.twostage import TwoStageIndex
 
 __all__ = ["LAYOUT", "from_blocks", "to_blocks"]
 
-LAYOUT = 2
+LAYOUT = 3
 
 
 def to_blocks(core: TwoStageIndex) -> dict[str, bytes]:
@@ -47,6 +48,7 @@ def to_blocks(core: TwoStageIndex) -> dict[str, bytes]:
         "keys": core.keys.astype("<i8").tobytes(),
         "codes": codes.astype("<u8").tobytes(),
         "sizes": core.sizes.astype(np.uint8).tobytes(),
+        "centre": core.centre.astype("<u8").tobytes(),
         "starts": starts.astype("<i8").tobytes(),
         "rows": rows.astype("<u4").tobytes(),
         "packed": packed.astype("<u4").tobytes(),
@@ -68,6 +70,7 @@ def from_blocks(core: TwoStageIndex, blocks: Mapping[str, bytes | bytearray]) ->
     core.alive = np.ones(n, bool)
     core.other = codes[:, 1:]
     core.sizes = np.frombuffer(blocks["sizes"], np.uint8).reshape(n, 2)
+    core.centre = np.frombuffer(blocks["centre"], "<u8").reshape(n, 3)
     tables = [np.frombuffer(blocks[f"mih{t}"], "<u4").reshape(2, n) for t in range(3)]
     core.mih.load(np.ascontiguousarray(codes[:, 0]), [(table[0], table[1]) for table in tables])
     rows = np.frombuffer(blocks["rows"], "<u4")

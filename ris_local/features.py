@@ -14,6 +14,7 @@ A blob is little-endian and self-describing (no pickle)::
     ..      4m, 2m, 8m  the same arrays for them
     ..      1 + 1       thumbnail width w, height h (the longer side is 64, or both 0)
     ..      w x h       the grey thumbnail, row by row (see :mod:`ris_local.thumbnails`)
+    ..      3 x 8       centre codes: DCT codes of the central 60%, 70% and 80% (u64)
 
 A keypoint's signature is 28 chosen bits of its descriptor (``SIGNATURE_BITS``). A packed
 keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orientation in 64 steps
@@ -41,9 +42,11 @@ from ris_local.decoding import content_box, decode_gray, draft_size
 from ris_local.globalhash import HashCodes, hash_codes
 
 __all__ = [
+    "CENTRE_SHARES",
     "INDEX_KEYPOINTS",
     "Features",
     "KeypointSet",
+    "centre_codes",
     "extract",
     "extract_hashes",
     "from_blob",
@@ -75,6 +78,9 @@ SIGNATURE_BITS = np.array([
 _HEADER = struct.Struct("<4sHH4QHH")
 _COUNT = struct.Struct("<H")
 _THUMB_SIZE = struct.Struct("<BB")
+#: Shares of each side that the centre codes keep.
+CENTRE_SHARES = (0.6, 0.7, 0.8)
+_CENTRE = struct.Struct("<3Q")
 _SET_BYTES = 4 + 2 + 2 * WORDS_PER_KEYPOINT  # per keypoint: packed, signature rest, words
 #: A query also looks for keypoints on its work image shrunk to this scale. A crop or an
 #: inner rotation magnifies what is left of the picture, and ORB puts most keypoints on
@@ -109,6 +115,9 @@ class Features:
     n_index: int
     mirrored: KeypointSet
     thumbnail: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
+    #: DCT codes of the picture's centre at each of ``CENTRE_SHARES``: a query cut from
+    #: the middle of this picture has a DCT code close to one of them.
+    centre_codes: tuple[int, ...] = (0, 0, 0)
 
 
 def _signature(descriptors: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
@@ -151,17 +160,33 @@ def _keypoint_set(found: keypoints.Keypoints) -> KeypointSet:
     return KeypointSet(*_pack(found), words)
 
 
-def extract_hashes(image: ImageData) -> HashCodes:
-    """The hash stage alone: a small draft decode, border trimming, four codes."""
+def _hash_gray(image: ImageData) -> npt.NDArray[np.uint8]:
+    """The hash stage's picture: a small draft decode inside its borders."""
     gray = decode_gray(image, draft_size(image, HASH_SIDE))
     left, top, right, bottom = content_box(gray)
-    return hash_codes(gray[top:bottom, left:right])
+    return gray[top:bottom, left:right]
+
+
+def extract_hashes(image: ImageData) -> HashCodes:
+    """The hash stage alone: a small draft decode, border trimming, four codes."""
+    return hash_codes(_hash_gray(image))
+
+
+def centre_codes(gray: npt.NDArray[np.uint8]) -> tuple[int, ...]:
+    """The DCT codes of the central ``CENTRE_SHARES`` of a picture (each side scaled)."""
+    height, width = gray.shape
+    codes = []
+    for share in CENTRE_SHARES:
+        dy, dx = round(height * (1 - share) / 2), round(width * (1 - share) / 2)
+        codes.append(hash_codes(gray[dy : height - dy, dx : width - dx]).dct)
+    return tuple(codes)
 
 
 def extract(image: ImageData) -> Features:
     """Both stages: hash codes, then ORB keypoints of the picture at two scales (the
     index keeps some of the first scale's) and of its mirror."""
-    codes = extract_hashes(image)
+    small = _hash_gray(image)
+    codes = hash_codes(small)
     gray = decode_gray(image, draft_size(image, keypoints.WORK_SIDE))
     left, top, right, bottom = content_box(gray)
     work = keypoints.work_image(gray[top:bottom, left:right])
@@ -173,9 +198,8 @@ def extract(image: ImageData) -> Features:
     mirrored = keypoints.detect(np.asarray(cv2.flip(work, 1), dtype=np.uint8))
     size = (round(found.size[0]), round(found.size[1]))
     normal = _keypoint_set(keypoints.concatenate(found, smaller))
-    return Features(
-        size, codes, normal, min(INDEX_KEYPOINTS, len(order)), _keypoint_set(mirrored), thumbnails.make(work)
-    )
+    n_index = min(INDEX_KEYPOINTS, len(order))
+    return Features(size, codes, normal, n_index, _keypoint_set(mirrored), thumbnails.make(work), centre_codes(small))
 
 
 def to_blob(features: Features) -> bytes:
@@ -200,6 +224,7 @@ def to_blob(features: Features) -> bytes:
         parts += [kps.words[:, k].astype("<u2").tobytes() for k in range(WORDS_PER_KEYPOINT)]
     height, width = features.thumbnail.shape
     parts += [_THUMB_SIZE.pack(width, height), np.ascontiguousarray(features.thumbnail, np.uint8).tobytes()]
+    parts.append(_CENTRE.pack(*features.centre_codes))
     return b"".join(parts)
 
 
@@ -233,5 +258,6 @@ def from_blob(blob: bytes) -> Features:
     thumb_width, thumb_height = _THUMB_SIZE.unpack_from(blob, offset)
     offset += _THUMB_SIZE.size
     thumbnail = np.frombuffer(blob, np.uint8, thumb_width * thumb_height, offset).reshape(thumb_height, thumb_width)
+    centre = _CENTRE.unpack_from(blob, offset + thumb_width * thumb_height)
     codes = HashCodes(dct, gradient, mdct, mgradient)
-    return Features((width, height), codes, normal, n_index, mirrored, thumbnail.copy())
+    return Features((width, height), codes, normal, n_index, mirrored, thumbnail.copy(), centre)

@@ -318,9 +318,11 @@ class RobustEngine(Engine):
         )
         by_thumbnail = 0.0
         if robust < MIRROR_BELOW:
+            either_way = ((a.thumbnail, b.thumbnail), (b.thumbnail, a.thumbnail))
             by_thumbnail = max(
-                thumbnails.similarity(thumbnails.correlation(a.thumbnail, b.thumbnail)),
-                thumbnails.similarity(thumbnails.correlation(b.thumbnail, a.thumbnail)),
+                thumbnails.similarity(thumbnails.correlation(view, candidate))
+                for query, candidate in either_way
+                for view in (query, np.fliplr(query))
             )
         plentiful = min(len(a.normal.packed), len(b.normal.packed)) >= CONFIRM_KEYPOINTS
         if robust <= 0 and by_thumbnail <= 0 and plentiful:

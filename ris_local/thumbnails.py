@@ -37,7 +37,7 @@ MIN_SIDE = 8
 MIN_DETAIL = 4.0
 _DETAIL_SIGMA = 4.0
 #: Correlation mapped to similarity: LOW -> SCORE_LOW, 1.0 -> SCORE_HIGH, nothing below LOW.
-LOW, SCORE_LOW, SCORE_HIGH = 0.96, 60.0, 90.0
+LOW, SCORE_LOW, SCORE_HIGH = 0.96, 55.0, 90.0
 
 
 def make(gray: U8) -> U8:

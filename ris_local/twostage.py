@@ -1,9 +1,10 @@
-"""The two-stage index: hash codes first, keypoints when the hashes are unsure.
+"""The two-stage index: hash codes first, keypoints (and thumbnails) when the hashes are unsure.
 
 Rows are numbered in insertion order; ``keys`` maps them to the backend's keys and
 ``alive`` marks removed rows until the next compaction. Per row the hash stage holds
 four 64-bit codes and three multi-index tables (8 + 32 + 24 = 64 bytes with the key)
-and the robust stage up to 200 postings of 10 bytes plus a 2-byte frame size (under 2 KB).
+and the robust stage up to 200 postings of 10 bytes, a 2-byte frame size and three
+64-bit centre codes (2,026 bytes: under 2 KB).
 
 A query is settled by the hash stage when its best hash similarity reaches
 ``sure_similarity``: nothing a hash that close has ever been a different picture in
@@ -12,7 +13,10 @@ the benchmark. Otherwise the robust stage votes for rows through the inverted fi
 only for the rows the rare ones put forward), verifies the best ``shortlist``
 geometrically (stopping halfway when a match is already good), tries the mirrored
 keypoints when nothing verified well, and each row scores the better of its two
-similarities. An unsure hash hit that plentiful query
+similarities. When keypoints verified nothing good and the stored blobs can be read,
+the query's thumbnail is correlated with those of the best-voted rows and of the rows
+whose centre code is near the query's DCT code (:mod:`ris_local.thumbnails`): smooth
+pictures give keypoints too little to hold. An unsure hash hit that plentiful query
 keypoints do not confirm loses ``UNCONFIRMED_PENALTY``.
 """
 
@@ -52,6 +56,10 @@ CONFIRM_KEYPOINTS = 200
 PRESELECT = 5
 #: Best-voted rows whose thumbnails are correlated when keypoints verified nothing good.
 THUMBNAIL_CANDIDATES = 10
+#: Rows, nearest first, whose centre codes are within CENTRE_RADIUS bits of the query's
+#: DCT code (or its mirror's) also get their thumbnails correlated: a crop from the middle
+#: of a smooth picture, which the keypoint vote misses, is usually among them.
+CENTRE_CANDIDATES, CENTRE_RADIUS = 5, 24
 #: Where a similarity came from.
 HASH, KEYPOINTS, THUMBNAIL = 0, 1, 2
 
@@ -101,6 +109,7 @@ class TwoStageIndex:
         self.mih = MultiIndex()  # over the DCT codes
         self.other = np.empty((0, 3), np.uint64)  # gradient, mirrored DCT, mirrored gradient
         self.sizes = np.empty((0, 2), np.uint8)  # frame on the 128-step grid
+        self.centre = np.empty((0, 3), np.uint64)  # DCT codes of each picture's centre
         self.postings = InvertedFile(vocabulary.load().size)
 
     # -- storage -------------------------------------------------------------------
@@ -119,6 +128,8 @@ class TwoStageIndex:
             [[min(255, (f.size[0] + 1) // 2), min(255, (f.size[1] + 1) // 2)] for f in features], np.uint8
         ).reshape(-1, 2)
         self.sizes = np.concatenate([self.sizes, sizes])
+        centre = np.array([f.centre_codes for f in features], dtype=np.uint64).reshape(-1, 3)
+        self.centre = np.concatenate([self.centre, centre])
         for offset, f in enumerate(features):
             if f.n_index:
                 kps, count = f.normal, f.n_index
@@ -130,6 +141,7 @@ class TwoStageIndex:
         renumber = np.cumsum(keep) - 1
         self.postings.merge(keep, renumber)
         self.keys, self.other, self.sizes = self.keys[keep], self.other[keep], self.sizes[keep]
+        self.centre = self.centre[keep]
         self.mih.replace(self.mih.codes[keep])
         self.alive = np.ones(len(self.keys), bool)
 
@@ -228,29 +240,49 @@ class TwoStageIndex:
                 scores[row] = max(scores.get(row, 0.0), similarity(m))
         return {row: s for row, s in scores.items() if s > 0}, shortlist
 
-    def thumbnail_similarities(self, f: Features, rows: I64, blobs: BlobReader) -> dict[int, float]:
-        """Thumbnail similarity of the query inside each of ``rows`` (read from ``blobs``)."""
-        if not len(rows) or thumbnails.detail(f.thumbnail) < thumbnails.MIN_DETAIL:
+    def centre_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
+        """Up to ``CENTRE_CANDIDATES`` rows whose centre codes are nearest the query's
+        DCT code (within ``CENTRE_RADIUS`` bits), for the query and for its mirror."""
+        found = []
+        for code in (f.codes.dct, f.codes.mirrored_dct):
+            distance = np.bitwise_count(self.centre ^ np.uint64(code)).min(axis=1, initial=64)
+            distance[~rows_ok] = 64
+            count = min(CENTRE_CANDIDATES, len(distance))
+            nearest = np.argpartition(distance, count - 1)[:count] if count else np.empty(0, np.int64)
+            nearest = nearest[np.lexsort((nearest, distance[nearest]))]
+            found.append(nearest[distance[nearest] <= CENTRE_RADIUS].astype(np.int64))
+        return found[0], found[1]
+
+    def thumbnail_similarities(self, f: Features, rows: I64, mirrored_rows: I64, blobs: BlobReader) -> dict[int, float]:
+        """Thumbnail similarity of the query inside each of ``rows``, and of its mirror
+        inside each of ``mirrored_rows`` (their thumbnails read from ``blobs``)."""
+        if thumbnails.detail(f.thumbnail) < thumbnails.MIN_DETAIL or not len(rows) + len(mirrored_rows):
             return {}
-        stored = blobs(self.keys[rows].tolist())
-        out = {}
-        for row in rows.tolist():
-            blob = stored.get(int(self.keys[row]))
-            if blob is not None:
-                value = thumbnails.correlation(f.thumbnail, thumbnail_of(blob))
-                if thumbnails.similarity(value) > 0:
-                    out[row] = thumbnails.similarity(value)
+        stored = blobs(self.keys[np.union1d(rows, mirrored_rows)].tolist())
+        out: dict[int, float] = {}
+        for query, wanted in ((f.thumbnail, rows), (np.fliplr(f.thumbnail), mirrored_rows)):
+            for row in wanted.tolist():
+                blob = stored.get(int(self.keys[row]))
+                if blob is None:
+                    continue
+                sim = thumbnails.similarity(thumbnails.correlation(query, thumbnail_of(blob)))
+                if sim > out.get(row, 0.0):
+                    out[row] = sim
         return out
 
     def unsure_similarities(
         self, f: Features, rows_ok: npt.NDArray[np.bool_], blobs: BlobReader | None
     ) -> tuple[dict[int, float], dict[int, float]]:
         """The robust stage: keypoint similarities, then (with ``blobs``, when keypoints
-        verified nothing good) thumbnail similarities of the best-voted rows."""
+        verified nothing good) thumbnail similarities of the best-voted rows and of the
+        rows whose centre looks like the query, or like its mirror."""
         robust, shortlist = self.robust_similarities(f, rows_ok)
         if blobs is None or max(robust.values(), default=0.0) >= MIRROR_BELOW:
             return robust, {}
-        return robust, self.thumbnail_similarities(f, shortlist[:THUMBNAIL_CANDIDATES], blobs)
+        centred, mirrored = self.centre_candidates(f, rows_ok)
+        voted = shortlist[:THUMBNAIL_CANDIDATES]
+        rows = np.concatenate([voted, centred[~np.isin(centred, voted)]])
+        return robust, self.thumbnail_similarities(f, rows, mirrored, blobs)
 
     # -- both ----------------------------------------------------------------------
     def scores(
