@@ -5,7 +5,8 @@ corners, and a crop of one gives even fewer that the indexed picture shares; the
 keypoint stage then verifies nothing. Their shapes survive at thumbnail size, though:
 a crop of a picture is a region of the picture's thumbnail, scaled. So the query's
 thumbnail is slid over a candidate's at the scales a crop can have (OpenCV's
-``matchTemplate``, normalised correlation) and the best correlation scores.
+``matchTemplate``, normalised correlation), and the candidate's over the query's at the
+scales a border or caption bar leaves, and the best correlation scores.
 
 Only the few candidates the keypoint vote ranks first are tried, and only when the
 keypoints verified nothing good; thumbnails live in the feature blob on disk (64 x 64
@@ -17,25 +18,35 @@ of the right picture mostly score 0.98 and above.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SIDE", "correlation", "make", "similarity"]
+__all__ = ["SIDE", "containment", "correlation", "detail", "make", "similarity"]
 
 U8 = npt.NDArray[np.uint8]
+F32 = npt.NDArray[np.float32]
 #: Longer side of a thumbnail, in pixels.
 SIDE = 64
 #: Scales at which the query's thumbnail is tried inside the candidate's: a crop of 20%
 #: per side is 0.6 of the picture, a centre 70% crop 0.7; slightly above 1 covers a
 #: query with a thin border left on it.
 SCALES = np.round(np.arange(0.45, 1.051, 0.05), 2)
+#: Scales at which a candidate is tried inside the query: a border, letterbox or caption
+#: bar added around a picture leaves it most of the frame.
+FRAMED_SCALES = np.round(np.arange(0.7, 1.051, 0.05), 2)
 #: Fewer pixels than this on a side and a thumbnail says too little.
 MIN_SIDE = 8
 #: The query thumbnail's detail (standard deviation, in grey levels, of the thumbnail
 #: minus its blur at ``_DETAIL_SIGMA``) must reach this: a noisy gradient has about 2.
 MIN_DETAIL = 4.0
 _DETAIL_SIGMA = 4.0
+#: A half-size correlation below this ends the search (true crops reach 0.9 and more).
+COARSE_GATE = 0.8
+#: Scales refined at full size on each side of the best half-size one.
+REFINE = 2
 #: Correlation mapped to similarity: LOW -> SCORE_LOW, 1.0 -> SCORE_HIGH, nothing below LOW.
 LOW, SCORE_LOW, SCORE_HIGH = 0.96, 55.0, 90.0
 
@@ -57,23 +68,48 @@ def detail(thumbnail: U8) -> float:
     return float(np.std(pixels - cv2.GaussianBlur(pixels, (0, 0), _DETAIL_SIGMA)))
 
 
-def correlation(query: U8, candidate: U8) -> float:
-    """The best normalised correlation of ``query`` scaled into ``candidate`` over
-    ``SCALES``; 0.0 when either is too small or the query too plain to tell."""
-    if min(candidate.shape) < MIN_SIDE or detail(query) < MIN_DETAIL:
-        return 0.0
-    target = candidate.astype(np.float32)
-    source = query.astype(np.float32)
-    best = 0.0
-    for scale in SCALES:
-        width, height = round(query.shape[1] * scale), round(query.shape[0] * scale)
-        if min(width, height) < MIN_SIDE or width > target.shape[1] or height > target.shape[0]:
+def _best(target: F32, source: F32, scales: Iterable[float], min_side: int) -> tuple[float, float]:
+    """The best correlation of ``source`` scaled into ``target`` over ``scales``, and its scale."""
+    best, best_scale = 0.0, 0.0
+    for scale in scales:
+        width, height = round(source.shape[1] * scale), round(source.shape[0] * scale)
+        if min(width, height) < min_side or width > target.shape[1] or height > target.shape[0]:
             continue
         template = cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
-        if float(template.std()) < 1e-3:
-            continue
-        best = max(best, float(cv2.matchTemplate(target, template, cv2.TM_CCOEFF_NORMED).max()))
-    return best
+        value = float(cv2.matchTemplate(target, template, cv2.TM_CCOEFF_NORMED).max())
+        if value > best:
+            best, best_scale = value, float(scale)
+    return best, best_scale
+
+
+def _half(pixels: F32) -> F32:
+    height, width = pixels.shape
+    size = (max(1, width // 2), max(1, height // 2))
+    return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), dtype=np.float32)
+
+
+def correlation(query: U8, candidate: U8, scales: npt.NDArray[np.float64] = SCALES) -> float:
+    """The best normalised correlation of ``query`` scaled into ``candidate`` over
+    ``scales``; 0.0 when either is too small or the query too plain to tell.
+
+    Coarse to fine: every scale is tried on half-size thumbnails (a sixteenth of the
+    work), and only when that reaches ``COARSE_GATE`` are the best scale and ``REFINE``
+    neighbours on each side tried at full size."""
+    if min(candidate.shape) < MIN_SIDE or detail(query) < MIN_DETAIL:
+        return 0.0
+    target, source = candidate.astype(np.float32), query.astype(np.float32)
+    coarse, scale = _best(_half(target), _half(source), scales, MIN_SIDE // 2)
+    if coarse < COARSE_GATE:
+        return coarse
+    step = float(SCALES[1] - SCALES[0])
+    nearby = [s for s in scale + step * np.arange(-REFINE, REFINE + 1) if scales[0] - 1e-9 <= s <= scales[-1] + 1e-9]
+    return _best(target, source, nearby, MIN_SIDE)[0]
+
+
+def containment(query: U8, candidate: U8) -> float:
+    """The better of the query inside the candidate (a crop) and the candidate inside
+    the query at ``FRAMED_SCALES`` (a border, a caption bar)."""
+    return max(correlation(query, candidate), correlation(candidate, query, FRAMED_SCALES))
 
 
 def similarity(value: float) -> float:

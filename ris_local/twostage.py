@@ -254,8 +254,9 @@ class TwoStageIndex:
         return found[0], found[1]
 
     def thumbnail_similarities(self, f: Features, rows: I64, mirrored_rows: I64, blobs: BlobReader) -> dict[int, float]:
-        """Thumbnail similarity of the query inside each of ``rows``, and of its mirror
-        inside each of ``mirrored_rows`` (their thumbnails read from ``blobs``)."""
+        """Thumbnail similarity of the query and each of ``rows``, and of its mirror and
+        each of ``mirrored_rows`` (their thumbnails read from ``blobs``; see
+        :func:`~ris_local.thumbnails.containment`)."""
         if thumbnails.detail(f.thumbnail) < thumbnails.MIN_DETAIL or not len(rows) + len(mirrored_rows):
             return {}
         stored = blobs(self.keys[np.union1d(rows, mirrored_rows)].tolist())
@@ -265,7 +266,7 @@ class TwoStageIndex:
                 blob = stored.get(int(self.keys[row]))
                 if blob is None:
                     continue
-                sim = thumbnails.similarity(thumbnails.correlation(query, thumbnail_of(blob)))
+                sim = thumbnails.similarity(thumbnails.containment(query, thumbnail_of(blob)))
                 if sim > out.get(row, 0.0):
                     out[row] = sim
         return out
