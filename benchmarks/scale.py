@@ -118,6 +118,7 @@ def _load_codes(index: RobustIndex, codes: np.ndarray) -> None:
     core.alive = np.ones(n, bool)
     core.other = np.ascontiguousarray(codes[:, 1:])
     core.sizes = np.full((n, 2), 128, np.uint8)
+    core.centre = np.zeros((n, 3), np.uint64)  # the robust stage's; saved and reopened all the same
     core.mih.replace(np.ascontiguousarray(codes[:, 0]))
     core.postings.row_count = n
 
