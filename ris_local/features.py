@@ -236,15 +236,19 @@ def _read_set(blob: bytes, offset: int, n: int) -> tuple[KeypointSet, int]:
     return KeypointSet(packed, rest, words.T.astype(np.uint16)), offset + 2 * n * WORDS_PER_KEYPOINT
 
 
+def _read_thumbnail(blob: bytes, offset: int) -> tuple[npt.NDArray[np.uint8], int]:
+    width, height = _THUMB_SIZE.unpack_from(blob, offset)
+    offset += _THUMB_SIZE.size
+    pixels = np.frombuffer(blob, np.uint8, width * height, offset).reshape(height, width)
+    return pixels, offset + width * height
+
+
 def thumbnail_of(blob: bytes) -> npt.NDArray[np.uint8]:
     """The thumbnail alone of a blob made by :func:`to_blob` (no keypoint arrays built)."""
     (n,) = _COUNT.unpack_from(blob, _HEADER.size - 4)
     offset = _HEADER.size + _SET_BYTES * n
     (m,) = _COUNT.unpack_from(blob, offset)
-    offset += _COUNT.size + _SET_BYTES * m
-    width, height = _THUMB_SIZE.unpack_from(blob, offset)
-    pixels = np.frombuffer(blob, np.uint8, width * height, offset + _THUMB_SIZE.size)
-    return pixels.reshape(height, width)
+    return _read_thumbnail(blob, offset + _COUNT.size + _SET_BYTES * m)[0]
 
 
 def from_blob(blob: bytes) -> Features:
@@ -252,12 +256,13 @@ def from_blob(blob: bytes) -> Features:
     if len(blob) < _HEADER.size or blob[:4] != _MAGIC:
         raise ValueError("not a RobustEngine feature blob (bad magic or too short)")
     _, width, height, dct, gradient, mdct, mgradient, n, n_index = _HEADER.unpack_from(blob)
-    normal, offset = _read_set(blob, _HEADER.size, n)
-    (m,) = _COUNT.unpack_from(blob, offset)
-    mirrored, offset = _read_set(blob, offset + _COUNT.size, m)
-    thumb_width, thumb_height = _THUMB_SIZE.unpack_from(blob, offset)
-    offset += _THUMB_SIZE.size
-    thumbnail = np.frombuffer(blob, np.uint8, thumb_width * thumb_height, offset).reshape(thumb_height, thumb_width)
-    centre = _CENTRE.unpack_from(blob, offset + thumb_width * thumb_height)
+    try:
+        normal, offset = _read_set(blob, _HEADER.size, n)
+        (m,) = _COUNT.unpack_from(blob, offset)
+        mirrored, offset = _read_set(blob, offset + _COUNT.size, m)
+        thumbnail, offset = _read_thumbnail(blob, offset)
+        centre = _CENTRE.unpack_from(blob, offset)
+    except struct.error as exc:  # a truncated blob: the same error as a short array
+        raise ValueError(f"truncated RobustEngine feature blob ({exc})") from exc
     codes = HashCodes(dct, gradient, mdct, mgradient)
     return Features((width, height), codes, normal, n_index, mirrored, thumbnail.copy(), centre)
