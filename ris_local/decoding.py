@@ -38,6 +38,11 @@ _FLAT_STD = 6.0
 _SAME_COLOUR = 12.0
 #: Never trim more than this share of a side (a uniform sky stays picture).
 _MAX_TRIM = 0.4
+#: Borders nest at most this deep (a window frame round a mat round a page).
+_NESTED_BORDERS = 3
+#: A side trimmed again must step at least this much (grey levels) from the border
+#: already trimmed: a smooth sky drifts less than that from one line to the next.
+_STEP = _SAME_COLOUR / 2
 
 #: OpenCV's reduced grayscale decodes by scale; orientation ignored, as Pillow does.
 _CV_GRAY = {
@@ -171,37 +176,63 @@ def decode_gray(image: ImageData, size: tuple[int, int]) -> Gray:
     return np.asarray(pixels if pixels.mode == "L" else pixels.convert("L"))
 
 
-def _first_content(means: npt.NDArray[np.float64], stds: npt.NDArray[np.float64]) -> int:
-    """How many leading lines are border: flat and the colour of the outermost line."""
-    limit = int(len(means) * _MAX_TRIM)
+def _first_content(means: npt.NDArray[np.float64], stds: npt.NDArray[np.float64], limit: int) -> int:
+    """How many leading lines (at most ``limit``) are border: flat and the colour of the
+    outermost line."""
     border = (stds[:limit] < _FLAT_STD) & (np.abs(means[:limit] - means[0]) < _SAME_COLOUR)
     if not border.size or not border[0]:
         return 0
     return int(np.argmin(border)) if not border.all() else limit
 
 
-def content_box(gray: Gray) -> tuple[int, int, int, int]:
-    """``(left, top, right, bottom)`` of the picture inside uniform borders (exclusive ends)."""
-    height, width = gray.shape
-    if height < 8 or width < 8:
-        return 0, 0, width, height
-    # Most pictures have no border: four flat-line tests settle that cheaply (written out,
-    # as the Python around four C calls costs as much as the calls).
+def _has_border(gray: Gray) -> bool:
+    """Whether any outermost line is flat (most pictures have no border, and four
+    flat-line tests settle that cheaply; written out, as the Python around four C calls
+    costs as much as the calls)."""
     std = cv2.meanStdDev
-    if (
+    return not (
         std(gray[0])[1][0, 0] >= _FLAT_STD
         and std(gray[-1])[1][0, 0] >= _FLAT_STD
         and std(gray[:, 0])[1][0, 0] >= _FLAT_STD
         and std(gray[:, -1])[1][0, 0] >= _FLAT_STD
-    ):
+    )
+
+
+def content_box(gray: Gray) -> tuple[int, int, int, int]:
+    """``(left, top, right, bottom)`` of the picture inside uniform borders (exclusive ends).
+
+    Borders nest (a window frame round a white page, a black mat inside a white
+    passe-partout), so trimming repeats, and a framed copy ends at the same box as the
+    bare picture. A side trimmed again must step sharply from one border's colour to the
+    next, or a smooth sky would be eaten band by band, and no side loses more than
+    ``_MAX_TRIM`` in all."""
+    height, width = gray.shape
+    if height < 8 or width < 8 or not _has_border(gray):
         return 0, 0, width, height
-    values = gray.astype(np.float32)
-    row_mean, row_std = values.mean(axis=1), values.std(axis=1)
-    col_mean, col_std = values.mean(axis=0), values.std(axis=0)
-    top = _first_content(row_mean, row_std)
-    bottom = height - _first_content(row_mean[::-1], row_std[::-1])
-    left = _first_content(col_mean, col_std)
-    right = width - _first_content(col_mean[::-1], col_std[::-1])
-    if bottom - top < height // 4 or right - left < width // 4:
-        return 0, 0, width, height  # nearly all "border": an almost flat image, keep it whole
-    return left, top, right, bottom
+    cut = [0, 0, 0, 0]  # lines trimmed from the left, top, right and bottom
+    for _ in range(_NESTED_BORDERS):
+        inner = gray[cut[1] : height - cut[3], cut[0] : width - cut[2]].astype(np.float32)
+        rows, cols = (inner.mean(axis=1), inner.std(axis=1)), (inner.mean(axis=0), inner.std(axis=0))
+        grown = list(cut)
+        for side, (means, stds) in enumerate((cols, rows, cols, rows)):
+            if side >= 2:
+                means, stds = means[::-1], stds[::-1]
+            room = int((width if side % 2 == 0 else height) * _MAX_TRIM) - cut[side]
+            if room <= 0 or (cut[side] and abs(_outer_line(gray, cut, side) - means[0]) < _STEP):
+                continue
+            grown[side] += _first_content(means, stds, room)
+        if grown == cut:
+            break
+        if height - grown[1] - grown[3] < height // 4 or width - grown[0] - grown[2] < width // 4:
+            break  # nearly all "border": an almost flat image, keep what is left
+        cut = grown
+    return cut[0], cut[1], width - cut[2], height - cut[3]
+
+
+def _outer_line(gray: Gray, cut: list[int], side: int) -> float:
+    """The mean of the last border line trimmed on ``side``, along the inner box."""
+    height, width = gray.shape
+    left, top, right, bottom = cut[0], cut[1], width - cut[2], height - cut[3]
+    if side % 2 == 0:
+        return float(gray[top:bottom, left - 1 if side == 0 else right].mean())
+    return float(gray[top - 1 if side == 1 else bottom, left:right].mean())

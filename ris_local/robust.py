@@ -286,7 +286,7 @@ class RobustEngine(Engine):
     """Hash codes plus ORB keypoints, two-stage search (see the module docstring)."""
 
     algorithm: ClassVar[str] = "ris-hash+orb"
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 
@@ -348,7 +348,7 @@ class HashStageEngine(RobustEngine):
     """The hash stage alone: four codes per image, no keypoints, no robust stage."""
 
     algorithm: ClassVar[str] = "ris-hash"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
 
     def extract(self, image: ImageData) -> bytes:
         """Decode small and hash (no keypoints)."""
