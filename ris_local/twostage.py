@@ -38,7 +38,11 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 #: Hash similarity falls linearly from 100 to 0 as the summed distance reaches this.
 ZERO_SIMILARITY_BITS = 64.0
-SHORTLIST = 40
+#: Best-voted rows verified per query. Crops and rotations of busy pictures (many
+#: tentative matches with every row) can rank their picture 40th to 80th; queries that
+#: find a good match early stop after CONFIDENT_AFTER, so the longer list mostly costs
+#: queries that match nothing.
+SHORTLIST = 80
 #: Past this many verified rows, the shortlist ends early once a match scores MIRROR_BELOW:
 #: most queries find their picture among the first few, and hard ones get the whole list.
 CONFIDENT_AFTER = 20
