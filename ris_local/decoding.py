@@ -33,9 +33,12 @@ __all__ = ["content_box", "decode_gray", "draft_size"]
 Gray = npt.NDArray[np.uint8]
 
 #: A border row or column varies by less than this (0..255 gray levels)...
-_FLAT_STD = 6.0
-#: ...and its mean is within this of the outermost row's or column's mean.
-_SAME_COLOUR = 12.0
+_FLAT_STD = 4.0
+#: ...and its mean is within this of the outermost row's or column's mean. Both are
+#: strict because a flat stretch of the picture itself (a sky, a wall, highlights a
+#: brightened copy clips) is trimmed in one copy and not in another: a crop's rows are
+#: shorter, so flatter, than the same rows of the whole picture.
+_SAME_COLOUR = 8.0
 #: Never trim more than this share of a side (a uniform sky stays picture).
 _MAX_TRIM = 0.4
 #: Borders nest at most this deep (a window frame round a mat round a page).

@@ -73,3 +73,13 @@ def test_a_smooth_sky_is_not_eaten_band_by_band() -> None:
     left, top, right, bottom = content_box(gray)
     assert (left, right, bottom) == (0, width, height)
     assert top <= height * 0.06, top
+
+
+def test_a_grainy_flat_stretch_of_the_picture_is_not_a_border() -> None:
+    # A wall or an overcast sky with some grain (std 5): a crop of the picture would make
+    # it a "border" that the whole picture does not have, so it must stay picture.
+    rng = np.random.default_rng(3)
+    wall = rng.normal(150, 5, (120, 300))
+    scene = rng.integers(0, 256, (280, 300)).astype(np.float64)
+    gray = np.clip(np.vstack([wall, scene]), 0, 255).astype(np.uint8)
+    assert content_box(gray) == (0, 0, 300, 400)
