@@ -32,6 +32,7 @@ from ris_local.twostage import (
     KEYPOINTS,
     MIRROR_BELOW,
     THUMBNAIL,
+    TURN_BELOW,
     UNCONFIRMED_PENALTY,
     ZERO_SIMILARITY_BITS,
     TwoStageIndex,
@@ -304,7 +305,8 @@ class RobustEngine(Engine):
 
     def compare(self, first: bytes, second: bytes) -> Score:
         """The best of the hash, keypoint and thumbnail similarities (either way round),
-        thumbnails tried only when keypoints verified nothing good; an unsure hash
+        thumbnails tried only when keypoints verified nothing good, and turned ones only
+        when upright ones matched under ``TURN_BELOW``, as in a search; an unsure hash
         similarity that plentiful keypoints contradict loses ``UNCONFIRMED_PENALTY``, as
         in a search."""
         a, b = features.from_blob(first), features.from_blob(second)
@@ -324,6 +326,15 @@ class RobustEngine(Engine):
                 for query, candidate in either_way
                 for view in (query, np.fliplr(query))
             )
+            if by_thumbnail < TURN_BELOW:
+                by_thumbnail = max(
+                    by_thumbnail,
+                    *(
+                        thumbnails.similarity(thumbnails.correlation(thumbnails.turned(query, degrees), candidate))
+                        for query, candidate in either_way
+                        for degrees in thumbnails.TURNS
+                    ),
+                )
         plentiful = min(len(a.normal.packed), len(b.normal.packed)) >= CONFIRM_KEYPOINTS
         if robust <= 0 and by_thumbnail <= 0 and plentiful:
             sim = max(0.0, sim - UNCONFIRMED_PENALTY)  # contradicted, as in a search

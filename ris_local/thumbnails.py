@@ -113,6 +113,23 @@ def containment(query: U8, candidate: U8) -> float:
     return max(correlation(query, candidate), correlation(candidate, query, FRAMED_SCALES))
 
 
+#: Turns tried for a rotated copy (degrees): the benchmark's 3 and 10 either way.
+TURNS = (-10.0, -3.0, 3.0, 10.0)
+
+
+def turned(thumbnail: U8, degrees: float) -> U8:
+    """``thumbnail`` turned by ``degrees`` (counter-clockwise, as Pillow's ``rotate``),
+    cut to the largest upright rectangle of the same aspect with no empty corners."""
+    height, width = thumbnail.shape
+    cos, sin = np.cos(np.radians(abs(degrees))), np.sin(np.radians(abs(degrees)))
+    shrink = min(width / (width * cos + height * sin), height / (width * sin + height * cos))
+    matrix = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), degrees, 1.0)
+    rotated = cv2.warpAffine(thumbnail, matrix, (width, height), flags=cv2.INTER_LINEAR)
+    inner_w, inner_h = max(1, int(width * shrink)), max(1, int(height * shrink))
+    left, top = (width - inner_w) // 2, (height - inner_h) // 2
+    return np.ascontiguousarray(rotated[top : top + inner_h, left : left + inner_w])
+
+
 def similarity(value: float) -> float:
     """0..100 from a correlation: 0 below ``LOW``, then linear to ``SCORE_HIGH``."""
     if value < LOW:

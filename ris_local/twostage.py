@@ -60,6 +60,12 @@ CONFIRM_KEYPOINTS = 200
 PRESELECT = 5
 #: Best-voted rows whose thumbnails are correlated when keypoints verified nothing good.
 THUMBNAIL_CANDIDATES = 10
+#: When no thumbnail matched at TURN_BELOW or more, the query's thumbnail turned by each
+#: of ``thumbnails.TURNS`` is tried on this many best-voted rows: a rotated copy of a busy
+#: picture is voted high but its keypoints rarely verify, and an upright thumbnail does
+#: not line up with it.
+TURNED_CANDIDATES = 3
+TURN_BELOW = 70.0
 #: Rows, nearest first, whose centre codes are within CENTRE_RADIUS bits of the query's
 #: DCT code (or its mirror's) also get their thumbnails correlated: a crop from the middle
 #: of a smooth picture, which the keypoint vote misses, is usually among them.
@@ -261,22 +267,47 @@ class TwoStageIndex:
             found.append(near.astype(np.int64))
         return found[0], found[1]
 
-    def thumbnail_similarities(self, f: Features, rows: I64, mirrored_rows: I64, blobs: BlobReader) -> dict[int, float]:
-        """Thumbnail similarity of the query and each of ``rows``, and of its mirror and
-        each of ``mirrored_rows`` (their thumbnails read from ``blobs``; see
-        :func:`~ris_local.thumbnails.containment`)."""
-        if thumbnails.detail(f.thumbnail) < thumbnails.MIN_DETAIL or not len(rows) + len(mirrored_rows):
+    def stored_thumbnails(self, rows: I64, blobs: BlobReader) -> dict[int, npt.NDArray[np.uint8]]:
+        """The thumbnails of ``rows`` (those whose blob ``blobs`` still has), by row."""
+        if not len(rows):
             return {}
-        stored = blobs(self.keys[np.union1d(rows, mirrored_rows)].tolist())
+        stored = blobs(self.keys[rows].tolist())
+        out = {}
+        for row in rows.tolist():
+            blob = stored.get(int(self.keys[row]))
+            if blob is not None:
+                out[row] = thumbnail_of(blob)
+        return out
+
+    @staticmethod
+    def thumbnail_similarities(
+        f: Features, rows: I64, mirrored_rows: I64, stored: dict[int, npt.NDArray[np.uint8]]
+    ) -> dict[int, float]:
+        """Thumbnail similarity of the query and each of ``rows``, and of its mirror and
+        each of ``mirrored_rows``, from their ``stored`` thumbnails (see
+        :func:`~ris_local.thumbnails.containment`)."""
         out: dict[int, float] = {}
         for query, wanted in ((f.thumbnail, rows), (np.fliplr(f.thumbnail), mirrored_rows)):
             for row in wanted.tolist():
-                blob = stored.get(int(self.keys[row]))
-                if blob is None:
+                if row not in stored:
                     continue
-                sim = thumbnails.similarity(thumbnails.containment(query, thumbnail_of(blob)))
+                sim = thumbnails.similarity(thumbnails.containment(query, stored[row]))
                 if sim > out.get(row, 0.0):
                     out[row] = sim
+        return out
+
+    @staticmethod
+    def turned_similarities(f: Features, rows: I64, stored: dict[int, npt.NDArray[np.uint8]]) -> dict[int, float]:
+        """Thumbnail similarity of the query turned by each of ``thumbnails.TURNS`` with
+        each of ``rows`` (a rotated copy whose keypoints did not verify)."""
+        variants = [thumbnails.turned(f.thumbnail, degrees) for degrees in thumbnails.TURNS]
+        out: dict[int, float] = {}
+        for row in rows.tolist():
+            if row not in stored:
+                continue
+            sim = thumbnails.similarity(max(thumbnails.correlation(view, stored[row]) for view in variants))
+            if sim > 0:
+                out[row] = sim
         return out
 
     def unsure_similarities(
@@ -284,14 +315,27 @@ class TwoStageIndex:
     ) -> tuple[dict[int, float], dict[int, float]]:
         """The robust stage: keypoint similarities, then (with ``blobs``, when keypoints
         verified nothing good) thumbnail similarities of the best-voted rows and of the
-        rows whose centre looks like the query, or like its mirror."""
+        rows whose centre looks like the query, or like its mirror, and (when those
+        matched under ``TURN_BELOW``) of the query's turned thumbnails with the
+        ``TURNED_CANDIDATES`` best-voted rows. A query thumbnail without detail is never
+        tried (see ``thumbnails.MIN_DETAIL``)."""
         robust, shortlist = self.robust_similarities(f, rows_ok)
-        if blobs is None or max(robust.values(), default=0.0) >= MIRROR_BELOW:
+        if (
+            blobs is None
+            or max(robust.values(), default=0.0) >= MIRROR_BELOW
+            or thumbnails.detail(f.thumbnail) < thumbnails.MIN_DETAIL
+        ):
             return robust, {}
         centred, mirrored = self.centre_candidates(f, rows_ok)
         voted = shortlist[:THUMBNAIL_CANDIDATES]
         rows = np.concatenate([voted, centred[~np.isin(centred, voted)]])
-        return robust, self.thumbnail_similarities(f, rows, mirrored, blobs)
+        # One read of the stored blobs serves every look (the turned rows are voted ones).
+        stored = self.stored_thumbnails(np.union1d(rows, mirrored), blobs)
+        found = self.thumbnail_similarities(f, rows, mirrored, stored)
+        if max(found.values(), default=0.0) < TURN_BELOW:
+            for row, sim in self.turned_similarities(f, voted[:TURNED_CANDIDATES], stored).items():
+                found[row] = max(sim, found.get(row, 0.0))
+        return robust, found
 
     # -- both ----------------------------------------------------------------------
     def scores(

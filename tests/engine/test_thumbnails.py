@@ -8,8 +8,9 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 from ris_core.images import load_image
-from ris_local import features, thumbnails
+from ris_local import features, thumbnails, twostage
 from ris_local.robust import HashStageEngine, RobustEngine
+from ris_local.twostage import TwoStageIndex
 
 from .conftest import encode
 
@@ -120,3 +121,39 @@ def test_a_mirrored_soft_crop_is_found_by_its_centre_and_survives_a_reopen(photo
     reopened = ENGINE.new_index()
     reopened.load_blocks(index.to_blocks())
     assert reopened.search(query, RobustEngine.default_threshold, 5, None, reader(stored)) == hits
+
+
+def rotated(image: Image.Image, degrees: float) -> Image.Image:
+    """Turned, then cut to the largest upright rectangle with no empty corners."""
+    turned = image.rotate(degrees, Image.Resampling.BICUBIC, expand=True)
+    cos, sin = abs(np.cos(np.radians(degrees))), abs(np.sin(np.radians(degrees)))
+    w, h = image.size
+    shrink = min(w / (w * cos + h * sin), h / (w * sin + h * cos))
+    left, top = (turned.width - w * shrink) / 2, (turned.height - h * shrink) / 2
+    return turned.crop((round(left), round(top), round(left + w * shrink), round(top + h * shrink)))
+
+
+def test_a_turned_thumbnail_lines_up_with_a_rotated_copy(photos: dict[str, Image.Image]) -> None:
+    original = features.extract(load_image(encode(soft(photos["astronaut"])))).thumbnail
+    copy = features.extract(load_image(encode(rotated(soft(photos["astronaut"]), 10)))).thumbnail
+    assert thumbnails.correlation(copy, original) < thumbnails.LOW  # upright, it does not line up
+    assert max(thumbnails.correlation(thumbnails.turned(copy, d), original) for d in thumbnails.TURNS) >= 0.98
+
+
+def test_a_rotated_copy_is_found_by_its_turned_thumbnail_when_keypoints_fail(  # type: ignore[no-untyped-def]
+    photos: dict[str, Image.Image], monkeypatch
+) -> None:
+    names = list(photos)
+    stored = {key: blob(soft(photos[name])) for key, name in enumerate(names)}
+    index = ENGINE.new_index()
+    index.add(list(stored), list(stored.values()))
+    query = blob(rotated(soft(photos["astronaut"]), -10))
+    # Keypoints verify this copy; take their verdicts away (keeping the vote's shortlist)
+    # to see the look that rotated copies of busy textures rely on.
+    verify = TwoStageIndex.robust_similarities
+    monkeypatch.setattr(TwoStageIndex, "robust_similarities", lambda self, f, ok: ({}, verify(self, f, ok)[1]))
+    hits = index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))
+    assert [h.key for h in hits] == [names.index("astronaut")]
+    assert hits[0].score.method == THUMBNAIL_METHOD
+    monkeypatch.setattr(twostage, "TURNED_CANDIDATES", 0)
+    assert index.search(query, RobustEngine.default_threshold, 5, None, reader(stored)) == []
