@@ -328,12 +328,12 @@ class RobustEngine(Engine):
             )
             if by_thumbnail < TURN_BELOW:
                 by_thumbnail = max(
-                    by_thumbnail,
-                    *(
+                    [by_thumbnail]
+                    + [
                         thumbnails.similarity(thumbnails.correlation(thumbnails.turned(query, degrees), candidate))
                         for query, candidate in either_way
                         for degrees in thumbnails.TURNS
-                    ),
+                    ]
                 )
         plentiful = min(len(a.normal.packed), len(b.normal.packed)) >= CONFIRM_KEYPOINTS
         if robust <= 0 and by_thumbnail <= 0 and plentiful:

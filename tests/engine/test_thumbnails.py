@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 from ris_core.images import load_image
-from ris_local import features, thumbnails, twostage
+from ris_local import features, robust, thumbnails, twostage
 from ris_local.robust import HashStageEngine, RobustEngine
 from ris_local.twostage import TwoStageIndex
 
@@ -157,3 +157,13 @@ def test_a_rotated_copy_is_found_by_its_turned_thumbnail_when_keypoints_fail(  #
     assert hits[0].score.method == THUMBNAIL_METHOD
     monkeypatch.setattr(twostage, "TURNED_CANDIDATES", 0)
     assert index.search(query, RobustEngine.default_threshold, 5, None, reader(stored)) == []
+
+
+def test_compare_turns_the_thumbnail_too(photos: dict[str, Image.Image], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    original, copy = blob(soft(photos["astronaut"])), blob(rotated(soft(photos["astronaut"]), 10))
+    monkeypatch.setattr(robust, "_compare_sets", lambda *args: 0.0)  # as if keypoints verified nothing
+    score = ENGINE.compare(copy, original)
+    assert score.similarity >= RobustEngine.default_threshold and score.method == THUMBNAIL_METHOD
+    assert ENGINE.compare(original, copy).similarity >= RobustEngine.default_threshold
+    monkeypatch.setattr(thumbnails, "TURNS", ())
+    assert ENGINE.compare(copy, original).similarity < RobustEngine.default_threshold
