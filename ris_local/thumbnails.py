@@ -119,8 +119,11 @@ TURNS = (-10.0, -3.0, 3.0, 10.0)
 
 def turned(thumbnail: U8, degrees: float) -> U8:
     """``thumbnail`` turned by ``degrees`` (counter-clockwise, as Pillow's ``rotate``),
-    cut to the largest upright rectangle of the same aspect with no empty corners."""
+    cut to the largest upright rectangle of the same aspect with no empty corners; one
+    too small to tell (``MIN_SIDE``, or none at all) comes back as it is."""
     height, width = thumbnail.shape
+    if min(height, width) < MIN_SIDE:
+        return thumbnail
     cos, sin = np.cos(np.radians(abs(degrees))), np.sin(np.radians(abs(degrees)))
     shrink = min(width / (width * cos + height * sin), height / (width * sin + height * cos))
     matrix = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), degrees, 1.0)

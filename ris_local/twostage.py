@@ -16,7 +16,9 @@ keypoints when nothing verified well, and each row scores the better of its two
 similarities. When keypoints verified nothing good and the stored blobs can be read,
 the query's thumbnail is correlated with those of the best-voted rows and of the rows
 whose centre code is near the query's DCT code (:mod:`ris_local.thumbnails`): smooth
-pictures give keypoints too little to hold. An unsure hash hit that plentiful query
+pictures give keypoints too little to hold. If none matches well, the query's thumbnail
+turned a few degrees either way is tried on the best-voted rows: rotated copies of busy
+textures are voted high but rarely verify. An unsure hash hit that plentiful query
 keypoints do not confirm loses ``UNCONFIRMED_PENALTY``.
 """
 

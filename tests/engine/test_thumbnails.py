@@ -167,3 +167,11 @@ def test_compare_turns_the_thumbnail_too(photos: dict[str, Image.Image], monkeyp
     assert ENGINE.compare(original, copy).similarity >= RobustEngine.default_threshold
     monkeypatch.setattr(thumbnails, "TURNS", ())
     assert ENGINE.compare(copy, original).similarity < RobustEngine.default_threshold
+
+
+def test_compare_without_thumbnails_stays_with_the_hashes(photos: dict[str, Image.Image]) -> None:
+    # The hash-stage engine stores no thumbnail: nothing to turn, and no error for it.
+    engine = HashStageEngine()
+    score = engine.compare(blob(photos["astronaut"], engine), blob(photos["coffee"], engine))
+    assert score.method == "dct+gradient hash" and score.similarity < RobustEngine.default_threshold
+    assert thumbnails.turned(np.zeros((0, 0), np.uint8), 10.0).shape == (0, 0)
