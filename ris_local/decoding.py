@@ -12,7 +12,8 @@ files, which Pillow swallows, reach stderr through OpenCV.) Images with preproce
 steps go through :meth:`ImageData.decode`, so the steps see the pixels they expect.
 
 :func:`content_box` finds uniform borders (letterbox bars, passe-partouts, window
-frames) so that both stages describe the picture, not its frame.
+frames) so that both stages describe the picture, not its frame. :func:`decode_rgb`
+gives the small colour picture that the colour check (:mod:`ris_local.colour`) needs.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from PIL import Image
 
 from ris_core.images import SUPPORTED_FORMATS, ImageData
 
-__all__ = ["content_box", "decode_gray", "draft_size"]
+__all__ = ["content_box", "decode_gray", "decode_rgb", "draft_size"]
 
 Gray = npt.NDArray[np.uint8]
 
@@ -170,13 +171,24 @@ def decode_gray(image: ImageData, size: tuple[int, int]) -> Gray:
             return _pillow_gray(image.data, size)
         except (OSError, ValueError, SyntaxError, EOFError):
             pass  # the checked path below raises the library's own error
-    pixels = image.decode(draft_size=size)
+    pixels = _opaque(image.decode(draft_size=size))
+    return np.asarray(pixels if pixels.mode == "L" else pixels.convert("L"))
+
+
+def decode_rgb(image: ImageData, size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """8-bit RGB pixels at least ``size`` (width, height) when the file is that large
+    (Pillow's draft decode for JPEG; transparent areas white, as in :func:`decode_gray`)."""
+    pixels = _opaque(image.decode(draft_size=size))
+    return np.asarray(pixels if pixels.mode == "RGB" else pixels.convert("RGB"))
+
+
+def _opaque(pixels: Image.Image) -> Image.Image:
+    """``pixels`` with transparent areas made white, as most viewers show them."""
     if pixels.mode in ("RGBA", "LA", "PA") or (pixels.mode == "P" and "transparency" in pixels.info):
-        # Transparent areas become white, as most viewers show them.
         rgba = pixels.convert("RGBA")
         flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        pixels = Image.alpha_composite(flat, rgba)
-    return np.asarray(pixels if pixels.mode == "L" else pixels.convert("L"))
+        return Image.alpha_composite(flat, rgba)
+    return pixels
 
 
 def _first_content(means: npt.NDArray[np.float64], stds: npt.NDArray[np.float64], limit: int) -> int:

@@ -3,7 +3,7 @@
 A blob is little-endian and self-describing (no pickle)::
 
     offset  size        field
-    0       4           magic b"RIS" and layout version 3
+    0       4           magic b"RIS" and layout version 4
     4       2 + 2       picture width, height in grid units (the longer side is 256)
     8       8 x 4       hash codes: dct, gradient, mirrored dct, mirrored gradient (u64)
     40      2 + 2       n keypoints, how many of them (the first ones) the index keeps
@@ -15,6 +15,8 @@ A blob is little-endian and self-describing (no pickle)::
     ..      1 + 1       thumbnail width w, height h (the longer side is 64, or both 0)
     ..      w x h       the grey thumbnail, row by row (see :mod:`ris_local.thumbnails`)
     ..      3 x 8       centre codes: DCT codes of the central 60%, 70% and 80% (u64)
+    ..      1 + 1       chroma map width u, height v (the longer side is 32, or both 0)
+    ..      u x v x 2   its a* and b* (i8 pairs), row by row (see :mod:`ris_local.colour`)
 
 A keypoint's signature is 28 chosen bits of its descriptor (``SIGNATURE_BITS``). A packed
 keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orientation in 64 steps
@@ -37,8 +39,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_core.images import ImageData
-from ris_local import keypoints, thumbnails, vocabulary
-from ris_local.decoding import content_box, decode_gray, draft_size
+from ris_local import colour, keypoints, thumbnails, vocabulary
+from ris_local.decoding import content_box, decode_gray, decode_rgb, draft_size
 from ris_local.globalhash import HashCodes, hash_codes
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "Features",
     "KeypointSet",
     "centre_codes",
+    "chroma_of",
     "extract",
     "extract_hashes",
     "from_blob",
@@ -61,7 +64,10 @@ HASH_SIDE = 64
 #: Visual words stored per keypoint, nearest first: the index takes the first, queries
 #: all of them (multiple assignment: a true match shares at least one word far more often).
 WORDS_PER_KEYPOINT = 4
-_MAGIC = b"RIS\x03"
+#: The colour decode keeps its longer side at least this many pixels (a 1/4 or 1/8
+#: draft of a JPEG): enough for a ``colour.SIDE`` map of what is left inside borders.
+COLOUR_SIDE = 96
+_MAGIC = b"RIS\x04"
 #: The descriptor bits that make a keypoint's signature. A signature must tell apart
 #: descriptors that share a visual word, and the tree's words already fix the bits that
 #: vary most across all descriptors (ORB's first ones). These 28 are the bits on which
@@ -118,6 +124,8 @@ class Features:
     #: DCT codes of the picture's centre at each of ``CENTRE_SHARES``: a query cut from
     #: the middle of this picture has a DCT code close to one of them.
     centre_codes: tuple[int, ...] = (0, 0, 0)
+    #: The picture's chroma map (:mod:`ris_local.colour`); empty for the hash stage alone.
+    chroma: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros((0, 0, 2), np.int8))
 
 
 def _signature(descriptors: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
@@ -199,7 +207,21 @@ def extract(image: ImageData) -> Features:
     size = (round(found.size[0]), round(found.size[1]))
     normal = _keypoint_set(keypoints.concatenate(found, smaller))
     n_index = min(INDEX_KEYPOINTS, len(order))
-    return Features(size, codes, normal, n_index, _keypoint_set(mirrored), thumbnails.make(work), centre_codes(small))
+    chroma = _chroma(image, (left, top, right, bottom), gray.shape)
+    return Features(
+        size, codes, normal, n_index, _keypoint_set(mirrored), thumbnails.make(work), centre_codes(small), chroma
+    )
+
+
+def _chroma(image: ImageData, box: tuple[int, int, int, int], shape: tuple[int, ...]) -> npt.NDArray[np.int8]:
+    """The chroma map of the picture inside ``box``, which was found on a grey decode of
+    ``shape``: the colour decode is smaller, so the box is scaled to it."""
+    rgb = decode_rgb(image, draft_size(image, COLOUR_SIDE))
+    sx, sy = rgb.shape[1] / shape[1], rgb.shape[0] / shape[0]
+    left, top, right, bottom = box
+    x0, y0 = round(left * sx), round(top * sy)
+    x1, y1 = max(x0 + 1, round(right * sx)), max(y0 + 1, round(bottom * sy))
+    return colour.make(rgb[y0:y1, x0:x1])
 
 
 def to_blob(features: Features) -> bytes:
@@ -225,6 +247,8 @@ def to_blob(features: Features) -> bytes:
     height, width = features.thumbnail.shape
     parts += [_THUMB_SIZE.pack(width, height), np.ascontiguousarray(features.thumbnail, np.uint8).tobytes()]
     parts.append(_CENTRE.pack(*features.centre_codes))
+    rows, cols = features.chroma.shape[:2]
+    parts += [_THUMB_SIZE.pack(cols, rows), np.ascontiguousarray(features.chroma, np.int8).tobytes()]
     return b"".join(parts)
 
 
@@ -243,12 +267,28 @@ def _read_thumbnail(blob: bytes, offset: int) -> tuple[npt.NDArray[np.uint8], in
     return pixels, offset + width * height
 
 
-def thumbnail_of(blob: bytes) -> npt.NDArray[np.uint8]:
-    """The thumbnail alone of a blob made by :func:`to_blob` (no keypoint arrays built)."""
+def _read_chroma(blob: bytes, offset: int) -> npt.NDArray[np.int8]:
+    width, height = _THUMB_SIZE.unpack_from(blob, offset)
+    return np.frombuffer(blob, np.int8, width * height * 2, offset + _THUMB_SIZE.size).reshape(height, width, 2)
+
+
+def _thumbnail_offset(blob: bytes) -> int:
+    """Where the thumbnail starts, past both keypoint sets."""
     (n,) = _COUNT.unpack_from(blob, _HEADER.size - 4)
     offset = _HEADER.size + _SET_BYTES * n
     (m,) = _COUNT.unpack_from(blob, offset)
-    return _read_thumbnail(blob, offset + _COUNT.size + _SET_BYTES * m)[0]
+    return int(offset + _COUNT.size + _SET_BYTES * m)
+
+
+def thumbnail_of(blob: bytes) -> npt.NDArray[np.uint8]:
+    """The thumbnail alone of a blob made by :func:`to_blob` (no keypoint arrays built)."""
+    return _read_thumbnail(blob, _thumbnail_offset(blob))[0]
+
+
+def chroma_of(blob: bytes) -> npt.NDArray[np.int8]:
+    """The chroma map alone of a blob made by :func:`to_blob` (no keypoint arrays built)."""
+    offset = _read_thumbnail(blob, _thumbnail_offset(blob))[1] + _CENTRE.size
+    return _read_chroma(blob, offset)
 
 
 def from_blob(blob: bytes) -> Features:
@@ -262,7 +302,8 @@ def from_blob(blob: bytes) -> Features:
         mirrored, offset = _read_set(blob, offset + _COUNT.size, m)
         thumbnail, offset = _read_thumbnail(blob, offset)
         centre = _CENTRE.unpack_from(blob, offset)
+        chroma = _read_chroma(blob, offset + _CENTRE.size)
     except struct.error as exc:  # a truncated blob: the same error as a short array
         raise ValueError(f"truncated RobustEngine feature blob ({exc})") from exc
     codes = HashCodes(dct, gradient, mdct, mgradient)
-    return Features((width, height), codes, normal, n_index, mirrored, thumbnail.copy(), centre)
+    return Features((width, height), codes, normal, n_index, mirrored, thumbnail.copy(), centre, chroma.copy())

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_core.images import ImageData
-from ris_local import features, thumbnails
+from ris_local import colour, features, thumbnails
 from ris_local.blocks import from_blocks, to_blocks
 from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
 from ris_local.features import Features, KeypointSet
@@ -39,12 +39,14 @@ from ris_local.twostage import (
     hash_radius,
     hash_similarity,
 )
-from ris_local.verification import signatures, similarity, unpack, verify
+from ris_local.verification import Match, signatures, similarity, unpack, verify
 
 __all__ = ["HashStageEngine", "RobustEngine", "RobustIndex"]
 
-#: A hash similarity at least this high settles a query without keypoints.
-SURE_SIMILARITY = 80.0
+#: A hash similarity at least this high (a summed distance of 9 bits or less) settles a
+#: query without keypoints. Two screens of one app's list view (grey, the same rows) reach
+#: 81-83, so an unsure hash hit in that band is checked against the keypoints.
+SURE_SIMILARITY = 85.0
 #: Summed Hamming radius of the hash stage's lookups (its similarity floor is 100*(1-r/64)).
 SEARCH_RADIUS = 24
 #: Below this similarity a row can qualify without being near in either stage, so
@@ -55,6 +57,7 @@ MAX_JOIN_BITS = 8
 _COMPACT_SHARE = 0.2  # compact when this share of rows has been removed
 _JOIN_SHORTLIST = 5  # rows verified per image in the keypoint self-join
 _READ_BATCH = 256  # stored blobs read at a time by the searched self-join
+_CLASHED = -1  # the searched self-join's mark for a pair whose colours clash
 
 
 class RobustIndex(FeatureIndex):
@@ -117,14 +120,21 @@ class RobustIndex(FeatureIndex):
         hash_pairs = _hash_pairs if threshold >= FLOOR_SIMILARITY else _all_hash_pairs
         for a, b, sim in hash_pairs(self.core, threshold, ok):
             best[(a, b)] = (sim, HASH)
+        sure = {pair for pair, (sim, _) in best.items() if sim >= SURE_SIMILARITY}
         if self.robust_duplicates:
             by_row = self.core.postings.by_row()
             confirmed = set()
             robust_pairs = _searched_pairs(self.core, ok, blobs) if blobs else _robust_pairs(self.core, ok, by_row)
+            clashed = set()
             for a, b, sim, stage in robust_pairs:
+                if stage == _CLASHED:
+                    clashed.add((a, b))
+                    continue
                 confirmed.add((a, b))
                 if sim >= threshold and sim > best.get((a, b), (0.0, HASH))[0]:
                     best[(a, b)] = (sim, stage)
+            for pair in clashed - sure:
+                best.pop(pair, None)  # as in a search: a clash in colour outweighs all but a sure hash
             for (a, b), (sim, stage) in list(best.items()):
                 # As in a search: an unsure hash pair the keypoints do not confirm drops.
                 unsure = stage == HASH and sim < SURE_SIMILARITY and (a, b) not in confirmed
@@ -213,8 +223,8 @@ def _contradicted(core: TwoStageIndex, by_row: RowPostings, a: int, b: int) -> b
     if min(len(first.packed), len(second.packed)) < CONFIRM_KEYPOINTS // 2:
         return False
     return (
-        _compare_sets(first, first_size, second, len(second.packed), second_size) <= 0
-        and _compare_sets(second, second_size, first, len(first.packed), first_size) <= 0
+        similarity(_compare_sets(first, first_size, second, len(second.packed), second_size)) <= 0
+        and similarity(_compare_sets(second, second_size, first, len(first.packed), first_size)) <= 0
     )
 
 
@@ -249,20 +259,22 @@ def _searched_pairs(
                 continue
             ok[row] = False  # a row is not its own duplicate (and would crowd the shortlist)
             try:
-                robust, by_thumbnail = core.unsure_similarities(features.from_blob(blob), ok, blobs)
+                robust, by_thumbnail, clashed = core.unsure_similarities(features.from_blob(blob), ok, blobs)
             finally:
                 ok[row] = True
             for stage, found in ((KEYPOINTS, robust), (THUMBNAIL, by_thumbnail)):
                 for other, sim in found.items():
                     yield min(row, other), max(row, other), sim, stage
+            for other in clashed:
+                yield min(row, other), max(row, other), 0.0, _CLASHED
 
 
 def _compare_sets(
     query: KeypointSet, query_size: tuple[int, int], cand: KeypointSet, n_cand: int, cand_size: tuple[int, int]
-) -> float:
-    """Robust similarity of two blobs' keypoints, matched by word and signature."""
+) -> Match | None:
+    """The verified match of two blobs' keypoints, matched by word and signature."""
     if not len(query.packed) or not n_cand:
-        return 0.0
+        return None
     cand_words = cand.words[:n_cand, 0].astype(np.int64)
     equal = query.words.astype(np.int64)[:, :, None] == cand_words[None, None, :]
     q_idx, _, c_idx = np.nonzero(equal)
@@ -270,7 +282,7 @@ def _compare_sets(
     c_xy, c_angle = unpack(cand.packed[:n_cand])
     close = signature_close(cand.packed[c_idx], cand.rest[c_idx], signatures(query.packed, query.rest)[q_idx])
     q_idx, c_idx = q_idx[close], c_idx[close]
-    match = verify(
+    return verify(
         q_idx,
         q_xy[q_idx],
         q_angle[q_idx],
@@ -280,14 +292,13 @@ def _compare_sets(
         (query_size[0] / 2, query_size[1] / 2),
         (cand_size[0] / 2, cand_size[1] / 2),
     )
-    return similarity(match)
 
 
 class RobustEngine(Engine):
     """Hash codes plus ORB keypoints, two-stage search (see the module docstring)."""
 
     algorithm: ClassVar[str] = "ris-hash+orb"
-    version: ClassVar[str] = "4"
+    version: ClassVar[str] = "5"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 
@@ -313,11 +324,15 @@ class RobustEngine(Engine):
         sim = float(hash_similarity(_pair_distance(a, b)))
         if sim >= SURE_SIMILARITY:
             return _score(sim, HASH)
-        robust = max(
-            _compare_sets(a.normal, a.size, b.normal, b.n_index, b.size),
-            _compare_sets(a.mirrored, a.size, b.normal, b.n_index, b.size),
-            _compare_sets(b.normal, b.size, a.normal, a.n_index, a.size),
+        tries = (
+            (_compare_sets(a.normal, a.size, b.normal, b.n_index, b.size), a.chroma, b.chroma),
+            (_compare_sets(a.mirrored, a.size, b.normal, b.n_index, b.size), colour.mirrored(a.chroma), b.chroma),
+            (_compare_sets(b.normal, b.size, a.normal, a.n_index, a.size), b.chroma, a.chroma),
         )
+        match, query, stored = max(tries, key=lambda tried: similarity(tried[0]))
+        if match is not None and match.matrix is not None and colour.clashes(query, stored, match.matrix):
+            return Score(0.0, 100.0, "orb keypoints, colours clash")  # as in a search: left out
+        robust = similarity(match)
         by_thumbnail = 0.0
         if robust < MIRROR_BELOW:
             either_way = ((a.thumbnail, b.thumbnail), (b.thumbnail, a.thumbnail))
@@ -359,7 +374,7 @@ class HashStageEngine(RobustEngine):
     """The hash stage alone: four codes per image, no keypoints, no robust stage."""
 
     algorithm: ClassVar[str] = "ris-hash"
-    version: ClassVar[str] = "2"
+    version: ClassVar[str] = "3"
 
     def extract(self, image: ImageData) -> bytes:
         """Decode small and hash (no keypoints)."""

@@ -19,7 +19,10 @@ whose centre code is near the query's DCT code (:mod:`ris_local.thumbnails`): sm
 pictures give keypoints too little to hold. If none matches well, the query's thumbnail
 turned a few degrees either way is tried on the best-voted rows: rotated copies of busy
 textures are voted high but rarely verify. An unsure hash hit that plentiful query
-keypoints do not confirm loses ``UNCONFIRMED_PENALTY``.
+keypoints do not confirm loses ``UNCONFIRMED_PENALTY``. With the stored blobs, each
+verified row's colours are checked through its match (:mod:`ris_local.colour`): a row
+whose colours clash is a different picture of the same shapes, and is left out, hash
+hit and thumbnails included, unless its hash is sure.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ris_local import thumbnails, vocabulary
+from ris_local import colour, thumbnails, vocabulary
 from ris_local.engine import BlobReader
-from ris_local.features import Features, KeypointSet, thumbnail_of
+from ris_local.features import Features, KeypointSet, chroma_of, thumbnail_of
 from ris_local.invertedfile import InvertedFile
 from ris_local.multiindex import MultiIndex
 from ris_local.verification import Match, signatures, similarity, unpack, verify
@@ -242,15 +245,41 @@ class TwoStageIndex:
                 confident = confident or similarity(match) >= MIRROR_BELOW
         return matches, best
 
-    def robust_similarities(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> tuple[dict[int, float], I64]:
-        """Robust similarity of each verified row, mirrored keypoints tried if needed, and
-        the normal keypoints' shortlist."""
+    def robust_similarities(
+        self, f: Features, rows_ok: npt.NDArray[np.bool_], blobs: BlobReader | None = None
+    ) -> tuple[dict[int, float], I64, set[int]]:
+        """Robust similarity of each verified row, mirrored keypoints tried if needed,
+        the normal keypoints' shortlist, and (with ``blobs``) the verified rows whose
+        colours clash with the query's, which are left out (see :mod:`ris_local.colour`)."""
         matches, shortlist = self.robust_matches(f.normal, f.size, rows_ok)
-        scores = {row: similarity(m) for row, m in matches.items()}
-        if max(scores.values(), default=0.0) < MIRROR_BELOW and len(f.mirrored.packed):
+        best = {row: (similarity(m), m, False) for row, m in matches.items()}
+        if max((found[0] for found in best.values()), default=0.0) < MIRROR_BELOW and len(f.mirrored.packed):
             for row, m in self.robust_matches(f.mirrored, f.size, rows_ok)[0].items():
-                scores[row] = max(scores.get(row, 0.0), similarity(m))
-        return {row: s for row, s in scores.items() if s > 0}, shortlist
+                if similarity(m) > best.get(row, (0.0, m, True))[0]:
+                    best[row] = (similarity(m), m, True)
+        best = {row: found for row, found in best.items() if found[0] > 0}
+        clashed = self.colour_clashes(f, best, blobs) if blobs is not None and f.chroma.size else set()
+        return {row: found[0] for row, found in best.items() if row not in clashed}, shortlist, clashed
+
+    def colour_clashes(
+        self, f: Features, verified: dict[int, tuple[float, Match, bool]], blobs: BlobReader
+    ) -> set[int]:
+        """The ``verified`` rows (similarity, match, whether the mirrored keypoints made
+        it) whose stored colours, carried through the match, disagree with the query's."""
+        if not verified:
+            return set()
+        rows = np.fromiter(verified, np.int64, len(verified))
+        stored = blobs(self.keys[rows].tolist())
+        query = {False: f.chroma, True: colour.mirrored(f.chroma)}
+        clashed = set()
+        for row in rows.tolist():
+            blob = stored.get(int(self.keys[row]))
+            _, match, mirrored = verified[row]
+            if blob is None or match.matrix is None:
+                continue
+            if colour.clashes(query[mirrored], chroma_of(blob), match.matrix):
+                clashed.add(row)
+        return clashed
 
     def centre_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
         """Up to ``CENTRE_CANDIDATES`` rows whose centre codes are nearest the query's
@@ -314,21 +343,25 @@ class TwoStageIndex:
 
     def unsure_similarities(
         self, f: Features, rows_ok: npt.NDArray[np.bool_], blobs: BlobReader | None
-    ) -> tuple[dict[int, float], dict[int, float]]:
+    ) -> tuple[dict[int, float], dict[int, float], set[int]]:
         """The robust stage: keypoint similarities, then (with ``blobs``, when keypoints
         verified nothing good) thumbnail similarities of the best-voted rows and of the
         rows whose centre looks like the query, or like its mirror, and (when those
         matched under ``TURN_BELOW``) of the query's turned thumbnails with the
         ``TURNED_CANDIDATES`` best-voted rows. A query thumbnail without detail is never
-        tried (see ``thumbnails.MIN_DETAIL``)."""
-        robust, shortlist = self.robust_similarities(f, rows_ok)
+        tried (see ``thumbnails.MIN_DETAIL``). Rows whose verified keypoints clash in
+        colour come back apart, and no thumbnail is tried on them: their shapes do match."""
+        robust, shortlist, clashed = self.robust_similarities(f, rows_ok, blobs)
         if (
             blobs is None
             or max(robust.values(), default=0.0) >= MIRROR_BELOW
             or thumbnails.detail(f.thumbnail) < thumbnails.MIN_DETAIL
         ):
-            return robust, {}
+            return robust, {}, clashed
         centred, mirrored = self.centre_candidates(f, rows_ok)
+        if clashed:
+            known = np.fromiter(clashed, np.int64, len(clashed))
+            shortlist, centred, mirrored = (r[~np.isin(r, known)] for r in (shortlist, centred, mirrored))
         voted = shortlist[:THUMBNAIL_CANDIDATES]
         rows = np.concatenate([voted, centred[~np.isin(centred, voted)]])
         # One read of the stored blobs serves every look (the turned rows are voted ones).
@@ -337,7 +370,7 @@ class TwoStageIndex:
         if max(found.values(), default=0.0) < TURN_BELOW:
             for row, sim in self.turned_similarities(f, voted[:TURNED_CANDIDATES], stored).items():
                 found[row] = max(sim, found.get(row, 0.0))
-        return robust, found
+        return robust, found, clashed
 
     # -- both ----------------------------------------------------------------------
     def scores(
@@ -352,7 +385,10 @@ class TwoStageIndex:
             return rows, sims, np.full(len(rows), HASH, np.int8)
         rows, distance = self.hash_candidates(f, self.search_radius, rows_ok, WIDE_DCT_BITS)
         sims = hash_similarity(distance)
-        robust, by_thumbnail = self.unsure_similarities(f, rows_ok, blobs)
+        robust, by_thumbnail, clashed = self.unsure_similarities(f, rows_ok, blobs)
+        if clashed:  # a different picture of the same shapes, unless a hash is sure
+            keep = (sims >= self.sure_similarity) | ~np.isin(rows, np.fromiter(clashed, np.int64, len(clashed)))
+            rows, sims = rows[keep], sims[keep]
         if len(f.normal.packed) >= CONFIRM_KEYPOINTS:
             # An unsure hash hit that the query's keypoints, plentiful, did not confirm
             # is most likely a different picture of the same layout (two screens of one

@@ -59,13 +59,15 @@ _EVIDENCE_FOR_COVER = 0.05
 @dataclass(frozen=True, slots=True)
 class Match:
     """A verified match: distinct inliers, coverage (0..1), the transform's scale (query
-    to candidate), the tentative matches and the inliers' hull over the shared area."""
+    to candidate), the tentative matches, the inliers' hull over the shared area and the
+    fitted transform (query grid to candidate grid, a 2 x 3 matrix)."""
 
     inliers: int
     coverage: float
     scale: float = 1.0
     tentative: int = 0
     spread: float = 0.0
+    matrix: npt.NDArray[np.float64] | None = None
 
 
 def unpack(packed: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
@@ -190,7 +192,7 @@ def verify(
         return None
     coverage, shared = _coverage(np.asarray(matrix, np.float64), query_size, cand_size)
     spread = hull * scale * scale / shared if shared > 0 else 0.0
-    return Match(distinct, coverage, scale, len(query_idx), spread)
+    return Match(distinct, coverage, scale, len(query_idx), spread, matrix)
 
 
 def similarity(match: Match | None) -> float:

@@ -114,7 +114,10 @@ def test_pairs_search_each_image_with_its_stored_blob(photos: dict[str, Image.Im
     n = len(originals)
     groups = [{i, n + i, 2 * n + i} for i in range(n)]
     assert found == {(a, b) for group in groups for a in group for b in group if a < b}
-    assert sorted(read) == list(stored)
+    # Every blob is read for its search (one batch here); the later reads are of the
+    # verified images whose colours are checked.
+    assert read[: len(stored)] == list(stored)
+    assert set(read[len(stored) :]) <= set(stored)
 
 
 def test_blocks_reopen_to_the_same_answers(photos: dict[str, Image.Image]) -> None:

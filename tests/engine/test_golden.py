@@ -51,6 +51,14 @@ def test_thumbnail_is_constant(astronaut: Image.Image) -> None:
     assert digest == "e6e088b9d486c415da5c92f7a90787cd9df945965ae9f0f5ccd558e98c7275ca"
 
 
+def test_chroma_map_is_constant(astronaut: Image.Image) -> None:
+    chroma = features.extract(load_image(encode(astronaut, "PNG"))).chroma
+    assert chroma.shape == (32, 32, 2)
+    assert chroma[0, :4].tolist() == [[5, -4], [10, -14], [2, 3], [2, 1]]
+    digest = hashlib.sha256(chroma.tobytes()).hexdigest()
+    assert digest == "724a116acc5204361ba7b71beed2d4fd9ad59e4bdbed0f3e784bf2ce09ed84db"
+
+
 def test_vocabulary_is_constant() -> None:
     tree = vocabulary.load()
     digest = hashlib.sha256(tree.coarse.tobytes() + tree.fine.tobytes()).hexdigest()
@@ -58,7 +66,7 @@ def test_vocabulary_is_constant() -> None:
 
 
 def test_engine_identity_is_recorded() -> None:
-    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "4")
+    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "5")
 
 
 def test_jpeg_codes_are_constant_and_both_decoders_agree(astronaut: Image.Image, monkeypatch) -> None:  # type: ignore[no-untyped-def]

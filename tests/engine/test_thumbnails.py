@@ -151,7 +151,9 @@ def test_a_rotated_copy_is_found_by_its_turned_thumbnail_when_keypoints_fail(  #
     # Keypoints verify this copy; take their verdicts away (keeping the vote's shortlist)
     # to see the look that rotated copies of busy textures rely on.
     verify = TwoStageIndex.robust_similarities
-    monkeypatch.setattr(TwoStageIndex, "robust_similarities", lambda self, f, ok: ({}, verify(self, f, ok)[1]))
+    monkeypatch.setattr(
+        TwoStageIndex, "robust_similarities", lambda self, f, ok, blobs=None: ({}, verify(self, f, ok)[1], set())
+    )
     hits = index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))
     assert [h.key for h in hits] == [names.index("astronaut")]
     assert hits[0].score.method == THUMBNAIL_METHOD
@@ -161,7 +163,7 @@ def test_a_rotated_copy_is_found_by_its_turned_thumbnail_when_keypoints_fail(  #
 
 def test_compare_turns_the_thumbnail_too(photos: dict[str, Image.Image], monkeypatch) -> None:  # type: ignore[no-untyped-def]
     original, copy = blob(soft(photos["astronaut"])), blob(rotated(soft(photos["astronaut"]), 10))
-    monkeypatch.setattr(robust, "_compare_sets", lambda *args: 0.0)  # as if keypoints verified nothing
+    monkeypatch.setattr(robust, "_compare_sets", lambda *args: None)  # as if keypoints verified nothing
     score = ENGINE.compare(copy, original)
     assert score.similarity >= RobustEngine.default_threshold and score.method == THUMBNAIL_METHOD
     assert ENGINE.compare(original, copy).similarity >= RobustEngine.default_threshold

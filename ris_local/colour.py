@@ -1,0 +1,160 @@
+"""A colour check of keypoint matches: two graphics of one layout in other colours.
+
+Keypoints are found on grey pixels, so two logos with the same badge in the same place
+and the same font (a red circle over "OUTPUT", a purple one over "READY"), two charts
+of one template or two screens of one app verify geometrically, often at 100. Their
+colours give them away. Each picture keeps a small chroma map (CIELAB a* and b*,
+``SIDE`` cells on the longer side, at most 2 KB in the stored blob, nothing in the
+index), and a keypoint match is checked by carrying the query's cells through the
+fitted transform onto the stored picture's. A cell clashes when
+
+* both sides have a colour (chroma at least ``CHROMATIC``) and their hues lie more
+  than ``HUE_GAP`` degrees and ``COLOUR_DISTANCE`` apart, or
+* one side is vivid (``VIVID``) and the other grey (under ``NEUTRAL``): a white badge
+  against a green one, a black ground against a blue one,
+
+and no neighbour of the stored cell agrees (a squeezed copy, which a similarity
+transform aligns only near its middle, stays within a cell or so). When more than
+``CLASH_SHARE`` of the cells with a colour on either side clash (and at least
+``MIN_CELLS``), the match is a different picture.
+
+What must not clash: a grey copy has no chroma at all (and then grey against vivid
+says nothing), brightness and contrast scale chroma but keep hue, and a tinted copy
+(sepia, a duotone: one soft hue where the picture has many, see ``TINTED``) says
+nothing either. Measured on the benchmark's full dataset (BENCHMARKS.md), the check
+turns away 36 of the 41 keypoint-verified false pairs at 70 or more in the
+find-duplicates collection. The one true match that clashes is a copy brightened by
+30%, whose clipped highlights lose their colour; its hashes settle it before any
+keypoint is looked at, and a sure hash match is never overruled (see
+:mod:`ris_local.twostage`).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["CLASH_SHARE", "SIDE", "clashes", "clashing_cells", "make", "mirrored"]
+
+Chroma = npt.NDArray[np.int8]
+#: Cells on the longer side of a chroma map.
+SIDE = 32
+#: A cell has a colour when its chroma (the length of (a*, b*)) reaches this, is grey
+#: below NEUTRAL, and vivid from VIVID.
+CHROMATIC, NEUTRAL, VIVID = 6.0, 4.0, 20.0
+#: Two coloured cells disagree when their hues are further apart than this (degrees)
+#: and their colours by at least COLOUR_DISTANCE (a* b* units): a brightened bluish
+#: cell can turn its faint hue without changing colour much.
+HUE_GAP, COLOUR_DISTANCE = 45.0, 15.0
+#: Fewer clashing cells than this and the check says nothing.
+MIN_CELLS = 10
+#: A match clashes when more than this share of the cells where either side has a
+#: colour clash.
+CLASH_SHARE = 0.3
+#: A picture with a colour in fewer than this share of its cells is a grey copy (or
+#: nearly): grey against vivid says nothing then.
+MIN_COLOURED = 0.02
+#: Hue concentration (the length of the mean of the coloured cells' unit hue vectors,
+#: 1.0 when every cell has one hue) of a tinted copy, whose median chroma stays under
+#: TINT_CHROMA, and at most that of a picture with varied colours.
+TINTED, VARIED, TINT_CHROMA = 0.95, 0.7, 30.0
+#: Keypoint positions are on a grid this many units across the longer side (see
+#: :mod:`ris_local.features`); the fitted transforms are in those units.
+_GRID = 128
+#: A cell is compared with the stored cell it lands on and that cell's neighbours, so
+#: that a transform a little off (a squeezed copy, fitted by a similarity) still agrees.
+_NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+
+
+def make(rgb: npt.NDArray[np.uint8]) -> Chroma:
+    """The chroma map of an RGB picture (already cut to its content): ``(h, w, 2)``
+    signed a* and b*, the longer side ``SIDE``; empty for an empty picture."""
+    height, width = rgb.shape[:2]
+    if not height or not width:
+        return np.zeros((0, 0, 2), np.int8)
+    scale = SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab)
+    return (lab[:, :, 1:].astype(np.int16) - 128).astype(np.int8)
+
+
+def clashes(query: Chroma, stored: Chroma, matrix: npt.NDArray[np.float64]) -> bool:
+    """Whether the colours of ``query`` carried onto ``stored`` by ``matrix`` (2 x 3,
+    query grid to stored grid) disagree: see the module docstring."""
+    clashing, coloured = clashing_cells(query, stored, matrix)
+    return clashing >= MIN_CELLS and clashing > CLASH_SHARE * coloured
+
+
+def clashing_cells(query: Chroma, stored: Chroma, matrix: npt.NDArray[np.float64]) -> tuple[int, int]:
+    """How many of the query's cells carried onto ``stored`` clash in colour, and how
+    many have a colour on either side ``(0, 0)`` when the check cannot tell)."""
+    height, width = query.shape[:2]
+    rows, cols = stored.shape[:2]
+    if not height or not width or not rows or not cols:
+        return 0, 0
+    ys, xs = np.mgrid[0:height, 0:width]
+    # Cell centres in grid units, carried over, then back to the stored map's cells.
+    gx, gy = (xs + 0.5) * (_GRID / SIDE), (ys + 0.5) * (_GRID / SIDE)
+    to_x = np.floor((matrix[0, 0] * gx + matrix[0, 1] * gy + matrix[0, 2]) * (SIDE / _GRID)).astype(np.int64)
+    to_y = np.floor((matrix[1, 0] * gx + matrix[1, 1] * gy + matrix[1, 2]) * (SIDE / _GRID)).astype(np.int64)
+    inside = (to_x >= 0) & (to_y >= 0) & (to_x < cols) & (to_y < rows)
+    if inside.sum() < MIN_CELLS:
+        return 0, 0
+    to_x, to_y = to_x[inside], to_y[inside]
+    mine = query[inside].astype(np.float64)  # (n, 2)
+    theirs = np.stack(  # (9, n, 2): the stored cell each lands on, and its neighbours
+        [stored[np.clip(to_y + dy, 0, rows - 1), np.clip(to_x + dx, 0, cols - 1)] for dy, dx in _NEIGHBOURS]
+    ).astype(np.float64)
+    mine_chroma, theirs_chroma = np.hypot(mine[:, 0], mine[:, 1]), np.hypot(theirs[..., 0], theirs[..., 1])
+    mine_hue, theirs_hue = np.arctan2(mine[:, 1], mine[:, 0]), np.arctan2(theirs[..., 1], theirs[..., 0])
+    both = (mine_chroma >= CHROMATIC) & (theirs_chroma >= CHROMATIC)
+    gap = np.abs((np.degrees(mine_hue - theirs_hue) + 180.0) % 360.0 - 180.0)
+    apart = (gap > HUE_GAP) & (np.hypot(*(mine - theirs).transpose(2, 0, 1)) >= COLOUR_DISTANCE)
+    centre = len(_NEIGHBOURS) // 2
+    hue_clash = both[centre] & apart[centre] & ~(both & ~apart).any(axis=0)
+    if _tinted(mine_chroma, mine_hue, theirs_chroma[centre], theirs_hue[centre]):
+        return 0, 0
+    grey = min(_coloured_share(query), _coloured_share(stored)) < MIN_COLOURED
+    tone_clash = np.zeros_like(hue_clash)
+    if not grey:
+        tone_clash = ((mine_chroma >= VIVID) & (theirs_chroma < NEUTRAL).all(axis=0)) | (
+            (mine_chroma < NEUTRAL) & (theirs_chroma >= VIVID).all(axis=0)
+        )
+    coloured = (mine_chroma >= CHROMATIC) | (theirs_chroma >= CHROMATIC).any(axis=0)
+    return int((hue_clash | tone_clash).sum()), int(coloured.sum())
+
+
+def _tinted(
+    mine_chroma: npt.NDArray[np.float64],
+    mine_hue: npt.NDArray[np.float64],
+    theirs_chroma: npt.NDArray[np.float64],
+    theirs_hue: npt.NDArray[np.float64],
+) -> bool:
+    """Whether one side is a tinted copy of the other (one soft hue against many)."""
+    sides = []
+    for chroma, hue in ((mine_chroma, mine_hue), (theirs_chroma, theirs_hue)):
+        coloured = chroma >= CHROMATIC
+        if not coloured.any():
+            return False
+        sides.append((_concentration(hue[coloured]), float(np.median(chroma[coloured]))))
+    (one, one_chroma), (other, other_chroma) = sides
+    return (one >= TINTED and one_chroma < TINT_CHROMA and other <= VARIED) or (
+        other >= TINTED and other_chroma < TINT_CHROMA and one <= VARIED
+    )
+
+
+def _coloured_share(chroma: Chroma) -> float:
+    values = chroma.astype(np.float64)
+    return float(np.mean(np.hypot(values[..., 0], values[..., 1]) >= CHROMATIC))
+
+
+def _concentration(hue: npt.NDArray[np.float64]) -> float:
+    """How nearly all of ``hue`` (radians) point one way: 1.0 when they all agree."""
+    return float(np.hypot(np.cos(hue).mean(), np.sin(hue).mean()))
+
+
+def mirrored(chroma: Chroma) -> Chroma:
+    """The chroma map of the mirrored picture (the mirrored keypoints' frame)."""
+    return np.ascontiguousarray(chroma[:, ::-1])

@@ -1,0 +1,167 @@
+"""The colour check: same shapes in other colours are another picture; recoloured copies
+that keep their hues (contrast, brightness, grayscale, sepia) are still the picture."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+
+from ris_core.images import load_image
+from ris_local import colour, features
+from ris_local.robust import HashStageEngine, RobustEngine
+
+from .conftest import encode
+
+ENGINE = RobustEngine()
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+BACKGROUND, WHITE = (20, 20, 24), (240, 240, 240)
+
+
+def blob(image: Image.Image) -> bytes:
+    return ENGINE.extract(load_image(encode(image, "JPEG", 90)))
+
+
+def reader(stored: dict[int, bytes]):  # type: ignore[no-untyped-def]
+    def read(keys: Sequence[int]) -> dict[int, bytes]:
+        return {key: stored[key] for key in keys if key in stored}
+
+    return read
+
+
+def logo(badge: tuple[int, int, int], bar: tuple[int, int, int], word: str) -> Image.Image:
+    """A badge, a bar with a notch and a word on a dark ground: one layout, any colours."""
+    image = Image.new("RGB", (480, 360), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((60, 50, 220, 210), fill=badge, outline=WHITE, width=6)
+    draw.rectangle((260, 70, 430, 190), fill=bar)
+    draw.polygon([(280, 100), (400, 100), (340, 170)], fill=BACKGROUND)
+    draw.text((60, 250), word, fill=WHITE, font=ImageFont.load_default(size=64))
+    return image
+
+
+RED_LOGO = logo((210, 50, 50), (230, 150, 30), "OUTPUT")
+PURPLE_LOGO = logo((140, 70, 200), (40, 110, 220), "READY")
+
+
+def crop(image: Image.Image, share: float) -> Image.Image:
+    w, h = image.size
+    return image.crop((round(w * share), round(h * share), round(w * (1 - share)), round(h * (1 - share))))
+
+
+def sepia(image: Image.Image) -> Image.Image:
+    return ImageOps.colorize(image.convert("L"), (40, 26, 13), (255, 240, 192))
+
+
+def test_a_map_agrees_with_itself_and_not_with_its_hues_turned(astronaut: Image.Image) -> None:
+    chroma = colour.make(np.asarray(astronaut))
+    assert chroma.shape == (colour.SIDE, colour.SIDE, 2)
+    assert not colour.clashes(chroma, chroma, IDENTITY)
+    turned = np.asarray(astronaut)[:, :, [1, 2, 0]]  # red -> blue, green -> red, blue -> green
+    assert colour.clashes(colour.make(turned), chroma, IDENTITY)
+
+
+def test_grey_and_sparse_colour_say_nothing(astronaut: Image.Image) -> None:
+    chroma = colour.make(np.asarray(astronaut))
+    grey = colour.make(np.asarray(astronaut.convert("L").convert("RGB")))
+    assert not np.abs(grey.astype(int)).max() > 1
+    assert not colour.clashes(grey, chroma, IDENTITY) and not colour.clashes(chroma, grey, IDENTITY)
+    # Carried off the stored map, or onto a corner of it, too few cells remain to judge.
+    assert not colour.clashes(chroma[:, :, ::-1], chroma, np.array([[1.0, 0.0, 500.0], [0.0, 1.0, 0.0]]))
+    assert not colour.clashes(chroma[:2, :2, ::-1], chroma, IDENTITY)
+
+
+def test_a_tinted_copy_says_nothing(astronaut: Image.Image) -> None:
+    chroma = colour.make(np.asarray(astronaut))
+    assert not colour.clashes(colour.make(np.asarray(sepia(astronaut))), chroma, IDENTITY)
+
+
+def test_the_map_is_stored_in_the_blob(astronaut: Image.Image) -> None:
+    stored = blob(astronaut)
+    chroma = features.from_blob(stored).chroma
+    assert chroma.shape == (colour.SIDE, colour.SIDE, 2) and np.abs(chroma.astype(int)).max() > 20
+    assert np.array_equal(features.chroma_of(stored), chroma)
+    hashes_only = HashStageEngine().extract(load_image(encode(astronaut)))
+    assert features.chroma_of(hashes_only).size == 0
+
+
+def test_logos_of_one_layout_in_other_colours_are_different_pictures(monkeypatch: pytest.MonkeyPatch) -> None:
+    red, purple = blob(RED_LOGO), blob(PURPLE_LOGO)
+    score = ENGINE.compare(red, purple)
+    assert score.similarity < RobustEngine.default_threshold and score.method == "orb keypoints, colours clash"
+    stored = {1: red, 2: blob(logo((60, 170, 80), (40, 170, 170), "SERVER"))}
+    index = ENGINE.new_index()
+    index.add(list(stored), list(stored.values()))
+    assert index.search(purple, RobustEngine.default_threshold, 5, None, reader(stored)) == []
+    stored[3] = purple
+    index.add([3], [purple])
+    assert list(index.pairs(RobustEngine.duplicate_threshold, None, reader(stored))) == []
+    # The grey shapes alone do match: the check is what tells them apart.
+    monkeypatch.setattr(colour, "clashes", lambda *args: False)
+    assert ENGINE.compare(red, purple).similarity >= RobustEngine.duplicate_threshold
+    found = index.search(purple, RobustEngine.default_threshold, 5, None, reader(stored))
+    assert {h.key for h in found} == {1, 2, 3}
+    assert len(list(index.pairs(RobustEngine.duplicate_threshold, None, reader(stored)))) == 3
+
+
+@pytest.mark.parametrize(
+    "recolour",
+    [
+        lambda image: ImageEnhance.Contrast(image).enhance(0.6),
+        lambda image: ImageEnhance.Brightness(image).enhance(1.3),
+        lambda image: image.convert("L").convert("RGB"),
+        sepia,
+    ],
+    ids=["contrast_down", "brighter", "grayscale", "sepia"],
+)
+def test_a_recoloured_crop_is_still_the_picture(photos: dict[str, Image.Image], recolour) -> None:  # type: ignore[no-untyped-def]
+    # A crop, so that the hashes are unsure and the keypoints (and their check) decide.
+    for name in ("astronaut", "coffee", "chelsea"):
+        original, copy = blob(photos[name]), blob(recolour(crop(photos[name], 0.15)))
+        score = ENGINE.compare(copy, original)
+        assert score.similarity >= RobustEngine.default_threshold, (name, score)
+    stored = {key: blob(photos[name]) for key, name in enumerate(photos)}
+    index = ENGINE.new_index()
+    index.add(list(stored), list(stored.values()))
+    query = blob(recolour(crop(photos["coffee"], 0.15)))
+    hits = index.search(query, RobustEngine.default_threshold, 3, None, reader(stored))
+    assert hits and hits[0].key == list(photos).index("coffee")
+
+
+def test_a_logo_copy_in_its_own_colours_still_matches() -> None:
+    original = blob(RED_LOGO)
+    for copy in (crop(RED_LOGO, 0.1), ImageEnhance.Contrast(RED_LOGO).enhance(0.6), ImageOps.mirror(RED_LOGO)):
+        assert ENGINE.compare(blob(copy), original).similarity >= RobustEngine.default_threshold
+
+
+def test_vivid_against_grey_clashes_unless_one_side_is_a_grey_copy() -> None:
+    # A white badge where the other picture has a green one, on one blue ground.
+    ground = np.zeros((240, 320, 3), np.uint8) + np.array([40, 90, 200], np.uint8)
+    green, white = ground.copy(), ground.copy()
+    green[20:220, 20:240], white[20:220, 20:240] = (40, 190, 60), (235, 235, 235)
+    first, second = colour.make(green), colour.make(white)
+    assert colour.clashes(first, second, IDENTITY) and colour.clashes(second, first, IDENTITY)
+    grey = colour.make(np.repeat(np.asarray(Image.fromarray(green).convert("L"))[:, :, None], 3, axis=2))
+    assert not colour.clashes(grey, first, IDENTITY) and not colour.clashes(first, grey, IDENTITY)
+
+
+def test_a_cell_out_of_place_still_agrees(astronaut: Image.Image) -> None:
+    chroma = colour.make(np.asarray(astronaut))
+    one_cell = 128 / colour.SIDE  # grid units
+    shifted = np.array([[1.0, 0.0, one_cell], [0.0, 1.0, -one_cell]])
+    assert not colour.clashes(chroma, chroma, shifted)
+
+
+def test_a_sure_hash_match_is_never_overruled(photos: dict[str, Image.Image], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(colour, "clashes", lambda *args: True)  # every keypoint match "clashes"
+    original, copy = blob(photos["coffee"]), blob(photos["coffee"].resize((400, 300)))
+    stored = {1: original, 2: copy}
+    index = ENGINE.new_index()
+    index.add(list(stored), list(stored.values()))
+    assert [(a, b) for a, b, _ in index.pairs(RobustEngine.duplicate_threshold, None, reader(stored))] == [(1, 2)]
+    assert ENGINE.compare(copy, original).method == "dct+gradient hash"
+    # A crop leaves the hashes unsure: then the clash decides.
+    cut = blob(crop(photos["coffee"], 0.15))
+    assert ENGINE.compare(cut, original).similarity == 0.0
