@@ -89,7 +89,7 @@ def clashes(query: Chroma, stored: Chroma, matrix: npt.NDArray[np.float64]) -> b
 
 def clashing_cells(query: Chroma, stored: Chroma, matrix: npt.NDArray[np.float64]) -> tuple[int, int]:
     """How many of the query's cells carried onto ``stored`` clash in colour, and how
-    many have a colour on either side ``(0, 0)`` when the check cannot tell)."""
+    many have a colour on either side; ``(0, 0)`` when the check cannot tell."""
     height, width = query.shape[:2]
     rows, cols = stored.shape[:2]
     if not height or not width or not rows or not cols:

@@ -255,8 +255,9 @@ class TwoStageIndex:
         best = {row: (similarity(m), m, False) for row, m in matches.items()}
         if max((found[0] for found in best.values()), default=0.0) < MIRROR_BELOW and len(f.mirrored.packed):
             for row, m in self.robust_matches(f.mirrored, f.size, rows_ok)[0].items():
-                if similarity(m) > best.get(row, (0.0, m, True))[0]:
-                    best[row] = (similarity(m), m, True)
+                sim = similarity(m)
+                if row not in best or sim > best[row][0]:
+                    best[row] = (sim, m, True)
         best = {row: found for row, found in best.items() if found[0] > 0}
         clashed = self.colour_clashes(f, best, blobs) if blobs is not None and f.chroma.size else set()
         return {row: found[0] for row, found in best.items() if row not in clashed}, shortlist, clashed
