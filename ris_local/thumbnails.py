@@ -19,13 +19,13 @@ a correlation of 0.97, and crops of the right picture mostly score 0.98 and abov
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SIDE", "containment", "correlation", "detail", "make", "similarity"]
+__all__ = ["SIDE", "containment", "correlation", "detail", "make", "similarities", "similarity", "turned_similarities"]
 
 U8 = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
@@ -138,3 +138,35 @@ def similarity(value: float) -> float:
     if value < LOW:
         return 0.0
     return SCORE_LOW + (SCORE_HIGH - SCORE_LOW) * min(1.0, (value - LOW) / (1.0 - LOW))
+
+
+def similarities(
+    query: U8, rows: Sequence[int], mirrored_rows: Sequence[int], stored: Mapping[int, U8]
+) -> dict[int, float]:
+    """The similarity (see :func:`containment`) of the ``query`` thumbnail with each of
+    ``rows``, and of its mirror with each of ``mirrored_rows``, from their ``stored``
+    thumbnails; rows without one are left out."""
+    out: dict[int, float] = {}
+    for view, wanted in ((query, rows), (np.fliplr(query), mirrored_rows)):
+        for row in wanted:
+            if row not in stored:
+                continue
+            sim = similarity(containment(view, stored[row]))
+            if sim > out.get(row, 0.0):
+                out[row] = sim
+    return out
+
+
+def turned_similarities(query: U8, rows: Sequence[int], stored: Mapping[int, U8]) -> dict[int, float]:
+    """The similarity of the ``query`` thumbnail turned by each of ``TURNS`` with each of
+    ``rows`` that has a ``stored`` thumbnail (a rotated copy whose keypoints did not
+    verify); rows that match nothing are left out."""
+    views = [turned(query, degrees) for degrees in TURNS]
+    out: dict[int, float] = {}
+    for row in rows:
+        if row not in stored:
+            continue
+        sim = similarity(max(correlation(view, stored[row]) for view in views))
+        if sim > 0:
+            out[row] = sim
+    return out

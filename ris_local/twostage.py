@@ -311,37 +311,6 @@ class TwoStageIndex:
                 out[row] = thumbnail_of(blob)
         return out
 
-    @staticmethod
-    def thumbnail_similarities(
-        f: Features, rows: I64, mirrored_rows: I64, stored: dict[int, npt.NDArray[np.uint8]]
-    ) -> dict[int, float]:
-        """Thumbnail similarity of the query and each of ``rows``, and of its mirror and
-        each of ``mirrored_rows``, from their ``stored`` thumbnails (see
-        :func:`~ris_local.thumbnails.containment`)."""
-        out: dict[int, float] = {}
-        for query, wanted in ((f.thumbnail, rows), (np.fliplr(f.thumbnail), mirrored_rows)):
-            for row in wanted.tolist():
-                if row not in stored:
-                    continue
-                sim = thumbnails.similarity(thumbnails.containment(query, stored[row]))
-                if sim > out.get(row, 0.0):
-                    out[row] = sim
-        return out
-
-    @staticmethod
-    def turned_similarities(f: Features, rows: I64, stored: dict[int, npt.NDArray[np.uint8]]) -> dict[int, float]:
-        """Thumbnail similarity of the query turned by each of ``thumbnails.TURNS`` with
-        each of ``rows`` (a rotated copy whose keypoints did not verify)."""
-        variants = [thumbnails.turned(f.thumbnail, degrees) for degrees in thumbnails.TURNS]
-        out: dict[int, float] = {}
-        for row in rows.tolist():
-            if row not in stored:
-                continue
-            sim = thumbnails.similarity(max(thumbnails.correlation(view, stored[row]) for view in variants))
-            if sim > 0:
-                out[row] = sim
-        return out
-
     def unsure_similarities(
         self, f: Features, rows_ok: npt.NDArray[np.bool_], blobs: BlobReader | None
     ) -> tuple[dict[int, float], dict[int, float], set[int]]:
@@ -367,9 +336,10 @@ class TwoStageIndex:
         rows = np.concatenate([voted, centred[~np.isin(centred, voted)]])
         # One read of the stored blobs serves every look (the turned rows are voted ones).
         stored = self.stored_thumbnails(np.union1d(rows, mirrored), blobs)
-        found = self.thumbnail_similarities(f, rows, mirrored, stored)
+        found = thumbnails.similarities(f.thumbnail, rows.tolist(), mirrored.tolist(), stored)
         if max(found.values(), default=0.0) < TURN_BELOW:
-            for row, sim in self.turned_similarities(f, voted[:TURNED_CANDIDATES], stored).items():
+            turned = thumbnails.turned_similarities(f.thumbnail, voted[:TURNED_CANDIDATES].tolist(), stored)
+            for row, sim in turned.items():
                 found[row] = max(sim, found.get(row, 0.0))
         return robust, found, clashed
 
