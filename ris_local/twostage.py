@@ -27,6 +27,8 @@ hit and thumbnails included, unless its hash is sure.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -112,6 +114,19 @@ def _top(votes: F64, count: int) -> I64:
         candidates = np.argsort(-votes, kind="stable")
     best: I64 = candidates[votes[candidates] > 0].astype(np.int64)
     return best
+
+
+def _remembering(blobs: BlobReader) -> BlobReader:
+    """``blobs`` that reads each key once (for the looks of one query)."""
+    seen: dict[int, bytes] = {}
+
+    def read(keys: Sequence[int]) -> Mapping[int, bytes]:
+        missing = [key for key in keys if key not in seen]
+        if missing:
+            seen.update(blobs(missing))
+        return {key: seen[key] for key in keys if key in seen}
+
+    return read
 
 
 class TwoStageIndex:
@@ -321,6 +336,8 @@ class TwoStageIndex:
         ``TURNED_CANDIDATES`` best-voted rows. A query thumbnail without detail is never
         tried (see ``thumbnails.MIN_DETAIL``). Rows whose verified keypoints clash in
         colour come back apart, and no thumbnail is tried on them: their shapes do match."""
+        if blobs is not None:
+            blobs = _remembering(blobs)  # the colour check and the thumbnails share rows
         robust, shortlist, clashed = self.robust_similarities(f, rows_ok, blobs)
         if (
             blobs is None

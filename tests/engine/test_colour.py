@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from ris_core.images import load_image
-from ris_local import colour, features
+from ris_local import colour, features, twostage
 from ris_local.robust import HashStageEngine, RobustEngine
 
 from .conftest import encode
@@ -165,3 +165,17 @@ def test_a_sure_hash_match_is_never_overruled(photos: dict[str, Image.Image], mo
     # A crop leaves the hashes unsure: then the clash decides.
     cut = blob(crop(photos["coffee"], 0.15))
     assert ENGINE.compare(cut, original).similarity == 0.0
+
+
+def test_one_query_reads_each_stored_blob_once() -> None:
+    # The colour check and the thumbnail looks often want the same rows' blobs.
+    calls: list[list[int]] = []
+
+    def read(keys: Sequence[int]) -> dict[int, bytes]:
+        calls.append(list(keys))
+        return {key: b"blob %d" % key for key in keys if key != 9}
+
+    remembering = twostage._remembering(read)
+    assert remembering([1, 2, 9]) == {1: b"blob 1", 2: b"blob 2"}
+    assert remembering([2, 3]) == {2: b"blob 2", 3: b"blob 3"}
+    assert calls == [[1, 2, 9], [3]]
