@@ -177,3 +177,27 @@ def test_compare_without_thumbnails_stays_with_the_hashes(photos: dict[str, Imag
     score = engine.compare(blob(photos["astronaut"], engine), blob(photos["coffee"], engine))
     assert score.method == "dct+gradient hash" and score.similarity < RobustEngine.default_threshold
     assert thumbnails.turned(np.zeros((0, 0), np.uint8), 10.0).shape == (0, 0)
+
+
+def test_a_thumbnail_match_the_keypoints_also_saw_gains_the_bonus(  # type: ignore[no-untyped-def]
+    photos: dict[str, Image.Image], monkeypatch
+) -> None:
+    names = list(photos)
+    stored = {key: blob(soft(photos[name])) for key, name in enumerate(names)}
+    index = ENGINE.new_index()
+    index.add(list(stored), list(stored.values()))
+    query = blob(crop(soft(photos["coffee"]), 0.15))
+    target = names.index("coffee")
+    verify = TwoStageIndex.robust_similarities
+
+    def weakly(found: dict[int, float]):  # type: ignore[no-untyped-def]
+        return lambda self, f, ok, blobs=None: (found, verify(self, f, ok)[1], set())
+
+    monkeypatch.setattr(TwoStageIndex, "robust_similarities", weakly({}))
+    alone = index.search(query, 0.0, 1, None, reader(stored))[0]
+    assert alone.key == target and alone.score.method == THUMBNAIL_METHOD
+    monkeypatch.setattr(TwoStageIndex, "robust_similarities", weakly({index.core.keys.tolist().index(target): 60.0}))
+    agreed = index.search(query, 0.0, 1, None, reader(stored))[0]
+    assert agreed.key == target and agreed.score.method == THUMBNAIL_METHOD
+    assert agreed.score.similarity > alone.score.similarity
+    assert agreed.score.similarity == min(100.0, alone.score.similarity + twostage.AGREEING_BONUS)
