@@ -19,13 +19,26 @@ import numpy.typing as npt
 
 from ris_core.images import ImageData
 
-__all__ = ["BlobReader", "Engine", "FeatureIndex", "Hit", "Score"]
+__all__ = ["BlobReader", "Engine", "FeatureIndex", "Hit", "Score", "remembering"]
 
 #: Integer keys the backend assigns to images (their row ids).
 Keys = npt.NDArray[np.int64]
 #: Reads stored blobs by key (the backend's store), for an index that keeps less in
 #: memory than a blob holds.
 BlobReader = Callable[[Sequence[int]], Mapping[int, bytes]]
+
+
+def remembering(blobs: BlobReader) -> BlobReader:
+    """``blobs`` that reads each key once (for the several looks of one query)."""
+    seen: dict[int, bytes] = {}
+
+    def read(keys: Sequence[int]) -> Mapping[int, bytes]:
+        missing = [key for key in keys if key not in seen]
+        if missing:
+            seen.update(blobs(missing))
+        return {key: seen[key] for key in keys if key in seen}
+
+    return read
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,13 +27,11 @@ hit and thumbnails included, unless its hash is sure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import numpy as np
 import numpy.typing as npt
 
 from ris_local import colour, thumbnails, vocabulary
-from ris_local.engine import BlobReader
+from ris_local.engine import BlobReader, remembering
 from ris_local.features import Features, KeypointSet, chroma_of, thumbnail_of
 from ris_local.invertedfile import InvertedFile
 from ris_local.multiindex import MultiIndex
@@ -119,19 +117,6 @@ def _top(votes: F64, count: int) -> I64:
         candidates = np.argsort(-votes, kind="stable")
     best: I64 = candidates[votes[candidates] > 0].astype(np.int64)
     return best
-
-
-def _remembering(blobs: BlobReader) -> BlobReader:
-    """``blobs`` that reads each key once (for the looks of one query)."""
-    seen: dict[int, bytes] = {}
-
-    def read(keys: Sequence[int]) -> Mapping[int, bytes]:
-        missing = [key for key in keys if key not in seen]
-        if missing:
-            seen.update(blobs(missing))
-        return {key: seen[key] for key in keys if key in seen}
-
-    return read
 
 
 class TwoStageIndex:
@@ -343,7 +328,7 @@ class TwoStageIndex:
         verified too gains ``AGREEING_BONUS``. Rows whose verified keypoints clash in
         colour come back apart, and no thumbnail is tried on them: their shapes do match."""
         if blobs is not None:
-            blobs = _remembering(blobs)  # the colour check and the thumbnails share rows
+            blobs = remembering(blobs)  # the colour check and the thumbnails share rows
         robust, shortlist, clashed = self.robust_similarities(f, rows_ok, blobs)
         if (
             blobs is None

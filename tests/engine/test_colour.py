@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from ris_core.images import load_image
-from ris_local import colour, features, twostage
+from ris_local import colour, engine, features
 from ris_local.robust import HashStageEngine, RobustEngine
 
 from .conftest import encode
@@ -175,7 +175,7 @@ def test_one_query_reads_each_stored_blob_once() -> None:
         calls.append(list(keys))
         return {key: b"blob %d" % key for key in keys if key != 9}
 
-    remembering = twostage._remembering(read)
+    remembering = engine.remembering(read)
     assert remembering([1, 2, 9]) == {1: b"blob 1", 2: b"blob 2"}
     assert remembering([2, 3]) == {2: b"blob 2", 3: b"blob 3"}
     assert calls == [[1, 2, 9], [3]]

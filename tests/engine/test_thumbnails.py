@@ -140,20 +140,30 @@ def test_a_turned_thumbnail_lines_up_with_a_rotated_copy(photos: dict[str, Image
     assert max(thumbnails.correlation(thumbnails.turned(copy, d), original) for d in thumbnails.TURNS) >= 0.98
 
 
-def test_a_rotated_copy_is_found_by_its_turned_thumbnail_when_keypoints_fail(  # type: ignore[no-untyped-def]
-    photos: dict[str, Image.Image], monkeypatch
-) -> None:
+def soft_index(photos: dict[str, Image.Image]):  # type: ignore[no-untyped-def]
+    """An index of every photograph far out of focus, its stored blobs and the names."""
     names = list(photos)
     stored = {key: blob(soft(photos[name])) for key, name in enumerate(names)}
     index = ENGINE.new_index()
     index.add(list(stored), list(stored.values()))
+    return index, stored, names
+
+
+def keypoints_verifying(found: dict[int, float]):  # type: ignore[no-untyped-def]
+    """A stand-in for ``TwoStageIndex.robust_similarities`` whose keypoints verified
+    ``found`` (row -> similarity), keeping the vote's real shortlist."""
+    verify = TwoStageIndex.robust_similarities
+    return lambda self, f, ok, blobs=None: (found, verify(self, f, ok)[1], set())
+
+
+def test_a_rotated_copy_is_found_by_its_turned_thumbnail_when_keypoints_fail(  # type: ignore[no-untyped-def]
+    photos: dict[str, Image.Image], monkeypatch
+) -> None:
+    index, stored, names = soft_index(photos)
     query = blob(rotated(soft(photos["astronaut"]), -10))
     # Keypoints verify this copy; take their verdicts away (keeping the vote's shortlist)
     # to see the look that rotated copies of busy textures rely on.
-    verify = TwoStageIndex.robust_similarities
-    monkeypatch.setattr(
-        TwoStageIndex, "robust_similarities", lambda self, f, ok, blobs=None: ({}, verify(self, f, ok)[1], set())
-    )
+    monkeypatch.setattr(TwoStageIndex, "robust_similarities", keypoints_verifying({}))
     hits = index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))
     assert [h.key for h in hits] == [names.index("astronaut")]
     assert hits[0].score.method == THUMBNAIL_METHOD
@@ -182,21 +192,14 @@ def test_compare_without_thumbnails_stays_with_the_hashes(photos: dict[str, Imag
 def test_a_thumbnail_match_the_keypoints_also_saw_gains_the_bonus(  # type: ignore[no-untyped-def]
     photos: dict[str, Image.Image], monkeypatch
 ) -> None:
-    names = list(photos)
-    stored = {key: blob(soft(photos[name])) for key, name in enumerate(names)}
-    index = ENGINE.new_index()
-    index.add(list(stored), list(stored.values()))
+    index, stored, names = soft_index(photos)
     query = blob(crop(soft(photos["coffee"]), 0.15))
     target = names.index("coffee")
-    verify = TwoStageIndex.robust_similarities
-
-    def weakly(found: dict[int, float]):  # type: ignore[no-untyped-def]
-        return lambda self, f, ok, blobs=None: (found, verify(self, f, ok)[1], set())
-
-    monkeypatch.setattr(TwoStageIndex, "robust_similarities", weakly({}))
+    monkeypatch.setattr(TwoStageIndex, "robust_similarities", keypoints_verifying({}))
     alone = index.search(query, 0.0, 1, None, reader(stored))[0]
     assert alone.key == target and alone.score.method == THUMBNAIL_METHOD
-    monkeypatch.setattr(TwoStageIndex, "robust_similarities", weakly({index.core.keys.tolist().index(target): 60.0}))
+    weak = {index.core.keys.tolist().index(target): 60.0}  # a weak consensus
+    monkeypatch.setattr(TwoStageIndex, "robust_similarities", keypoints_verifying(weak))
     agreed = index.search(query, 0.0, 1, None, reader(stored))[0]
     assert agreed.key == target and agreed.score.method == THUMBNAIL_METHOD
     assert agreed.score.similarity > alone.score.similarity
