@@ -318,8 +318,9 @@ class RobustEngine(Engine):
         """The best of the hash, keypoint and thumbnail similarities (either way round),
         thumbnails tried only when keypoints verified nothing good, and turned ones only
         when upright ones matched under ``TURN_BELOW``, as in a search; an unsure hash
-        similarity that plentiful keypoints contradict loses ``UNCONFIRMED_PENALTY``, as
-        in a search."""
+        similarity that plentiful keypoints contradict loses ``UNCONFIRMED_PENALTY``, and
+        keypoints whose colours clash score 0, as in a search. Unlike a search, a thumbnail
+        match here does not gain ``AGREEING_BONUS`` for a weak keypoint consensus."""
         a, b = features.from_blob(first), features.from_blob(second)
         sim = float(hash_similarity(_pair_distance(a, b)))
         if sim >= SURE_SIMILARITY:
