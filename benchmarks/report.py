@@ -274,7 +274,7 @@ collection in the accuracy table. At 1M and 10M images the indexes
 hold **synthetic distractors**: random 64-bit codes for the hash stage
 (1% planted near-copies) and, for the robust stage, 200 postings per image, each copying the word and
 signature of a random posting of the real images at a random position and orientation (signatures of
-one word are alike, so random ones would flatter the signature filter), and three random centre codes;
+one word are alike, so random ones would flatter the signature filter), and four random centre codes;
 the real benchmark images are added on top, so robust queries still look for their true answer among
 them. When a query reads stored blobs for thumbnails, a synthetic image's blob is a real one with a
 noise thumbnail. Stored blobs are read from memory here; the backend reads them from SQLite.

@@ -118,7 +118,7 @@ def _load_codes(index: RobustIndex, codes: np.ndarray) -> None:
     core.alive = np.ones(n, bool)
     core.other = np.ascontiguousarray(codes[:, 1:])
     core.sizes = np.full((n, 2), 128, np.uint8)
-    core.centre = np.zeros((3, n), np.uint64)  # the robust stage's; saved and reopened all the same
+    core.centre = np.zeros((4, n), np.uint64)  # the robust stage's; saved and reopened all the same
     core.mih.replace(np.ascontiguousarray(codes[:, 0]))
     core.postings.row_count = n
 
@@ -230,7 +230,7 @@ def robust_index_times(
     codes = rng.integers(0, 2**63, size=(n, 4), dtype=np.int64).astype(np.uint64)
     _load_codes(index, codes)
     core.sizes = rng.integers(60, 129, size=(n, 2)).astype(np.uint8)
-    core.centre = rng.integers(0, 2**63, size=(3, n), dtype=np.int64).astype(np.uint64)
+    core.centre = rng.integers(0, 2**63, size=(4, n), dtype=np.int64).astype(np.uint64)
     order = np.argsort(words, kind="stable")
     csr = np.concatenate([[0], np.cumsum(np.bincount(words, minlength=len(real_starts) - 1))])
     doc = np.bincount(words, minlength=len(real_starts) - 1).astype(np.int64)

@@ -9,11 +9,12 @@ rows are compacted away first. The blocks are, for ``n`` rows and ``p`` postings
 ==============  ========  ==========  ===========================================
 name            dtype     shape       content
 ==============  ========  ==========  ===========================================
-``header``      uint64    (4,)        layout 3, n, p, vocabulary size
+``header``      uint64    (4,)        layout 4, n, p, vocabulary size
 ``keys``        int64     (n,)        the backend's key of each row
 ``codes``       uint64    (n, 4)      DCT, gradient, mirrored DCT, mirrored gradient
 ``sizes``       uint8     (n, 2)      frame width and height on the 128-step grid
-``centre``      uint64    (3, n)      DCT codes of the central 60%, 70% and 80%
+``centre``      uint64    (4, n)      DCT codes of the central 60%, 70% and 80%, and
+                                      of the whole frame, borders kept
 ``mih<t>``      uint32    (2, n)      table t (0..2): sorted substring values, rows
 ``starts``      int64     (w + 1,)    CSR offsets of each word's postings
 ``rows``        uint32    (p,)        posting rows
@@ -33,7 +34,7 @@ from ris_local.twostage import TwoStageIndex
 
 __all__ = ["LAYOUT", "from_blocks", "to_blocks"]
 
-LAYOUT = 3
+LAYOUT = 4
 
 
 def to_blocks(core: TwoStageIndex) -> dict[str, bytes]:
@@ -70,7 +71,7 @@ def from_blocks(core: TwoStageIndex, blocks: Mapping[str, bytes | bytearray]) ->
     core.alive = np.ones(n, bool)
     core.other = codes[:, 1:]
     core.sizes = np.frombuffer(blocks["sizes"], np.uint8).reshape(n, 2)
-    core.centre = np.frombuffer(blocks["centre"], "<u8").reshape(3, n)
+    core.centre = np.frombuffer(blocks["centre"], "<u8").reshape(4, n)
     tables = [np.frombuffer(blocks[f"mih{t}"], "<u4").reshape(2, n) for t in range(3)]
     core.mih.load(np.ascontiguousarray(codes[:, 0]), [(table[0], table[1]) for table in tables])
     rows = np.frombuffer(blocks["rows"], "<u4")

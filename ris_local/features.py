@@ -3,7 +3,7 @@
 A blob is little-endian and self-describing (no pickle)::
 
     offset  size        field
-    0       4           magic b"RIS" and layout version 4
+    0       4           magic b"RIS" and layout version 5
     4       2 + 2       picture width, height in grid units (the longer side is 256)
     8       8 x 4       hash codes: dct, gradient, mirrored dct, mirrored gradient (u64)
     40      2 + 2       n keypoints, how many of them (the first ones) the index keeps
@@ -15,6 +15,7 @@ A blob is little-endian and self-describing (no pickle)::
     ..      1 + 1       thumbnail width w, height h (the longer side is 64, or both 0)
     ..      w x h       the grey thumbnail, row by row (see :mod:`ris_local.thumbnails`)
     ..      3 x 8       centre codes: DCT codes of the central 60%, 70% and 80% (u64)
+    ..      2 x 8       untrimmed codes: DCT codes of the whole frame, borders kept, and its mirror (u64)
     ..      1 + 1       chroma map width u, height v (the longer side is 32, or both 0)
     ..      u x v x 2   its a* and b* (i8 pairs), row by row (see :mod:`ris_local.colour`)
 
@@ -67,7 +68,7 @@ WORDS_PER_KEYPOINT = 4
 #: The colour decode keeps its longer side at least this many pixels (a 1/4 or 1/8
 #: draft of a JPEG): enough for a ``colour.SIDE`` map of what is left inside borders.
 COLOUR_SIDE = 96
-_MAGIC = b"RIS\x04"
+_MAGIC = b"RIS\x05"
 #: The descriptor bits that make a keypoint's signature. A signature must tell apart
 #: descriptors that share a visual word, and the tree's words already fix the bits that
 #: vary most across all descriptors (ORB's first ones). These 28 are the bits on which
@@ -87,6 +88,7 @@ _THUMB_SIZE = struct.Struct("<BB")
 #: Shares of each side that the centre codes keep.
 CENTRE_SHARES = (0.6, 0.7, 0.8)
 _CENTRE = struct.Struct("<3Q")
+_UNTRIMMED = struct.Struct("<2Q")
 _SET_BYTES = 4 + 2 + 2 * WORDS_PER_KEYPOINT  # per keypoint: packed, signature rest, words
 #: A query also looks for keypoints on its work image shrunk to this scale. A crop or an
 #: inner rotation magnifies what is left of the picture, and ORB puts most keypoints on
@@ -126,6 +128,15 @@ class Features:
     centre_codes: tuple[int, ...] = (0, 0, 0)
     #: The picture's chroma map (:mod:`ris_local.colour`); empty for the hash stage alone.
     chroma: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros((0, 0, 2), np.int8))
+    #: The DCT codes (normal, mirrored) of the whole frame, borders kept; ``None`` when
+    #: nothing was trimmed (they are ``codes``'). A crop whose edge runs through a flat,
+    #: dark part of the picture loses that part as a "border", and no longer lines up
+    #: with the centre codes of the picture it came from; the whole frame still does.
+    untrimmed_codes: tuple[int, int] | None = None
+
+    def whole_frame_codes(self) -> tuple[int, int]:
+        """The DCT codes (normal, mirrored) of the whole frame, borders kept."""
+        return self.untrimmed_codes or (self.codes.dct, self.codes.mirrored_dct)
 
 
 def _signature(descriptors: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint32]:
@@ -168,16 +179,16 @@ def _keypoint_set(found: keypoints.Keypoints) -> KeypointSet:
     return KeypointSet(*_pack(found), words)
 
 
-def _hash_gray(image: ImageData) -> npt.NDArray[np.uint8]:
-    """The hash stage's picture: a small draft decode inside its borders."""
+def _hash_grays(image: ImageData) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """The hash stage's picture, a small draft decode, whole and inside its borders."""
     gray = decode_gray(image, draft_size(image, HASH_SIDE))
     left, top, right, bottom = content_box(gray)
-    return gray[top:bottom, left:right]
+    return gray, gray[top:bottom, left:right]
 
 
 def extract_hashes(image: ImageData) -> HashCodes:
     """The hash stage alone: a small draft decode, border trimming, four codes."""
-    return hash_codes(_hash_gray(image))
+    return hash_codes(_hash_grays(image)[1])
 
 
 def centre_codes(gray: npt.NDArray[np.uint8]) -> tuple[int, ...]:
@@ -193,8 +204,12 @@ def centre_codes(gray: npt.NDArray[np.uint8]) -> tuple[int, ...]:
 def extract(image: ImageData) -> Features:
     """Both stages: hash codes, then ORB keypoints of the picture at two scales (the
     index keeps some of the first scale's) and of its mirror."""
-    small = _hash_gray(image)
+    whole, small = _hash_grays(image)
     codes = hash_codes(small)
+    untrimmed = None
+    if whole.shape != small.shape:
+        whole_codes = hash_codes(whole)
+        untrimmed = (whole_codes.dct, whole_codes.mirrored_dct)
     gray = decode_gray(image, draft_size(image, keypoints.WORK_SIDE))
     left, top, right, bottom = content_box(gray)
     work = keypoints.work_image(gray[top:bottom, left:right])
@@ -209,7 +224,15 @@ def extract(image: ImageData) -> Features:
     n_index = min(INDEX_KEYPOINTS, len(order))
     chroma = _chroma(image, (left, top, right, bottom), gray.shape)
     return Features(
-        size, codes, normal, n_index, _keypoint_set(mirrored), thumbnails.make(work), centre_codes(small), chroma
+        size,
+        codes,
+        normal,
+        n_index,
+        _keypoint_set(mirrored),
+        thumbnails.make(work),
+        centre_codes(small),
+        chroma,
+        untrimmed,
     )
 
 
@@ -246,7 +269,7 @@ def to_blob(features: Features) -> bytes:
         parts += [kps.words[:, k].astype("<u2").tobytes() for k in range(WORDS_PER_KEYPOINT)]
     height, width = features.thumbnail.shape
     parts += [_THUMB_SIZE.pack(width, height), np.ascontiguousarray(features.thumbnail, np.uint8).tobytes()]
-    parts.append(_CENTRE.pack(*features.centre_codes))
+    parts += [_CENTRE.pack(*features.centre_codes), _UNTRIMMED.pack(*features.whole_frame_codes())]
     rows, cols = features.chroma.shape[:2]
     parts += [_THUMB_SIZE.pack(cols, rows), np.ascontiguousarray(features.chroma, np.int8).tobytes()]
     return b"".join(parts)
@@ -287,7 +310,7 @@ def thumbnail_of(blob: bytes) -> npt.NDArray[np.uint8]:
 
 def chroma_of(blob: bytes) -> npt.NDArray[np.int8]:
     """The chroma map alone of a blob made by :func:`to_blob` (no keypoint arrays built)."""
-    offset = _read_thumbnail(blob, _thumbnail_offset(blob))[1] + _CENTRE.size
+    offset = _read_thumbnail(blob, _thumbnail_offset(blob))[1] + _CENTRE.size + _UNTRIMMED.size
     return _read_chroma(blob, offset)
 
 
@@ -302,8 +325,10 @@ def from_blob(blob: bytes) -> Features:
         mirrored, offset = _read_set(blob, offset + _COUNT.size, m)
         thumbnail, offset = _read_thumbnail(blob, offset)
         centre = _CENTRE.unpack_from(blob, offset)
-        chroma = _read_chroma(blob, offset + _CENTRE.size)
+        untrimmed = _UNTRIMMED.unpack_from(blob, offset + _CENTRE.size)
+        chroma = _read_chroma(blob, offset + _CENTRE.size + _UNTRIMMED.size)
     except struct.error as exc:  # a truncated blob: the same error as a short array
         raise ValueError(f"truncated RobustEngine feature blob ({exc})") from exc
     codes = HashCodes(dct, gradient, mdct, mgradient)
-    return Features((width, height), codes, normal, n_index, mirrored, thumbnail.copy(), centre, chroma.copy())
+    whole = None if untrimmed == (dct, mdct) else untrimmed
+    return Features((width, height), codes, normal, n_index, mirrored, thumbnail.copy(), centre, chroma.copy(), whole)

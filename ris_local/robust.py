@@ -21,12 +21,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_core.images import ImageData
-from ris_local import colour, features, thumbnails
+from ris_local import centres, colour, features, thumbnails
 from ris_local.blocks import from_blocks, to_blocks
 from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
 from ris_local.features import Features, KeypointSet
 from ris_local.invertedfile import RowPostings, signature_close
 from ris_local.twostage import (
+    AGREEING_BONUS,
     CONFIRM_KEYPOINTS,
     HASH,
     KEYPOINTS,
@@ -298,7 +299,7 @@ class RobustEngine(Engine):
     """Hash codes plus ORB keypoints, two-stage search (see the module docstring)."""
 
     algorithm: ClassVar[str] = "ris-hash+orb"
-    version: ClassVar[str] = "5"
+    version: ClassVar[str] = "6"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 
@@ -316,11 +317,12 @@ class RobustEngine(Engine):
 
     def compare(self, first: bytes, second: bytes) -> Score:
         """The best of the hash, keypoint and thumbnail similarities (either way round),
-        thumbnails tried only when keypoints verified nothing good, and turned ones only
-        when upright ones matched under ``TURN_BELOW``, as in a search; an unsure hash
-        similarity that plentiful keypoints contradict loses ``UNCONFIRMED_PENALTY``, and
-        keypoints whose colours clash score 0, as in a search. Unlike a search, a thumbnail
-        match here does not gain ``AGREEING_BONUS`` for a weak keypoint consensus."""
+        scored as a search scores them: thumbnails tried only when keypoints verified
+        nothing good (from ``thumbnails.CENTRED_LOW`` when one side's centre code agrees
+        with the other's DCT code, with ``AGREEING_BONUS`` when keypoints weakly
+        verified), turned ones only when upright ones matched under ``TURN_BELOW``; an
+        unsure hash similarity that plentiful keypoints contradict loses
+        ``UNCONFIRMED_PENALTY``, and keypoints whose colours clash score 0."""
         a, b = features.from_blob(first), features.from_blob(second)
         sim = float(hash_similarity(_pair_distance(a, b)))
         if sim >= SURE_SIMILARITY:
@@ -334,23 +336,9 @@ class RobustEngine(Engine):
         if match is not None and match.matrix is not None and colour.clashes(query, stored, match.matrix):
             return Score(0.0, 100.0, "orb keypoints, colours clash")  # as in a search: left out
         robust = similarity(match)
-        by_thumbnail = 0.0
-        if robust < MIRROR_BELOW:
-            either_way = ((a.thumbnail, b.thumbnail), (b.thumbnail, a.thumbnail))
-            by_thumbnail = max(
-                thumbnails.similarity(thumbnails.correlation(view, candidate))
-                for query, candidate in either_way
-                for view in (query, np.fliplr(query))
-            )
-            if by_thumbnail < TURN_BELOW:
-                by_thumbnail = max(
-                    [by_thumbnail]
-                    + [
-                        thumbnails.similarity(thumbnails.correlation(thumbnails.turned(query, degrees), candidate))
-                        for query, candidate in either_way
-                        for degrees in thumbnails.TURNS
-                    ]
-                )
+        by_thumbnail = _thumbnail_similarity(a, b) if robust < MIRROR_BELOW else 0.0
+        if by_thumbnail > 0 and robust > 0:
+            by_thumbnail = min(100.0, by_thumbnail + AGREEING_BONUS)
         plentiful = min(len(a.normal.packed), len(b.normal.packed)) >= CONFIRM_KEYPOINTS
         if robust <= 0 and by_thumbnail <= 0 and plentiful:
             sim = max(0.0, sim - UNCONFIRMED_PENALTY)  # contradicted, as in a search
@@ -360,6 +348,25 @@ class RobustEngine(Engine):
     def new_index(self) -> RobustIndex:
         """An empty two-stage index."""
         return RobustIndex(self.always_verify, self.robust_duplicates)
+
+
+def _thumbnail_similarity(a: Features, b: Features) -> float:
+    """The best thumbnail similarity of ``a`` and ``b``, either way round, mirrored too,
+    and turned when upright views matched under ``TURN_BELOW`` (plain correlation, not
+    containment: a comparison must not depend on which image comes first)."""
+    best = 0.0
+    for query, candidate in ((a, b), (b, a)):
+        stored_centre = np.array(centres.row_codes(candidate), np.uint64)[:, None]
+        for view, codes in zip((query.thumbnail, np.fliplr(query.thumbnail)), centres.views(query), strict=True):
+            centred = int(centres.distance(codes, stored_centre)[0]) <= centres.AGREEING_BITS
+            low = thumbnails.CENTRED_LOW if centred else thumbnails.LOW
+            best = max(best, thumbnails.similarity(thumbnails.correlation(view, candidate.thumbnail), low))
+    if best < TURN_BELOW:
+        for query, candidate in ((a, b), (b, a)):
+            for degrees in thumbnails.TURNS:
+                turned = thumbnails.turned(query.thumbnail, degrees)
+                best = max(best, thumbnails.similarity(thumbnails.correlation(turned, candidate.thumbnail)))
+    return best
 
 
 def _pair_distance(a: Features, b: Features) -> int:
@@ -375,7 +382,7 @@ class HashStageEngine(RobustEngine):
     """The hash stage alone: four codes per image, no keypoints, no robust stage."""
 
     algorithm: ClassVar[str] = "ris-hash"
-    version: ClassVar[str] = "3"
+    version: ClassVar[str] = "4"
 
     def extract(self, image: ImageData) -> bytes:
         """Decode small and hash (no keypoints)."""

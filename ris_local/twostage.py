@@ -3,8 +3,8 @@
 Rows are numbered in insertion order; ``keys`` maps them to the backend's keys and
 ``alive`` marks removed rows until the next compaction. Per row the hash stage holds
 four 64-bit codes and three multi-index tables (8 + 32 + 24 = 64 bytes with the key)
-and the robust stage up to 200 postings of 10 bytes, a 2-byte frame size and three
-64-bit centre codes (2,026 bytes: under 2 KB).
+and the robust stage up to 200 postings of 10 bytes, a 2-byte frame size and four
+64-bit centre codes (2,034 bytes: under 2 KB).
 
 A query is settled by the hash stage when its best hash similarity reaches
 ``sure_similarity``: nothing a hash that close has ever been a different picture in
@@ -16,7 +16,12 @@ keypoints when nothing verified well, and each row scores the better of its two
 similarities. When keypoints verified nothing good and the stored blobs can be read,
 the query's thumbnail is correlated with those of the best-voted rows and of the rows
 whose centre code is near the query's DCT code (:mod:`ris_local.thumbnails`): smooth
-pictures give keypoints too little to hold. If none matches well, the query's thumbnail
+pictures give keypoints too little to hold. Border trimming can cut a flat, dark edge off
+a crop or a picture but not off the other, so each side's whole frame, borders kept, is
+looked up too (:mod:`ris_local.centres`). A candidate within ``centres.AGREEING_BITS``
+of the query counts its thumbnail from a lower ``thumbnails.CENTRED_LOW``, and a
+thumbnail match that keypoints weakly verified gains ``AGREEING_BONUS``. If none
+matches well, the query's thumbnail
 turned a few degrees either way is tried on the best-voted rows: rotated copies of busy
 textures are voted high but rarely verify. An unsure hash hit that plentiful query
 keypoints do not confirm loses ``UNCONFIRMED_PENALTY``. With the stored blobs, each
@@ -30,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ris_local import colour, thumbnails, vocabulary
+from ris_local import centres, colour, thumbnails, vocabulary
 from ris_local.engine import BlobReader, remembering
 from ris_local.features import Features, KeypointSet, chroma_of, thumbnail_of
 from ris_local.invertedfile import InvertedFile
@@ -66,15 +71,12 @@ PRESELECT = 5
 #: Best-voted rows whose thumbnails are correlated when keypoints verified nothing good.
 THUMBNAIL_CANDIDATES = 10
 #: When no thumbnail matched at TURN_BELOW or more, the query's thumbnail turned by each
-#: of ``thumbnails.TURNS`` is tried on this many best-voted rows: a rotated copy of a busy
-#: picture is voted high but its keypoints rarely verify, and an upright thumbnail does
-#: not line up with it.
-TURNED_CANDIDATES = 3
+#: of ``thumbnails.TURNS`` is tried on this many best-voted rows and the TURNED_CENTRED
+#: rows nearest in centre code: a rotated copy of a busy picture is voted high but its
+#: keypoints rarely verify, a rotated crop of a smooth one is nearest in centre code, and
+#: an upright thumbnail lines up with neither.
+TURNED_CANDIDATES, TURNED_CENTRED = 3, 1
 TURN_BELOW = 70.0
-#: Rows, nearest first, whose centre codes are within CENTRE_RADIUS bits of the query's
-#: DCT code (or its mirror's) also get their thumbnails correlated: a crop from the middle
-#: of a smooth picture, which the keypoint vote misses, is usually among them.
-CENTRE_CANDIDATES, CENTRE_RADIUS = 5, 24
 #: A thumbnail match of a row that the keypoints also verified, if only weakly (a weak
 #: consensus scores 55 to 65), gains this much: two looks that agree are surer than
 #: either. No false thumbnail pair of the benchmark's duplicate collection had any
@@ -129,7 +131,8 @@ class TwoStageIndex:
         self.mih = MultiIndex()  # over the DCT codes
         self.other = np.empty((0, 3), np.uint64)  # gradient, mirrored DCT, mirrored gradient
         self.sizes = np.empty((0, 2), np.uint8)  # frame on the 128-step grid
-        self.centre = np.empty((3, 0), np.uint64)  # DCT codes of each picture's centre, by share
+        #: DCT codes of each picture's centre, by share, then of its whole frame, borders kept
+        self.centre = np.empty((4, 0), np.uint64)
         self.postings = InvertedFile(vocabulary.load().size)
 
     # -- storage -------------------------------------------------------------------
@@ -148,7 +151,7 @@ class TwoStageIndex:
             [[min(255, (f.size[0] + 1) // 2), min(255, (f.size[1] + 1) // 2)] for f in features], np.uint8
         ).reshape(-1, 2)
         self.sizes = np.concatenate([self.sizes, sizes])
-        centre = np.array([f.centre_codes for f in features], dtype=np.uint64).reshape(-1, 3)
+        centre = np.array([centres.row_codes(f) for f in features], np.uint64).reshape(-1, 4)
         self.centre = np.concatenate([self.centre, centre.T], axis=1)
         for offset, f in enumerate(features):
             if f.n_index:
@@ -288,21 +291,11 @@ class TwoStageIndex:
         return clashed
 
     def centre_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
-        """Up to ``CENTRE_CANDIDATES`` rows whose centre codes are nearest the query's
-        DCT code (within ``CENTRE_RADIUS`` bits), for the query and for its mirror.
-
-        A scan of every row: three popcounts per row and code, then a histogram of the
-        distances to find the cut-off, which is cheaper than a partial sort."""
-        found = []
-        for code in (np.uint64(f.codes.dct), np.uint64(f.codes.mirrored_dct)):
-            first, second, third = (np.bitwise_count(column ^ code) for column in self.centre)
-            distance = np.where(rows_ok, np.minimum(np.minimum(first, second), third), 64)
-            histogram = np.cumsum(np.bincount(distance, minlength=65)[: CENTRE_RADIUS + 1])
-            cutoff = int(np.searchsorted(histogram, CENTRE_CANDIDATES)) if len(distance) else -1
-            near = np.flatnonzero(distance <= min(cutoff, CENTRE_RADIUS))
-            near = near[np.lexsort((near, distance[near]))][:CENTRE_CANDIDATES]
-            found.append(near.astype(np.int64))
-        return found[0], found[1]
+        """The rows whose centre codes are nearest the query's and its mirror's (see
+        :mod:`ris_local.centres`): a crop from the middle of a smooth picture, which the
+        keypoint vote misses, is usually among them."""
+        view, mirrored_view = centres.views(f)
+        return centres.nearest(view, self.centre, rows_ok), centres.nearest(mirrored_view, self.centre, rows_ok)
 
     def stored_thumbnails(self, rows: I64, blobs: BlobReader) -> dict[int, npt.NDArray[np.uint8]]:
         """The thumbnails of ``rows`` (those whose blob ``blobs`` still has), by row."""
@@ -321,10 +314,12 @@ class TwoStageIndex:
     ) -> tuple[dict[int, float], dict[int, float], set[int]]:
         """The robust stage: keypoint similarities, then (with ``blobs``, when keypoints
         verified nothing good) thumbnail similarities of the best-voted rows and of the
-        rows whose centre looks like the query, or like its mirror, and (when those
+        rows whose centre looks like the query, or like its mirror (those within
+        ``centres.AGREEING_BITS`` from ``thumbnails.CENTRED_LOW``), and (when those
         matched under ``TURN_BELOW``) of the query's turned thumbnails with the
-        ``TURNED_CANDIDATES`` best-voted rows. A query thumbnail without detail is never
-        tried (see ``thumbnails.MIN_DETAIL``). A thumbnail match of a row the keypoints
+        ``TURNED_CANDIDATES`` best-voted rows and the ``TURNED_CENTRED`` nearest in centre
+        code. A query thumbnail without detail is never tried (see
+        ``thumbnails.MIN_DETAIL``). A thumbnail match of a row the keypoints
         verified too gains ``AGREEING_BONUS``. Rows whose verified keypoints clash in
         colour come back apart, and no thumbnail is tried on them: their shapes do match."""
         if blobs is not None:
@@ -342,11 +337,18 @@ class TwoStageIndex:
             shortlist, centred, mirrored = (r[~np.isin(r, known)] for r in (shortlist, centred, mirrored))
         voted = shortlist[:THUMBNAIL_CANDIDATES]
         rows = np.concatenate([voted, centred[~np.isin(centred, voted)]])
-        # One read of the stored blobs serves every look (the turned rows are voted ones).
+        # One read of the stored blobs serves every look (the turned rows are among these).
         stored = self.stored_thumbnails(np.union1d(rows, mirrored), blobs)
-        found = thumbnails.similarities(f.thumbnail, rows.tolist(), mirrored.tolist(), stored)
+        view, mirrored_view = centres.views(f)
+        agreeing = (
+            rows[centres.distance(view, self.centre[:, rows]) <= centres.AGREEING_BITS].tolist(),
+            mirrored[centres.distance(mirrored_view, self.centre[:, mirrored]) <= centres.AGREEING_BITS].tolist(),
+        )
+        found = thumbnails.similarities(f.thumbnail, rows.tolist(), mirrored.tolist(), stored, agreeing)
         if max(found.values(), default=0.0) < TURN_BELOW:
-            turned = thumbnails.turned_similarities(f.thumbnail, voted[:TURNED_CANDIDATES].tolist(), stored)
+            tried = voted[:TURNED_CANDIDATES].tolist()
+            tried += [row for row in centred[:TURNED_CENTRED].tolist() if row not in tried]
+            turned = thumbnails.turned_similarities(f.thumbnail, tried, stored)
             for row, sim in turned.items():
                 found[row] = max(sim, found.get(row, 0.0))
         for row in found.keys() & robust.keys():
