@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -257,3 +258,33 @@ def test_a_thumbnail_match_the_keypoints_also_saw_gains_the_bonus(  # type: igno
     assert agreed.key == target and agreed.score.method == THUMBNAIL_METHOD
     assert agreed.score.similarity > alone.score.similarity
     assert agreed.score.similarity == min(100.0, alone.score.similarity + twostage.AGREEING_BONUS)
+
+
+def test_compare_gives_the_bonus_as_a_search_does(photos: dict[str, Image.Image], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    original, copy = blob(soft(photos["coffee"])), blob(crop(soft(photos["coffee"]), 0.15))
+    weak_match = SimpleNamespace(matrix=None)  # a consensus too weak to place the colours
+
+    def verdict(score: float):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(robust, "_compare_sets", lambda *args: weak_match if score else None)
+        monkeypatch.setattr(robust, "similarity", lambda match: score if match is not None else 0.0)
+        return ENGINE.compare(copy, original)
+
+    alone, agreed = verdict(0.0), verdict(60.0)
+    assert alone.method == agreed.method == THUMBNAIL_METHOD
+    assert agreed.similarity == min(100.0, alone.similarity + twostage.AGREEING_BONUS)
+
+
+def test_an_agreeing_centre_code_lowers_the_correlation_a_thumbnail_needs(photos: dict[str, Image.Image]) -> None:
+    """A thumbnail that correlates between ``CENTRED_LOW`` and ``LOW`` counts only for a
+    row whose centre code agrees with the query's."""
+    stored = features.extract(load_image(encode(photos["chelsea"]))).thumbnail
+    pixels = stored.astype(np.float64)
+    noise = np.random.default_rng(5).normal(0.0, 0.35 * pixels.std(), pixels.shape)
+    query = np.clip(pixels + noise, 0, 255).astype(np.uint8)  # the same picture, fine detail lost
+    value = thumbnails.containment(query, stored)
+    assert thumbnails.CENTRED_LOW <= value < thumbnails.LOW
+    assert thumbnails.similarities(query, [7], [], {7: stored}) == {}
+    agreeing = thumbnails.similarities(query, [7], [], {7: stored}, ([7], []))
+    assert agreeing == {7: thumbnails.similarity(value, thumbnails.CENTRED_LOW)} and agreeing[7] >= 55.0
+    # the mirrored query's agreeing rows are its own
+    assert thumbnails.similarities(query, [7], [], {7: stored}, ([], [7])) == {}
