@@ -26,7 +26,7 @@ U64 = npt.NDArray[np.uint64]
 #: Rows, nearest first, within RADIUS bits that a lookup returns.
 CANDIDATES, RADIUS = 5, 24
 #: A row within this many bits agrees with the query: its thumbnail is counted from
-#: ``thumbnails.CENTRED_LOW``. Wrong rows come this close to 12 of the benchmark's
+#: ``thumbnails.AGREEING_LOW``. Wrong rows come this close to 12 of the benchmark's
 #: 11,875 queries, and their thumbnails rarely correlate as well.
 AGREEING_BITS = 4
 

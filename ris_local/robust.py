@@ -318,7 +318,7 @@ class RobustEngine(Engine):
     def compare(self, first: bytes, second: bytes) -> Score:
         """The best of the hash, keypoint and thumbnail similarities (either way round),
         scored as a search scores them: thumbnails tried only when keypoints verified
-        nothing good (from ``thumbnails.CENTRED_LOW`` when one side's centre code agrees
+        nothing good (from ``thumbnails.AGREEING_LOW`` when one side's centre code agrees
         with the other's DCT code, with ``AGREEING_BONUS`` when keypoints weakly
         verified), turned ones only when upright ones matched under ``TURN_BELOW``; an
         unsure hash similarity that plentiful keypoints contradict loses
@@ -358,8 +358,8 @@ def _thumbnail_similarity(a: Features, b: Features) -> float:
     for query, candidate in ((a, b), (b, a)):
         stored_centre = np.array(centres.row_codes(candidate), np.uint64)[:, None]
         for view, codes in zip((query.thumbnail, np.fliplr(query.thumbnail)), centres.views(query), strict=True):
-            centred = int(centres.distance(codes, stored_centre)[0]) <= centres.AGREEING_BITS
-            low = thumbnails.CENTRED_LOW if centred else thumbnails.LOW
+            agreeing = int(centres.distance(codes, stored_centre)[0]) <= centres.AGREEING_BITS
+            low = thumbnails.AGREEING_LOW if agreeing else thumbnails.LOW
             best = max(best, thumbnails.similarity(thumbnails.correlation(view, candidate.thumbnail), low))
     if best < TURN_BELOW:
         for query, candidate in ((a, b), (b, a)):

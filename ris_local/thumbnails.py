@@ -53,7 +53,7 @@ LOW, SCORE_LOW, SCORE_HIGH = 0.96, 55.0, 90.0
 #: ``LOW`` for a candidate whose centre code agrees with the query's DCT code (see
 #: ``centres.AGREEING_BITS``): crops of busy textures (autumn trees, rock) correlate only
 #: 0.93 to 0.95 at thumbnail size, and the agreeing code makes up for it.
-CENTRED_LOW = 0.93
+AGREEING_LOW = 0.93
 
 
 def make(gray: U8) -> U8:
@@ -149,18 +149,18 @@ def similarities(
     rows: Sequence[int],
     mirrored_rows: Sequence[int],
     stored: Mapping[int, U8],
-    centred: tuple[Collection[int], Collection[int]] = ((), ()),
+    agreeing: tuple[Collection[int], Collection[int]] = ((), ()),
 ) -> dict[int, float]:
     """The similarity (see :func:`containment`) of the ``query`` thumbnail with each of
     ``rows``, and of its mirror with each of ``mirrored_rows``, from their ``stored``
-    thumbnails; rows without one are left out. Rows in ``centred`` (for the query, for
-    its mirror) count from ``CENTRED_LOW``."""
+    thumbnails; rows without one are left out. Rows in ``agreeing`` (for the query, for
+    its mirror) count from ``AGREEING_LOW``."""
     out: dict[int, float] = {}
-    for view, wanted, near in ((query, rows, centred[0]), (np.fliplr(query), mirrored_rows, centred[1])):
+    for view, wanted, near in ((query, rows, agreeing[0]), (np.fliplr(query), mirrored_rows, agreeing[1])):
         for row in wanted:
             if row not in stored:
                 continue
-            sim = similarity(containment(view, stored[row]), CENTRED_LOW if row in near else LOW)
+            sim = similarity(containment(view, stored[row]), AGREEING_LOW if row in near else LOW)
             if sim > out.get(row, 0.0):
                 out[row] = sim
     return out

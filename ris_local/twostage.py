@@ -19,7 +19,7 @@ whose centre code is near the query's DCT code (:mod:`ris_local.thumbnails`): sm
 pictures give keypoints too little to hold. Border trimming can cut a flat, dark edge off
 a crop or a picture but not off the other, so each side's whole frame, borders kept, is
 looked up too (:mod:`ris_local.centres`). A candidate within ``centres.AGREEING_BITS``
-of the query counts its thumbnail from a lower ``thumbnails.CENTRED_LOW``, and a
+of the query counts its thumbnail from a lower ``thumbnails.AGREEING_LOW``, and a
 thumbnail match that keypoints weakly verified gains ``AGREEING_BONUS``. If none
 matches well, the query's thumbnail
 turned a few degrees either way is tried on the best-voted rows: rotated copies of busy
@@ -315,7 +315,7 @@ class TwoStageIndex:
         """The robust stage: keypoint similarities, then (with ``blobs``, when keypoints
         verified nothing good) thumbnail similarities of the best-voted rows and of the
         rows whose centre looks like the query, or like its mirror (those within
-        ``centres.AGREEING_BITS`` from ``thumbnails.CENTRED_LOW``), and (when those
+        ``centres.AGREEING_BITS`` from ``thumbnails.AGREEING_LOW``), and (when those
         matched under ``TURN_BELOW``) of the query's turned thumbnails with the
         ``TURNED_CANDIDATES`` best-voted rows and the ``TURNED_CENTRED`` nearest in centre
         code. A query thumbnail without detail is never tried (see

@@ -275,16 +275,16 @@ def test_compare_gives_the_bonus_as_a_search_does(photos: dict[str, Image.Image]
 
 
 def test_an_agreeing_centre_code_lowers_the_correlation_a_thumbnail_needs(photos: dict[str, Image.Image]) -> None:
-    """A thumbnail that correlates between ``CENTRED_LOW`` and ``LOW`` counts only for a
+    """A thumbnail that correlates between ``AGREEING_LOW`` and ``LOW`` counts only for a
     row whose centre code agrees with the query's."""
     stored = features.extract(load_image(encode(photos["chelsea"]))).thumbnail
     pixels = stored.astype(np.float64)
     noise = np.random.default_rng(5).normal(0.0, 0.35 * pixels.std(), pixels.shape)
     query = np.clip(pixels + noise, 0, 255).astype(np.uint8)  # the same picture, fine detail lost
     value = thumbnails.containment(query, stored)
-    assert thumbnails.CENTRED_LOW <= value < thumbnails.LOW
+    assert thumbnails.AGREEING_LOW <= value < thumbnails.LOW
     assert thumbnails.similarities(query, [7], [], {7: stored}) == {}
     agreeing = thumbnails.similarities(query, [7], [], {7: stored}, ([7], []))
-    assert agreeing == {7: thumbnails.similarity(value, thumbnails.CENTRED_LOW)} and agreeing[7] >= 55.0
+    assert agreeing == {7: thumbnails.similarity(value, thumbnails.AGREEING_LOW)} and agreeing[7] >= 55.0
     # the mirrored query's agreeing rows are its own
     assert thumbnails.similarities(query, [7], [], {7: stored}, ([], [7])) == {}
