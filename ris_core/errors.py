@@ -33,10 +33,17 @@ kind of failure, so ``except LookupError`` or ``except ValueError`` keep working
     │   ├── AuthenticationError
     │   ├── BackendTimeoutError            (TimeoutError)
     │   └── ServiceUnavailableError
+    ├── StorageError                       (OSError)
+    │   ├── StorageFullError
+    │   ├── ReadOnlyStorageError           (PermissionError)
+    │   ├── StorageLockedError             (TimeoutError)
+    │   ├── CorruptStorageError
+    │   └── NewerSchemaError
     └── ContextBusyError                   (TimeoutError)
 
 Backends translate their own failures into these at their boundary (``raise ... from
-exc``), so user code never sees an SDK's or a driver's exception type.
+exc``), so user code never sees an SDK's or a driver's exception type. Every sqlite3
+failure becomes a :class:`StorageError` in ``ris_core.sqlite``, the one place SQL runs.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ __all__ = [
     "ContextBusyError",
     "ContextExistsError",
     "ContextNotFoundError",
+    "CorruptStorageError",
     "EmptyImageError",
     "FeaturesNotFoundError",
     "ImageExistsError",
@@ -65,10 +73,15 @@ __all__ = [
     "InvalidImageError",
     "InvalidMetadataError",
     "InvalidThresholdError",
+    "NewerSchemaError",
     "NotFoundError",
+    "ReadOnlyStorageError",
     "RisError",
     "ServiceUnavailableError",
     "SourceNotFoundError",
+    "StorageError",
+    "StorageFullError",
+    "StorageLockedError",
     "TagNotFoundError",
     "UnknownBackendError",
     "UnsupportedOperationError",
@@ -227,6 +240,44 @@ class BackendTimeoutError(BackendError, TimeoutError):
 
 class ServiceUnavailableError(BackendError):
     """The backend could not be reached or kept failing after every retry."""
+
+
+# --- storage ---------------------------------------------------------------------
+
+
+class StorageError(RisError, OSError):
+    """The database file could not be read or written (a sqlite3 failure, translated).
+
+    ``path`` is the database file. The message is one line that says what to do.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        # OSError's own __str__ would print the args tuple.
+        return str(self.args[0]) if self.args else ""
+
+
+class StorageFullError(StorageError):
+    """The disk (or the database's size limit) is full; nothing of the failed write was kept."""
+
+
+class ReadOnlyStorageError(StorageError, PermissionError):
+    """The database can be read but not written (file permissions, a read-only mount)."""
+
+
+class StorageLockedError(StorageError, TimeoutError):
+    """Another connection kept the database locked for longer than the bounded wait."""
+
+
+class CorruptStorageError(StorageError):
+    """The file is not a SQLite database, or a page of it is damaged."""
+
+
+class NewerSchemaError(StorageError):
+    """The database was written by a newer version of ris; it is left untouched."""
 
 
 class ContextBusyError(RisError, TimeoutError):

@@ -21,7 +21,7 @@ from typing import IO, TypeAlias
 
 from PIL import Image
 
-from ris_core.errors import EmptyImageError, ImageTooLargeError, InvalidImageError
+from ris_core.errors import EmptyImageError, ImageTooLargeError, InvalidImageError, SourceNotFoundError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -166,6 +166,8 @@ def _read_file(path: str, max_bytes: int) -> bytes:
     try:
         with open(path, "rb") as handle:
             return handle.read(max_bytes + 1)
+    except FileNotFoundError as exc:
+        raise SourceNotFoundError(f"no such file: {path!r}") from exc
     except IsADirectoryError as exc:
         raise InvalidImageError(f"{path!r} is a directory, not an image file") from exc
     except OSError as exc:

@@ -202,7 +202,7 @@ class ImageSearch:
             return
         self._closed = True
         try:
-            self.stats_recorder.flush()
+            self.stats_recorder.flush(final=True)
             self.backend.close()
         finally:
             self.catalog.database.close()

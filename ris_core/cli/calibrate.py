@@ -9,7 +9,7 @@ import click
 
 from ris_core.calibration import LabelledPair, calibrate_pairs
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, json_option
+from ris_core.cli.output import echo, emit, json_option
 
 _SAME = {"1", "true", "yes", "same", "y"}
 _DIFFERENT = {"0", "false", "no", "different", "n"}
@@ -36,7 +36,7 @@ def read_pairs(path: Path) -> list[LabelledPair]:
 
 
 @cli.command()
-@click.argument("pairs_file", metavar="PAIRS", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("pairs_file", metavar="PAIRS", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--target-fpr",
     type=click.FloatRange(0, 1, max_open=True),
@@ -58,7 +58,7 @@ def calibrate(state: CliState, pairs_file: Path, target_fpr: float, as_json: boo
     if as_json:
         emit(result)
         return
-    click.echo(
+    echo(
         f"threshold {result.threshold:.2f}: accepts {result.true_positive_rate:.1%} of {result.positives} "
         f"same-picture pairs and {result.false_positive_rate:.1%} of {result.negatives} different ones "
         f"(backend {state.system().backend_name}; default {state.system().backend.default_threshold:g})"

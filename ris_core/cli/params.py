@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ris_core.errors import SourceNotFoundError
 from ris_core.images import ImageInput
 
 __all__ = [
@@ -53,6 +54,8 @@ def json_object(ctx: click.Context | None, param: click.Parameter | None, value:
     if text.startswith("@"):
         try:
             text = Path(text[1:]).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:  # exit 3, as for every missing file
+            raise SourceNotFoundError(f"no such file: {value[1:]!r}") from exc
         except OSError as exc:
             raise click.BadParameter(f"cannot read {value[1:]!r}: {exc.strerror or exc}", ctx, param) from None
     try:

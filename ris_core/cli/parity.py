@@ -9,14 +9,14 @@ import click
 
 from ris_core.api import open as open_system
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, json_option
+from ris_core.cli.output import echo, emit, json_option
 from ris_core.cli.params import parse_key_values
 from ris_core.parity import compare_backends
 
 
 @cli.command()
-@click.argument("images", type=click.Path(exists=True, path_type=Path))
-@click.argument("queries", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("images", type=click.Path(path_type=Path))
+@click.argument("queries", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--against", "other", required=True, help="The backend to compare with the --backend one.")
 @click.option(
     "--against-option",
@@ -70,4 +70,4 @@ def parity(
     if as_json:
         emit(report.to_dict())
     else:
-        click.echo(report.format())
+        echo(report.format())
