@@ -30,14 +30,14 @@ class ContextRecords(CatalogBase):
     def add_context(self, name: str, ref: str, options: Mapping[str, str]) -> ContextRecord:
         """Record a new context; ContextExistsError if the name is taken."""
         record = ContextRecord(name, ref, dict(options), now())
-        try:
-            with self.database.transaction() as db:
+        with self.database.transaction() as db:
+            try:
                 db.execute(
                     "INSERT INTO catalog_contexts (backend, name, ref, options, created_at) VALUES (?, ?, ?, ?, ?)",
                     (self.backend, name, ref, json.dumps(record.options), record.created_at),
                 )
-        except sqlite3.IntegrityError as exc:
-            raise ContextExistsError(f"a search context named {name!r} already exists") from exc
+            except sqlite3.IntegrityError as exc:
+                raise ContextExistsError(f"a search context named {name!r} already exists") from exc
         return record
 
     def get_context(self, name: str) -> ContextRecord:
@@ -49,7 +49,7 @@ class ContextRecords(CatalogBase):
         if not rows:
             raise ContextNotFoundError(
                 f"no search context named {name!r} (backend {self.backend!r}); "
-                "create it first or list them with list_contexts()"
+                "create it first, or list them with list_contexts()"
             )
         return self._record(rows[0])
 

@@ -75,10 +75,9 @@ def echo(text: str = "", err: bool = False) -> None:
 
 def _json_safe(text: str) -> str:
     # JSON text that escapes what for_terminal escapes, as \uXXXX: still valid JSON
-    # that decodes to the very same string (a lone surrogate included).
-    if text.isprintable():
-        return text
-    return "".join(f"\\u{ord(char):04x}" if _unsafe(char) else char for char in text)
+    # that decodes to the very same string (a lone surrogate included). json.dumps
+    # already escapes C0 controls inside strings, so a raw newline is indentation.
+    return "".join(f"\\u{ord(char):04x}" if char != "\n" and _unsafe(char) else char for char in text)
 
 
 def json_option(function: F) -> F:

@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 import click
 
-from ris_core.errors import SourceNotFoundError
+from ris_core.errors import InvalidMetadataError, SourceNotFoundError
 from ris_core.images import ImageInput
+from ris_core.metadata import MAX_DEPTH
 
 __all__ = [
     "COLLECTION",
@@ -60,6 +61,8 @@ def json_object(ctx: click.Context | None, param: click.Parameter | None, value:
             raise click.BadParameter(f"cannot read {value[1:]!r}: {exc.strerror or exc}", ctx, param) from None
     try:
         parsed = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:  # valid JSON, but past any limit the library takes: exit 4
+        raise InvalidMetadataError(f"{value[:20]!r} is nested too deeply (the limit is {MAX_DEPTH} levels)") from None
     except ValueError as exc:
         raise click.BadParameter(f"not valid JSON ({exc}): {text[:60]!r}", ctx, param) from None
     if not isinstance(parsed, dict):
