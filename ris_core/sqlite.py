@@ -128,7 +128,9 @@ class Database:
         #: Whether the file was opened read-only (it could not be opened for writing).
         self.read_only = False
         with self.translated():
-            self.connection = self._connect(self.path)
+            if self.path != MEMORY and Path(self.path).exists() and not os.access(self.path, os.W_OK):
+                self.read_only = True
+            self.connection = self._connect(self._uri("mode=ro") if self.read_only else self.path)
             try:
                 self._probe()
             except sqlite3.OperationalError as exc:
@@ -137,9 +139,12 @@ class Database:
                 if (exc.sqlite_errorcode & 0xFF) not in (_CANTOPEN, _READONLY) or not Path(self.path).exists():
                     raise
                 self.connection.close()
-                self.connection = self._connect(Path(self.path).absolute().as_uri() + "?mode=ro&immutable=1")
+                self.connection = self._connect(self._uri("mode=ro&immutable=1"))
                 self.read_only = True
                 self._probe()
+
+    def _uri(self, query: str) -> str:
+        return Path(self.path).absolute().as_uri() + "?" + query
 
     def _connect(self, target: str) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -153,8 +158,6 @@ class Database:
         self.connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         if self.path == MEMORY:
             return
-        if not os.access(self.path, os.W_OK):
-            self.read_only = True
         mode = str(self.connection.execute("PRAGMA journal_mode").fetchone()[0]).lower()
         if mode != "wal" and not self.read_only:
             try:
