@@ -24,6 +24,7 @@ kind of failure, so ``except LookupError`` or ``except ValueError`` keep working
     │   ├── InvalidThresholdError
     │   ├── InvalidCountError
     │   ├── InvalidMetadataError
+    │   ├── InvalidExportError
     │   ├── SourceNotFoundError            (FileNotFoundError)
     │   └── InvalidImageError
     │       ├── EmptyImageError
@@ -69,6 +70,7 @@ __all__ = [
     "ImageTooLargeError",
     "InvalidArgumentError",
     "InvalidCountError",
+    "InvalidExportError",
     "InvalidIdError",
     "InvalidImageError",
     "InvalidMetadataError",
@@ -180,6 +182,10 @@ class InvalidCountError(InvalidArgumentError):
 
 class InvalidMetadataError(InvalidArgumentError):
     """Metadata is not a JSON object, or a metadata filter is malformed."""
+
+
+class InvalidExportError(InvalidArgumentError):
+    """An export to import is malformed, damaged or over a limit; nothing was imported."""
 
 
 class SourceNotFoundError(InvalidArgumentError, FileNotFoundError):

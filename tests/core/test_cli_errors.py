@@ -102,8 +102,9 @@ CASES: list[tuple[list[str], int, str]] = [
     (["image", "add", "../x", "{tmp}/photos/p0.png"], 4, "path-like"),
     (["tag", "create", "t2", "{tmp}/notes.txt"], 4, "not a supported image"),
     (["features", "extract", "{tmp}/notes.txt"], 4, "not a supported image"),
-    (["import", "{tmp}/photos"], 4, "not a ris export"),
-    (["export", "{tmp}/notes.txt/inside"], 4, "Not a directory"),
+    (["import", "{tmp}/photos"], 4, "not a valid ris export"),
+    (["export", "{tmp}/notes.txt/inside"], 4, "is a file, not a folder"),
+    (["export", "{tmp}/out.zip"], 4, "not a format ris writes"),
     # 6: configuration.
     (["--backend", "nope", "contexts"], 6, "no backend named 'nope'"),
     (["context", "create", "x", "-O", "detector=akaze"], 6, "does not accept context option(s) detector"),
