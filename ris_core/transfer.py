@@ -189,11 +189,14 @@ def export_context(
     writer = _Writer(scratch, mode)
     try:
         with _bar(progress, total, f"exporting {context.name}") as bar:
+            done = 0
 
             def step() -> None:
+                nonlocal done
+                done += 1
                 bar.update(1)
                 if on_progress is not None:
-                    on_progress(int(bar.n), total)
+                    on_progress(done, total)
 
             metadata = catalog.metadata_for(context.name, image_ids)
             images = []
@@ -331,9 +334,10 @@ def _parse_manifest(handle: IO[bytes], size: int) -> _Plan:
     if size > MAX_MANIFEST_BYTES:
         raise _refuse(f"manifest.json is {size:,} bytes, over the limit of {MAX_MANIFEST_BYTES:,}")
     try:
-        return _plan(json.loads(handle.read(MAX_MANIFEST_BYTES + 1).decode("utf-8")))
+        manifest = json.loads(handle.read(MAX_MANIFEST_BYTES + 1).decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         raise _refuse(f"manifest.json is not readable JSON ({type(exc).__name__}: {str(exc)[:80]})") from exc
+    return _plan(manifest)
 
 
 def _copy(source: IO[bytes], target: Path, limit: int, name: str) -> str:
@@ -455,28 +459,34 @@ def import_context(
     or nothing (see the module's docstring). ``progress`` shows a bar (default: when
     stderr is a terminal); ``on_progress(done, total)`` is called after each step."""
     with _bar(progress, 0, "importing") as bar:
+        done, total = 0, 0
 
-        def start(files: int) -> None:
-            bar.total = files
+        def start(steps: int) -> None:
+            nonlocal total
+            total = steps
+            bar.total = total
             bar.refresh()
 
         def step() -> None:
+            nonlocal done
+            done += 1
             bar.update(1)
             if on_progress is not None:
-                on_progress(int(bar.n), int(bar.total or 0))
+                on_progress(done, total)
 
         with _read_export(path, max_member_bytes, max_total_bytes, step, start) as (plan, files, hashes):
             for image in plan.images:
                 if hashes[image.file] != image.sha256:
                     raise _refuse(f"{image.file} (image {image.image_id!r}) does not match its sha256: it is damaged")
             target = name or plan.context
-            existing = target in {info.name for info in system.list_contexts()}
-            context = system.context(target, create=True)
-            if existing:
-                _refuse_conflicts(context, plan)
-            tag_images = _tag_images(system, context, plan, files)
-            bar.total = int(bar.total or 0) + len(plan.images)
-            undo = _Undo(context, created=not existing)
+            existing = system.context(target) if target in {i.name for i in system.list_contexts()} else None
+            if existing is not None:
+                _refuse_conflicts(existing, plan)
+            tag_images = _tag_images(system, existing, plan, files)
+            start(total + len(plan.images))
+            # The first write (a context is falsy when empty: compare with None).
+            context = existing if existing is not None else system.context(target, create=True)
+            undo = _Undo(context, created=existing is None)
             try:
                 report = _write(context, plan, files, tag_images, undo, step)
             except BaseException as exc:
@@ -502,10 +512,10 @@ def _refuse_conflicts(context: SearchContext, plan: _Plan) -> None:
 
 
 def _tag_images(
-    system: ImageSearch, context: SearchContext, plan: _Plan, files: dict[str, Path]
+    system: ImageSearch, context: SearchContext | None, plan: _Plan, files: dict[str, Path]
 ) -> dict[str, list[Any]]:
     """The reference images of the tags to create, each read and checked now."""
-    existing = context.list_tags()
+    existing = context.list_tags() if context is not None else {}
     images = {}
     for tag, names in plan.tags.items():
         if tag in existing:
