@@ -64,7 +64,7 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
     connect = sqlite3.connect
 
     def capped(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        connection = connect(*args, **kwargs)
+        connection: sqlite3.Connection = connect(*args, **kwargs)
         pages = connection.execute("PRAGMA page_count").fetchone()[0]
         connection.execute(f"PRAGMA max_page_count = {max(pages, 1)}")
         return connection
@@ -157,9 +157,8 @@ def test_a_corrupted_page_is_a_typed_error(capsys: Capture, database: Path) -> N
     with database.open("r+b") as handle:  # keep page 1 (the header and schema), ruin the rest
         handle.seek(page)
         handle.write(b"\xa5" * (size - page))
-    with pytest.raises(errors.CorruptStorageError):
-        with ris_core.open("local", database=database) as system:
-            system.context("default").image_ids()
+    with pytest.raises(errors.CorruptStorageError), ris_core.open("local", database=database) as system:
+        system.context("default").image_ids()
     code, _, err = run(capsys, "-d", str(database), "image", "list")
     assert code == 13 and "damaged" in one_line_error(err)
 

@@ -107,7 +107,7 @@ def test_an_import_never_replaces_other_bytes_under_an_id(exported: Path) -> Non
     with ris_core.open("memory") as system:
         mine = system.create_context("photos")
         mine.add_image("p1.png", encode(photo(9)))
-        with pytest.raises(errors.InvalidExportError, match="'p1.png' already holds other bytes"):
+        with pytest.raises(errors.InvalidExportError, match=r"'p1\.png' already holds other bytes"):
             system.import_context(exported)
         assert mine.image_ids() == ["p1.png"] and mine.get_image("p1.png") == encode(photo(9))
 
@@ -132,7 +132,7 @@ def _tar(path: Path, members: dict[str, bytes], sizes: dict[str, int] | None = N
         for name, size in (sizes or {}).items():
             info = tarfile.TarInfo(name)
             info.size = size
-            archive.addfile(info, Zeros(size))  # type: ignore[arg-type]
+            archive.addfile(info, Zeros(size))
     return path
 
 
