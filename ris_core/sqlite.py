@@ -24,6 +24,7 @@ from typing import Any
 from ris_core.errors import (
     ConfigurationError,
     CorruptStorageError,
+    InvalidArgumentError,
     NewerSchemaError,
     ReadOnlyStorageError,
     StorageError,
@@ -168,11 +169,16 @@ class Database:
 
     @contextlib.contextmanager
     def translated(self, wait: float | None = None) -> Iterator[None]:
-        """Turn a sqlite3 failure raised inside into the matching :class:`StorageError`."""
+        """Turn a sqlite3 failure raised inside into the matching :class:`StorageError`
+        (and text SQLite cannot hold into an InvalidArgumentError)."""
         try:
             yield
         except sqlite3.Error as exc:
             raise storage_error(exc, self.path, self.wait if wait is None else wait) from exc
+        except UnicodeEncodeError as exc:  # a lone surrogate cannot be bound as SQLite text
+            raise InvalidArgumentError(
+                f"{exc.object[:60]!r} is not valid text (a lone surrogate, as from a file name that is not UTF-8)"
+            ) from exc
 
     @contextlib.contextmanager
     def transaction(self, wait: float | None = None) -> Iterator[sqlite3.Connection]:

@@ -9,7 +9,7 @@ import click
 
 from ris_core.calibration import LabelledPair, calibrate_pairs
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import echo, emit, json_option
+from ris_core.cli.output import bar, echo, emit, json_option, progress_option
 
 _SAME = {"1", "true", "yes", "same", "y"}
 _DIFFERENT = {"0", "false", "no", "different", "n"}
@@ -44,17 +44,28 @@ def read_pairs(path: Path) -> list[LabelledPair]:
     show_default=True,
     help="The largest share of different-picture pairs the threshold may accept.",
 )
+@progress_option
 @json_option
 @pass_state
-def calibrate(state: CliState, pairs_file: Path, target_fpr: float, as_json: bool) -> None:
+def calibrate(state: CliState, pairs_file: Path, target_fpr: float, progress: bool | None, as_json: bool) -> None:
     """Compute a similarity threshold from labelled pairs.
 
     PAIRS is a CSV of rows 'first,second,same' (same: 1/0, yes/no, same/different),
     image paths relative to the CSV. Each pair is scored by the selected backend in a
     temporary context; the threshold is the lowest that accepts at most --target-fpr
-    of the different pairs. Use it with 'ris search -t' or threshold=.
+    of the different pairs. Use it with 'ris search -t' or threshold=. It warns (on
+    stderr) with fewer than 20 same-picture pairs, or fewer different ones than it takes
+    to observe --target-fpr (100 at the default 0.01).
     """
-    result = calibrate_pairs(state.system(), read_pairs(pairs_file), target_fpr)
+    pairs = read_pairs(pairs_file)
+    with bar(progress, len(pairs), "scoring pairs") as shown_bar:
+
+        def advance(done: int, total: int) -> None:
+            shown_bar.update(1)
+
+        result = calibrate_pairs(state.system(), pairs, target_fpr, advance)
+    for warning in result.warnings:
+        echo(f"warning: {warning}", err=True)
     if as_json:
         emit(result)
         return

@@ -27,7 +27,18 @@ from ris_core.cli import (  # noqa: F401 - each module registers its commands on
     transfer,
 )
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import echo, emit, format_duplicates, json_option, print_ingest, print_results, report, table
+from ris_core.cli.output import (
+    echo,
+    emit,
+    format_duplicates,
+    json_option,
+    print_ingest,
+    print_results,
+    progress_option,
+    report,
+    table,
+    working,
+)
 from ris_core.cli.params import MAX_COUNT, THRESHOLD, filters
 from ris_core.context import SearchContext
 from ris_core.errors import ContextNotFoundError, ImageNotFoundError, SourceNotFoundError
@@ -160,16 +171,24 @@ def search(
 @cli.command()
 @THRESHOLD
 @filters
+@progress_option
 @json_option
 @pass_state
 def duplicates(
-    state: CliState, threshold: float | None, where: dict[str, Any] | None, collection: str | None, as_json: bool
+    state: CliState,
+    threshold: float | None,
+    where: dict[str, Any] | None,
+    collection: str | None,
+    progress: bool | None,
+    as_json: bool,
 ) -> None:
     """Find groups of near-duplicate images.
 
     Only among the images --where and --collection select, when given.
     """
-    groups = state.context().find_duplicates(threshold, where=where, collection=collection)
+    context = state.context()
+    with working(f"finding duplicates among {len(context)} images", progress):
+        groups = context.find_duplicates(threshold, where=where, collection=collection)
     if as_json:
         emit(groups)
     else:

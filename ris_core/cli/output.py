@@ -11,15 +11,19 @@ name can move the cursor, recolour the terminal or fail the encoder.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import json
 import math
+import sys
+import threading
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
+from tqdm import tqdm
 
 from ris_core.context import SearchContext
 from ris_core.ingest import IngestReport
@@ -35,9 +39,11 @@ __all__ = [
     "json_option",
     "print_ingest",
     "print_results",
+    "progress_option",
     "report",
     "table",
     "to_jsonable",
+    "working",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,6 +89,46 @@ def _json_safe(text: str) -> str:
 def json_option(function: F) -> F:
     """Add ``--json`` to a command."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(function)
+
+
+def progress_option(function: F) -> F:
+    """Add ``--progress/--no-progress`` (default: show it when stderr is a terminal)."""
+    return click.option("--progress/--no-progress", default=None, help="Progress on stderr (default: on a terminal).")(
+        function
+    )
+
+
+def shown(progress: bool | None) -> bool:
+    """Whether to show progress: as asked, else when stderr is a terminal."""
+    return sys.stderr.isatty() if progress is None else progress
+
+
+def bar(progress: bool | None, total: int, description: str, unit: str = "pair") -> tqdm[Any]:
+    """A tqdm bar on stderr, shown as :func:`shown` decides."""
+    return tqdm(total=total, disable=not shown(progress), desc=description, unit=unit, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def working(description: str, progress: bool | None = None) -> Iterator[None]:
+    """While a step of unknown length runs, a line with its elapsed time on stderr
+    (redrawn four times a second from a helper thread), when :func:`shown`."""
+    if not shown(progress):
+        yield
+        return
+    stop = threading.Event()
+    with tqdm(total=None, desc=description, bar_format="{desc}: {elapsed}", file=sys.stderr, leave=False) as line:
+
+        def tick() -> None:
+            while not stop.wait(0.25):
+                line.refresh()
+
+        ticker = threading.Thread(target=tick, name="ris-progress", daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            ticker.join()
 
 
 def to_jsonable(value: Any) -> Any:
