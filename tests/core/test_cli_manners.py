@@ -126,3 +126,20 @@ def test_printable_but_deceptive_ids_are_escaped_and_json_stays_exact(capsys: Ca
     assert code == 0 and out == "report\\u202egnp.exe\n"
     code, out, _ = run(capsys, "image", "list", "--json")
     assert code == 0 and "\u202e" not in out and json.loads(out) == [sneaky]
+
+
+def test_the_readme_exit_code_table_is_what_the_cli_does() -> None:
+    import re
+
+    from ris_core.cli.app import exit_code_for
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d+) \| [^|]+ \| ([^|]*) \|$", readme, flags=re.MULTILINE)
+    checked = 0
+    for code, names in rows:
+        for name in re.findall(r"`(\w+Error)`", names):
+            error_type = getattr(errors, name)
+            error = error_type("x", path="p") if issubclass(error_type, errors.StorageError) else error_type("x")
+            assert exit_code_for(error) == int(code), name
+            checked += 1
+    assert checked >= 14  # the table was found and read
