@@ -155,7 +155,9 @@ class Database:
         return connection
 
     def _probe(self) -> None:
-        """Read the schema (a damaged or foreign file fails here), and set WAL on a new file."""
+        """Read the schema (a damaged or foreign file fails here), and put a writable file
+        in WAL mode: a new one, or one another program made (the one write opening may
+        make besides a migration; a ris file is in WAL mode from its first open on)."""
         self.connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         if self.path == MEMORY:
             return

@@ -43,6 +43,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -162,17 +163,18 @@ class _Reader:
 
 
 def _partial(path: Path) -> Path:
-    return path.with_name(f".{path.name}.partial-{os.getpid()}")
+    return path.with_name(f".{path.name}.partial-{uuid.uuid4().hex[:12]}")
 
 
 def export_context(
-    context: SearchContext, path: Path, *, progress: bool | None = False, on_progress: TransferProgress | None = None
+    context: SearchContext, path: Path, *, progress: bool | None = None, on_progress: TransferProgress | None = None
 ) -> Path:
     """Write ``context`` to ``path``: a new (or empty) folder, or a tar file by its suffix.
 
     The export is built beside ``path`` and moved into place when complete, so a failed
     export leaves nothing behind (and an existing tar file is replaced only then).
-    ``progress`` shows a bar; ``on_progress`` is called after each file.
+    ``progress`` shows a bar (default: when stderr is a terminal); ``on_progress(done,
+    total)`` is called after each file.
     """
     mode = export_kind(path)
     if mode is None and path.exists() and (not path.is_dir() or any(path.iterdir())):

@@ -34,13 +34,14 @@ class SearchContext(ImagesPart, FeaturesPart, TagsPart, MetadataPart, Collection
         self,
         path: str | Path,
         *,
-        progress: bool | None = False,
+        progress: bool | None = None,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> Path:
         """Write the context (images, metadata, collections, tags) to ``path``: a new or
         empty folder, or a ``.tar``, ``.tar.gz``, ``.tgz``, ``.tar.bz2`` or ``.tar.xz`` file
         (another archive suffix, such as ``.zip``, is an InvalidExportError). Nothing is
-        left behind if it fails. ``progress`` shows a bar; ``on_progress(done, total)`` is
+        left behind if it fails. ``progress`` shows a bar (default: when stderr is a
+        terminal); ``on_progress(done, total)`` is
         called after each file. See :mod:`ris_core.transfer` for the format."""
         from ris_core.transfer import export_context
 
