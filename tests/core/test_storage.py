@@ -271,3 +271,26 @@ def test_statistics_held_back_by_the_lock_are_written_later(database: Path) -> N
         stats = context.stats()
         assert stats.searches.get("find_similar_images") == FLUSH_EVERY
         assert system.stats_recorder.dropped == 0
+
+
+# --- migrations ------------------------------------------------------------------------
+
+
+def test_migrations_keep_triggers_and_strings_whole_and_apply_atomically(tmp_path: Path) -> None:
+    from ris_core.sqlite import Database
+
+    first = """
+        CREATE TABLE notes (text TEXT);
+        CREATE TABLE log (entry TEXT);
+        CREATE TRIGGER noted AFTER INSERT ON notes BEGIN INSERT INTO log VALUES ('noted; ' || new.text); END;
+        INSERT INTO notes VALUES ('a; b')
+    """
+    database = Database(tmp_path / "m.db")
+    database.migrate("test", [first])
+    assert database.query("SELECT entry FROM log") == [("noted; a; b",)]
+    broken = "CREATE TABLE later (x); INSERT INTO nowhere VALUES (1)"
+    with pytest.raises(errors.StorageError, match="no such table: nowhere"):
+        database.migrate("test", [first, broken])
+    assert database.schema_version("test") == 1  # the failed script left nothing behind
+    assert database.query("SELECT name FROM sqlite_master WHERE name = 'later'") == []
+    database.close()
