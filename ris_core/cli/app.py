@@ -14,6 +14,7 @@ database was written by a newer ris; 130 interrupted, or a confirmation declined
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import click
 
 from ris_core import errors
 from ris_core.api import open as open_system
-from ris_core.cli.output import for_terminal
+from ris_core.cli.output import echo, for_terminal
 from ris_core.cli.params import parse_key_values
 from ris_core.context import SearchContext
 from ris_core.system import ImageSearch
@@ -168,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()  # click repeats what the user typed: escape it like the rest
+        exc.show(file=shown)
+        echo(shown.getvalue().rstrip("\n"), err=True)
         return exc.exit_code
     except errors.RisError as exc:
         click.echo(f"error: {for_terminal(cli_message(str(exc)))}", err=True)

@@ -143,3 +143,8 @@ def test_the_readme_exit_code_table_is_what_the_cli_does() -> None:
             assert exit_code_for(error) == int(code), name
             checked += 1
     assert checked >= 14  # the table was found and read
+
+
+def test_usage_errors_escape_what_the_user_typed(capsys: Capture) -> None:
+    code, _, err = run(capsys, "nonsense\x1b[2J\x9b")
+    assert code == 2 and "No such command 'nonsense\\x1b[2J\\x9b'" in err and "\x1b" not in err
