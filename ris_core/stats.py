@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ris_core.catalog import Catalog
-from ris_core.errors import StorageError, StorageLockedError
+from ris_core.errors import ReadOnlyStorageError, StorageError, StorageLockedError
 from ris_core.hookspecs import hookimpl
 from ris_core.models import ContextStats, LatencySummary, SearchResult
 
@@ -122,7 +122,11 @@ class StatsRecorder:
             else:
                 self.dropped += searches
         if not keep:
-            logger.warning("statistics of %d searches in %r dropped: %s", searches, context, exc)
+            # Expected of a read-only file or a busy one (statistics must not wait);
+            # anything else is worth a warning.
+            expected = isinstance(exc, ReadOnlyStorageError | StorageLockedError)
+            level = logging.INFO if expected else logging.WARNING
+            logger.log(level, "statistics of %d searches in %r dropped: %s", searches, context, exc)
 
 
 def _summary(samples: list[float]) -> LatencySummary:
