@@ -30,6 +30,7 @@ from ris_core.ingest import IngestReport
 from ris_core.models import DuplicateGroup, SearchResult
 
 __all__ = [
+    "bar",
     "echo",
     "emit",
     "for_terminal",
@@ -41,6 +42,7 @@ __all__ = [
     "print_results",
     "progress_option",
     "report",
+    "shown",
     "table",
     "to_jsonable",
     "working",
