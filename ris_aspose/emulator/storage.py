@@ -203,7 +203,7 @@ class Storage:
             return json_response({"exists": self.get(storage, path) is not None or is_folder, "isFolder": is_folder})
         if route == ("version", "GET"):
             self.read(storage, path)
-            (entry,) = [item for item in self._listing(storage, posixpath.dirname(path)) if item["path"] == path]
+            (entry,) = [item for item in self._listing(storage, posixpath.dirname(path)) if item["path"] == "/" + path]
             return json_response({"value": [{**entry, "versionId": "", "isLatest": True}]})
         return self._folder_operation(request, route, path, storage)
 
