@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from ris_aspose.emulator.storage import Storage
 from ris_aspose.emulator.wire import ApiError, Request, Response, json_response
 from ris_core.errors import RisError
+from ris_core.groups import connected_groups
 from ris_core.images import load_image
 from ris_core.preprocess import DEFAULT_STEPS
 from ris_local.engine import Engine, FeatureIndex
@@ -470,24 +471,15 @@ class ImageSearchService:
         return json_response({"results": self._results(context, blob, threshold, max_count, sloppy)})
 
     def _find_duplicates(self, context: _Context, request: Request) -> Response:
+        """Connected components at the threshold, sorted; similarities are relative to
+        each group's first image (Aspose does not say relative to what)."""
         threshold = _threshold(request)
-        parent: dict[int, int] = {}
-
-        def root(key: int) -> int:
-            parent.setdefault(key, key)
-            while parent[key] != key:
-                key = parent[key]
-            return key
-
-        for first, second, _ in context.index.pairs(threshold, None, context.read_blobs):
-            a, b = root(first), root(second)
-            if a != b:
-                parent[max(a, b)] = min(a, b)
-        groups: dict[int, list[str]] = {}
-        for key in list(parent):
-            groups.setdefault(root(key), []).append(context.ids[key])
+        edges = [
+            (context.ids[first], context.ids[second])
+            for first, second, _ in context.index.pairs(threshold, None, context.read_blobs)
+        ]
         duplicates = []
-        for members in sorted(sorted(group) for group in groups.values()):
+        for members in connected_groups(edges):
             head = context.blobs[context.keys[members[0]]]
             scores = [self.engine.compare(head, context.blobs[context.keys[member]]) for member in members]
             pairs = zip(members, scores, strict=True)

@@ -213,9 +213,9 @@ def test_the_server_keeps_everything_in_its_database_and_checks_credentials(tmp_
             context = ris.create_context("kept")
             context.add_image("a", photo_bytes(1))
             context.create_tag("t", [photo_bytes(1)])
-        with ris_core.open("aspose", base_url=url, client_id="team", client_secret="wrong", catalog=":memory:") as bad:
-            with pytest.raises(errors.AuthenticationError):
-                bad.create_context("x")
+        bad = ris_core.open("aspose", base_url=url, client_id="team", client_secret="wrong", catalog=":memory:")
+        with bad, pytest.raises(errors.AuthenticationError):
+            bad.create_context("x")
     finally:
         process.terminate()
         process.wait(10)
