@@ -15,6 +15,7 @@ where Aspose documents nothing, the emulator picks the natural reading and says 
 * ``updateSearchImage`` and ``deleteSearchImage`` of an image never added answer 404
   ``ImageNotFound`` (the vendor's tests expect an ``ApiException`` for an image that
   is gone); ``findByTags`` with an unknown tag answers 404 ``TagNotFound``;
+* ``features/web`` (images from a web page) answers 501: the emulator is offline;
 * ``addTag`` adds a reference image to the tag (``tag_references="add"``), or replaces
   its references (``"replace"``), since Aspose does not say which;
 * the documented busy states: index writes are ``ExtractingFeatures`` (for
@@ -244,6 +245,9 @@ class ImageSearchService:
     def _search(self, request: Request, rest: tuple[str, ...]) -> Response:
         if rest == ("create",) and request.method == "POST":
             return self._create_context(request)
+        if len(rest) == 3 and rest[1:] == ("features", "web") and request.method == "POST":
+            self._context(request, rest[0])
+            raise ApiError(501, "NotImplemented", "the offline emulator cannot fetch images from web pages")
         if len(rest) not in (1, 2) or not rest[0]:
             raise ApiError(404, "NotFound", f"no imageSearch operation at {request.raw_path}")
         operation = rest[1] if len(rest) == 2 else ""

@@ -176,6 +176,16 @@ def wire_api(api: Any) -> Iterator[tuple[Any, str, str]]:
         yield api, context, file.name
 
 
+def test_web_sources_are_refused_offline(wire_api: Any) -> None:
+    from asposeimagingcloud.models import requests as rq
+    from asposeimagingcloud.rest import ApiException
+
+    api, context, _ = wire_api
+    with pytest.raises(ApiException) as caught:
+        api.create_web_site_image_features(rq.CreateWebSiteImageFeaturesRequest(context, "https://example.com/page"))
+    assert caught.value.code == 501 and caught.value.error.code == "NotImplemented"
+
+
 def test_scores_agree_with_the_vendors_stated_ones_on_our_pictures(system: ImageSearch) -> None:
     """The vendor's tests: a near copy scores >= 70, a different picture <= 15 (see the
     README for the vendor's own pictures)."""
