@@ -14,10 +14,12 @@ kind of failure, so ``except LookupError`` or ``except ValueError`` keep working
     │   ├── ImageNotFoundError
     │   ├── FeaturesNotFoundError
     │   ├── TagNotFoundError
-    │   └── CollectionNotFoundError
+    │   ├── CollectionNotFoundError
+    │   └── SourceFileMissingError         (FileNotFoundError)
     ├── AlreadyExistsError
     │   ├── ContextExistsError
     │   ├── ImageExistsError
+    │   │   └── SourceConflictError
     │   └── CollectionExistsError
     ├── InvalidArgumentError               (ValueError)
     │   ├── InvalidIdError
@@ -28,6 +30,8 @@ kind of failure, so ``except LookupError`` or ``except ValueError`` keep working
     │   └── InvalidImageError
     │       ├── EmptyImageError
     │       └── ImageTooLargeError
+    ├── SourceFileChangedError
+    ├── StorageError                       (OSError)
     ├── UnsupportedOperationError          (NotImplementedError)
     ├── BackendError
     │   ├── AuthenticationError
@@ -68,7 +72,11 @@ __all__ = [
     "NotFoundError",
     "RisError",
     "ServiceUnavailableError",
+    "SourceConflictError",
+    "SourceFileChangedError",
+    "SourceFileMissingError",
     "SourceNotFoundError",
+    "StorageError",
     "TagNotFoundError",
     "UnknownBackendError",
     "UnsupportedOperationError",
@@ -126,6 +134,10 @@ class TagNotFoundError(NotFoundError):
     """No tag of that name exists in the search context."""
 
 
+class SourceFileMissingError(NotFoundError, FileNotFoundError):
+    """An image stored by reference: the file it references is gone."""
+
+
 class CollectionNotFoundError(NotFoundError):
     """No collection of that name exists in the search context."""
 
@@ -140,6 +152,10 @@ class ContextExistsError(AlreadyExistsError):
 
 class ImageExistsError(AlreadyExistsError):
     """An image with that id is already stored; use ``update_image`` to replace it."""
+
+
+class SourceConflictError(ImageExistsError):
+    """An add would give an id to a second file, or replace the image another file holds."""
 
 
 class CollectionExistsError(AlreadyExistsError):
@@ -182,7 +198,15 @@ class EmptyImageError(InvalidImageError):
 
 
 class ImageTooLargeError(InvalidImageError):
-    """The image declares more pixels than allowed (a decompression-bomb guard)."""
+    """The image declares more pixels, or would cost more memory to decode, than allowed."""
+
+
+class SourceFileChangedError(RisError):
+    """An image stored by reference: its file no longer holds the bytes that were indexed."""
+
+
+class StorageError(RisError, OSError):
+    """The store itself failed (disk full, database gone): nothing more can be written."""
 
 
 # --- backends --------------------------------------------------------------------
