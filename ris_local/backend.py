@@ -15,10 +15,17 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 
 from ris_core.backend import Backend, Capability, Query
-from ris_core.errors import ContextNotFoundError
+from ris_core.errors import (
+    ContextNotFoundError,
+    InvalidImageError,
+    RisError,
+    SourceFileChangedError,
+    SourceFileMissingError,
+)
 from ris_core.groups import connected_groups
 from ris_core.images import ImageData, load_image
 from ris_core.models import (
@@ -107,7 +114,18 @@ class LocalBackend(Backend):
     # --- images ------------------------------------------------------------------
 
     def _row(self, image_id: str, image: ImageData) -> FeatureRow:
-        return FeatureRow(0, image_id, self.engine.algorithm, self.engine.version, self.extractor.blob(image))
+        try:
+            blob = self.extractor.blob(image)
+        except RisError:
+            raise
+        except (cv2.error, ValueError, ArithmeticError, IndexError) as exc:
+            # The engine's own failure on a valid file (an image shape OpenCV refuses,
+            # say) is that image's failure, typed, never a crash of the whole batch.
+            raise InvalidImageError(
+                f"features could not be extracted from the {image.width}x{image.height} {image.format} image "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+        return FeatureRow(0, image_id, self.engine.algorithm, self.engine.version, blob)
 
     def add_image(self, context: str, image_id: str, image: ImageData) -> None:
         """Extract features first, so a broken image stores nothing."""
@@ -148,9 +166,17 @@ class LocalBackend(Backend):
     update_features = create_features
 
     def _recompute(self, context: str, row: FeatureRow) -> None:
-        """Features of a stored image made by another engine, made again by this one."""
-        fresh = self._row(row.image_id, load_image(self.store.image_data(context, row.image_id)))
-        self.store.put_features(context, row.image_id, fresh)
+        """Features of a stored image made by another engine, made again by this one.
+
+        A referenced file that is gone or changed keeps its old features (the rest of
+        the context must stay searchable); pruning the context drops or re-indexes it.
+        """
+        try:
+            data = self.store.image_data(context, row.image_id)
+        except (SourceFileMissingError, SourceFileChangedError) as exc:
+            logger.warning("kept the old features of %r: %s", row.image_id, exc)
+            return
+        self.store.put_features(context, row.image_id, self._row(row.image_id, load_image(data)))
 
     def get_features(self, context: str, image_id: str) -> ImageFeatures:
         """The stored blob with its algorithm and version."""

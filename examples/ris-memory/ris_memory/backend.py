@@ -59,7 +59,7 @@ class MemoryBackend(Backend):
 
     name: ClassVar[str] = "memory"
     description: ClassVar[str] = "Example third-party backend: 64-bit average hashes, kept in memory."
-    capabilities = frozenset(Capability) - {Capability.PERSISTENT}
+    capabilities = frozenset(Capability) - {Capability.PERSISTENT, Capability.REFERENCES}
     default_threshold = 75.0
     duplicate_threshold = 85.0
 
