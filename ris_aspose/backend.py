@@ -56,7 +56,7 @@ from ris_core.errors import (
     RisError,
     TagNotFoundError,
 )
-from ris_core.groups import connected_groups
+from ris_core.groups import connected_groups, strongest_links
 from ris_core.images import ImageData
 from ris_core.models import (
     Comparison,
@@ -308,14 +308,11 @@ class AsposeBackend(AsposeBase):
         return [self._group(context, members, links) for members in connected_groups(edges, candidates)]
 
     def _group(self, context: str, members: list[str], links: dict[str, dict[str, float]]) -> DuplicateGroup:
-        first = members[0]
-        results = [SearchResult(first, 100.0, NO_DISTANCE, METHOD)]
-        for other in members[1:]:
-            score = links[first].get(other)
-            if score is None:  # linked through others only: ask for the direct score
-                score = self.compare(context, first, other).similarity
-            results.append(SearchResult(other, score, NO_DISTANCE, METHOD))
-        return DuplicateGroup(tuple(results))
+        """Each member with its strongest link to the group (the service's own scores)."""
+        edges = [(image_id, other, score) for image_id in members for other, score in links[image_id].items()]
+        best = strongest_links(edges, float)
+        results = [SearchResult(member, best[member][1], NO_DISTANCE, METHOD) for member in members]
+        return DuplicateGroup(tuple(results), tuple(best[member][0] for member in members))
 
     def compare(self, context: str, image_id: str, other: Query) -> Comparison:
         """``compare_images``: a POST, so new data travels in the request itself."""

@@ -266,7 +266,7 @@ def gray8(image: Image.Image) -> Image.Image:
         top = 65535.0
     else:
         extrema = image.getextrema()
-        top = 65535.0 if float(extrema[1]) > 255 else 255.0  # type: ignore[arg-type,index]
+        top = 65535.0 if float(extrema[1]) > 255 else 255.0  # type: ignore[arg-type]
     out = Image.new("L", image.size)
     rows = max(1, _BAND_BYTES // (8 * image.width))
     for y in range(0, image.height, rows):

@@ -287,7 +287,7 @@ def _load(context: SearchContext, item: Work, settled: IngestItem | None, by_ref
     """Read an item; its outcome already when it failed or holds the same bytes."""
     if settled is not None:
         return item, None, settled
-    image_id, image, source, metadata = item
+    image_id, image, source, _ = item
     try:
         _check_name(image_id, source)
         data = context.system.load(image)
@@ -298,7 +298,7 @@ def _load(context: SearchContext, item: Work, settled: IngestItem | None, by_ref
         elif by_reference and data.source is not None:
             data = dataclasses.replace(data, by_reference=True)
         return item, data, _settled(context, item, data)
-    except Exception as exc:  # noqa: BLE001 - any failure on one item is that item's
+    except Exception as exc:
         stop = _storage(exc)
         if stop is not None:
             return item, None, stop
@@ -331,7 +331,7 @@ def _settled(context: SearchContext, item: Work, data: ImageData) -> IngestItem 
             context.set_metadata(image_id, metadata)
         if data.source is not None and held is not None and held != data.source.path and not held.exists():
             # The same bytes from a new place and the old file gone: the folder moved.
-            context._update(image_id, data, None, False)  # noqa: SLF001 - the same part
+            context._update(image_id, data, None, False)
             return IngestItem(image_id, IngestStatus.UPDATED, source, detail=f"moved from {held}")
         if data.source is not None and held == data.source.path:
             catalog.touch_source(context.name, image_id, data.source.size, data.source.mtime_ns)
@@ -364,16 +364,16 @@ def _store(
         if held == data.sha256:  # another writer stored it since it was read
             return IngestItem(image_id, IngestStatus.SKIPPED, source)
         if held is not None:
-            context._update(image_id, data, text, metadata is not None)  # noqa: SLF001 - the same part
+            context._update(image_id, data, text, metadata is not None)
             return IngestItem(image_id, IngestStatus.UPDATED, source)
         try:
-            context._add(image_id, data, text)  # noqa: SLF001
+            context._add(image_id, data, text)
         except ImageExistsError:
             if context.system.catalog.image_sha256(context.name, image_id) == data.sha256:
                 return IngestItem(image_id, IngestStatus.SKIPPED, source)  # another writer won the race
             raise
         return IngestItem(image_id, IngestStatus.ADDED, source)
-    except Exception as exc:  # noqa: BLE001 - any failure on one item is that item's
+    except Exception as exc:
         stop = _storage(exc)
         if stop is not None:
             raise stop from exc
@@ -398,9 +398,9 @@ def sync_one(context: SearchContext, record: SourceRecord) -> IngestItem:
             return IngestItem(image_id, IngestStatus.SKIPPED, source)
         info = context.system.catalog.image_info(context.name, image_id)
         data = dataclasses.replace(data, by_reference=bool(info and info.reference))
-        context._update(image_id, data, None, False)  # noqa: SLF001
+        context._update(image_id, data, None, False)
         return IngestItem(image_id, IngestStatus.UPDATED, source)
-    except Exception as exc:  # noqa: BLE001 - any failure on one item is that item's
+    except Exception as exc:
         stop = _storage(exc)
         if stop is not None:
             raise stop from exc

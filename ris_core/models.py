@@ -110,11 +110,15 @@ class SearchResult:
 class DuplicateGroup:
     """Images that are near-duplicates of each other.
 
-    ``images`` is ordered by image id; each result's similarity is to the group's
-    first image (the one with the smallest id), which scores 100.
+    ``images`` is ordered by image id. Each result's similarity is that member's link
+    to the group: its best score against another member (so never below the threshold
+    the group was made at), with the distance and method of that pair. ``links`` names,
+    for each member in the same order, the member that link goes to (empty from a
+    backend that does not say).
     """
 
     images: tuple[SearchResult, ...]
+    links: tuple[str, ...] = ()
 
     @property
     def image_ids(self) -> tuple[str, ...]:

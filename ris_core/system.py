@@ -22,7 +22,14 @@ from ris_core.errors import (
     UnsupportedOperationError,
     UnsupportedOptionError,
 )
-from ris_core.images import DEFAULT_MAX_DECODE_BYTES, DEFAULT_MAX_PIXELS, ImageData, ImageInput, PreprocessStep, load_image
+from ris_core.images import (
+    DEFAULT_MAX_DECODE_BYTES,
+    DEFAULT_MAX_PIXELS,
+    ImageData,
+    ImageInput,
+    PreprocessStep,
+    load_image,
+)
 from ris_core.ingest import IngestReport
 from ris_core.models import ContextInfo, SearchResult
 from ris_core.plugins import PluginSet

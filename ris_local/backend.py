@@ -26,7 +26,7 @@ from ris_core.errors import (
     SourceFileChangedError,
     SourceFileMissingError,
 )
-from ris_core.groups import connected_groups
+from ris_core.groups import connected_groups, strongest_links
 from ris_core.images import ImageData, load_image
 from ris_core.models import (
     Comparison,
@@ -39,7 +39,7 @@ from ris_core.models import (
 from ris_core.paths import default_database_path
 from ris_core.sqlite import MEMORY, Database
 from ris_local.defaults import default_engine
-from ris_local.engine import Engine, Hit
+from ris_local.engine import Engine, Hit, Score
 from ris_local.extraction import Extractor
 from ris_local.index_store import IndexStore
 from ris_local.indexes import ContextIndexes
@@ -214,21 +214,21 @@ class LocalBackend(Backend):
         """Connected components of the pairs at or above the threshold."""
         allowed = self._allowed(context, within, None)
         with self._lock:
-            pairs = [(a, b) for a, b, _ in self.indexes.get(context).pairs(threshold, allowed, self.store.blobs_for)]
-        groups = connected_groups(pairs)
+            pairs = list(self.indexes.get(context).pairs(threshold, allowed, self.store.blobs_for))
+        groups = connected_groups((a, b) for a, b, _ in pairs)
         ids = self.store.ids_of(key for members in groups for key in members)
-        blobs = self.store.blobs_for(ids)
-        ordered = sorted((sorted(members, key=ids.__getitem__) for members in groups), key=lambda m: ids[m[0]])
-        return [self._group(members, ids, blobs) for members in ordered]
+        links = strongest_links(((ids[a], ids[b], score) for a, b, score in pairs), lambda score: score.similarity)
+        ordered = sorted((sorted(ids[key] for key in members) for members in groups), key=lambda m: m[0])
+        return [self._group(members, links) for members in ordered]
 
-    def _group(self, members: list[int], ids: dict[int, str], blobs: dict[int, bytes]) -> DuplicateGroup:
-        first = blobs[members[0]]
-        scores = [self.engine.compare(first, blobs[key]) for key in members]
-        return DuplicateGroup(
-            tuple(
-                SearchResult(ids[k], s.similarity, s.distance, s.method) for k, s in zip(members, scores, strict=True)
-            )
-        )
+    @staticmethod
+    def _group(members: list[str], links: dict[str, tuple[str, Score]]) -> DuplicateGroup:
+        """Each member with its strongest link to the group."""
+        results = []
+        for member in members:
+            _, score = links[member]
+            results.append(SearchResult(member, score.similarity, score.distance, score.method))
+        return DuplicateGroup(tuple(results), tuple(links[member][0] for member in members))
 
     def compare(self, context: str, image_id: str, other: Query) -> Comparison:
         """Score the two blobs directly."""

@@ -9,6 +9,7 @@ over an 8-level pyramid, which gives scale invariance over about 1:3.6.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -82,7 +83,8 @@ def concatenate(first: Keypoints, second: Keypoints) -> Keypoints:
 
 def detect(work: npt.NDArray[np.uint8]) -> Keypoints:
     """ORB keypoints and descriptors of a work image, strongest first."""
-    found, descriptors = (), None
+    found: Sequence[cv2.KeyPoint] = ()
+    descriptors = None
     if min(work.shape) >= _MIN_SIDE:
         found, descriptors = _ORB.detectAndCompute(work, None)
         if len(found) < _FEW:

@@ -56,9 +56,9 @@ def _info(row: tuple[Any, ...]) -> ImageInfo:
         height=None if height is None else int(height),
         added_at=datetime.datetime.fromisoformat(str(added_at)),
         source=None if not reference or source is None else Path(source),
-        modified=None if not reference or mtime_ns is None else datetime.datetime.fromtimestamp(
-            int(mtime_ns) / 1e9, datetime.UTC
-        ),
+        modified=None
+        if not reference or mtime_ns is None
+        else datetime.datetime.fromtimestamp(int(mtime_ns) / 1e9, datetime.UTC),
         reference=bool(reference),
     )
 

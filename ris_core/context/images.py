@@ -183,7 +183,7 @@ class ImagesPart(ContextBase):
         report = IngestReport()
         with tqdm(total=len(records), disable=not show_bar, unit="image", desc=f"syncing {self.name}") as bar:
             for record in records:
-                item = sync_one(self, record)
+                item = sync_one(self, record)  # type: ignore[arg-type]
                 report.items.append(item)
                 bar.update(1)
                 if on_progress is not None:
