@@ -64,7 +64,10 @@ class Database:
             try:
                 yield self.connection
             except BaseException:
-                self.connection.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (SQLITE_FULL, say);
+                # a second rollback would replace the real error with its own.
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
                 raise
             self.connection.execute("COMMIT")
 
