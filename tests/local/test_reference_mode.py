@@ -138,6 +138,8 @@ def test_ris_index_of_a_folder_stores_by_reference_and_prunes(
 
 
 def test_a_backend_that_keeps_copies_refuses_reference_mode() -> None:
-    with ris_core.open("memory") as system:
-        with pytest.raises(errors.UnsupportedOperationError, match="cannot store them by reference"):
-            system.create_context("album", by_reference=True)
+    with (
+        ris_core.open("memory") as system,
+        pytest.raises(errors.UnsupportedOperationError, match="cannot store them by reference"),
+    ):
+        system.create_context("album", by_reference=True)
