@@ -321,22 +321,24 @@ def _settled(context: SearchContext, item: Work, data: ImageData) -> IngestItem 
     """The outcome decided by what the catalog holds already, or None to store the item."""
     image_id, _, source, metadata = item
     catalog = context.system.catalog
-    held = catalog.image_source(context.name, image_id)
-    if data.source is not None:
-        other = catalog.id_with_source(context.name, data.source.path)
+    file = data.source
+    if file is not None:
+        other = catalog.id_with_source(context.name, file.path)
         if other is not None and other != image_id:
             return IngestItem(image_id, IngestStatus.SKIPPED, source, detail=f"same file as {other!r}")
-    if catalog.image_sha256(context.name, image_id) == data.sha256:
+    record = catalog.image_record(context.name, image_id)
+    held = None if record is None else record.source
+    if record is not None and record.sha256 == data.sha256:
         if metadata is not None and context.get_metadata(image_id) != dict(metadata):
             context.set_metadata(image_id, metadata)
-        if data.source is not None and held is not None and held != data.source.path and not held.exists():
+        if file is not None and held is not None and held != file.path and not held.exists():
             # The same bytes from a new place and the old file gone: the folder moved.
             context._update(image_id, data, None, False)
             return IngestItem(image_id, IngestStatus.UPDATED, source, detail=f"moved from {held}")
-        if data.source is not None and held == data.source.path:
-            catalog.touch_source(context.name, image_id, data.source.size, data.source.mtime_ns)
+        if file is not None and held == file.path and (record.size, record.mtime_ns) != (file.size, file.mtime_ns):
+            catalog.touch_source(context.name, image_id, file.size, file.mtime_ns)  # touched, not changed
         return IngestItem(image_id, IngestStatus.SKIPPED, source)
-    if data.source is not None and held is not None and held != data.source.path:
+    if file is not None and held is not None and held != file.path:
         return IngestItem(
             image_id,
             IngestStatus.FAILED,
@@ -384,6 +386,7 @@ def sync_one(context: SearchContext, record: SourceRecord) -> IngestItem:
     """Bring one image that came from a file up to date: ``removed`` if the file is gone,
     ``updated`` if its bytes changed, ``skipped`` if not; a failure is the item's."""
     image_id, source = record.image_id, str(record.source)
+    assert record.source is not None
     try:
         try:
             facts = os.stat(record.source)

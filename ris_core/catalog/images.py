@@ -24,10 +24,11 @@ _INFO = "image_id, sha256, size, width, height, added_at, source, mtime_ns, refe
 
 @dataclass(frozen=True, slots=True)
 class SourceRecord:
-    """An image that came from a file: its id, path, size, mtime and content hash."""
+    """An image's id, the file it came from (None if it came as data), that file's size
+    and mtime when it was read, and the content hash."""
 
     image_id: str
-    source: Path
+    source: Path | None
     size: int | None
     mtime_ns: int | None
     sha256: str
@@ -43,6 +44,17 @@ def _facts(data: ImageData, reference: bool) -> tuple[Any, ...]:
         data.height,
         None if source is None else source.mtime_ns,
         int(reference),
+    )
+
+
+def _source_record(row: tuple[Any, ...]) -> SourceRecord:
+    image_id, source, size, mtime_ns, sha256 = row
+    return SourceRecord(
+        str(image_id),
+        None if source is None else Path(source),
+        None if size is None else int(size),
+        None if mtime_ns is None else int(mtime_ns),
+        str(sha256),
     )
 
 
@@ -143,13 +155,14 @@ class ImageRecords(CatalogBase):
         )
         return _info(rows[0]) if rows else None
 
-    def image_source(self, context: str, image_id: str) -> Path | None:
-        """The file an image was read from (in either mode), if it came from one."""
+    def image_record(self, context: str, image_id: str) -> SourceRecord | None:
+        """Where an image came from and its hash, or None if it is not recorded."""
         rows = self.database.query(
-            "SELECT source FROM catalog_images WHERE backend = ? AND context = ? AND image_id = ?",
+            "SELECT image_id, source, size, mtime_ns, sha256 FROM catalog_images "
+            "WHERE backend = ? AND context = ? AND image_id = ?",
             (self.backend, context, image_id),
         )
-        return Path(rows[0][0]) if rows and rows[0][0] is not None else None
+        return _source_record(rows[0]) if rows else None
 
     def id_with_source(self, context: str, source: Path) -> str | None:
         """The id of the image read from ``source``, if one was."""
@@ -167,10 +180,7 @@ class ImageRecords(CatalogBase):
             "WHERE backend = ? AND context = ? AND source IS NOT NULL ORDER BY image_id",
             (self.backend, context),
         )
-        return [
-            SourceRecord(str(i), Path(p), None if z is None else int(z), None if m is None else int(m), str(h))
-            for i, p, z, m, h in rows
-        ]
+        return [_source_record(row) for row in rows]
 
     def image_sha256(self, context: str, image_id: str) -> str | None:
         """The recorded content hash of an image, or None if it is not recorded."""

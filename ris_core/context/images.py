@@ -65,11 +65,10 @@ class ImagesPart(ContextBase):
         record = self.system.catalog.get_context(self.name)
         return record.by_reference and Capability.REFERENCES in self.system.backend.capabilities
 
-    def _prepared(self, image: ImageInput, by_reference: bool | None = None) -> ImageData:
+    def _prepared(self, image: ImageInput) -> ImageData:
         """The loaded image, marked to be stored by reference when the context says so."""
         data = self.system.load(image)
-        wanted = self.by_reference if by_reference is None else by_reference
-        if wanted and data.source is not None:
+        if data.source is not None and self.by_reference:
             data = dataclasses.replace(data, by_reference=True)
         return data
 
@@ -144,7 +143,7 @@ class ImagesPart(ContextBase):
         info = self.system.catalog.image_info(self.name, check_id(image_id))
         if info is None:
             raise ImageNotFoundError(f"no image {image_id!r} in context {self.name!r}")
-        if info.width is None:  # recorded before sizes were: read the header once
+        if info.width is None:  # recorded before sizes were: read them from the bytes
             data = load_image(self.get_image(image_id), max_pixels=2**62, max_decode_bytes=2**62)
             info = dataclasses.replace(info, size=len(data.data), width=data.width, height=data.height)
         return info
