@@ -66,7 +66,10 @@ class ContextBase:
         if (image_id is None) == (image is None):
             raise InvalidArgumentError(f"give exactly one of {id_name} (a stored image) or {image_name} (new data)")
         if image_id is not None:
-            return check_id(image_id)
+            # The catalog says which ids exist: one an interrupted add left in the
+            # backend alone is not an image of the context, as a query either.
+            self._require(check_id(image_id))
+            return image_id
         assert image is not None
         return self.system.load(image)
 

@@ -205,6 +205,8 @@ def test_an_add_cut_short_between_its_two_commits_leaves_no_phantom(tmp_path: Pa
         assert context.image_ids() == ["kept"] and len(context) == 1
         found = context.find_similar_images(image=ghost, threshold=0, max_count=10)
         assert "ghost" not in [result.image_id for result in found]
+        with pytest.raises(errors.ImageNotFoundError):
+            context.find_similar_images("ghost")
         context.delete_image("ghost")  # what a crash left behind can be deleted...
         with pytest.raises(errors.ImageNotFoundError):
             context.delete_image("ghost")  # ...once
