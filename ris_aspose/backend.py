@@ -67,7 +67,7 @@ from ris_core.errors import (
     RisError,
     TagNotFoundError,
 )
-from ris_core.groups import connected_groups
+from ris_core.groups import connected_groups, strongest_links
 from ris_core.images import ImageData
 from ris_core.models import (
     Comparison,
@@ -326,38 +326,39 @@ class AsposeBackend(AsposeBase):
         )
         groups = []
         for members in found:
-            scores = {
-                image_id: score
+            kept = [
+                (image_id, score)
                 for path, score in members
                 if (image_id := self.layout.image_id(context, path)) is not None
                 and (within is None or image_id in within)
-            }
-            if len(scores) < 2:
+            ]
+            if len(kept) < 2:
                 continue
-            if len(scores) < len(members):  # linked through images outside `within`, perhaps
-                groups.extend(self._regroup(context, sorted(scores), threshold))
+            if len(kept) < len(members):  # linked through images outside `within`, perhaps
+                groups.extend(self._regroup(context, sorted(image_id for image_id, _ in kept), threshold))
             else:
-                groups.append(self._group(sorted(scores), scores))
+                groups.append(self._group(kept))
         return sorted(groups, key=lambda group: group.image_ids[0])
 
-    def _group(self, members: list[str], scores: Mapping[str, float]) -> DuplicateGroup:
-        results = [SearchResult(members[0], 100.0, NO_DISTANCE, METHOD)]
-        results += [SearchResult(member, scores[member], NO_DISTANCE, METHOD) for member in members[1:]]
-        return DuplicateGroup(tuple(results))
+    @staticmethod
+    def _group(members: Sequence[tuple[str, float]]) -> DuplicateGroup:
+        """A group as the service answered it: each score is that member's similarity to
+        the group's first image, so the first image's own link is the best of them."""
+        (reference, _), others = members[0], members[1:]
+        return _linked(sorted(image_id for image_id, _ in members), [(reference, other, s) for other, s in others])
 
     def _regroup(self, context: str, members: list[str], threshold: float) -> list[DuplicateGroup]:
         """Split ``members`` into the groups their own links make (compare, pair by pair)."""
-        scores = {
-            (first, second): self.compare(context, first, second).similarity
+        edges = [
+            (first, second, score)
             for index, first in enumerate(members)
             for second in members[index + 1 :]
-        }
-        edges = [pair for pair, score in scores.items() if score >= threshold]
-        regrouped = []
-        for group in connected_groups(edges, frozenset(members)):
-            first = group[0]
-            regrouped.append(self._group(group, {other: scores[(first, other)] for other in group[1:]}))
-        return regrouped
+            if (score := self.compare(context, first, second).similarity) >= threshold
+        ]
+        return [
+            _linked(group, [edge for edge in edges if edge[0] in group])
+            for group in connected_groups([(first, second) for first, second, _ in edges], frozenset(members))
+        ]
 
     @operation()
     def compare(self, context: str, image_id: str, other: Query) -> Comparison:
@@ -464,3 +465,10 @@ def _reference_name(tag: str, number: int) -> str:
     """The service-side tag name of reference image ``number`` of ``tag``; unambiguous,
     since the number always follows the last ``#``."""
     return f"{tag}#{number}"
+
+
+def _linked(members: list[str], edges: Sequence[tuple[str, str, float]]) -> DuplicateGroup:
+    """``members`` in order, each with its strongest link among ``edges`` (issue 15's rule)."""
+    best = strongest_links(edges, float)
+    results = [SearchResult(member, best[member][1], NO_DISTANCE, METHOD) for member in members]
+    return DuplicateGroup(tuple(results), tuple(best[member][0] for member in members))

@@ -64,7 +64,8 @@ class AsposeBase(Backend):
     description: ClassVar[str] = "Aspose.Imaging Cloud imageSearch (AKAZE features, remote)."
     options: ClassVar[Mapping[str, str]] = OPTIONS
     context_options: ClassVar[Mapping[str, str]] = CONTEXT_OPTIONS
-    capabilities: frozenset[Capability] = frozenset(Capability)
+    # A cloud service needs the bytes: images are always uploaded, never referenced.
+    capabilities: frozenset[Capability] = frozenset(Capability) - {Capability.REFERENCES}
     manages_retries: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:

@@ -32,6 +32,7 @@ from ris_core.models import (
     ContextStatus,
     DuplicateGroup,
     ImageFeatures,
+    ImageInfo,
     LatencySummary,
     SearchResult,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "DuplicateGroup",
     "ImageData",
     "ImageFeatures",
+    "ImageInfo",
     "ImageSearch",
     "IngestItem",
     "IngestReport",

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ris_core.errors import ConfigurationError, UnsupportedOptionError
-from ris_core.images import DEFAULT_MAX_PIXELS, PreprocessStep
+from ris_core.images import DEFAULT_MAX_DECODE_BYTES, DEFAULT_MAX_PIXELS, PreprocessStep
 from ris_core.models import BackendInfo
 from ris_core.plugins import PluginSet, normalize_name
 from ris_core.preprocess import BUILTIN_STEPS, DEFAULT_STEPS
@@ -27,6 +27,7 @@ def open(
     catalog: str | os.PathLike[str] | None = None,
     preprocessing: Sequence[str | PreprocessStep] | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
     cache_size: int = 1024,
     retry: RetryPolicy | None = None,
     plugins: Sequence[object] = (),
@@ -40,6 +41,9 @@ def open(
     default where the backend suggests: the local database file itself).
     ``preprocessing`` is the chain of steps (names or callables) applied to pixels
     before features are computed; ``max_pixels`` the decompression-bomb limit;
+    ``max_decode_bytes`` the most memory one decode's full-size pixels may take
+    (an image that would need more, and cannot be decoded reduced, is refused with
+    ImageTooLargeError);
     ``cache_size`` how many search results to cache (0: none); ``retry`` the policy for
     transient backend failures; ``plugins`` extra plugin objects to register.
 
@@ -58,7 +62,9 @@ def open(
         )
     steps = _resolve_steps(preprocessing, plugin_set)
     instance = backend_class(**options)
-    return ImageSearch(instance, open_catalog(instance, catalog), plugin_set, steps, max_pixels, cache_size, retry)
+    return ImageSearch(
+        instance, open_catalog(instance, catalog), plugin_set, steps, max_pixels, cache_size, retry, max_decode_bytes
+    )
 
 
 def available_backends(with_options: bool = False) -> list[BackendInfo]:

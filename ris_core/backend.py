@@ -51,6 +51,10 @@ class Capability(enum.Enum):
     TAGS = "tags"
     #: Data outlives ``close()``: a new instance with the same options sees it.
     PERSISTENT = "persistent"
+    #: An :class:`~ris_core.images.ImageData` with ``by_reference`` set is stored as its
+    #: source file's path, not its bytes; ``get_image`` reads the file and checks its
+    #: hash (SourceFileMissingError, SourceFileChangedError).
+    REFERENCES = "references"
 
 
 class Backend(abc.ABC):

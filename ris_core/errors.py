@@ -14,10 +14,13 @@ kind of failure, so ``except LookupError`` or ``except ValueError`` keep working
     │   ├── ImageNotFoundError
     │   ├── FeaturesNotFoundError
     │   ├── TagNotFoundError
-    │   └── CollectionNotFoundError
+    │   ├── CollectionNotFoundError
+    │   ├── SourceFileMissingError         (FileNotFoundError)
+    │   └── SourceFileChangedError
     ├── AlreadyExistsError
     │   ├── ContextExistsError
     │   ├── ImageExistsError
+    │   │   └── SourceConflictError
     │   └── CollectionExistsError
     ├── InvalidArgumentError               (ValueError)
     │   ├── InvalidIdError
@@ -80,6 +83,9 @@ __all__ = [
     "ReadOnlyStorageError",
     "RisError",
     "ServiceUnavailableError",
+    "SourceConflictError",
+    "SourceFileChangedError",
+    "SourceFileMissingError",
     "SourceNotFoundError",
     "StorageError",
     "StorageFullError",
@@ -141,6 +147,10 @@ class TagNotFoundError(NotFoundError):
     """No tag of that name exists in the search context."""
 
 
+class SourceFileMissingError(NotFoundError, FileNotFoundError):
+    """An image stored by reference: the file it references is gone."""
+
+
 class CollectionNotFoundError(NotFoundError):
     """No collection of that name exists in the search context."""
 
@@ -155,6 +165,10 @@ class ContextExistsError(AlreadyExistsError):
 
 class ImageExistsError(AlreadyExistsError):
     """An image with that id is already stored; use ``update_image`` to replace it."""
+
+
+class SourceConflictError(ImageExistsError):
+    """An add would give an id to a second file, or replace the image another file holds."""
 
 
 class CollectionExistsError(AlreadyExistsError):
@@ -201,7 +215,12 @@ class EmptyImageError(InvalidImageError):
 
 
 class ImageTooLargeError(InvalidImageError):
-    """The image declares more pixels than allowed (a decompression-bomb guard)."""
+    """The image declares more pixels, or would cost more memory to decode, than allowed."""
+
+
+class SourceFileChangedError(NotFoundError):
+    """An image stored by reference: its file no longer holds the bytes that were indexed
+    (they are not found where they were)."""
 
 
 # --- backends --------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "ContextStatus",
     "DuplicateGroup",
     "ImageFeatures",
+    "ImageInfo",
     "LatencySummary",
     "SearchResult",
 ]
@@ -73,6 +76,21 @@ class ImageFeatures:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """What the catalog knows about one stored image."""
+
+    image_id: str
+    sha256: str
+    size: int  # bytes of the image file
+    width: int | None
+    height: int | None
+    added_at: datetime  # when it was stored (UTC)
+    source: Path | None  # the file it references (reference mode), else None
+    modified: datetime | None  # that file's mtime (reference mode), else None
+    reference: bool  # stored by reference rather than by copy
+
+
+@dataclass(frozen=True, slots=True)
 class SearchResult:
     """One match: the image, its similarity (0 to 100) and how the score was made.
 
@@ -92,11 +110,15 @@ class SearchResult:
 class DuplicateGroup:
     """Images that are near-duplicates of each other.
 
-    ``images`` is ordered by image id; each result's similarity is to the group's
-    first image (the one with the smallest id), which scores 100.
+    ``images`` is ordered by image id. Each result's similarity is that member's link
+    to the group: its best score against another member (so never below the threshold
+    the group was made at), with the distance and method of that pair. ``links`` names,
+    for each member in the same order, the member that link goes to (empty from a
+    backend that does not say).
     """
 
     images: tuple[SearchResult, ...]
+    links: tuple[str, ...] = ()
 
     @property
     def image_ids(self) -> tuple[str, ...]:

@@ -9,10 +9,9 @@ background, and every colour mode (CMYK, 16-bit, palette, bilevel) brought to ``
 
 from __future__ import annotations
 
-import numpy as np
 from PIL import Image, ImageChops, ImageOps
 
-from ris_core.images import PreprocessStep
+from ris_core.images import PreprocessStep, gray8
 
 __all__ = [
     "BUILTIN_STEPS",
@@ -48,10 +47,7 @@ def normalize_mode(image: Image.Image) -> Image.Image:
         return image
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         # Pillow's convert() clips wide integers at 255 instead of scaling them.
-        values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
-        scaled = np.clip(values * (255.0 / top), 0, 255).astype(np.uint8)
-        return Image.fromarray(scaled, mode="L")
+        return gray8(image)
     if image.mode == "1":
         return image.convert("L")
     return image.convert("RGB")

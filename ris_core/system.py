@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
-from ris_core.backend import Backend
+from ris_core.backend import Backend, Capability
 from ris_core.cache import SearchCache
 from ris_core.catalog import Catalog
 from ris_core.context import SearchContext
@@ -19,9 +19,17 @@ from ris_core.errors import (
     ContextExistsError,
     ContextNotFoundError,
     RisError,
+    UnsupportedOperationError,
     UnsupportedOptionError,
 )
-from ris_core.images import DEFAULT_MAX_PIXELS, ImageData, ImageInput, PreprocessStep, load_image
+from ris_core.images import (
+    DEFAULT_MAX_DECODE_BYTES,
+    DEFAULT_MAX_PIXELS,
+    ImageData,
+    ImageInput,
+    PreprocessStep,
+    load_image,
+)
 from ris_core.ingest import IngestReport
 from ris_core.models import ContextInfo, SearchResult
 from ris_core.plugins import PluginSet
@@ -52,6 +60,7 @@ class ImageSearch:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         cache_size: int = 1024,
         retry: RetryPolicy | None = None,
+        max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
     ) -> None:
         policy = retry or RetryPolicy()
         backend.retry_policy = policy
@@ -62,6 +71,7 @@ class ImageSearch:
         self.plugins = plugins
         self.preprocessing = tuple(preprocessing)
         self.max_pixels = max_pixels
+        self.max_decode_bytes = max_decode_bytes
         self.cache = SearchCache(cache_size)
         self.stats_recorder = StatsRecorder(catalog)
         plugins.manager.register(self.stats_recorder, name="ris-stats")
@@ -77,12 +87,19 @@ class ImageSearch:
 
     # --- contexts ----------------------------------------------------------------
 
-    def create_context(self, name: str | None = None, **options: str) -> SearchContext:
+    def create_context(self, name: str | None = None, *, by_reference: bool = False, **options: str) -> SearchContext:
         """Create an empty search context; ``name`` defaults to a fresh unique one.
 
-        ``options`` are the backend's context options (``detector`` and
-        ``matching_algorithm`` for Aspose). ContextExistsError if the name is taken.
+        ``by_reference`` stores images added from files as their path, size, mtime and
+        content hash instead of a copy (``get_image`` reads the file back and checks
+        it); UnsupportedOperationError if the backend cannot. ``options`` are the
+        backend's context options (``detector`` and ``matching_algorithm`` for
+        Aspose). ContextExistsError if the name is taken.
         """
+        if by_reference and Capability.REFERENCES not in self.backend.capabilities:
+            raise UnsupportedOperationError(
+                f"backend {self.backend_name!r} keeps copies of images; it cannot store them by reference"
+            )
         name = check_id(name if name is not None else uuid.uuid4().hex, "context")
         unknown = sorted(set(options) - set(self.backend.context_options))
         if unknown:
@@ -96,22 +113,23 @@ class ImageSearch:
             raise ContextExistsError(f"a search context named {name!r} already exists")
         ref = self.backend.create_context(options)
         try:
-            self.catalog.add_context(name, ref, options)
+            self.catalog.add_context(name, ref, options, by_reference=by_reference)
         except BaseException:
             self.backend.delete_context(ref)
             raise
         logger.info("created context %r (backend %s, ref %s)", name, self.backend_name, ref)
         return SearchContext(self, name, ref)
 
-    def context(self, name: str, *, create: bool = False) -> SearchContext:
-        """Open an existing search context; with ``create=True``, create it if missing."""
+    def context(self, name: str, *, create: bool = False, by_reference: bool = False) -> SearchContext:
+        """Open an existing search context; with ``create=True``, create it if missing
+        (storing by reference if ``by_reference``; an existing context keeps its mode)."""
         check_id(name, "context")
         try:
             record = self.catalog.get_context(name)
         except ContextNotFoundError:
             if not create:
                 raise
-            return self.create_context(name)
+            return self.create_context(name, by_reference=by_reference)
         return SearchContext(self, name, record.ref)
 
     def list_contexts(self) -> list[ContextInfo]:
@@ -174,7 +192,7 @@ class ImageSearch:
         An :class:`ImageData` (already read and checked) is only given the chain.
         """
         if not isinstance(image, ImageData):
-            image = load_image(image, max_pixels=self.max_pixels)
+            image = load_image(image, max_pixels=self.max_pixels, max_decode_bytes=self.max_decode_bytes)
         return image.with_preprocessing(self.preprocessing)
 
     def notify_write(self, context: str, operation: str, image_ids: Sequence[str]) -> None:

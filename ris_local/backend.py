@@ -15,11 +15,18 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 
 from ris_core.backend import Backend, Capability, Query
-from ris_core.errors import ContextNotFoundError
-from ris_core.groups import connected_groups
+from ris_core.errors import (
+    ContextNotFoundError,
+    InvalidImageError,
+    RisError,
+    SourceFileChangedError,
+    SourceFileMissingError,
+)
+from ris_core.groups import connected_groups, strongest_links
 from ris_core.images import ImageData, load_image
 from ris_core.models import (
     Comparison,
@@ -32,7 +39,7 @@ from ris_core.models import (
 from ris_core.paths import default_database_path
 from ris_core.sqlite import MEMORY, Database
 from ris_local.defaults import default_engine
-from ris_local.engine import Engine, Hit
+from ris_local.engine import Engine, Hit, Score
 from ris_local.extraction import Extractor
 from ris_local.index_store import IndexStore
 from ris_local.indexes import ContextIndexes
@@ -107,7 +114,18 @@ class LocalBackend(Backend):
     # --- images ------------------------------------------------------------------
 
     def _row(self, image_id: str, image: ImageData) -> FeatureRow:
-        return FeatureRow(0, image_id, self.engine.algorithm, self.engine.version, self.extractor.blob(image))
+        try:
+            blob = self.extractor.blob(image)
+        except RisError:
+            raise
+        except (cv2.error, ValueError, ArithmeticError, IndexError) as exc:
+            # The engine's own failure on a valid file (an image shape OpenCV refuses,
+            # say) is that image's failure, typed, never a crash of the whole batch.
+            raise InvalidImageError(
+                f"features could not be extracted from the {image.width}x{image.height} {image.format} image "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+        return FeatureRow(0, image_id, self.engine.algorithm, self.engine.version, blob)
 
     def add_image(self, context: str, image_id: str, image: ImageData) -> None:
         """Extract features first, so a broken image stores nothing."""
@@ -148,9 +166,17 @@ class LocalBackend(Backend):
     update_features = create_features
 
     def _recompute(self, context: str, row: FeatureRow) -> None:
-        """Features of a stored image made by another engine, made again by this one."""
-        fresh = self._row(row.image_id, load_image(self.store.image_data(context, row.image_id)))
-        self.store.put_features(context, row.image_id, fresh)
+        """Features of a stored image made by another engine, made again by this one.
+
+        A referenced file that is gone or changed keeps its old features (the rest of
+        the context must stay searchable); pruning the context drops or re-indexes it.
+        """
+        try:
+            data = self.store.image_data(context, row.image_id)
+        except (SourceFileMissingError, SourceFileChangedError) as exc:
+            logger.warning("kept the old features of %r: %s", row.image_id, exc)
+            return
+        self.store.put_features(context, row.image_id, self._row(row.image_id, load_image(data)))
 
     def get_features(self, context: str, image_id: str) -> ImageFeatures:
         """The stored blob with its algorithm and version."""
@@ -188,21 +214,21 @@ class LocalBackend(Backend):
         """Connected components of the pairs at or above the threshold."""
         allowed = self._allowed(context, within, None)
         with self._lock:
-            pairs = [(a, b) for a, b, _ in self.indexes.get(context).pairs(threshold, allowed, self.store.blobs_for)]
-        groups = connected_groups(pairs)
+            pairs = list(self.indexes.get(context).pairs(threshold, allowed, self.store.blobs_for))
+        groups = connected_groups((a, b) for a, b, _ in pairs)
         ids = self.store.ids_of(key for members in groups for key in members)
-        blobs = self.store.blobs_for(ids)
-        ordered = sorted((sorted(members, key=ids.__getitem__) for members in groups), key=lambda m: ids[m[0]])
-        return [self._group(members, ids, blobs) for members in ordered]
+        links = strongest_links(((ids[a], ids[b], score) for a, b, score in pairs), lambda score: score.similarity)
+        ordered = sorted((sorted(ids[key] for key in members) for members in groups), key=lambda m: m[0])
+        return [self._group(members, links) for members in ordered]
 
-    def _group(self, members: list[int], ids: dict[int, str], blobs: dict[int, bytes]) -> DuplicateGroup:
-        first = blobs[members[0]]
-        scores = [self.engine.compare(first, blobs[key]) for key in members]
-        return DuplicateGroup(
-            tuple(
-                SearchResult(ids[k], s.similarity, s.distance, s.method) for k, s in zip(members, scores, strict=True)
-            )
-        )
+    @staticmethod
+    def _group(members: list[str], links: dict[str, tuple[str, Score]]) -> DuplicateGroup:
+        """Each member with its strongest link to the group."""
+        results = []
+        for member in members:
+            _, score = links[member]
+            results.append(SearchResult(member, score.similarity, score.distance, score.method))
+        return DuplicateGroup(tuple(results), tuple(links[member][0] for member in members))
 
     def compare(self, context: str, image_id: str, other: Query) -> Comparison:
         """Score the two blobs directly."""

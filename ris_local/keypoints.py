@@ -9,6 +9,7 @@ over an 8-level pyramid, which gives scale invariance over about 1:3.6.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -31,6 +32,9 @@ _SENSITIVE_ORB = cv2.ORB.create(
     nfeatures=MAX_KEYPOINTS, scaleFactor=1.2, nlevels=8, edgeThreshold=19, patchSize=19, fastThreshold=1
 )
 _FEW = 100
+#: ORB finds nothing within ``edgeThreshold`` of a side, and its pyramid fails on an
+#: image thinner than that (a 1000x1 strip is a valid file), so such images have none.
+_MIN_SIDE = 2 * 19 + 1
 
 
 @dataclass(frozen=True)
@@ -79,10 +83,13 @@ def concatenate(first: Keypoints, second: Keypoints) -> Keypoints:
 
 def detect(work: npt.NDArray[np.uint8]) -> Keypoints:
     """ORB keypoints and descriptors of a work image, strongest first."""
-    found, descriptors = _ORB.detectAndCompute(work, None)
-    if len(found) < _FEW:
-        # A smooth picture: look again with the most sensitive corner test.
-        found, descriptors = _SENSITIVE_ORB.detectAndCompute(work, None)
+    found: Sequence[cv2.KeyPoint] = ()
+    descriptors = None
+    if min(work.shape) >= _MIN_SIDE:
+        found, descriptors = _ORB.detectAndCompute(work, None)
+        if len(found) < _FEW:
+            # A smooth picture: look again with the most sensitive corner test.
+            found, descriptors = _SENSITIVE_ORB.detectAndCompute(work, None)
     height, width = work.shape
     unit = GRID / max(height, width)
     if descriptors is None or not found:

@@ -29,6 +29,8 @@ from ris_local.invertedfile import RowPostings, signature_close
 from ris_local.twostage import (
     AGREEING_BONUS,
     CONFIRM_KEYPOINTS,
+    FLAT,
+    FLAT_SIMILARITY,
     HASH,
     KEYPOINTS,
     MIRROR_BELOW,
@@ -39,6 +41,7 @@ from ris_local.twostage import (
     TwoStageIndex,
     hash_radius,
     hash_similarity,
+    hash_stages,
 )
 from ris_local.verification import Match, signatures, similarity, unpack, verify
 
@@ -101,8 +104,12 @@ class RobustIndex(FeatureIndex):
             # Below the stages' reach every row may qualify: add the hash score of the rest.
             rest = np.setdiff1d(np.flatnonzero(ok), rows)
             rows = np.concatenate([rows, rest])
-            sims = np.concatenate([sims, hash_similarity(_distances(self.core, query, rest))])
-            stages = np.concatenate([stages, np.full(len(rest), HASH, np.int8)])
+            rest_codes = self.core.mih.codes[rest]
+            sims = np.concatenate(
+                [sims, hash_similarity(_distances(self.core, query, rest), query.codes.dct, rest_codes)]
+            )
+            rest_stages = np.broadcast_to(hash_stages(query.codes.dct, rest_codes), rest.shape)
+            stages = np.concatenate([stages, rest_stages])
         keep = sims >= threshold
         rows, sims, stages = rows[keep], sims[keep], stages[keep]
         keys = self.core.keys[rows]
@@ -119,8 +126,9 @@ class RobustIndex(FeatureIndex):
         ok = self._rows_ok(allowed).copy()
         best: dict[tuple[int, int], tuple[float, int]] = {}
         hash_pairs = _hash_pairs if threshold >= FLOOR_SIMILARITY else _all_hash_pairs
+        codes = self.core.mih.codes
         for a, b, sim in hash_pairs(self.core, threshold, ok):
-            best[(a, b)] = (sim, HASH)
+            best[(a, b)] = (sim, int(hash_stages(codes[a], codes[b])))
         sure = {pair for pair, (sim, _) in best.items() if sim >= SURE_SIMILARITY}
         if self.robust_duplicates:
             by_row = self.core.postings.by_row()
@@ -138,10 +146,10 @@ class RobustIndex(FeatureIndex):
                 best.pop(pair, None)  # as in a search: a clash in colour outweighs all but a sure hash
             for (a, b), (sim, stage) in list(best.items()):
                 # As in a search: an unsure hash pair the keypoints do not confirm drops.
-                unsure = stage == HASH and sim < SURE_SIMILARITY and (a, b) not in confirmed
+                unsure = stage in (HASH, FLAT) and sim < SURE_SIMILARITY and (a, b) not in confirmed
                 if unsure and _contradicted(self.core, by_row, a, b):
                     sim -= UNCONFIRMED_PENALTY
-                    best[(a, b)] = (sim, HASH)
+                    best[(a, b)] = (sim, stage)
                     if sim < threshold:
                         del best[(a, b)]
         keys = self.core.keys
@@ -159,6 +167,12 @@ class RobustIndex(FeatureIndex):
 
 
 def _score(sim: float, stage: int) -> Score:
+    if stage == FLAT:
+        return Score(
+            sim,
+            ZERO_SIMILARITY_BITS * (1 - sim / 100.0),
+            f"dct+gradient hash, capped at {FLAT_SIMILARITY:g}: a flat picture has no detail to match",
+        )
     if stage == KEYPOINTS:
         return Score(sim, 100.0 - sim, "orb keypoints, verified")
     if stage == THUMBNAIL:
@@ -178,7 +192,7 @@ def _hash_pairs(core: TwoStageIndex, threshold: float, ok: npt.NDArray[np.bool_]
     codes, other = core.mih.codes, core.other
     direct = np.bitwise_count(codes[a] ^ codes[b]) + np.bitwise_count(other[a, 0] ^ other[b, 0])
     mirror = np.bitwise_count(other[a, 1] ^ codes[b]) + np.bitwise_count(other[a, 2] ^ other[b, 0])
-    sims = hash_similarity(np.minimum(direct, mirror))
+    sims = hash_similarity(np.minimum(direct, mirror), codes[a], codes[b])
     for i in np.flatnonzero(sims >= threshold):
         yield int(a[i]), int(b[i]), float(sims[i])
 
@@ -204,7 +218,7 @@ def _all_hash_pairs(
         b = rows[index + 1 :]
         direct = np.bitwise_count(codes[b] ^ codes[a]) + np.bitwise_count(other[b, 0] ^ other[a, 0])
         mirror = np.bitwise_count(codes[b] ^ other[a, 1]) + np.bitwise_count(other[b, 0] ^ other[a, 2])
-        sims = hash_similarity(np.minimum(direct, mirror))
+        sims = hash_similarity(np.minimum(direct, mirror), codes[a], codes[b])
         for i in np.flatnonzero(sims >= threshold):
             yield int(a), int(b[i]), float(sims[i])
 
@@ -324,9 +338,10 @@ class RobustEngine(Engine):
         unsure hash similarity that plentiful keypoints contradict loses
         ``UNCONFIRMED_PENALTY``, and keypoints whose colours clash score 0."""
         a, b = features.from_blob(first), features.from_blob(second)
-        sim = float(hash_similarity(_pair_distance(a, b)))
+        sim = float(hash_similarity(_pair_distance(a, b), a.codes.dct, b.codes.dct))
+        hash_stage = int(hash_stages(a.codes.dct, b.codes.dct))
         if sim >= SURE_SIMILARITY:
-            return _score(sim, HASH)
+            return _score(sim, hash_stage)
         tries = (
             (_compare_sets(a.normal, a.size, b.normal, b.n_index, b.size), a.chroma, b.chroma),
             (_compare_sets(a.mirrored, a.size, b.normal, b.n_index, b.size), colour.mirrored(a.chroma), b.chroma),
@@ -342,7 +357,7 @@ class RobustEngine(Engine):
         plentiful = min(len(a.normal.packed), len(b.normal.packed)) >= CONFIRM_KEYPOINTS
         if robust <= 0 and by_thumbnail <= 0 and plentiful:
             sim = max(0.0, sim - UNCONFIRMED_PENALTY)  # contradicted, as in a search
-        best = max((sim, HASH), (robust, KEYPOINTS), (by_thumbnail, THUMBNAIL), key=lambda found: found[0])
+        best = max((sim, hash_stage), (robust, KEYPOINTS), (by_thumbnail, THUMBNAIL), key=lambda found: found[0])
         return _score(*best)
 
     def new_index(self) -> RobustIndex:

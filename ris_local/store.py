@@ -9,6 +9,7 @@ built its index.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import sqlite3
 import uuid
@@ -21,6 +22,8 @@ from ris_core.errors import (
     FeaturesNotFoundError,
     ImageExistsError,
     ImageNotFoundError,
+    SourceFileChangedError,
+    SourceFileMissingError,
     TagNotFoundError,
 )
 from ris_core.images import ImageData
@@ -66,7 +69,32 @@ _MIGRATIONS = (
     CREATE INDEX local_tag_references_by_tag ON local_tag_references (ref, tag)
     """,
     MIGRATION,
+    # An image stored by reference keeps its file's path here and no bytes.
+    "ALTER TABLE local_images ADD COLUMN source TEXT",
 )
+
+
+def _stored(image: ImageData) -> tuple[bytes, str | None]:
+    """The bytes and source path a row keeps: the path alone for a reference."""
+    if image.by_reference and image.source is not None:
+        return b"", str(image.source.path)
+    return image.data, None
+
+
+def _read_reference(path: str, sha256: str) -> bytes:
+    """The bytes of a referenced file, checked against the hash it was indexed with."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError as exc:
+        raise SourceFileMissingError(f"the file {path!r} this image references is gone") from exc
+    except OSError as exc:
+        raise SourceFileMissingError(f"the file {path!r} this image references cannot be read: {exc.strerror}") from exc
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise SourceFileChangedError(
+            f"the file {path!r} this image references has changed since it was indexed; index it again"
+        )
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +161,12 @@ class LocalStore:
         """Insert an image with its features in one transaction; return (key, generation)."""
         with self.database.transaction() as db:
             generation = self._bump(db, ref)
+            data, source = _stored(image)
             try:
                 cursor = db.execute(
-                    "INSERT INTO local_images (ref, image_id, data, format, width, height, sha256) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (ref, image_id, image.data, image.format, image.width, image.height, image.sha256),
+                    "INSERT INTO local_images (ref, image_id, data, format, width, height, sha256, source) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (ref, image_id, data, image.format, image.width, image.height, image.sha256, source),
                 )
             except sqlite3.IntegrityError as exc:
                 raise ImageExistsError(f"image {image_id!r} already exists") from exc
@@ -150,9 +179,11 @@ class LocalStore:
         with self.database.transaction() as db:
             generation = self._bump(db, ref)
             key = self._key(db, ref, image_id)
+            data, source = _stored(image)
             db.execute(
-                "UPDATE local_images SET data = ?, format = ?, width = ?, height = ?, sha256 = ? WHERE key = ?",
-                (image.data, image.format, image.width, image.height, image.sha256, key),
+                "UPDATE local_images SET data = ?, format = ?, width = ?, height = ?, sha256 = ?, source = ? "
+                "WHERE key = ?",
+                (data, image.format, image.width, image.height, image.sha256, source, key),
             )
             self._put_features(db, key, features)
         return key, generation
@@ -190,11 +221,14 @@ class LocalStore:
         return key, generation
 
     def image_data(self, ref: str, image_id: str) -> bytes:
-        """The stored bytes of an image."""
-        rows = self.database.query("SELECT data FROM local_images WHERE ref = ? AND image_id = ?", (ref, image_id))
+        """The stored bytes of an image; for a reference, its file's, checked by hash."""
+        rows = self.database.query(
+            "SELECT data, source, sha256 FROM local_images WHERE ref = ? AND image_id = ?", (ref, image_id)
+        )
         if not rows:
             raise self._missing(ref, image_id)
-        return bytes(rows[0][0])
+        data, source, sha256 = rows[0]
+        return bytes(data) if source is None else _read_reference(str(source), str(sha256))
 
     def features(self, ref: str, image_id: str) -> FeatureRow:
         """The stored features of an image."""

@@ -82,13 +82,40 @@ TURN_BELOW = 70.0
 #: either. No false thumbnail pair of the benchmark's duplicate collection had any
 #: keypoint consensus; a third of the true ones did.
 AGREEING_BONUS = 5.0
-#: Where a similarity came from.
-HASH, KEYPOINTS, THUMBNAIL = 0, 1, 2
+#: Where a similarity came from (FLAT: the hash stage, capped for a flat picture).
+HASH, KEYPOINTS, THUMBNAIL, FLAT = 0, 1, 2, 3
+#: A DCT code sets the bits of the 64 low frequencies above their median, so a picture
+#: with any detail sets 32 of them. A flat one (a solid colour, a plain gradient) has
+#: nearly all at the median, zero, and sets a handful: two solid colours, or the same
+#: gradient in two colours, share one code. Below this many set bits a code holds no
+#: detail to tell pictures apart (solid colours set 1, linear gradients 2 to 8, the
+#: photos of the benchmark 32)...
+FLAT_BITS = 16
+#: ...and a hash similarity involving it is capped here, under every default threshold
+#: (70 to search, 85 for duplicates); keypoints and thumbnails may still match it.
+FLAT_SIMILARITY = 50.0
 
 
-def hash_similarity(distance: F64 | I64 | int) -> F64:
-    """0..100 from the summed DCT and gradient Hamming distance (0..128 bits)."""
-    return np.clip(100.0 * (1.0 - np.asarray(distance, np.float64) / ZERO_SIMILARITY_BITS), 0.0, 100.0)
+def hash_similarity(distance: F64 | I64 | int, *dct_codes: object) -> F64:
+    """0..100 from the summed DCT and gradient Hamming distance (0..128 bits), capped at
+    ``FLAT_SIMILARITY`` where any of ``dct_codes`` (a code or an array of them, one per
+    distance) is flat."""
+    sims = np.clip(100.0 * (1.0 - np.asarray(distance, np.float64) / ZERO_SIMILARITY_BITS), 0.0, 100.0)
+    flat = is_flat(*dct_codes)
+    return np.where(flat, np.minimum(sims, FLAT_SIMILARITY), sims) if np.any(flat) else sims
+
+
+def is_flat(*dct_codes: object) -> npt.NDArray[np.bool_]:
+    """Whether any of ``dct_codes`` (elementwise) is the code of a flat picture."""
+    flat = np.zeros((), dtype=bool)
+    for codes in dct_codes:
+        flat = flat | (np.bitwise_count(np.asarray(codes, dtype=np.uint64)) < FLAT_BITS)
+    return flat
+
+
+def hash_stages(*dct_codes: object) -> npt.NDArray[np.int8]:
+    """``FLAT`` where a hash similarity was capped for a flat picture, else ``HASH``."""
+    return np.where(is_flat(*dct_codes), FLAT, HASH).astype(np.int8)
 
 
 def hash_radius(threshold: float) -> int:
@@ -363,22 +390,25 @@ class TwoStageIndex:
         ``KEYPOINTS`` or ``THUMBNAIL``); ``blobs`` reads stored blobs for thumbnails."""
         # A sure hit has a DCT distance of at most SURE_DCT_BITS: probe that cheaply first.
         rows, distance = self.hash_candidates(f, self.search_radius, rows_ok, SURE_DCT_BITS)
-        sims = hash_similarity(distance)
+        sims = hash_similarity(distance, f.codes.dct, self.mih.codes[rows])
         if not always_verify and len(sims) and sims.max() >= self.sure_similarity:
-            return rows, sims, np.full(len(rows), HASH, np.int8)
+            return rows, sims, np.broadcast_to(hash_stages(f.codes.dct, self.mih.codes[rows]), rows.shape).copy()
         rows, distance = self.hash_candidates(f, self.search_radius, rows_ok, WIDE_DCT_BITS)
-        sims = hash_similarity(distance)
+        sims = hash_similarity(distance, f.codes.dct, self.mih.codes[rows])
+        hash_stage = np.broadcast_to(hash_stages(f.codes.dct, self.mih.codes[rows]), rows.shape)
         robust, by_thumbnail, clashed = self.unsure_similarities(f, rows_ok, blobs)
         if clashed:  # a different picture of the same shapes, unless a hash is sure
             keep = (sims >= self.sure_similarity) | ~np.isin(rows, np.fromiter(clashed, np.int64, len(clashed)))
-            rows, sims = rows[keep], sims[keep]
+            rows, sims, hash_stage = rows[keep], sims[keep], hash_stage[keep]
         if len(f.normal.packed) >= CONFIRM_KEYPOINTS:
             # An unsure hash hit that the query's keypoints, plentiful, did not confirm
             # is most likely a different picture of the same layout (two screens of one
             # app, two pages of one document): it drops below the default threshold.
             confirmed = (sims >= self.sure_similarity) | np.isin(rows, [*robust, *by_thumbnail])
             sims = np.where(confirmed, sims, sims - UNCONFIRMED_PENALTY)
-        merged = {row: (sim, HASH) for row, sim in zip(rows.tolist(), sims.tolist(), strict=True)}
+        merged = {
+            row: (sim, stage) for row, sim, stage in zip(rows.tolist(), sims.tolist(), hash_stage.tolist(), strict=True)
+        }
         for stage, found in ((KEYPOINTS, robust), (THUMBNAIL, by_thumbnail)):
             for row, s in found.items():
                 if s > merged.get(row, (0.0, HASH))[0]:

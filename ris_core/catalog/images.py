@@ -2,16 +2,77 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ris_core.catalog.base import CatalogBase, now
 from ris_core.errors import CollectionNotFoundError, ImageNotFoundError
+from ris_core.images import ImageData
 from ris_core.metadata import compile_filter, load_metadata
+from ris_core.models import ImageInfo
 
-__all__ = ["ImageRecords"]
+__all__ = ["ImageRecords", "SourceRecord"]
 
 _KEEP = object()
+
+#: The columns an ImageInfo is made from, in its order.
+_INFO = "image_id, sha256, size, width, height, added_at, source, mtime_ns, reference"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """An image's id, the file it came from (None if it came as data), that file's size
+    and mtime when it was read, and the content hash."""
+
+    image_id: str
+    source: Path | None
+    size: int | None
+    mtime_ns: int | None
+    sha256: str
+
+
+def _facts(data: ImageData, reference: bool) -> tuple[Any, ...]:
+    """The source, size, width, height, mtime and reference columns of an image."""
+    source = data.source
+    return (
+        None if source is None else str(source.path),
+        len(data.data),
+        data.width,
+        data.height,
+        None if source is None else source.mtime_ns,
+        int(reference),
+    )
+
+
+def _source_record(row: tuple[Any, ...]) -> SourceRecord:
+    image_id, source, size, mtime_ns, sha256 = row
+    return SourceRecord(
+        str(image_id),
+        None if source is None else Path(source),
+        None if size is None else int(size),
+        None if mtime_ns is None else int(mtime_ns),
+        str(sha256),
+    )
+
+
+def _info(row: tuple[Any, ...]) -> ImageInfo:
+    image_id, sha256, size, width, height, added_at, source, mtime_ns, reference = row
+    return ImageInfo(
+        image_id=str(image_id),
+        sha256=str(sha256),
+        size=int(size or 0),
+        width=None if width is None else int(width),
+        height=None if height is None else int(height),
+        added_at=datetime.datetime.fromisoformat(str(added_at)),
+        source=None if not reference or source is None else Path(source),
+        modified=None
+        if not reference or mtime_ns is None
+        else datetime.datetime.fromtimestamp(int(mtime_ns) / 1e9, datetime.UTC),
+        reference=bool(reference),
+    )
 
 
 class ImageRecords(CatalogBase):
@@ -26,19 +87,100 @@ class ImageRecords(CatalogBase):
             )
         )
 
-    def put_image(self, context: str, image_id: str, sha256: str, metadata: str | object | None = _KEEP) -> None:
-        """Record an image or its new content hash; ``metadata`` (JSON text or None)
+    def insert_image(
+        self, context: str, image_id: str, data: ImageData, metadata: str | None, *, reference: bool = False
+    ) -> bool:
+        """Record a new image; False (and nothing written) if the id is already recorded.
+
+        The insert is the one place two writers racing for an id are told apart: the
+        one whose row lands added the image, the other finds it there.
+        """
+        with self.database.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO catalog_images (backend, context, image_id, sha256, added_at, metadata, "
+                "source, size, width, height, mtime_ns, reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (backend, context, image_id) DO NOTHING",
+                (self.backend, context, image_id, data.sha256, now(), metadata, *_facts(data, reference)),
+            )
+            if cursor.rowcount == 0:
+                return False
+            self.bump(db, context)
+        return True
+
+    def put_image(
+        self,
+        context: str,
+        image_id: str,
+        data: ImageData,
+        metadata: str | object | None = _KEEP,
+        *,
+        reference: bool = False,
+    ) -> None:
+        """Record an image or its new content; ``metadata`` (JSON text or None)
         replaces the stored metadata unless omitted."""
         with self.database.transaction() as db:
             self.bump(db, context)
             db.execute(
-                "INSERT INTO catalog_images (backend, context, image_id, sha256, added_at, metadata) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (backend, context, image_id) "
-                "DO UPDATE SET sha256 = excluded.sha256",
-                (self.backend, context, image_id, sha256, now(), None if metadata is _KEEP else metadata),
+                "INSERT INTO catalog_images (backend, context, image_id, sha256, added_at, metadata, "
+                "source, size, width, height, mtime_ns, reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (backend, context, image_id) DO UPDATE SET sha256 = excluded.sha256, "
+                "source = excluded.source, size = excluded.size, width = excluded.width, "
+                "height = excluded.height, mtime_ns = excluded.mtime_ns, reference = excluded.reference",
+                (
+                    self.backend,
+                    context,
+                    image_id,
+                    data.sha256,
+                    now(),
+                    None if metadata is _KEEP else metadata,
+                    *_facts(data, reference),
+                ),
             )
             if metadata is not _KEEP:
                 self._write_metadata(db, context, image_id, metadata)  # type: ignore[arg-type]
+
+    def touch_source(self, context: str, image_id: str, size: int, mtime_ns: int) -> None:
+        """Record a file's new size and mtime when its content is unchanged (a touch)."""
+        with self.database.transaction() as db:
+            db.execute(
+                "UPDATE catalog_images SET size = ?, mtime_ns = ? WHERE backend = ? AND context = ? AND image_id = ?",
+                (size, mtime_ns, self.backend, context, image_id),
+            )
+
+    def image_info(self, context: str, image_id: str) -> ImageInfo | None:
+        """What is recorded of one image, or None if it is not recorded."""
+        rows = self.database.query(
+            f"SELECT {_INFO} FROM catalog_images WHERE backend = ? AND context = ? AND image_id = ?",
+            (self.backend, context, image_id),
+        )
+        return _info(rows[0]) if rows else None
+
+    def image_record(self, context: str, image_id: str) -> SourceRecord | None:
+        """Where an image came from and its hash, or None if it is not recorded."""
+        rows = self.database.query(
+            "SELECT image_id, source, size, mtime_ns, sha256 FROM catalog_images "
+            "WHERE backend = ? AND context = ? AND image_id = ?",
+            (self.backend, context, image_id),
+        )
+        return _source_record(rows[0]) if rows else None
+
+    def id_with_source(self, context: str, source: Path) -> str | None:
+        """The id of the image read from ``source``, if one was."""
+        rows = self.database.query(
+            "SELECT image_id FROM catalog_images WHERE backend = ? AND context = ? AND source = ? "
+            "ORDER BY image_id LIMIT 1",
+            (self.backend, context, str(source)),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def sourced_images(self, context: str) -> list[SourceRecord]:
+        """Every image of the context that came from a file, by id."""
+        rows = self.database.query(
+            "SELECT image_id, source, size, mtime_ns, sha256 FROM catalog_images "
+            "WHERE backend = ? AND context = ? AND source IS NOT NULL ORDER BY image_id",
+            (self.backend, context),
+        )
+        return [_source_record(row) for row in rows]
 
     def image_sha256(self, context: str, image_id: str) -> str | None:
         """The recorded content hash of an image, or None if it is not recorded."""

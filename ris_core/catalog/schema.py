@@ -91,4 +91,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX catalog_latencies_by_context ON catalog_latencies (backend, context, operation, id)
     """,
+    # 3: where each image came from (so a second file never takes an id silently, and
+    # pruning finds files that are gone), its size and dimensions, and whether it is
+    # stored by reference; and per context, whether files are stored by reference.
+    """
+    ALTER TABLE catalog_contexts ADD COLUMN by_reference INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE catalog_images ADD COLUMN source TEXT;
+    ALTER TABLE catalog_images ADD COLUMN size INTEGER;
+    ALTER TABLE catalog_images ADD COLUMN width INTEGER;
+    ALTER TABLE catalog_images ADD COLUMN height INTEGER;
+    ALTER TABLE catalog_images ADD COLUMN mtime_ns INTEGER;
+    ALTER TABLE catalog_images ADD COLUMN reference INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX catalog_images_by_source ON catalog_images (backend, context, source)
+    """,
 )

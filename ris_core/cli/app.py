@@ -70,9 +70,10 @@ class CliState:
             self._system = open_system(self.backend, catalog=self.catalog, **options)
         return self._system
 
-    def context(self, create: bool = False) -> SearchContext:
-        """The ``--context`` context; created on demand by commands that write."""
-        return self.system().context(self.context_name, create=create)
+    def context(self, create: bool = False, by_reference: bool = False) -> SearchContext:
+        """The ``--context`` context; created on demand by commands that write (storing
+        by reference if ``by_reference``)."""
+        return self.system().context(self.context_name, create=create, by_reference=by_reference)
 
     def close(self) -> None:
         """Close the system if it was opened."""

@@ -43,7 +43,7 @@ from ris_core.cli.params import MAX_COUNT, THRESHOLD, filters
 from ris_core.context import SearchContext
 from ris_core.errors import ContextNotFoundError, ImageNotFoundError, SourceNotFoundError
 from ris_core.images import load_image
-from ris_core.ingest import IMAGE_PATTERNS
+from ris_core.ingest import IMAGE_PATTERNS, IngestStatus
 from ris_core.models import Comparison
 from ris_core.samples import write_samples
 from ris_core.system import ImageSearch
@@ -99,6 +99,13 @@ def samples(folder: Path, as_json: bool) -> None:
 @click.option("--recursive/--no-recursive", default=True, show_default=True, help="Walk sub-folders.")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel workers (default: cores).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option(
+    "--by-reference/--by-copy",
+    "by_reference",
+    default=None,
+    help="How a new context stores files (default: by reference when indexing a folder).",
+)
+@click.option("--prune", is_flag=True, help="Also drop entries whose files are gone and re-index changed ones.")
 @json_option
 @pass_state
 @click.pass_context
@@ -111,15 +118,27 @@ def index(
     recursive: bool,
     workers: int | None,
     progress: bool | None,
+    by_reference: bool | None,
+    prune: bool,
     as_json: bool,
 ) -> None:
     """Index image files and folders, with a progress bar.
 
-    Ids are paths relative to each folder given (a file given directly: its name).
-    Files already indexed with the same content are skipped, so re-running resumes an
-    interrupted run. Bad files are reported and the exit code is 1 if any failed.
+    One path: ids are paths relative to it (a file given directly: its name). Several
+    paths: each id starts with its folder's name (cameraA/IMG_0001.jpg). A new context
+    made for a folder stores files by reference (their path, size, mtime and hash;
+    the files stay where they are): --by-copy stores copies. Files already indexed with
+    the same content are skipped, so re-running resumes an interrupted run; a file
+    reached through several links is indexed once. --prune then drops images whose
+    files are gone and re-indexes changed ones. Bad files are reported and the exit
+    code is 1 if any failed.
     """
-    context = state.context(create=True)
+    if by_reference is None:
+        by_reference = any(path.is_dir() for path in paths)
+    context = state.context(create=True, by_reference=by_reference)
+    if not as_json:
+        mode = "by reference (the files stay where they are)" if context.by_reference else "by copy"
+        click.echo(f"context {context.name!r} stores images {mode}")
     report = context.add_images(
         list(paths),
         include=include or IMAGE_PATTERNS,
@@ -128,6 +147,10 @@ def index(
         workers=workers,
         progress=progress,
     )
+    if prune:
+        report.items.extend(
+            item for item in context.sync(progress=progress).items if item.status is not IngestStatus.SKIPPED
+        )
     ctx.exit(print_ingest(context, report, as_json, "nothing to index"))
 
 

@@ -58,13 +58,29 @@ def list_contexts(state: CliState, as_json: bool) -> None:
     metavar="KEY=VALUE",
     help="A backend context option, repeatable (e.g. -O detector=akaze on aspose).",
 )
+@click.option(
+    "--by-reference/--by-copy",
+    default=False,
+    show_default=True,
+    help="Store files added to it as references (path, size, mtime, hash), not copies.",
+)
 @json_option
 @pass_state
-def create_context(state: CliState, name: str, context_options: tuple[str, ...], as_json: bool) -> None:
+def create_context(
+    state: CliState, name: str, context_options: tuple[str, ...], by_reference: bool, as_json: bool
+) -> None:
     """Create an empty search context NAME (exit 7 if it exists)."""
     options = parse_key_values(context_options, "--context-option")
-    state.system().create_context(name, **options)
-    report(as_json, f"created context {name!r}", context=name, action="created", options=options)
+    state.system().create_context(name, by_reference=by_reference, **options)
+    mode = "by reference" if by_reference else "by copy"
+    report(
+        as_json,
+        f"created context {name!r} (stores images {mode})",
+        context=name,
+        action="created",
+        options=options,
+        by_reference=by_reference,
+    )
 
 
 @context_group.command("delete")

@@ -66,7 +66,10 @@ class ContextBase:
         if (image_id is None) == (image is None):
             raise InvalidArgumentError(f"give exactly one of {id_name} (a stored image) or {image_name} (new data)")
         if image_id is not None:
-            return check_id(image_id)
+            # The catalog says which ids exist: one an interrupted add left in the
+            # backend alone is not an image of the context, as a query either.
+            self._require(check_id(image_id))
+            return image_id
         assert image is not None
         return self.system.load(image)
 
@@ -83,9 +86,20 @@ class ContextBase:
         return frozenset(self.system.catalog.image_ids(self.name, where, collection))
 
     def _with_metadata(self, results: Sequence[SearchResult]) -> list[SearchResult]:
-        """The results with each image's metadata attached."""
+        """The results with each image's metadata attached, leaving out any image the
+        catalog does not hold: one an add cut short by a crash left in the backend is
+        not in ``len()`` or ``image_ids()``, so no search may return it either."""
         found = self.system.catalog.metadata_for(self.name, (result.image_id for result in results))
-        return [dataclasses.replace(result, metadata=found.get(result.image_id, {})) for result in results]
+        return [
+            dataclasses.replace(result, metadata=found[result.image_id])
+            for result in results
+            if result.image_id in found
+        ]
+
+    @staticmethod
+    def _ranked(results: Sequence[SearchResult]) -> list[SearchResult]:
+        """Best first, equal similarities by image id, whatever order the backend kept."""
+        return sorted(results, key=lambda result: (-result.similarity, result.image_id))
 
     @staticmethod
     def _filter_key(where: Filter | None, collection: str | None) -> str:

@@ -71,7 +71,9 @@ class SearchPart(ContextBase):
             within = self._within(where, collection)
             if within is not None and not within:
                 return []
-            return self._with_metadata(self.system.backend.find_similar(self.ref, query, threshold, max_count, within))
+            return self._ranked(
+                self._with_metadata(self.system.backend.find_similar(self.ref, query, threshold, max_count, within))
+            )
 
         return self._cached(
             "find_similar_images",
@@ -95,7 +97,7 @@ class SearchPart(ContextBase):
             if within is not None and len(within) < 2:
                 return []
             groups = self.system.backend.find_duplicates(self.ref, level, within)
-            return [DuplicateGroup(tuple(self._with_metadata(group.images))) for group in groups]
+            return [kept for group in groups if len((kept := self._recorded(group)).images) > 1]
 
         return self._cached(
             "find_duplicates",
@@ -105,6 +107,14 @@ class SearchPart(ContextBase):
             None,
             {"threshold": level},
         )
+
+    def _recorded(self, group: DuplicateGroup) -> DuplicateGroup:
+        """The group with metadata attached, without members the catalog does not hold."""
+        images = self._with_metadata(group.images)
+        if not group.links:
+            return DuplicateGroup(tuple(images))
+        link = dict(zip(group.image_ids, group.links, strict=True))
+        return DuplicateGroup(tuple(images), tuple(link[result.image_id] for result in images))
 
     def compare_images(
         self, image_id: str, other_id: str | None = None, *, other_image: ImageInput | None = None

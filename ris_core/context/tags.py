@@ -61,7 +61,9 @@ class TagsPart(SearchPart):
             within = self._within(where, collection)
             if within is not None and not within:
                 return []
-            return self._with_metadata(self.system.backend.find_by_tags(self.ref, names, threshold, max_count, within))
+            return self._ranked(
+                self._with_metadata(self.system.backend.find_by_tags(self.ref, names, threshold, max_count, within))
+            )
 
         return self._cached(
             "find_images_by_tags",

@@ -231,7 +231,12 @@ def test_tags_by_files_and_by_ids(capsys: Capture, indexed: Path, tmp_path: Path
 
 def test_context_create_list_status_delete(capsys: Capture, files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "no search contexts yet" in ok(capsys, "context", "list")
-    assert js(capsys, "context", "create", "work") == {"context": "work", "action": "created", "options": {}}
+    assert js(capsys, "context", "create", "work") == {
+        "context": "work",
+        "action": "created",
+        "options": {},
+        "by_reference": False,
+    }
     ok(capsys, "-c", "work", "image", "add", "a", str(files / "p0.png"))
     listed = js(capsys, "context", "list")
     assert [(c["name"], c["image_count"], c["backend"]) for c in listed] == [("work", 1, "local")]

@@ -182,3 +182,70 @@ def test_sqlite_urls_are_accepted(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     with ris_core.open("local", database=f"sqlite:///{absolute}") as system:
         system.create_context("c")
     assert absolute.exists()
+
+
+def test_an_add_cut_short_between_its_two_commits_leaves_no_phantom(tmp_path: Path, folder: Path) -> None:
+    database = tmp_path / "ris.db"
+    ghost = folder / "p007.png"
+    # The backend commits, then the process dies before the catalog's commit.
+    child = subprocess.run(
+        _python(f"""
+            import os, signal, ris_core
+            system = ris_core.open("local", database={str(database)!r})
+            context = system.context("album", create=True)
+            context.add_image("kept", {str(folder / "p001.png")!r})
+            system.backend.add_image(context.ref, "ghost", system.load({str(ghost)!r}))
+            os.kill(os.getpid(), signal.SIGKILL)
+        """),
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL
+    with ris_core.open("local", database=database) as system:
+        context = system.context("album")
+        assert context.image_ids() == ["kept"] and len(context) == 1
+        found = context.find_similar_images(image=ghost, threshold=0, max_count=10)
+        assert "ghost" not in [result.image_id for result in found]
+        with pytest.raises(errors.ImageNotFoundError):
+            context.find_similar_images("ghost")
+        context.delete_image("ghost")  # what a crash left behind can be deleted...
+        with pytest.raises(errors.ImageNotFoundError):
+            context.delete_image("ghost")  # ...once
+        context.add_image("ghost", ghost)  # and the id is free again
+        [match] = context.find_similar_images(image=ghost, max_count=1)
+        assert match.image_id == "ghost"
+    # Added again over the leftover instead of deleting it: the add completes it.
+    subprocess.run(
+        _python(f"""
+            import os, signal, ris_core
+            system = ris_core.open("local", database={str(database)!r})
+            context = system.context("album")
+            system.backend.add_image(context.ref, "ghost2", system.load({str(ghost)!r}))
+            os.kill(os.getpid(), signal.SIGKILL)
+        """),
+        check=False,
+    )
+    with ris_core.open("local", database=database) as system:
+        context = system.context("album")
+        context.add_image("ghost2", ghost)
+        assert "ghost2" in context and context.get_image("ghost2") == ghost.read_bytes()
+
+
+def test_two_concurrent_index_runs_over_one_folder_report_each_image_once(tmp_path: Path) -> None:
+    root = tmp_path / "many"
+    root.mkdir()
+    for seed in range(300):
+        (root / f"q{seed:03d}.png").write_bytes(encode(photo(seed, (96, 72))))
+    database = tmp_path / "ris.db"
+    ris = [sys.executable, "-c", "import sys; from ris_core.cli import main; sys.exit(main(sys.argv[1:]))"]
+    subprocess.run([*ris, "-d", str(database), "context", "create", "default"], check=True, capture_output=True)
+    command = [*ris, "-d", str(database), "index", str(root), "--json", "--no-progress"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    summaries = [json.loads(out)["summary"] for out, _ in outputs]
+    assert sum(summary["added"] for summary in summaries) == 300
+    assert all(summary["updated"] == 0 and summary["failed"] == 0 for summary in summaries)
+    assert all(summary["added"] + summary["skipped"] == 300 for summary in summaries)
+    assert not any("unacknowledged" in err or "WARNING" in err for _, err in outputs), outputs
+    with ris_core.open("local", database=database) as system:
+        assert len(system.context("default")) == 300

@@ -18,7 +18,7 @@ from PIL import Image
 
 from ris_core import Backend, Capability, errors
 from ris_core.backend import Query
-from ris_core.groups import connected_groups
+from ris_core.groups import connected_groups, strongest_links
 from ris_core.images import ImageData
 from ris_core.models import (
     Comparison,
@@ -59,7 +59,7 @@ class MemoryBackend(Backend):
 
     name: ClassVar[str] = "memory"
     description: ClassVar[str] = "Example third-party backend: 64-bit average hashes, kept in memory."
-    capabilities = frozenset(Capability) - {Capability.PERSISTENT}
+    capabilities = frozenset(Capability) - {Capability.PERSISTENT, Capability.REFERENCES}
     default_threshold = 75.0
     duplicate_threshold = 85.0
 
@@ -210,17 +210,20 @@ class MemoryBackend(Backend):
         with self._lock:
             hashes = {k: v for k, v in self._context(context).hashes.items() if within is None or k in within}
         ids = sorted(hashes)
-        pairs = (
-            (first, second)
-            for index, first in enumerate(ids)
-            for second in ids[index + 1 :]
-            if _similarity(hashes[first], hashes[second])[0] >= threshold
+        scored = (
+            (first, second, _similarity(hashes[first], hashes[second]))
+            for i, first in enumerate(ids)
+            for second in ids[i + 1 :]
         )
+        pairs = [(first, second, score) for first, second, score in scored if score[0] >= threshold]
+        # Each member's score is its strongest link to the group, never below the threshold.
+        links = strongest_links(pairs, lambda score: score[0])
         return [
             DuplicateGroup(
-                tuple(SearchResult(member, *_similarity(hashes[group[0]], hashes[member]), METHOD) for member in group)
+                tuple(SearchResult(member, *links[member][1], METHOD) for member in group),
+                tuple(links[member][0] for member in group),
             )
-            for group in connected_groups(pairs)
+            for group in connected_groups((first, second) for first, second, _ in pairs)
         ]
 
     def compare(self, context: str, image_id: str, other: Query) -> Comparison:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import io
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ris_core import errors
+from ris_core import ImageInfo, errors
 from ris_core.context import SearchContext
 from ris_core.testing.contract.base import ContractBase, photo_bytes
 from ris_core.testing.images import bomb_png, not_an_image, photo, truncated_jpeg
@@ -33,6 +35,21 @@ class ImageContract(ContractBase):
         assert context.get_image("a.jpg") == jpeg
         assert context.image_ids() == ["a.jpg"]
         assert "a.jpg" in context and len(context) == 1
+
+    def test_image_info_says_what_is_stored(self, context: SearchContext) -> None:
+        jpeg = photo_bytes(1, "JPEG")
+        before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+        context.add_image("a.jpg", jpeg)
+        info = context.image_info("a.jpg")
+        assert isinstance(info, ImageInfo)
+        assert (info.image_id, info.sha256, info.size) == ("a.jpg", hashlib.sha256(jpeg).hexdigest(), len(jpeg))
+        with Image.open(io.BytesIO(jpeg)) as opened:
+            assert (info.width, info.height) == opened.size
+        assert info.added_at.tzinfo is not None and info.added_at >= before
+        # The API copies by default: nothing is referenced.
+        assert (info.reference, info.source, info.modified) == (False, None, None)
+        with pytest.raises(errors.ImageNotFoundError):
+            context.image_info("missing")
 
     def test_images_are_accepted_as_path_file_object_and_pil(self, context: SearchContext, tmp_path: Path) -> None:
         path = tmp_path / "on disk.png"
