@@ -6,6 +6,7 @@ modules imported below, one module per area of the library.
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -133,12 +134,15 @@ def index(
     files are gone and re-indexes changed ones. Bad files are reported and the exit
     code is 1 if any failed.
     """
+    for path in paths:  # before a context is made for them, or anything printed
+        if not os.path.lexists(path):
+            raise SourceNotFoundError(f"no such file or folder: {str(path)!r}")
     if by_reference is None:
         by_reference = any(path.is_dir() for path in paths)
     context = state.context(create=True, by_reference=by_reference)
     if not as_json:
         mode = "by reference (the files stay where they are)" if context.by_reference else "by copy"
-        click.echo(f"context {context.name!r} stores images {mode}")
+        echo(f"context {context.name!r} stores images {mode}")
     report = context.add_images(
         list(paths),
         include=include or IMAGE_PATTERNS,

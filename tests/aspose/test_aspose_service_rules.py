@@ -59,7 +59,10 @@ def test_find_duplicates_is_one_request_with_the_services_groups(emulator: Emula
     groups = gallery.find_duplicates()
     assert [group.image_ids for group in groups] == [("p1", "p1-copy"), ("p4", "p4-copy")]
     assert _operations(emulator) == ["findDuplicates"]
-    assert all(group.images[0].similarity == 100.0 for group in groups)
+    # Each member shows its link to the group: the service's score for the pair.
+    for group in groups:
+        (first, second) = group.images
+        assert first.similarity == second.similarity >= 80 and group.links == (second.image_id, first.image_id)
 
 
 def test_find_duplicates_has_its_own_timeout(emulator: Emulator, open_system: OpenSystem) -> None:
