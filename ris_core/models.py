@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "ContextStatus",
     "DuplicateGroup",
     "ImageFeatures",
+    "ImageInfo",
     "LatencySummary",
     "SearchResult",
 ]
@@ -168,3 +171,18 @@ class ContextStats:
     most_searched: tuple[tuple[str, int], ...]
     most_matched: tuple[tuple[str, int], ...]
     cache_hits: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """What the catalog knows about one stored image."""
+
+    image_id: str
+    sha256: str
+    size: int  # bytes of the image file
+    width: int | None
+    height: int | None
+    added_at: datetime  # when it was stored (UTC)
+    source: Path | None  # the file it references (reference mode), else None
+    modified: datetime | None  # that file's mtime (reference mode), else None
+    reference: bool  # stored by reference rather than by copy

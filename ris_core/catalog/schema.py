@@ -91,4 +91,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX catalog_latencies_by_context ON catalog_latencies (backend, context, operation, id)
     """,
+    # 3: pairs a person declared "not a duplicate", smaller id first; forgotten with either image.
+    """
+    CREATE TABLE catalog_not_duplicates (
+        backend TEXT NOT NULL,
+        context TEXT NOT NULL,
+        first_id TEXT NOT NULL,
+        second_id TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        PRIMARY KEY (backend, context, first_id, second_id),
+        CHECK (first_id < second_id),
+        FOREIGN KEY (backend, context, first_id) REFERENCES catalog_images (backend, context, image_id)
+            ON DELETE CASCADE,
+        FOREIGN KEY (backend, context, second_id) REFERENCES catalog_images (backend, context, image_id)
+            ON DELETE CASCADE
+    )
+    """,
 )

@@ -16,6 +16,7 @@ from ris_core.cli import (  # noqa: F401 - each module registers its commands on
     calibrate,
     collections,
     contexts,
+    duplicates,
     features,
     images,
     metadata,
@@ -26,7 +27,7 @@ from ris_core.cli import (  # noqa: F401 - each module registers its commands on
     transfer,
 )
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, format_duplicates, json_option, print_ingest, print_results, report, table
+from ris_core.cli.output import emit, json_option, print_ingest, print_results, report, table
 from ris_core.cli.params import MAX_COUNT, THRESHOLD, filters
 from ris_core.context import SearchContext
 from ris_core.errors import ImageNotFoundError, InvalidArgumentError
@@ -150,26 +151,6 @@ def search(
         emit(results)
     else:
         print_results(results)
-
-
-@cli.command()
-@THRESHOLD
-@filters
-@json_option
-@pass_state
-def duplicates(
-    state: CliState, threshold: float | None, where: dict[str, Any] | None, collection: str | None, as_json: bool
-) -> None:
-    """Find groups of near-duplicate images.
-
-    Only among the images --where and --collection select, when given.
-    """
-    groups = state.context().find_duplicates(threshold, where=where, collection=collection)
-    if as_json:
-        emit(groups)
-    else:
-        for line in format_duplicates(groups):
-            click.echo(line)
 
 
 def _resolve(context: SearchContext, argument: str) -> tuple[str | None, Path | None]:

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 from ris_core.backend import Capability
 from ris_core.cache import MISSING
 from ris_core.context.base import DEFAULT_MAX_COUNT, ContextBase, Filter
+from ris_core.declined import cut_declined
+from ris_core.errors import InvalidArgumentError
 from ris_core.images import ImageInput
 from ris_core.models import Comparison, DuplicateGroup, SearchResult
 from ris_core.validation import check_id, check_threshold
@@ -17,6 +19,23 @@ from ris_core.validation import check_id, check_threshold
 __all__ = ["SearchPart"]
 
 T = TypeVar("T")
+
+
+class _Linker:
+    """Whether two members of one backend group are alike: by comparing them when the
+    backend can, else (no way to tell) every member of a group counts as linked."""
+
+    def __init__(self, level: float, compare: Callable[[str, str], Comparison] | None) -> None:
+        self.level = level
+        self.compare = compare
+        self.comparisons: dict[frozenset[str], Comparison] = {}
+
+    def __call__(self, first: str, second: str) -> bool:
+        if self.compare is None:
+            return True
+        comparison = self.compare(first, second)
+        self.comparisons[frozenset((first, second))] = comparison
+        return comparison.similarity >= self.level
 
 
 class SearchPart(ContextBase):
@@ -94,7 +113,7 @@ class SearchPart(ContextBase):
             within = self._within(where, collection)
             if within is not None and len(within) < 2:
                 return []
-            groups = self.system.backend.find_duplicates(self.ref, level, within)
+            groups = self._respect_declined(self.system.backend.find_duplicates(self.ref, level, within), level)
             return [DuplicateGroup(tuple(self._with_metadata(group.images))) for group in groups]
 
         return self._cached(
@@ -105,6 +124,59 @@ class SearchPart(ContextBase):
             None,
             {"threshold": level},
         )
+
+    def mark_not_duplicates(self, image_id: str, other_id: str) -> None:
+        """Record that two stored images are not duplicates: from now on no duplicate
+        group holds both, whatever backend or interface asks."""
+        if check_id(image_id) == check_id(other_id):
+            raise InvalidArgumentError("an image cannot be declared not a duplicate of itself")
+        self._require(image_id)
+        self._require(other_id)
+        self.system.catalog.add_not_duplicates(self.name, image_id, other_id)
+
+    def unmark_not_duplicates(self, image_id: str, other_id: str) -> bool:
+        """Forget a "not duplicates" decision; whether there was one."""
+        return self.system.catalog.remove_not_duplicates(self.name, check_id(image_id), check_id(other_id))
+
+    def not_duplicates(self) -> list[tuple[str, str]]:
+        """The pairs declared not duplicates, each with the smaller id first, sorted."""
+        return self.system.catalog.not_duplicates(self.name)
+
+    def _respect_declined(self, groups: Sequence[DuplicateGroup], level: float) -> list[DuplicateGroup]:
+        """The backend's groups, re-partitioned where a declined pair falls inside one."""
+        declined = {frozenset(pair) for pair in self.not_duplicates()}
+        if not declined:
+            return list(groups)
+        kept: list[DuplicateGroup] = []
+        for group in groups:
+            ids = set(group.image_ids)
+            if not any(pair <= ids for pair in declined):
+                kept.append(group)
+                continue
+            scores = {result.image_id: result for result in group.images}
+            linked = self._linker(level)
+            for members in cut_declined(group.image_ids, declined, linked):
+                first = members[0]
+                rescored = [SearchResult(first, 100.0, 0.0, scores[first].method)]
+                for member in members[1:]:
+                    comparison = linked.comparisons.get(frozenset((first, member)))
+                    rescored.append(
+                        scores[member]
+                        if comparison is None
+                        else SearchResult(member, comparison.similarity, comparison.distance, comparison.method)
+                    )
+                kept.append(DuplicateGroup(tuple(rescored)))
+        return sorted(kept, key=lambda group: group.image_ids[0])
+
+    def _linker(self, level: float) -> _Linker:
+        compare = None
+        if Capability.COMPARE in self.system.backend.capabilities:
+            ref = self.ref
+
+            def compare(a: str, b: str) -> Comparison:
+                return self.system.backend.compare(ref, a, b)
+
+        return _Linker(level, compare)
 
     def compare_images(
         self, image_id: str, other_id: str | None = None, *, other_image: ImageInput | None = None
