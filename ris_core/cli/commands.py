@@ -21,6 +21,7 @@ from ris_core.cli import (  # noqa: F401 - each module registers its commands on
     images,
     metadata,
     parity,
+    serve,
     shell,
     stats,
     tags,
