@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,10 @@ async def import_context(request: Request, name: str | None = None) -> dict[str,
                 if size > limit:
                     raise ApiError(413, "UploadTooLargeError", f"the export is larger than {limit:,} bytes")
                 stream.write(chunk)
-        context, report = await blocking(lambda: system_of(request).import_context(archive, name, progress=False))
+        try:
+            context, report = await blocking(lambda: system_of(request).import_context(archive, name, progress=False))
+        except tarfile.TarError as exc:
+            raise ApiError(400, "InvalidArchiveError", f"the upload is not a ris export archive: {exc}") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return {"context": context.name, "summary": report.summary(), "failed": jsonable(report.failed)}
