@@ -47,7 +47,12 @@ def test_contexts_list_create_read_delete(client: Client) -> None:
     error_of(client.put("/api/contexts/holiday"), 409, "ContextExistsError")
     listed = client.get("/api/contexts").json()["contexts"]
     assert [(c["name"], c["image_count"]) for c in listed] == [("holiday", 0)]
-    assert client.get("/api/contexts/holiday").json() == {"name": "holiday", "images": 0, "state": "idle", "detail": "Idle"}
+    assert client.get("/api/contexts/holiday").json() == {
+        "name": "holiday",
+        "images": 0,
+        "state": "idle",
+        "detail": "Idle",
+    }
     assert client.delete("/api/contexts/holiday").status_code == 204
     error_of(client.get("/api/contexts/holiday"), 404, "ContextNotFoundError")
     assert client.get("/api/backends").json()["current"] == "local"
@@ -108,7 +113,9 @@ def test_thumbnails_are_small_and_made_once(filled: Client, settings: object) ->
     stamp = cached[0].stat().st_mtime_ns
     assert filled.get("/api/contexts/photos/thumbnails/p1.png").content == response.content
     assert cached[0].stat().st_mtime_ns == stamp  # served from the cache, not made again
-    assert max(Image.open(io.BytesIO(filled.get("/api/contexts/photos/thumbnails/p1.png?size=320").content)).size) == 320
+    assert (
+        max(Image.open(io.BytesIO(filled.get("/api/contexts/photos/thumbnails/p1.png?size=320").content)).size) == 320
+    )
     error_of(filled.get("/api/contexts/photos/thumbnails/p1.png?size=4000"), 400)
     error_of(filled.get("/api/contexts/photos/thumbnails/nope.png"), 404, "ImageNotFoundError")
 
@@ -200,7 +207,11 @@ def test_ingest_uploads_streams_progress(client: Client) -> None:
     assert events[0] == ("start", {"context": "new", "total": 3})
     progress = [data for name, data in events if name == "progress"]
     assert sorted(p["done"] for p in progress) == [1, 2, 3]
-    assert {p["image_id"]: p["status"] for p in progress} == {"a.png": "added", "b.png": "added", "broken.png": "failed"}
+    assert {p["image_id"]: p["status"] for p in progress} == {
+        "a.png": "added",
+        "b.png": "added",
+        "broken.png": "failed",
+    }
     assert events[-1] == ("done", {"summary": {"added": 2, "updated": 0, "skipped": 0, "failed": 1}, "images": 2})
 
 
@@ -270,8 +281,20 @@ def test_openapi_and_the_page(client: Client) -> None:
         ("put", "/api/contexts/photos/images/form.png", {"data": {"x": "1"}}, 400, None),
         ("post", "/api/contexts/photos/search", {"files": {"file": ("q", b"\0" * (3 << 20))}}, 413, None),
         ("post", "/api/contexts/photos/search?threshold=150", {"files": {"file": ("q", png(1))}}, 400, None),
-        ("post", "/api/contexts/photos/search", {"files": {"file": ("q", png(1))}, "data": {"max_count": "0"}}, 400, None),
-        ("post", "/api/contexts/photos/search", {"files": {"file": ("q", png(1))}, "data": {"max_count": "x"}}, 400, None),
+        (
+            "post",
+            "/api/contexts/photos/search",
+            {"files": {"file": ("q", png(1))}, "data": {"max_count": "0"}},
+            400,
+            None,
+        ),
+        (
+            "post",
+            "/api/contexts/photos/search",
+            {"files": {"file": ("q", png(1))}, "data": {"max_count": "x"}},
+            400,
+            None,
+        ),
         ("post", "/api/contexts/photos/search", {"content": png(1)}, 400, None),
         ("post", "/api/contexts/photos/search?where=[1]", {"files": {"file": ("q", png(1))}}, 400, None),
         ("post", "/api/contexts/nowhere/search", {"files": {"file": ("q", png(1))}}, 404, "ContextNotFoundError"),
