@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -27,7 +28,8 @@ logger = logging.getLogger("ris_core.server")
 
 def open_for(settings: ServerSettings) -> ImageSearch:
     """The system the settings name, opened as ``ris`` opens it."""
-    return open_system(settings.backend, catalog=settings.catalog, **dict(settings.options))
+    options: dict[str, Any] = dict(settings.options)
+    return open_system(settings.backend, catalog=settings.catalog, **options)
 
 
 def create_app(settings: ServerSettings, system: ImageSearch | None = None) -> FastAPI:

@@ -77,9 +77,9 @@ async def ingest(request: Request, context: str) -> StreamingResponse:
 
     async def stream() -> AsyncIterator[str]:
         yield _event("start", {"context": context, "total": total})
-        work = loop.run_in_executor(None, run)
+        work: asyncio.Future[Any] = loop.run_in_executor(None, run)
         while True:
-            getter = asyncio.ensure_future(queue.get())
+            getter: asyncio.Future[Any] = asyncio.ensure_future(queue.get())
             finished, _ = await asyncio.wait({getter, work}, return_when=asyncio.FIRST_COMPLETED)
             if getter in finished:
                 name, data = getter.result()
