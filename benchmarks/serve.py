@@ -70,14 +70,16 @@ def _timed(call: Callable[[int], object], count: int) -> list[float]:
     return times
 
 
-def _throughput(call: Callable[[httpx.Client, int], object], url: str, clients: int, seconds: float) -> float:
+def _throughput(
+    call: Callable[[httpx.Client, int], object], url: str, clients: int, seconds: float, spread: int = 1000
+) -> float:
     done = [0] * clients
     stop = time.monotonic() + seconds
 
     def run(slot: int) -> None:
         # Each client starts at its own place in the query pool, so no two clients
         # send the same query near the same time (the engine would remember it).
-        start = slot * 997
+        start = slot * spread // clients
         with _client(url) as http:
             while time.monotonic() < stop:
                 call(http, start + done[slot])
@@ -160,8 +162,8 @@ def main() -> None:
                 query = library_queries[number]
                 library += _timed(lambda n, query=query: context.find_similar_images(image=query, max_count=5), 1)
                 over_http += _timed(lambda n, number=number: search(http, number, http_queries), 1)
-        rps_one = _throughput(search, url, 1, args.seconds)
-        rps_many = _throughput(search, url, args.clients, args.seconds)
+        rps_one = _throughput(search, url, 1, args.seconds, len(load_queries))
+        rps_many = _throughput(search, url, args.clients, args.seconds, len(load_queries))
         rps_thumbs = _throughput(thumbnail, url, args.clients, args.seconds)
     finally:
         server.terminate()
