@@ -49,6 +49,10 @@ def create_app(settings: ServerSettings, system: ImageSearch | None = None) -> F
         summary="Reverse image search over HTTP: the ris library's operations, and a page to use them.",
         version="1",
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc pages load their scripts from a CDN; the page and
+        # /openapi.json are served from the package alone.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.system = served
     app.state.settings = settings

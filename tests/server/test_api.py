@@ -10,7 +10,9 @@ import tarfile
 import pytest
 from fastapi.testclient import TestClient
 
-from ris_core.errors import ServiceUnavailableError
+from ris_core import errors
+from ris_core.errors import ContextBusyError, ServiceUnavailableError
+from ris_core.server.errors import status_for
 from ris_core.system import ImageSearch
 from ris_core.testing.images import bomb_png, not_an_image
 from tests.server.conftest import copy_jpeg, png
@@ -263,6 +265,7 @@ def test_openapi_and_the_page(client: Client) -> None:
     page = client.get("/")
     assert page.status_code == 200 and 'id="results"' in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert client.get("/docs").status_code == 404  # FastAPI's docs page would load a CDN
     for asset in ("/static/app.js", "/static/style.css"):
         assert client.get(asset).status_code == 200
     assert "http" not in page.text.replace("http-equiv", "")  # no CDN, nothing from elsewhere
@@ -311,10 +314,25 @@ def test_error_statuses_and_bodies(
     assert filled.get("/api/contexts/photos").json()["images"] == 4  # a refused request stored nothing
 
 
-def test_a_backend_that_is_down_is_503(filled: Client, system: ImageSearch, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "failure", [ServiceUnavailableError("the service is down for maintenance"), ContextBusyError("still indexing")]
+)
+def test_a_backend_that_is_down_or_busy_is_503(
+    filled: Client, system: ImageSearch, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
     def down(*args: object) -> None:
-        raise ServiceUnavailableError("the service is down for maintenance")
+        raise failure
 
     monkeypatch.setattr(system.backend, "find_similar", down)
-    message = error_of(filled.get("/api/contexts/photos/similar/p1.png"), 503, "ServiceUnavailableError")
-    assert "maintenance" in message
+    message = error_of(filled.get("/api/contexts/photos/similar/p1.png"), 503, type(failure).__name__)
+    assert message == str(failure)
+
+
+def test_every_error_of_the_tree_has_its_status() -> None:
+    # The base class says nothing about what went wrong: it alone is a 500.
+    for name in set(errors.__all__) - {"RisError"}:
+        error_class = getattr(errors, name)
+        assert status_for(error_class("x")) < 500 or status_for(error_class("x")) in (501, 503), name
+    assert status_for(errors.ImageTooLargeError("x")) == 413 and status_for(errors.ContextNotFoundError("x")) == 404
+    assert status_for(errors.BackendUnavailableError("x")) == 503 and status_for(errors.InvalidIdError("x")) == 400
+    assert status_for(KeyError("not ours")) == 500
