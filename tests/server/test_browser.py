@@ -148,9 +148,16 @@ def test_review_a_duplicate_group_and_apply_a_move(
     page.select_option("#dup-keep", "largest-resolution")
     page.select_option("#dup-action", "move")
     page.fill("#dup-to", str(allowed / "aside"))
+    # By hand first: keep the small copy, and the plan moves the original.
+    page.check("input[aria-label='keep p2-small.jpg']")
     page.click("#dup-plan")
-    page.wait_for_selector("#dup-plan-view .plan-step")
-    assert "move p2-small.jpg" in page.text_content("#dup-plan-view")
+    page.wait_for_selector("#dup-plan-view .plan-step:has-text('move p2.png')")
+    assert "(keeping p2-small.jpg)" in page.text_content("#dup-plan-view")
+    page.check("input[aria-label='keep p2.png']")
+    assert page.is_disabled("#dup-apply")  # the plan shown no longer matches the choice
+    page.click("#dup-plan")
+    page.wait_for_selector("#dup-plan-view .plan-step:has-text('move p2-small.jpg')")
+    assert "(keeping p2.png)" in page.text_content("#dup-plan-view")
     assert (library / "p2-small.jpg").exists()  # shown, not done
     page.click("#dup-apply")
     page.wait_for_selector("#message:has-text('applied: 1 of 1')")

@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { context: null, page: 0, pageSize: 48, plan: null, planRequest: null };
+const state = { context: null, page: 0, pageSize: 48, plan: null, planRequest: null, chosen: {} };
 
 function idPath(id) { return id.split("/").map(encodeURIComponent).join("/"); }
 function ctxUrl(rest) { return `/api/contexts/${encodeURIComponent(state.context)}${rest}`; }
@@ -205,17 +205,16 @@ async function findDuplicates() {
 }
 
 function planRequest() {
+  // Groups kept by hand (a radio button clicked) override the rule for that group only.
   return { keep: $("dup-keep").value, action: $("dup-action").value, to: $("dup-to").value || null,
-    prefer: $("dup-prefer").value || null, chosen: state.chosen || {} };
+    prefer: $("dup-prefer").value || null, chosen: { ...(state.chosen || {}) } };
 }
 
 async function showPlan() {
   state.planRequest = planRequest();
   const plan = await api(ctxUrl("/duplicates/plan"), jsonBody(state.planRequest));
   state.plan = plan;
-  state.chosen = Object.fromEntries(plan.keep.map((id, n) => [n, id]));
   showGroups(plan.groups, plan.keep);
-  state.planRequest.chosen = state.chosen;
   $("dup-plan-view").replaceChildren(el("h3", { text: "Plan (nothing changes until you apply it)" }),
     el("ul", {}, ...plan.steps.map((step) => el("li", {
       class: `plan-step${step.refused ? " refused" : ""}`,
@@ -392,6 +391,8 @@ function wire() {
   $("dup-plan").addEventListener("click", guarded(showPlan));
   $("dup-apply").addEventListener("click", guarded(applyPlan));
   for (const id of ["dup-keep", "dup-action", "dup-to", "dup-prefer"]) $(id).addEventListener("change", () => { $("dup-apply").disabled = true; });
+  // A new rule replaces the choices made by hand.
+  $("dup-keep").addEventListener("change", () => { state.chosen = {}; });
   $("ingest-files").addEventListener("change", guarded(() => {
     const form = new FormData();
     for (const file of $("ingest-files").files) form.append("file", file, file.name);
