@@ -46,6 +46,14 @@ def session_value(token: str) -> str:
     return hmac.new(token.encode(), b"ris-session-v1", hashlib.sha256).hexdigest()
 
 
+def _host_name(host: str) -> str:
+    """The name in a Host header, without its port: ``[::1]:8000`` -> ``::1``."""
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        return name if rest == "" or rest.startswith(":") else host
+    return host.partition(":")[0]
+
+
 def _cookie(header: str) -> str | None:
     try:
         morsel = SimpleCookie(header).get(SESSION_COOKIE)
@@ -87,7 +95,7 @@ class SecurityMiddleware:
         """Why the request is refused (status, type, message), or None to let it through."""
         path: str = scope["path"]
         host = headers.get("host", "")
-        if is_loopback(self.settings.host) and not is_loopback(host.rsplit(":", 1)[0].strip("[]")):
+        if is_loopback(self.settings.host) and not is_loopback(_host_name(host)):
             return 403, "ForbiddenHostError", f"this server answers only to a loopback host name, not {host!r}"
         guarded = path.startswith(_PROTECTED_PREFIXES) or path == "/login"
         if not guarded:

@@ -90,7 +90,10 @@ def test_an_allowed_origin_may_call(settings: ServerSettings, system: ImageSearc
 
 def test_a_rebound_host_name_is_refused_on_loopback(client: TestClient) -> None:
     assert client.get("/api/contexts", headers={"Host": "attacker.example"}).status_code == 403
-    assert client.get("/api/contexts", headers={"Host": "localhost:8000"}).status_code == 200
+    for host in ("localhost:8000", "127.0.0.1", "[::1]:8000", "[::1]"):
+        assert client.get("/api/contexts", headers={"Host": host}).status_code == 200, host
+    for host in ("127.0.0.1.attacker.example", "[::1].example", ""):
+        assert client.get("/api/contexts", headers={"Host": host}).status_code == 403, host
 
 
 def test_the_token_never_reaches_the_logs(
