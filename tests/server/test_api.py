@@ -3,15 +3,20 @@ with its JSON body."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import tarfile
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from ris_core import errors
+from ris_core.context import SearchContext
 from ris_core.errors import ContextBusyError, ServiceUnavailableError
+from ris_core.models import ImageInfo
+from ris_core.server import ServerSettings
 from ris_core.server.errors import status_for
 from ris_core.system import ImageSearch
 from ris_core.testing.images import bomb_png, not_an_image
@@ -336,3 +341,33 @@ def test_every_error_of_the_tree_has_its_status() -> None:
     assert status_for(errors.ImageTooLargeError("x")) == 413 and status_for(errors.ContextNotFoundError("x")) == 404
     assert status_for(errors.BackendUnavailableError("x")) == 503 and status_for(errors.InvalidIdError("x")) == 400
     assert status_for(KeyError("not ours")) == 500
+
+
+def test_file_actions_over_http_stay_inside_the_allowed_folders(
+    filled: Client, settings: ServerSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allowed, elsewhere = Path(settings.folders[0]), tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # Reference-mode images (stand-in until that mode lands): p1.png's file lies
+    # outside the allowed folders, the copy's inside.
+    places = {"p1.png": elsewhere, "copies/p1.jpg": allowed}
+    original = SearchContext.image_info
+
+    def referenced(self: SearchContext, image_id: str) -> ImageInfo:
+        info = original(self, image_id)
+        if image_id not in places:
+            return info
+        source = places[image_id] / image_id.replace("/", "-")
+        source.write_bytes(self.get_image(image_id))
+        return dataclasses.replace(info, source=source, reference=True)
+
+    monkeypatch.setattr(SearchContext, "image_info", referenced)
+    keep_copy = {"keep": "largest-file", "action": "delete", "chosen": {"0": "copies/p1.jpg"}}
+    (step,) = filled.post("/api/contexts/photos/duplicates/plan", json=keep_copy).json()["steps"]
+    assert step["image_id"] == "p1.png" and "outside the folders" in step["refused"]
+    wanted = {"keep": "largest-resolution", "action": "move", "to": str(allowed / "aside")}
+    plan = filled.post("/api/contexts/photos/duplicates/plan", json=wanted).json()
+    assert plan["steps"][0]["refused"] == "" and plan["steps"][0]["image_id"] == "copies/p1.jpg"
+    applied = filled.post("/api/contexts/photos/duplicates/apply", json={**wanted, "fingerprint": plan["fingerprint"]})
+    assert applied.json()["outcomes"][0]["done"] and (allowed / "aside" / "copies-p1.jpg").exists()
+    assert not (allowed / "copies-p1.jpg").exists() and (elsewhere / "p1.png").exists()

@@ -2,6 +2,9 @@
 applying it, and "not a duplicate" decisions. The plan logic is :mod:`ris_core.review`,
 the same the CLI runs.
 
+Over HTTP, file actions are confined to the folders the server allows (``--folder``):
+a step on a file elsewhere is planned as refused.
+
 Applying takes the same request as planning plus the plan's ``fingerprint``: the plan
 is made again and applied only if it is still the plan that was shown (409 otherwise),
 so nothing happens that the person did not see.
@@ -9,13 +12,24 @@ so nothing happens that the person did not see.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from ris_core.review import Action, KeepRule, Plan, apply_plan, group_documents, make_plan, plan_document, review_groups
+from ris_core.review import (
+    Action,
+    KeepRule,
+    Plan,
+    Step,
+    apply_plan,
+    group_documents,
+    make_plan,
+    plan_document,
+    review_groups,
+)
 from ris_core.server.errors import ApiError
 from ris_core.server.routes.common import blocking, context_of, settings_of
 from ris_core.server.settings import ServerSettings
@@ -66,7 +80,18 @@ def _plan(request: Request, context: str, wanted: PlanRequest) -> Plan:
     prefer = None if wanted.prefer in (None, "") else Path(str(wanted.prefer))
     opened = context_of(request, context)
     members = review_groups(opened, opened.find_duplicates(wanted.threshold))
-    return make_plan(members, wanted.keep, wanted.action, to=to, prefer=prefer, chosen=wanted.chosen)
+    plan = make_plan(members, wanted.keep, wanted.action, to=to, prefer=prefer, chosen=wanted.chosen)
+    return dataclasses.replace(plan, steps=tuple(_confined(settings, step) for step in plan.steps))
+
+
+def _confined(settings: ServerSettings, step: Step) -> Step:
+    """A file action over HTTP only touches files inside the folders the server allows."""
+    if step.refused or step.action is Action.UNINDEX or step.source is None:
+        return step
+    roots = [Path(root).expanduser().resolve() for root in settings.folders]
+    if any(step.source.resolve().is_relative_to(root) for root in roots):
+        return step
+    return dataclasses.replace(step, refused="the file is outside the folders this server may change (--folder)")
 
 
 @router.get("/duplicates")
