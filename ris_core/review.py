@@ -195,6 +195,9 @@ def _step(info: ImageInfo, keeper: ImageInfo, action: Action, to: Path | None, t
         return step
     if info.source is None:
         return _refuse(step, "stored as a copy, so there is no file to act on; unindex it instead")
+    if keeper.source is not None and info.source.resolve() == keeper.source.resolve():
+        # Two ids over one file: acting on it would act on the image kept.
+        return _refuse(step, f"it is the same file as the kept image {keeper.image_id!r}; unindex it instead")
     if action is Action.LINK:
         if keeper.source is None:
             return _refuse(step, f"the kept image {keeper.image_id!r} has no file to link to")

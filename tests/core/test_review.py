@@ -143,6 +143,15 @@ def test_unindex_move_delete_link_on_reference_images(context: SearchContext, tm
     assert outcome.done and not (files / "small.jpg").exists() and "small.jpg" not in context
 
 
+def test_a_file_shared_with_the_kept_image_is_never_acted_on(tmp_path: Path) -> None:
+    shared = tmp_path / "one.png"
+    shared.write_bytes(encode(photo(4)))
+    group = [Member(info("a", width=50, source=shared), 100), Member(info("b", width=5, source=shared), 100)]
+    for action in (Action.DELETE, Action.LINK, Action.MOVE):
+        (step,) = make_plan([group], KeepRule.LARGEST_RESOLUTION, action, to=tmp_path / "aside").steps
+        assert "same file as the kept image 'a'" in step.refused
+
+
 def test_a_file_changed_since_the_plan_or_a_taken_target_is_left_alone(context: SearchContext, tmp_path: Path) -> None:
     files, aside = tmp_path / "files", tmp_path / "aside"
     files.mkdir()
