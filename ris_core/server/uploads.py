@@ -11,7 +11,50 @@ from starlette.datastructures import FormData, UploadFile
 
 from ris_core.server.errors import ApiError
 
-__all__ = ["image_bytes", "read_body", "read_file", "read_form"]
+__all__ = ["SEARCH_SCHEMA", "UPLOAD_SCHEMA", "image_bytes", "read_body", "read_file", "read_form"]
+
+#: The OpenAPI request body of a route that takes one image: raw bytes, or a multipart
+#: form with the image in ``file`` (the routes read the body themselves, to bound it).
+UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "metadata": {"type": "string", "description": "a JSON object"},
+                    },
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+#: The OpenAPI request body of a search: a multipart form.
+SEARCH_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "image_id": {"type": "string", "description": "search by a stored image instead"},
+                        "threshold": {"type": "number"},
+                        "max_count": {"type": "integer"},
+                        "where": {"type": "string", "description": "a metadata filter, a JSON object"},
+                        "collection": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def _too_large(limit: int) -> ApiError:

@@ -266,7 +266,10 @@ def test_openapi_and_the_page(client: Client) -> None:
         "/api/contexts/{context}/duplicates",
     ):
         assert path in document["paths"], path
-    assert "put" in document["paths"]["/api/contexts/{context}/images/{image_id}"]
+    put = document["paths"]["/api/contexts/{context}/images/{image_id}"]["put"]
+    assert "file" in put["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    search = document["paths"]["/api/contexts/{context}/search"]["post"]["requestBody"]["content"]
+    assert {"file", "threshold", "max_count"} <= set(search["multipart/form-data"]["schema"]["properties"])
     page = client.get("/")
     assert page.status_code == 200 and 'id="results"' in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]

@@ -15,7 +15,7 @@ from ris_core.images import load_image
 from ris_core.server.errors import ApiError
 from ris_core.server.routes.common import blocking, context_of, json_query, jsonable, settings_of, thumbnails_of
 from ris_core.server.thumbnails import SIZES
-from ris_core.server.uploads import image_bytes, read_body
+from ris_core.server.uploads import UPLOAD_SCHEMA, image_bytes, read_body
 from ris_core.validation import check_id
 
 router = APIRouter(prefix="/api/contexts/{context}", tags=["images"])
@@ -44,7 +44,7 @@ async def list_images(
     return await blocking(page)
 
 
-@router.put("/images/{image_id:path}", status_code=201)
+@router.put("/images/{image_id:path}", status_code=201, openapi_extra=UPLOAD_SCHEMA)
 async def put_image(
     request: Request, context: str, image_id: str, replace: bool = True, metadata: str | None = None
 ) -> JSONResponse:
@@ -181,7 +181,7 @@ async def delete_features(request: Request, context: str, image_id: str) -> Resp
     return Response(status_code=204)
 
 
-@router.post("/features")
+@router.post("/features", openapi_extra=UPLOAD_SCHEMA)
 async def extract_features(request: Request, context: str) -> dict[str, Any]:
     """The features of an uploaded image, without storing it."""
     data, _ = await image_bytes(request, settings_of(request).max_upload)

@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 from ris_core.models import SearchResult
 from ris_core.server.errors import ApiError
 from ris_core.server.routes.common import blocking, context_of, json_query, jsonable, settings_of
-from ris_core.server.uploads import image_bytes, is_form, read_file, read_form
+from ris_core.server.uploads import SEARCH_SCHEMA, UPLOAD_SCHEMA, image_bytes, is_form, read_file, read_form
 
 router = APIRouter(prefix="/api/contexts/{context}", tags=["search"])
 
@@ -32,7 +32,7 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-@router.post("/search")
+@router.post("/search", openapi_extra=SEARCH_SCHEMA)
 async def search(
     request: Request,
     context: str,
@@ -101,7 +101,7 @@ async def compare(request: Request, context: str, first: str, second: str) -> di
     return document
 
 
-@router.post("/compare/{image_id:path}")
+@router.post("/compare/{image_id:path}", openapi_extra=UPLOAD_SCHEMA)
 async def compare_upload(request: Request, context: str, image_id: str) -> dict[str, Any]:
     """The similarity of a stored image to an uploaded one (multipart ``file``)."""
     data, _ = await image_bytes(request, settings_of(request).max_upload)
