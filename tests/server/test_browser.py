@@ -16,7 +16,8 @@ from PIL import Image
 
 from ris_core.context import SearchContext
 from ris_core.models import ImageInfo
-from ris_core.server import ServerSettings
+from ris_core.server import ServerSettings, create_app
+from ris_core.system import ImageSearch
 from tests.server.conftest import LiveServer, copy_jpeg, png
 
 if TYPE_CHECKING:  # imported in the fixture, so a missing package fails with a message
@@ -38,13 +39,23 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "serve.png"
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
+def require_chromium(path: Path = CHROMIUM) -> None:
+    """Fail (never skip) when the browser is missing, saying how to install it."""
+    if not path.exists():
         pytest.fail(
-            "the browser tests need Debian's Chromium at /usr/bin/chromium: "
+            f"the browser tests need Debian's Chromium at {path}: "
             "apt-get update && apt-get install -y chromium chromium-driver"
         )
+
+
+def test_a_missing_chromium_fails_with_how_to_install_it(tmp_path: Path) -> None:
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y chromium chromium-driver"):
+        require_chromium(tmp_path / "no-chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    require_chromium()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -192,3 +203,39 @@ def test_screenshot_shows_a_working_page(page: Page, tmp_path: Path) -> None:
     # The check itself catches a blank page.
     page.set_content("<html><body></body></html>")
     assert looks_broken(page.screenshot()) != ""
+
+
+def test_browse_pages_and_statistics_plot(page: Page, tmp_path: Path) -> None:
+    upload(page, photos(tmp_path / "photos"))
+    query = tmp_path / "query.jpg"
+    query.write_bytes(copy_jpeg(1))
+    search(page, query)
+    page.click("#tabs button[data-tab=browse]")
+    page.wait_for_selector("#browse-grid .card img")
+    assert page.locator("#browse-grid .card").count() == 5
+    assert "page 1 of 1" in page.text_content("#browse-page")
+    page.click("#tabs button[data-tab=stats]")
+    page.wait_for_selector("#stats-plot svg rect")
+    assert "5 images" in page.text_content("#stats-counts")
+    assert page.locator("#stats-plot svg rect").count() >= 3  # p50, p90, p99 of the searches
+    assert "p1.png" in page.text_content("#most-matched")
+
+
+def test_signing_in_with_the_token_then_changing_things(
+    browser: Browser, settings: ServerSettings, system: ImageSearch
+) -> None:
+    app = create_app(dataclasses.replace(settings, token="page-token-123"), system)
+    with LiveServer(app) as server:
+        context = browser.new_context(base_url=server.url)
+        page = context.new_page()
+        page.goto("/")
+        page.wait_for_selector("#login:not([hidden])")
+        page.fill("#login input[name=token]", "page-token-123")
+        page.click("#login button")
+        page.wait_for_selector("body[data-ready=yes]")
+        assert page.is_hidden("#login")
+        page.fill("#new-context", "made-in-page")
+        page.click("#create-context")  # a change signed by the cookie, from the page itself
+        page.wait_for_selector("#message:has-text('created context made-in-page')")
+        assert [info.name for info in system.list_contexts()] == ["made-in-page"]
+        context.close()

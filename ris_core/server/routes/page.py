@@ -26,7 +26,9 @@ PAGE_HEADERS = {
         "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: under it Chromium sends "Origin: null" with the page's own form
+    # posts, which the cross-site check must refuse.
+    "Referrer-Policy": "same-origin",
 }
 
 
