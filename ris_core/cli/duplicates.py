@@ -118,7 +118,8 @@ def duplicates(
     """Find groups of near-duplicate images, and review them.
 
     Only among the images --where and --collection select, when given. With --keep,
-    prints what would be kept and what done to the rest; --apply does it.
+    prints which image of each group is kept and what is done with the others;
+    --apply does it.
     """
     context = state.context()
     if not_duplicates is not None:
