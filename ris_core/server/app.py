@@ -10,6 +10,7 @@ from importlib.resources import files
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from ris_core.api import open as open_system
@@ -61,6 +62,14 @@ def create_app(settings: ServerSettings, system: ImageSearch | None = None) -> F
     for module in (contexts, images, search, library, review, ingest, stats, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(files("ris_core.server").joinpath("static"))), name="static")
+    if settings.origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    # Added last, so it runs first: nothing reaches a route, or CORS, unchecked.
     app.add_middleware(SecurityMiddleware, settings=settings)
     return app
 

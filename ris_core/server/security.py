@@ -5,7 +5,8 @@
   cookie, which the login form sets. The cookie holds an HMAC of the token, never the
   token, and is ``HttpOnly; SameSite=Strict``. The token is never accepted in a URL, so
   it cannot reach an access log.
-- **Cross-site requests are refused** unless their origin is allowed (``--allow-origin``):
+- **Cross-site requests are refused** unless their origin is allowed (``--allow-origin``,
+  which also turns on CORS answers for those origins alone):
   a request a browser marks ``Sec-Fetch-Site: cross-site`` or ``same-site``, or whose
   ``Origin`` is not the server's own, gets 403. So another site can neither read the
   API nor forge a form post, with or without the cookie. A state-changing request
@@ -110,6 +111,8 @@ class SecurityMiddleware:
             return 403, "CrossSiteRequestError", "requests from an opaque origin are not allowed"
         if self.session is None or path == "/login":
             return None
+        if allowed and scope["method"] == "OPTIONS":
+            return None  # a CORS preflight carries no credentials; the CORS middleware answers it
         if self.bearer is not None and hmac.compare_digest(headers.get("authorization", ""), self.bearer):
             return None
         cookie = _cookie(headers.get("cookie", ""))

@@ -82,10 +82,17 @@ def test_cross_site_requests_are_refused_with_or_without_token(
 
 
 def test_an_allowed_origin_may_call(settings: ServerSettings, system: ImageSearch) -> None:
-    app = create_app(ServerSettings(**{**settings.__dict__, "origins": ("https://app.example",)}), system)
+    allowed = {"origins": ("https://app.example",), "token": TOKEN}
+    app = create_app(ServerSettings(**{**settings.__dict__, **allowed}), system)
     client = TestClient(app, base_url="http://127.0.0.1:8000")
-    assert client.get("/api/contexts", headers={"Origin": "https://app.example"}).status_code == 200
-    assert client.get("/api/contexts", headers={"Origin": "https://other.example"}).status_code == 403
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    answered = client.get("/api/contexts", headers={"Origin": "https://app.example", **auth})
+    assert answered.status_code == 200 and answered.headers["access-control-allow-origin"] == "https://app.example"
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "PUT"}
+    assert client.options("/api/contexts/x", headers=preflight).status_code == 200
+    assert client.get("/api/contexts", headers={"Origin": "https://app.example"}).status_code == 401  # still the token
+    refused = client.get("/api/contexts", headers={"Origin": "https://other.example", **auth})
+    assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
 
 
 def test_a_rebound_host_name_is_refused_on_loopback(client: TestClient) -> None:
