@@ -104,4 +104,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE catalog_images ADD COLUMN reference INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX catalog_images_by_source ON catalog_images (backend, context, source)
     """,
+    # 4: pairs a person declared "not a duplicate", smaller id first; forgotten with either image.
+    """
+    CREATE TABLE catalog_not_duplicates (
+        backend TEXT NOT NULL,
+        context TEXT NOT NULL,
+        first_id TEXT NOT NULL,
+        second_id TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        PRIMARY KEY (backend, context, first_id, second_id),
+        CHECK (first_id < second_id),
+        FOREIGN KEY (backend, context, first_id) REFERENCES catalog_images (backend, context, image_id)
+            ON DELETE CASCADE,
+        FOREIGN KEY (backend, context, second_id) REFERENCES catalog_images (backend, context, image_id)
+            ON DELETE CASCADE
+    )
+    """,
 )

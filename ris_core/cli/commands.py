@@ -18,10 +18,12 @@ from ris_core.cli import (  # noqa: F401 - each module registers its commands on
     calibrate,
     collections,
     contexts,
+    duplicates,
     features,
     images,
     metadata,
     parity,
+    serve,
     shell,
     stats,
     tags,
@@ -31,14 +33,11 @@ from ris_core.cli.app import CliState, cli, pass_state
 from ris_core.cli.output import (
     echo,
     emit,
-    format_duplicates,
     json_option,
     print_ingest,
     print_results,
-    progress_option,
     report,
     table,
-    working,
 )
 from ris_core.cli.params import MAX_COUNT, THRESHOLD, filters
 from ris_core.context import SearchContext
@@ -193,34 +192,6 @@ def search(
         emit(results)
     else:
         print_results(results)
-
-
-@cli.command()
-@THRESHOLD
-@filters
-@progress_option
-@json_option
-@pass_state
-def duplicates(
-    state: CliState,
-    threshold: float | None,
-    where: dict[str, Any] | None,
-    collection: str | None,
-    progress: bool | None,
-    as_json: bool,
-) -> None:
-    """Find groups of near-duplicate images.
-
-    Only among the images --where and --collection select, when given.
-    """
-    context = state.context()
-    with working(f"finding duplicates among {len(context)} images", progress):
-        groups = context.find_duplicates(threshold, where=where, collection=collection)
-    if as_json:
-        emit(groups)
-    else:
-        for line in format_duplicates(groups):
-            echo(line)
 
 
 def _resolve(context: SearchContext | None, argument: str) -> tuple[str | None, Path | None]:

@@ -4,12 +4,15 @@ narrowed by metadata filters and collections before the backend runs."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ris_core.backend import Capability
 from ris_core.cache import MISSING
 from ris_core.context.base import DEFAULT_MAX_COUNT, ContextBase, Filter
+from ris_core.declined import cut_declined
+from ris_core.errors import InvalidArgumentError
+from ris_core.groups import strongest_links
 from ris_core.images import ImageInput
 from ris_core.models import Comparison, DuplicateGroup, SearchResult
 from ris_core.validation import check_id, check_threshold
@@ -17,6 +20,23 @@ from ris_core.validation import check_id, check_threshold
 __all__ = ["SearchPart"]
 
 T = TypeVar("T")
+
+
+class _Linker:
+    """Whether two members of one backend group are alike: by comparing them when the
+    backend can, else (no way to tell) every member of a group counts as linked."""
+
+    def __init__(self, level: float, compare: Callable[[str, str], Comparison] | None) -> None:
+        self.level = level
+        self.compare = compare
+        self.comparisons: dict[frozenset[str], Comparison] = {}
+
+    def __call__(self, first: str, second: str) -> bool:
+        if self.compare is None:
+            return True
+        comparison = self.compare(first, second)
+        self.comparisons[frozenset((first, second))] = comparison
+        return comparison.similarity >= self.level
 
 
 class SearchPart(ContextBase):
@@ -96,7 +116,7 @@ class SearchPart(ContextBase):
             within = self._within(where, collection)
             if within is not None and len(within) < 2:
                 return []
-            groups = self.system.backend.find_duplicates(self.ref, level, within)
+            groups = self._respect_declined(self.system.backend.find_duplicates(self.ref, level, within), level)
             return [kept for group in groups if len((kept := self._recorded(group)).images) > 1]
 
         return self._cached(
@@ -115,6 +135,50 @@ class SearchPart(ContextBase):
             return DuplicateGroup(tuple(images))
         link = dict(zip(group.image_ids, group.links, strict=True))
         return DuplicateGroup(tuple(images), tuple(link[result.image_id] for result in images))
+
+    def mark_not_duplicates(self, image_id: str, other_id: str) -> None:
+        """Record that two stored images are not duplicates: from now on no duplicate
+        group holds both, whatever backend or interface asks."""
+        if check_id(image_id) == check_id(other_id):
+            raise InvalidArgumentError("an image cannot be declared not a duplicate of itself")
+        self._require(image_id)
+        self._require(other_id)
+        self.system.catalog.add_not_duplicates(self.name, image_id, other_id)
+
+    def unmark_not_duplicates(self, image_id: str, other_id: str) -> bool:
+        """Forget a "not duplicates" decision; whether there was one."""
+        return self.system.catalog.remove_not_duplicates(self.name, check_id(image_id), check_id(other_id))
+
+    def not_duplicates(self) -> list[tuple[str, str]]:
+        """The pairs declared not duplicates, each with the smaller id first, sorted."""
+        return self.system.catalog.not_duplicates(self.name)
+
+    def _respect_declined(self, groups: Sequence[DuplicateGroup], level: float) -> list[DuplicateGroup]:
+        """The backend's groups, re-partitioned where a declined pair falls inside one."""
+        declined = {frozenset(pair) for pair in self.not_duplicates()}
+        if not declined:
+            return list(groups)
+        kept: list[DuplicateGroup] = []
+        for group in groups:
+            ids = set(group.image_ids)
+            if not any(pair <= ids for pair in declined):
+                kept.append(group)
+                continue
+            scores = {result.image_id: result for result in group.images}
+            linked = self._linker(level)
+            for members in cut_declined(group.image_ids, declined, linked):
+                kept.append(_relinked(members, scores, linked, declined))
+        return sorted(kept, key=lambda group: group.image_ids[0])
+
+    def _linker(self, level: float) -> _Linker:
+        compare = None
+        if Capability.COMPARE in self.system.backend.capabilities:
+            ref = self.ref
+
+            def compare(a: str, b: str) -> Comparison:
+                return self.system.backend.compare(ref, a, b)
+
+        return _Linker(level, compare)
 
     def compare_images(
         self, image_id: str, other_id: str | None = None, *, other_image: ImageInput | None = None
@@ -138,3 +202,29 @@ class SearchPart(ContextBase):
             image_id,
             {},
         )
+
+
+def _relinked(
+    members: Sequence[str],
+    scores: Mapping[str, SearchResult],
+    linked: _Linker,
+    declined: Collection[frozenset[str]],
+) -> DuplicateGroup:
+    """A group re-drawn after a cut: each member with its strongest link among the pairs
+    compared (or its backend score, when the backend could not compare)."""
+    inside = set(members)
+    edges = [
+        (first, second, comparison)
+        for pair, comparison in linked.comparisons.items()
+        if pair <= inside and pair not in declined and comparison.similarity >= linked.level
+        for first, second in [sorted(pair)]
+    ]
+    best = strongest_links(edges, lambda comparison: comparison.similarity)
+    if len(best) < len(members):
+        return DuplicateGroup(tuple(scores[member] for member in members))
+    results = [
+        SearchResult(member, comparison.similarity, comparison.distance, comparison.method)
+        for member in members
+        for comparison in [best[member][1]]
+    ]
+    return DuplicateGroup(tuple(results), tuple(best[member][0] for member in members))
