@@ -206,18 +206,13 @@ def print_results(results: Sequence[SearchResult], empty: str = "no matches") ->
 
 def format_duplicates(groups: Sequence[DuplicateGroup]) -> list[str]:
     """Groups of near-duplicates, each image with its link to the group: its best score
-    against another member, and that member when the backend says."""
+    against another member (``--json`` also names that member)."""
     if not groups:
         return ["no duplicates"]
     lines = []
     for number, group in enumerate(groups, 1):
         lines.append(f"group {number}:")
-        links = group.links or ("",) * len(group.images)
-        lines.extend(
-            f"  {result.similarity:6.2f}  {for_terminal(result.image_id)}"
-            + (f"  (linked to {for_terminal(link)})" if link else "")
-            for result, link in zip(group.images, links, strict=True)
-        )
+        lines.extend(f"  {result.similarity:6.2f}  {for_terminal(result.image_id)}" for result in group.images)
     return lines
 
 

@@ -31,6 +31,9 @@ STATUS_FOR_ERROR: tuple[tuple[type[BaseException], int], ...] = (
     (errors.ContextBusyError, 503),
     (errors.BackendError, 503),
     (errors.BackendUnavailableError, 503),
+    # The database cannot take the request now (full, read-only, locked, damaged, from a
+    # newer ris): the service is unavailable, and the body's type says which.
+    (errors.StorageError, 503),
     (errors.ConfigurationError, 400),
 )
 
