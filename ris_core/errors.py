@@ -15,7 +15,8 @@ kind of failure, so ``except LookupError`` or ``except ValueError`` keep working
     │   ├── FeaturesNotFoundError
     │   ├── TagNotFoundError
     │   ├── CollectionNotFoundError
-    │   └── SourceFileMissingError         (FileNotFoundError)
+    │   ├── SourceFileMissingError         (FileNotFoundError)
+    │   └── SourceFileChangedError
     ├── AlreadyExistsError
     │   ├── ContextExistsError
     │   ├── ImageExistsError
@@ -26,21 +27,27 @@ kind of failure, so ``except LookupError`` or ``except ValueError`` keep working
     │   ├── InvalidThresholdError
     │   ├── InvalidCountError
     │   ├── InvalidMetadataError
+    │   ├── InvalidExportError
     │   ├── SourceNotFoundError            (FileNotFoundError)
     │   └── InvalidImageError
     │       ├── EmptyImageError
     │       └── ImageTooLargeError
-    ├── SourceFileChangedError
-    ├── StorageError                       (OSError)
     ├── UnsupportedOperationError          (NotImplementedError)
     ├── BackendError
     │   ├── AuthenticationError
     │   ├── BackendTimeoutError            (TimeoutError)
     │   └── ServiceUnavailableError
+    ├── StorageError                       (OSError)
+    │   ├── StorageFullError
+    │   ├── ReadOnlyStorageError           (PermissionError)
+    │   ├── StorageLockedError             (TimeoutError)
+    │   ├── CorruptStorageError
+    │   └── NewerSchemaError
     └── ContextBusyError                   (TimeoutError)
 
 Backends translate their own failures into these at their boundary (``raise ... from
-exc``), so user code never sees an SDK's or a driver's exception type.
+exc``), so user code never sees an SDK's or a driver's exception type. Every sqlite3
+failure becomes a :class:`StorageError` in ``ris_core.sqlite``, the one place SQL runs.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ __all__ = [
     "ContextBusyError",
     "ContextExistsError",
     "ContextNotFoundError",
+    "CorruptStorageError",
     "EmptyImageError",
     "FeaturesNotFoundError",
     "ImageExistsError",
@@ -65,11 +73,14 @@ __all__ = [
     "ImageTooLargeError",
     "InvalidArgumentError",
     "InvalidCountError",
+    "InvalidExportError",
     "InvalidIdError",
     "InvalidImageError",
     "InvalidMetadataError",
     "InvalidThresholdError",
+    "NewerSchemaError",
     "NotFoundError",
+    "ReadOnlyStorageError",
     "RisError",
     "ServiceUnavailableError",
     "SourceConflictError",
@@ -77,6 +88,8 @@ __all__ = [
     "SourceFileMissingError",
     "SourceNotFoundError",
     "StorageError",
+    "StorageFullError",
+    "StorageLockedError",
     "TagNotFoundError",
     "UnknownBackendError",
     "UnsupportedOperationError",
@@ -185,6 +198,10 @@ class InvalidMetadataError(InvalidArgumentError):
     """Metadata is not a JSON object, or a metadata filter is malformed."""
 
 
+class InvalidExportError(InvalidArgumentError):
+    """An export to import is malformed, damaged or over a limit; nothing was imported."""
+
+
 class SourceNotFoundError(InvalidArgumentError, FileNotFoundError):
     """A file or folder given as a source of images does not exist."""
 
@@ -201,12 +218,9 @@ class ImageTooLargeError(InvalidImageError):
     """The image declares more pixels, or would cost more memory to decode, than allowed."""
 
 
-class SourceFileChangedError(RisError):
-    """An image stored by reference: its file no longer holds the bytes that were indexed."""
-
-
-class StorageError(RisError, OSError):
-    """The store itself failed (disk full, database gone): nothing more can be written."""
+class SourceFileChangedError(NotFoundError):
+    """An image stored by reference: its file no longer holds the bytes that were indexed
+    (so those bytes are found nowhere)."""
 
 
 # --- backends --------------------------------------------------------------------
@@ -251,6 +265,44 @@ class BackendTimeoutError(BackendError, TimeoutError):
 
 class ServiceUnavailableError(BackendError):
     """The backend could not be reached or kept failing after every retry."""
+
+
+# --- storage ---------------------------------------------------------------------
+
+
+class StorageError(RisError, OSError):
+    """The database file could not be read or written (a sqlite3 failure, translated).
+
+    ``path`` is the database file. The message is one line that says what to do.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        # OSError's own __str__ would print the args tuple.
+        return str(self.args[0]) if self.args else ""
+
+
+class StorageFullError(StorageError):
+    """The disk (or the database's size limit) is full; nothing of the failed write was kept."""
+
+
+class ReadOnlyStorageError(StorageError, PermissionError):
+    """The database can be read but not written (file permissions, a read-only mount)."""
+
+
+class StorageLockedError(StorageError, TimeoutError):
+    """Another connection kept the database locked for longer than the bounded wait."""
+
+
+class CorruptStorageError(StorageError):
+    """The file is not a SQLite database, or a page of it is damaged."""
+
+
+class NewerSchemaError(StorageError):
+    """The database was written by a newer version of ris; it is left untouched."""
 
 
 class ContextBusyError(RisError, TimeoutError):

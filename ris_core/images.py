@@ -24,7 +24,7 @@ from typing import IO, TypeAlias
 import numpy as np
 from PIL import Image
 
-from ris_core.errors import EmptyImageError, ImageTooLargeError, InvalidImageError
+from ris_core.errors import EmptyImageError, ImageTooLargeError, InvalidImageError, SourceNotFoundError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -239,6 +239,8 @@ def _read_file(path: str, max_bytes: int) -> tuple[bytes, SourceFile]:
             data = handle.read(max_bytes + 1)
             # Symlinks resolved: a file reached by several links is one source.
             return data, SourceFile(Path(os.path.realpath(path)), facts.st_size, facts.st_mtime_ns)
+    except FileNotFoundError as exc:
+        raise SourceNotFoundError(f"no such file: {path!r}") from exc
     except IsADirectoryError as exc:
         raise InvalidImageError(f"{path!r} is a directory, not an image file") from exc
     except OSError as exc:

@@ -216,9 +216,11 @@ def ingest(
                     if on_progress is not None:
                         on_progress(len(report.items), total, outcome)
             except StorageError as exc:
-                raise StorageError(
+                # The same kind of failure (full, read-only, locked...), saying where the batch stopped.
+                raise type(exc)(
                     f"the store failed after {len(report.items)} of {total} items; every item reported "
-                    f"before it is kept, and a re-run resumes: {exc}"
+                    f"before it is kept, and a re-run resumes: {exc}",
+                    path=exc.path,
                 ) from exc
     return report
 

@@ -6,6 +6,11 @@ operation, which stored images were used as queries and which were returned, and
 latency samples. It buffers in memory and writes to the catalog in batches (and on
 close), so a search costs no extra database write. :func:`context_stats` reads it all
 back as a :class:`~ris_core.models.ContextStats`.
+
+Statistics never block or fail a search: a flush waits only briefly for the write lock.
+When another process holds it, the counts stay buffered for the next flush (up to
+:data:`MAX_BUFFERED` searches); when the file is read-only or full, or at close, or past
+that bound, they are dropped and counted in :attr:`StatsRecorder.dropped`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ris_core.catalog import Catalog
+from ris_core.errors import ReadOnlyStorageError, StorageError, StorageLockedError
 from ris_core.hookspecs import hookimpl
 from ris_core.models import ContextStats, LatencySummary, SearchResult
 
@@ -30,6 +36,8 @@ __all__ = ["StatsRecorder", "context_stats"]
 logger = logging.getLogger("ris_core.stats")
 
 FLUSH_EVERY = 64
+#: Searches kept in memory while flushes fail for contention, before they are dropped.
+MAX_BUFFERED = 16 * FLUSH_EVERY
 TOP = 10
 
 
@@ -40,8 +48,11 @@ class StatsRecorder:
         self.catalog = catalog
         self._counters: dict[str, Counter[tuple[str, str]]] = {}
         self._latencies: dict[str, list[tuple[str, float]]] = {}
-        self._pending = 0
+        self._pending = 0  # searches since the last flush
+        self._buffered = 0  # searches whose statistics are held in memory
         self._lock = threading.Lock()
+        #: Searches whose statistics were dropped (the database was locked, read-only or full).
+        self.dropped = 0
 
     @hookimpl
     def ris_after_search(
@@ -73,17 +84,49 @@ class StatsRecorder:
                 counts[("match", result.image_id)] += 1
             self._latencies.setdefault(context, []).append((operation, seconds))
             self._pending += 1
+            self._buffered += 1
             due = self._pending >= FLUSH_EVERY
         if due:
             self.flush()
 
-    def flush(self) -> None:
-        """Write what was gathered to the catalog."""
+    def flush(self, final: bool = False) -> None:
+        """Write what was gathered to the catalog, best effort (see the module's docstring).
+
+        ``final`` (at close) drops what cannot be written rather than keeping it.
+        """
         with self._lock:
             counters, latencies = self._counters, self._latencies
-            self._counters, self._latencies, self._pending = {}, {}, 0
-        for context in counters.keys() | latencies.keys():
-            self.catalog.record_usage(context, counters.get(context, Counter()), latencies.get(context, []))
+            self._counters, self._latencies, self._pending, self._buffered = {}, {}, 0, 0
+        for context in sorted(counters.keys() | latencies.keys()):
+            count, samples = counters.pop(context, Counter()), latencies.pop(context, [])
+            try:
+                self.catalog.record_usage(context, count, samples)
+            except StorageError as exc:
+                self._keep_or_drop(context, count, samples, exc, final)
+
+    def _keep_or_drop(
+        self,
+        context: str,
+        count: Counter[tuple[str, str]],
+        samples: list[tuple[str, float]],
+        exc: StorageError,
+        final: bool,
+    ) -> None:
+        searches = len(samples)
+        with self._lock:
+            keep = isinstance(exc, StorageLockedError) and not final and self._buffered + searches <= MAX_BUFFERED
+            if keep:  # retried at the next flush, FLUSH_EVERY searches later
+                self._counters.setdefault(context, Counter()).update(count)
+                self._latencies.setdefault(context, [])[:0] = samples
+                self._buffered += searches
+            else:
+                self.dropped += searches
+        if not keep:
+            # Expected of a read-only file or a busy one (statistics must not wait);
+            # anything else is worth a warning.
+            expected = isinstance(exc, ReadOnlyStorageError | StorageLockedError)
+            level = logging.INFO if expected else logging.WARNING
+            logger.log(level, "statistics of %d searches in %r dropped: %s", searches, context, exc)
 
 
 def _summary(samples: list[float]) -> LatencySummary:

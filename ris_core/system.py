@@ -6,7 +6,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -150,15 +150,35 @@ class ImageSearch:
         self.notify_write(name, "delete_context", ())
 
     def import_context(
-        self, path: str | os.PathLike[str], name: str | None = None, *, progress: bool | None = None
+        self,
+        path: str | os.PathLike[str],
+        name: str | None = None,
+        *,
+        progress: bool | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        max_member_bytes: int | None = None,
+        max_total_bytes: int | None = None,
     ) -> tuple[SearchContext, IngestReport]:
         """Load an export (from any backend) into context ``name``, creating it if needed
-        (default: the exported context's name). Returns the context and a per-image
-        report; ``progress`` shows a bar (default: when stderr is a terminal). See
-        :mod:`ris_core.transfer` for the format."""
-        from ris_core.transfer import import_context
+        (default: the exported context's name), all or nothing: a malformed or damaged
+        export raises InvalidExportError before anything is written, and a failure while
+        writing undoes the import. Returns the context and a per-image report (added or
+        skipped); ``progress`` shows a bar (default: when stderr is a terminal) and
+        ``on_progress(done, total)`` is called after each step. Each file may hold at most
+        ``max_member_bytes`` and all of them ``max_total_bytes`` (defaults:
+        :data:`ris_core.transfer.MAX_MEMBER_BYTES`, :data:`~ris_core.transfer.MAX_TOTAL_BYTES`).
+        See :mod:`ris_core.transfer` for the format."""
+        from ris_core import transfer
 
-        return import_context(self, Path(path), name, progress)
+        return transfer.import_context(
+            self,
+            Path(path),
+            name,
+            progress,
+            on_progress=on_progress,
+            max_member_bytes=transfer.MAX_MEMBER_BYTES if max_member_bytes is None else max_member_bytes,
+            max_total_bytes=transfer.MAX_TOTAL_BYTES if max_total_bytes is None else max_total_bytes,
+        )
 
     def __iter__(self) -> Iterator[SearchContext]:
         for info in self.list_contexts():
@@ -220,7 +240,7 @@ class ImageSearch:
             return
         self._closed = True
         try:
-            self.stats_recorder.flush()
+            self.stats_recorder.flush(final=True)
             self.backend.close()
         finally:
             self.catalog.database.close()

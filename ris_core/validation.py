@@ -3,7 +3,9 @@
 Ids may be plain names or relative paths (``holiday/beach.jpg``: that is what
 ``ris index`` produces, and what Aspose's storage paths look like) but never something
 that could step outside a folder: no ``..`` or ``.`` segments, no leading ``/``, no
-backslashes or drive letters, no control characters.
+backslashes or drive letters, no control characters (C0, DEL and C1: U+0000-U+001F,
+U+007F-U+009F), and only valid text (no lone surrogates, which is how Python carries the
+undecodable bytes of a file name).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from ris_core.errors import InvalidCountError, InvalidIdError, InvalidThresholdE
 __all__ = ["MAX_ID_LENGTH", "check_id", "check_max_count", "check_threshold"]
 
 MAX_ID_LENGTH = 512
-_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_id(value: Any, kind: str = "image") -> str:
@@ -34,6 +37,10 @@ def check_id(value: Any, kind: str = "image") -> str:
         raise InvalidIdError(f"{kind} id is {len(value)} characters long; the limit is {MAX_ID_LENGTH}")
     if _FORBIDDEN.search(value):
         raise InvalidIdError(f"{kind} id {value!r} contains a backslash or a control character")
+    if _SURROGATE.search(value):
+        raise InvalidIdError(
+            f"{kind} id {value!r} is not valid text: it holds a lone surrogate (a file name that is not UTF-8?)"
+        )
     if value.startswith("/") or re.match(r"^[A-Za-z]:", value):
         raise InvalidIdError(f"{kind} id {value!r} is an absolute path; use a relative name")
     segments = value.split("/")

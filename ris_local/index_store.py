@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ris_core.sqlite import Database
+from ris_core.sqlite import BEST_EFFORT_WAIT, Database
 
 __all__ = ["MIGRATION", "PART_BYTES", "READ_BYTES", "IndexStore"]
 
@@ -51,9 +51,11 @@ class IndexStore:
     def save(self, ref: str, generation: int, algorithm: str, version: str, blocks: dict[str, bytes]) -> bool:
         """Replace the saved index of ``ref``, if the context is still at ``generation``.
 
-        Returns False (and saves nothing) when another write happened meanwhile.
+        Returns False (and saves nothing) when another write happened meanwhile. The
+        saved index is a cache, so this waits only briefly for the write lock; a
+        :class:`~ris_core.errors.StorageError` means nothing was saved.
         """
-        with self.database.transaction() as db:
+        with self.database.transaction(wait=BEST_EFFORT_WAIT) as db:
             row = db.execute("SELECT generation FROM local_contexts WHERE ref = ?", (ref,)).fetchone()
             if row is None or int(row[0]) != generation:
                 return False
@@ -73,21 +75,16 @@ class IndexStore:
 
     def load(self, ref: str, generation: int, algorithm: str, version: str) -> dict[str, bytearray] | None:
         """The saved blocks of ``ref`` if they were made at ``generation`` by this engine."""
-        with self.database.lock:
-            db = self.database.connection
-            db.execute("BEGIN")  # one snapshot for the state and every part
-            try:
-                state = db.execute(
-                    "SELECT generation, algorithm, version FROM local_index_state WHERE ref = ?", (ref,)
-                ).fetchone()
-                if state is None or tuple(state) != (generation, algorithm, version):
-                    return None
-                parts = db.execute(
-                    "SELECT rowid, name, LENGTH(data) FROM local_index_blocks WHERE ref = ? ORDER BY name, part", (ref,)
-                ).fetchall()
-                return _read_parts(db, [(int(rowid), str(name), int(size)) for rowid, name, size in parts])
-            finally:
-                db.execute("COMMIT")
+        with self.database.snapshot() as db:  # one snapshot for the state and every part
+            state = db.execute(
+                "SELECT generation, algorithm, version FROM local_index_state WHERE ref = ?", (ref,)
+            ).fetchone()
+            if state is None or tuple(state) != (generation, algorithm, version):
+                return None
+            parts = db.execute(
+                "SELECT rowid, name, LENGTH(data) FROM local_index_blocks WHERE ref = ? ORDER BY name, part", (ref,)
+            ).fetchall()
+            return _read_parts(db, [(int(rowid), str(name), int(size)) for rowid, name, size in parts])
 
     def forget(self, ref: str) -> None:
         """Drop the saved index of ``ref`` (it no longer matches the engine)."""

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ris_core.errors import StorageError
 from ris_local.engine import Engine, FeatureIndex
 from ris_local.index_store import IndexStore
 from ris_local.store import FeatureRow, LocalStore
@@ -100,7 +101,12 @@ class ContextIndexes:
             if not loaded.dirty:
                 continue
             blocks = loaded.index.to_blocks()
-            if blocks is not None and self.saved.save(
-                ref, loaded.generation, self.engine.algorithm, self.engine.version, blocks
-            ):
+            try:
+                saved = blocks is not None and self.saved.save(
+                    ref, loaded.generation, self.engine.algorithm, self.engine.version, blocks
+                )
+            except StorageError as exc:  # a cache: the next open rebuilds it from the rows
+                logger.info("index of context %s not saved: %s", ref, exc)
+                continue
+            if saved:
                 loaded.dirty = False

@@ -16,11 +16,11 @@ class CollectionRecords(CatalogBase):
 
     def create_collection(self, context: str, name: str) -> None:
         """A new empty collection; CollectionExistsError if the name is taken."""
-        try:
-            with self.database.transaction() as db:
+        with self.database.transaction() as db:
+            try:
                 db.execute("INSERT INTO catalog_collections VALUES (?, ?, ?, ?)", (self.backend, context, name, now()))
-        except sqlite3.IntegrityError as exc:
-            raise CollectionExistsError(f"a collection named {name!r} already exists") from exc
+            except sqlite3.IntegrityError as exc:
+                raise CollectionExistsError(f"a collection named {name!r} already exists") from exc
 
     def collections(self, context: str) -> list[tuple[str, int, str]]:
         """(name, image count, created at) of every collection, by name."""
@@ -34,17 +34,17 @@ class CollectionRecords(CatalogBase):
 
     def rename_collection(self, context: str, old: str, new: str) -> None:
         """Rename a collection; its members follow (ON UPDATE CASCADE)."""
-        try:
-            with self.database.transaction() as db:
-                self.bump(db, context)
+        with self.database.transaction() as db:
+            self.bump(db, context)
+            try:
                 cursor = db.execute(
                     "UPDATE catalog_collections SET name = ? WHERE backend = ? AND context = ? AND name = ?",
                     (new, self.backend, context, old),
                 )
-                if cursor.rowcount == 0:
-                    raise CollectionNotFoundError(f"no collection {old!r} in context {context!r}")
-        except sqlite3.IntegrityError as exc:
-            raise CollectionExistsError(f"a collection named {new!r} already exists") from exc
+            except sqlite3.IntegrityError as exc:
+                raise CollectionExistsError(f"a collection named {new!r} already exists") from exc
+            if cursor.rowcount == 0:
+                raise CollectionNotFoundError(f"no collection {old!r} in context {context!r}")
 
     def delete_collection(self, context: str, name: str) -> None:
         """Delete a collection; its images stay in the context."""

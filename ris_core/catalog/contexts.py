@@ -33,15 +33,15 @@ class ContextRecords(CatalogBase):
     ) -> ContextRecord:
         """Record a new context; ContextExistsError if the name is taken."""
         record = ContextRecord(name, ref, dict(options), now(), by_reference)
-        try:
-            with self.database.transaction() as db:
+        with self.database.transaction() as db:
+            try:
                 db.execute(
                     "INSERT INTO catalog_contexts (backend, name, ref, options, created_at, by_reference) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (self.backend, name, ref, json.dumps(record.options), record.created_at, int(by_reference)),
                 )
-        except sqlite3.IntegrityError as exc:
-            raise ContextExistsError(f"a search context named {name!r} already exists") from exc
+            except sqlite3.IntegrityError as exc:
+                raise ContextExistsError(f"a search context named {name!r} already exists") from exc
         return record
 
     def get_context(self, name: str) -> ContextRecord:
@@ -53,7 +53,7 @@ class ContextRecords(CatalogBase):
         if not rows:
             raise ContextNotFoundError(
                 f"no search context named {name!r} (backend {self.backend!r}); "
-                "create it first or list them with list_contexts()"
+                "create it first, or list them with list_contexts()"
             )
         return self._record(rows[0])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ris_core.catalog.base import CatalogBase
+from ris_core.sqlite import BEST_EFFORT_WAIT
 
 __all__ = ["StatsRecords"]
 
@@ -18,10 +19,15 @@ class StatsRecords(CatalogBase):
     def record_usage(
         self, context: str, counters: Mapping[tuple[str, str], int], latencies: Sequence[tuple[str, float]]
     ) -> None:
-        """Add counts ``{(kind, key): n}`` and latency samples ``[(operation, seconds)]``."""
+        """Add counts ``{(kind, key): n}`` and latency samples ``[(operation, seconds)]``.
+
+        Statistics must never hold up a search, so this waits only
+        :data:`~ris_core.sqlite.BEST_EFFORT_WAIT` for the write lock; on a
+        :class:`~ris_core.errors.StorageError` nothing was written and the caller decides.
+        """
         if not counters and not latencies:
             return
-        with self.database.transaction() as db:
+        with self.database.transaction(wait=BEST_EFFORT_WAIT) as db:
             if (
                 db.execute(
                     "SELECT 1 FROM catalog_contexts WHERE backend = ? AND name = ?", (self.backend, context)

@@ -1,15 +1,20 @@
 """The ``ris`` command group: global options, opening the system, errors to exit codes.
 
-Exit codes: 0 success; 1 some items of a batch failed; 2 usage error (including JSON
-text that is not a JSON object); 3 not found; 4 invalid input (including a JSON object
-the library refuses, and files that cannot be read or written); 5 backend failure
-(including a context that stays busy); 6 configuration (unknown or unavailable backend,
-bad option); 7 already exists; 8 operation not offered by the backend; 130 interrupted,
-or a confirmation declined.
+Exit codes, the same in every command (the README's table lists them): 0 success;
+1 some items of a batch failed; 2 usage error (including JSON text that is not a JSON
+object); 3 not found (an id, a context, or a file or folder named on the command line);
+4 invalid input (including a JSON object the library refuses, and files that cannot be
+read or written); 5 backend failure (including a context that stays busy);
+6 configuration (unknown or unavailable backend, bad option); 7 already exists;
+8 operation not offered by the backend; 9 the database failed (another storage error);
+10 the database's disk is full; 11 the database is read-only; 12 the database stayed
+locked by another process; 13 the database is damaged or not a database; 14 the
+database was written by a newer ris; 130 interrupted, or a confirmation declined.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -19,14 +24,24 @@ import click
 
 from ris_core import errors
 from ris_core.api import open as open_system
+from ris_core.cli.output import echo, for_terminal
 from ris_core.cli.params import parse_key_values
 from ris_core.context import SearchContext
 from ris_core.system import ImageSearch
 
-__all__ = ["CliState", "cli", "main", "pass_state"]
+__all__ = ["EXIT_CODES", "CliState", "cli", "cli_message", "exit_code_for", "main", "pass_state"]
 
+#: The first matching entry wins, so a subclass comes before its base.
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (errors.StorageFullError, 10),
+    (errors.ReadOnlyStorageError, 11),
+    (errors.StorageLockedError, 12),
+    (errors.CorruptStorageError, 13),
+    (errors.NewerSchemaError, 14),
+    (errors.StorageError, 9),
     (errors.NotFoundError, 3),
+    (errors.SourceNotFoundError, 3),
+    (FileNotFoundError, 3),
     (errors.InvalidArgumentError, 4),
     (errors.BackendError, 5),
     (errors.ContextBusyError, 5),
@@ -118,6 +133,24 @@ def cli(
     ctx.call_on_close(state.close)
 
 
+#: Library messages name the Python method to use; on the command line, the command.
+METHOD_COMMANDS: dict[str, str] = {
+    "update_image()": "`ris image update`",
+    "add_image()": "`ris image add`",
+    "delete_image()": "`ris image delete`",
+    "list_contexts()": "`ris contexts`",
+    "create_context()": "`ris context create`",
+    "create_features()": "`ris features create`",
+}
+
+
+def cli_message(message: str) -> str:
+    """A library error message as the CLI says it: commands instead of method names."""
+    for method, command in METHOD_COMMANDS.items():
+        message = message.replace(method, command)
+    return message
+
+
 def exit_code_for(exc: BaseException) -> int:
     """The documented exit code for an error."""
     for error_type, code in EXIT_CODES:
@@ -137,16 +170,18 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("aborted", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()  # click repeats what the user typed: escape it like the rest
+        exc.show(file=shown)
+        echo(shown.getvalue().rstrip("\n"), err=True)
         return exc.exit_code
     except errors.RisError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {for_terminal(cli_message(str(exc)))}", err=True)
         return exit_code_for(exc)
     except OSError as exc:
         # A path the user gave cannot be read or written: their input, not our bug.
-        where = f": {exc.filename}" if exc.filename else ""
+        where = f": {for_terminal(str(exc.filename))}" if exc.filename else ""
         click.echo(f"error: {exc.strerror or exc}{where}", err=True)
-        return 4
+        return 3 if isinstance(exc, FileNotFoundError) else 4
     return returned if isinstance(returned, int) else 0
 
 

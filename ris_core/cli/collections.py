@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, json_option, report, table
+from ris_core.cli.output import echo, emit, json_option, report, table
 
 __all__ = ["collection_group"]
 
@@ -46,7 +46,7 @@ def list_collections(state: CliState, as_json: bool) -> None:
     if as_json:
         emit(infos)
     elif not infos:
-        click.echo("no collections yet; 'ris collection create NAME [ID]...' makes one")
+        echo("no collections yet; 'ris collection create NAME [ID]...' makes one")
     else:
         table(["collection", "images", "created"], [(i.name, i.image_count, i.created_at) for i in infos])
 
@@ -136,4 +136,4 @@ def show_collection(state: CliState, name: str, as_json: bool) -> None:
         emit({"name": name, "image_ids": ids})
     else:
         for image_id in ids:
-            click.echo(image_id)
+            echo(image_id)

@@ -6,6 +6,7 @@ modules imported below, one module per area of the library.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,26 @@ from ris_core.cli import (  # noqa: F401 - each module registers its commands on
     transfer,
 )
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, format_duplicates, json_option, print_ingest, print_results, report, table
+from ris_core.cli.output import (
+    echo,
+    emit,
+    format_duplicates,
+    json_option,
+    print_ingest,
+    print_results,
+    progress_option,
+    report,
+    table,
+    working,
+)
 from ris_core.cli.params import MAX_COUNT, THRESHOLD, filters
 from ris_core.context import SearchContext
-from ris_core.errors import ImageNotFoundError, InvalidArgumentError
+from ris_core.errors import ContextNotFoundError, ImageNotFoundError, SourceNotFoundError
 from ris_core.images import load_image
 from ris_core.ingest import IMAGE_PATTERNS, IngestStatus
+from ris_core.models import Comparison
 from ris_core.samples import write_samples
+from ris_core.system import ImageSearch
 
 
 @cli.command()
@@ -50,9 +64,9 @@ def backends(with_options: bool, as_json: bool) -> None:
     )
     for info in infos:
         if not info.available:
-            click.echo(f"\n{info.name}: {info.reason}")
+            echo(f"\n{info.name}: {info.reason}")
         for option, help_text in info.options.items():
-            click.echo(f"  {info.name} -o {option}=...  {help_text}")
+            echo(f"  {info.name} -o {option}=...  {help_text}")
 
 
 @cli.command()
@@ -74,7 +88,7 @@ def samples(folder: Path, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--include",
     multiple=True,
@@ -165,6 +179,8 @@ def search(
     """
     context = state.context()
     limits: dict[str, Any] = {"threshold": threshold, "max_count": max_count, "where": where, "collection": collection}
+    if not by_id and not Path(image).exists() and image in context:
+        raise SourceNotFoundError(f"no such file: {image!r}; it is an indexed image id, so search with --id {image}")
     if by_id:
         results = context.find_similar_images(image, **limits)
     else:
@@ -178,32 +194,54 @@ def search(
 @cli.command()
 @THRESHOLD
 @filters
+@progress_option
 @json_option
 @pass_state
 def duplicates(
-    state: CliState, threshold: float | None, where: dict[str, Any] | None, collection: str | None, as_json: bool
+    state: CliState,
+    threshold: float | None,
+    where: dict[str, Any] | None,
+    collection: str | None,
+    progress: bool | None,
+    as_json: bool,
 ) -> None:
     """Find groups of near-duplicate images.
 
     Only among the images --where and --collection select, when given.
     """
-    groups = state.context().find_duplicates(threshold, where=where, collection=collection)
+    context = state.context()
+    with working(f"finding duplicates among {len(context)} images", progress):
+        groups = context.find_duplicates(threshold, where=where, collection=collection)
     if as_json:
         emit(groups)
     else:
         for line in format_duplicates(groups):
-            click.echo(line)
+            echo(line)
 
 
-def _resolve(context: SearchContext, argument: str) -> tuple[str | None, Path | None]:
+def _resolve(context: SearchContext | None, argument: str) -> tuple[str | None, Path | None]:
     """An argument names an indexed id, or a file (found by content if indexed)."""
-    if argument in context:
+    if context is not None and argument in context:
         return argument, None
     path = Path(argument)
     if not path.is_file():
+        if context is None:
+            raise SourceNotFoundError(f"no such file: {argument!r} (and no context to look it up as an id)")
         raise ImageNotFoundError(f"{argument!r} is neither an indexed image id nor a file")
+    if context is None:
+        return None, path
     same = context.system.catalog.ids_with_hash(context.name, load_image(path).sha256)
     return (same[0], None) if same else (None, path)
+
+
+def _compare_files(system: ImageSearch, first: Path, second: Path) -> Comparison:
+    """Two files that are not indexed, compared in a temporary context deleted afterwards."""
+    scratch = system.create_context(f"compare-{uuid.uuid4().hex[:12]}")
+    try:
+        scratch.add_image(first.name, first)
+        return scratch.compare_images(first.name, other_image=second)
+    finally:
+        system.delete_context(scratch.name)
 
 
 @cli.command()
@@ -214,15 +252,22 @@ def _resolve(context: SearchContext, argument: str) -> tuple[str | None, Path | 
 def compare(state: CliState, first: str, second: str, as_json: bool) -> None:
     """Compare two images: indexed ids or files.
 
-    At least one of them must be indexed.
+    Either may be an indexed id or a file; two files that are not indexed are compared
+    in a temporary context, deleted afterwards.
     """
-    context = state.context()
+    system = state.system()
+    try:
+        context: SearchContext | None = system.context(state.context_name)
+    except ContextNotFoundError:
+        context = None  # two plain files need no context
     (first_id, first_path), (second_id, second_path) = _resolve(context, first), _resolve(context, second)
-    if first_id is None:
+    if first_id is None and second_id is not None:
         (first_id, first_path), (second_id, second_path) = (second_id, second_path), (first_id, first_path)
-    if first_id is None:
-        raise InvalidArgumentError("neither image is indexed; index one of them first")
-    if second_id is not None:
+    if first_id is None or context is None:
+        assert first_path is not None and second_path is not None
+        comparison = _compare_files(system, first_path, second_path)
+        first_id = str(first_path)
+    elif second_id is not None:
         comparison = context.compare_images(first_id, second_id)
     else:
         comparison = context.compare_images(first_id, other_image=second_path)
@@ -230,7 +275,7 @@ def compare(state: CliState, first: str, second: str, as_json: bool) -> None:
         emit(comparison)
     else:
         other = comparison.other_id or str(second_path)
-        click.echo(
-            f"{comparison.similarity:.2f}  {comparison.image_id} vs {other} "
+        echo(
+            f"{comparison.similarity:.2f}  {first_id} vs {other} "
             f"(distance {comparison.distance:g}, {comparison.method})"
         )

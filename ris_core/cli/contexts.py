@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, json_option, report, table
+from ris_core.cli.output import echo, emit, json_option, report, table
 from ris_core.cli.params import parse_key_values
 
 __all__ = ["context_group", "contexts"]
@@ -17,7 +17,7 @@ def _list(state: CliState, as_json: bool) -> None:
     if as_json:
         emit(infos)
     elif not infos:
-        click.echo("no search contexts yet; 'ris index FOLDER' creates one")
+        echo("no search contexts yet; 'ris index FOLDER' creates one")
     else:
         table(
             ["name", "images", "backend", "created"], [(i.name, i.image_count, i.backend, i.created_at) for i in infos]
@@ -118,4 +118,4 @@ def context_status(state: CliState, name: str | None, wait: bool, timeout: float
         emit({"context": context.name, "state": status.state.value, "detail": status.detail})
     else:
         detail = f" ({status.detail})" if status.detail else ""
-        click.echo(f"context {context.name!r}: {status.state.value}{detail}")
+        echo(f"context {context.name!r}: {status.state.value}{detail}")

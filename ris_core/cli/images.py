@@ -12,7 +12,7 @@ from typing import IO, Any
 import click
 
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, json_option, report
+from ris_core.cli.output import echo, emit, json_option, report
 from ris_core.cli.params import METADATA, filters, image_source
 
 __all__ = ["image_group"]
@@ -132,7 +132,7 @@ def list_images(state: CliState, where: dict[str, Any] | None, collection: str |
         emit(ids)
     else:
         for image_id in ids:
-            click.echo(image_id)
+            echo(image_id)
 
 
 @image_group.command("show")
@@ -147,6 +147,6 @@ def show_image(state: CliState, image_id: str, as_json: bool) -> None:
     if as_json:
         emit({"image_id": image_id, "collections": collections, "metadata": metadata})
         return
-    click.echo(f"image:       {image_id}")
-    click.echo(f"collections: {', '.join(collections) or '-'}")
-    click.echo(f"metadata:    {json.dumps(metadata, ensure_ascii=False) if metadata else '-'}")
+    echo(f"image:       {image_id}")
+    echo(f"collections: {', '.join(collections) or '-'}")
+    echo(f"metadata:    {json.dumps(metadata, ensure_ascii=False) if metadata else '-'}")

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, json_option, report
+from ris_core.cli.output import echo, emit, json_option, report
 from ris_core.cli.params import json_object
 
 __all__ = ["metadata_group"]
@@ -40,7 +40,7 @@ def get_metadata(state: CliState, image_id: str, as_json: bool) -> None:
     if as_json or metadata:
         emit(metadata)
     else:
-        click.echo(f"no metadata for {image_id!r}")
+        echo(f"no metadata for {image_id!r}")
 
 
 @metadata_group.command("set", epilog=_JSON_HELP)

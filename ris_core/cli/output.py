@@ -2,42 +2,135 @@
 
 The formatting functions return lines rather than printing them, so ``ris shell``
 prints the same tables through its own output function.
+
+Ids and paths come from file names, which may hold escape sequences or bytes that are
+not UTF-8 (Python carries those as lone surrogates). Everything the CLI prints goes
+through :func:`for_terminal` (or :func:`echo`, which applies it line by line), so no
+name can move the cursor, recolour the terminal or fail the encoder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+import sys
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
+from tqdm import tqdm
 
 from ris_core.context import SearchContext
 from ris_core.ingest import IngestReport
 from ris_core.models import DuplicateGroup, SearchResult
 
 __all__ = [
+    "bar",
+    "echo",
     "emit",
+    "for_terminal",
     "format_duplicates",
     "format_results",
     "format_table",
     "json_option",
     "print_ingest",
     "print_results",
+    "progress_option",
     "report",
+    "shown",
     "table",
     "to_jsonable",
+    "working",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: Format characters that reorder text on screen (bidirectional overrides and isolates).
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unsafe(char: str) -> bool:
+    # Cc: C0, DEL and C1 controls; Cs: lone surrogates (undecodable bytes of a file
+    # name); Zl/Zp: line and paragraph separators.
+    return unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") or char in _BIDI_CONTROLS
+
+
+def _escape(char: str) -> str:
+    point = ord(char)
+    if 0xDC80 <= point <= 0xDCFF:  # a byte that was not UTF-8, as surrogateescape keeps it
+        return f"\\x{point - 0xDC00:02x}"
+    return f"\\x{point:02x}" if point <= 0xFF else f"\\u{point:04x}"
+
+
+def for_terminal(text: str) -> str:
+    """``text`` safe to print: control characters, bidirectional overrides and
+    undecodable bytes are shown as Python-style escapes (``\\x1b``, ``\\x9b``, ``\\xff``)."""
+    if text.isprintable():
+        return text
+    return "".join(_escape(char) if _unsafe(char) else char for char in text)
+
+
+def echo(text: str = "", err: bool = False) -> None:
+    """Print ``text`` like ``click.echo``, each line passed through :func:`for_terminal`."""
+    click.echo("\n".join(for_terminal(line) for line in text.split("\n")), err=err)
+
+
+def _json_safe(text: str) -> str:
+    # JSON text that escapes what for_terminal escapes, as \uXXXX: still valid JSON
+    # that decodes to the very same string (a lone surrogate included). json.dumps
+    # already escapes C0 controls inside strings, so a raw newline is indentation.
+    return "".join(f"\\u{ord(char):04x}" if char != "\n" and _unsafe(char) else char for char in text)
+
+
 def json_option(function: F) -> F:
     """Add ``--json`` to a command."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(function)
+
+
+def progress_option(function: F) -> F:
+    """Add ``--progress/--no-progress`` (default: show it when stderr is a terminal)."""
+    return click.option("--progress/--no-progress", default=None, help="Progress on stderr (default: on a terminal).")(
+        function
+    )
+
+
+def shown(progress: bool | None) -> bool:
+    """Whether to show progress: as asked, else when stderr is a terminal."""
+    return sys.stderr.isatty() if progress is None else progress
+
+
+def bar(progress: bool | None, total: int, description: str, unit: str = "pair") -> tqdm[Any]:
+    """A tqdm bar on stderr, shown as :func:`shown` decides."""
+    return tqdm(total=total, disable=not shown(progress), desc=description, unit=unit, file=sys.stderr)
+
+
+@contextlib.contextmanager
+def working(description: str, progress: bool | None = None) -> Iterator[None]:
+    """While a step of unknown length runs, a line with its elapsed time on stderr
+    (redrawn four times a second from a helper thread), when :func:`shown`."""
+    if not shown(progress):
+        yield
+        return
+    stop = threading.Event()
+    with tqdm(total=None, desc=description, bar_format="{desc}: {elapsed}", file=sys.stderr, leave=False) as line:
+
+        def tick() -> None:
+            while not stop.wait(0.25):
+                line.refresh()
+
+        ticker = threading.Thread(target=tick, name="ris-progress", daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            ticker.join()
 
 
 def to_jsonable(value: Any) -> Any:
@@ -59,7 +152,7 @@ def to_jsonable(value: Any) -> Any:
 
 def emit(value: Any) -> None:
     """Print ``value`` as indented JSON."""
-    click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+    click.echo(_json_safe(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)))
 
 
 def report(as_json: bool, message: str, **fields: Any) -> None:
@@ -67,12 +160,12 @@ def report(as_json: bool, message: str, **fields: Any) -> None:
     if as_json:
         emit(fields)
     else:
-        click.echo(message)
+        echo(message)
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
     """Rows under headers, each column as wide as its widest cell."""
-    cells = [[str(cell) for cell in row] for row in rows]
+    cells = [[for_terminal(str(cell)) for cell in row] for row in rows]
     widths = [max([len(header)] + [len(row[i]) for row in cells]) for i, header in enumerate(headers)]
     return [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
@@ -83,7 +176,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> li
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     """Print rows under headers, each column as wide as its widest cell."""
     for line in format_table(headers, rows):
-        click.echo(line)
+        echo(line)
 
 
 def _compact(metadata: Mapping[str, Any] | None) -> str:
@@ -108,7 +201,7 @@ def format_results(results: Sequence[SearchResult], empty: str = "no matches") -
 def print_results(results: Sequence[SearchResult], empty: str = "no matches") -> None:
     """Print ranked search results, or ``empty`` when there are none."""
     for line in format_results(results, empty):
-        click.echo(line)
+        echo(line)
 
 
 def format_duplicates(groups: Sequence[DuplicateGroup]) -> list[str]:
@@ -118,7 +211,7 @@ def format_duplicates(groups: Sequence[DuplicateGroup]) -> list[str]:
     lines = []
     for number, group in enumerate(groups, 1):
         lines.append(f"group {number}:")
-        lines.extend(f"  {result.similarity:6.2f}  {result.image_id}" for result in group.images)
+        lines.extend(f"  {result.similarity:6.2f}  {for_terminal(result.image_id)}" for result in group.images)
     return lines
 
 
@@ -128,7 +221,8 @@ def print_ingest(context: SearchContext, report: IngestReport, as_json: bool, no
         emit({"context": context.name, "summary": report.summary(), "items": report.items})
     else:
         counts = ", ".join(f"{count} {status}" for status, count in report.summary().items() if count)
-        click.echo(f"context {context.name!r}: {counts or nothing}; {len(context)} images in all")
+        echo(f"context {context.name!r}: {counts or nothing}; {len(context)} images in all")
         for item in report.failed:
-            click.echo(f"  failed {item.source or item.image_id}: {item.error}", err=True)
+            name = for_terminal(str(item.source or item.image_id))
+            echo(f"  failed {name}: {item.error}", err=True)
     return 1 if report.failed else 0

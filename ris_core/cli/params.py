@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 
 import click
 
+from ris_core.errors import InvalidMetadataError, SourceNotFoundError
 from ris_core.images import ImageInput
+from ris_core.metadata import MAX_DEPTH
 
 __all__ = [
     "COLLECTION",
@@ -53,10 +55,14 @@ def json_object(ctx: click.Context | None, param: click.Parameter | None, value:
     if text.startswith("@"):
         try:
             text = Path(text[1:]).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:  # exit 3, as for every missing file
+            raise SourceNotFoundError(f"no such file: {value[1:]!r}") from exc
         except OSError as exc:
             raise click.BadParameter(f"cannot read {value[1:]!r}: {exc.strerror or exc}", ctx, param) from None
     try:
         parsed = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:  # valid JSON, but past any limit the library takes: exit 4
+        raise InvalidMetadataError(f"{value[:20]!r} is nested too deeply (the limit is {MAX_DEPTH} levels)") from None
     except ValueError as exc:
         raise click.BadParameter(f"not valid JSON ({exc}): {text[:60]!r}", ctx, param) from None
     if not isinstance(parsed, dict):

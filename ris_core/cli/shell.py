@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
-from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import format_duplicates, format_results, format_table
+from ris_core.cli.app import CliState, cli, cli_message, pass_state
+from ris_core.cli.output import for_terminal, format_duplicates, format_results, format_table
 from ris_core.cli.stats import format_stats
 from ris_core.errors import RisError
 from ris_core.images import ImageInput
@@ -61,7 +61,8 @@ class Shell:
         self.system = system
         self.context = system.context(context_name, create=True)
         self._ask = ask
-        self.say = say
+        # Every line goes through for_terminal: ids and paths come from file names.
+        self.say: Say = lambda text: say("\n".join(for_terminal(line) for line in text.split("\n")))
         actions = [
             ("add images (a file or a folder)", self.add_image),
             ("find similar images", self.find_similar),
@@ -124,7 +125,7 @@ class Shell:
         except KeyboardInterrupt:
             self.say("\ncancelled")
         except (RisError, BadAnswer) as exc:
-            self.say(f"error: {exc}")
+            self.say(f"error: {cli_message(str(exc))}")
         except OSError as exc:  # a path that cannot be read: the user's answer, not a crash
             self.say(f"error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
         return True

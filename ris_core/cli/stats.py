@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
-
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, format_table, json_option
+from ris_core.cli.output import echo, emit, format_table, json_option
 from ris_core.models import ContextStats
 
 __all__ = ["format_stats", "stats", "stats_json"]
@@ -85,4 +83,4 @@ def stats(state: CliState, as_json: bool) -> None:
         emit(stats_json(found))
     else:
         for line in format_stats(found):
-            click.echo(line)
+            echo(line)

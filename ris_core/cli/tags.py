@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import emit, json_option, print_results, report, table
+from ris_core.cli.output import echo, emit, json_option, print_results, report, table
 from ris_core.cli.params import MAX_COUNT, THRESHOLD, filters
 from ris_core.images import ImageInput
 
@@ -58,7 +58,7 @@ def list_tags(state: CliState, as_json: bool) -> None:
     if as_json:
         emit([{"name": name, "references": count} for name, count in sorted(tags.items())])
     elif not tags:
-        click.echo("no tags yet; 'ris tag create NAME IMAGE...' makes one")
+        echo("no tags yet; 'ris tag create NAME IMAGE...' makes one")
     else:
         table(["tag", "references"], sorted(tags.items()))
 

@@ -14,16 +14,18 @@ __all__ = ["export_command", "import_command"]
 
 @cli.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @json_option
 @pass_state
-def export_command(state: CliState, path: Path, as_json: bool) -> None:
+def export_command(state: CliState, path: Path, progress: bool | None, as_json: bool) -> None:
     """Write the context to a folder or tar file.
 
-    Images, metadata, collections and tags go to PATH: a new folder, or a .tar, .tar.gz
-    or .tgz file. Features are not exported; the importing backend computes its own.
+    Images, metadata, collections and tags go to PATH: a new (or empty) folder, or a
+    .tar, .tar.gz, .tgz, .tar.bz2 or .tar.xz file; another archive suffix (.zip) is an
+    error. Features are not exported; the importing backend computes its own.
     """
     context = state.context()
-    context.export(path)
+    context.export(path, progress=progress)
     count = len(context)
     report(
         as_json,
@@ -52,7 +54,8 @@ def import_command(
     """Load an export into a context.
 
     PATH is what 'ris export' wrote, on any backend. The context is created if needed;
-    images already holding the same bytes are skipped. Exit 1 if any image failed.
+    images already holding the same bytes are skipped. All or nothing: a malformed or
+    damaged export, or an image this backend refuses, imports nothing (exit 4).
     """
     target = name or (state.context_name if state.context_given else None)
     context, result = state.system().import_context(path, target, progress=progress)

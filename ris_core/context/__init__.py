@@ -8,6 +8,7 @@ its arguments before the backend sees them and raises only :mod:`ris_core.errors
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ris_core.context.collections import CollectionsPart
@@ -29,9 +30,19 @@ class SearchContext(ImagesPart, FeaturesPart, TagsPart, MetadataPart, Collection
 
         return context_stats(self)
 
-    def export(self, path: str | Path) -> Path:
-        """Write the context (images, metadata, collections, tags) to ``path``: a folder,
-        or a ``.tar``/``.tar.gz`` file. See :mod:`ris_core.transfer` for the format."""
+    def export(
+        self,
+        path: str | Path,
+        *,
+        progress: bool | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> Path:
+        """Write the context (images, metadata, collections, tags) to ``path``: a new or
+        empty folder, or a ``.tar``, ``.tar.gz``, ``.tgz``, ``.tar.bz2`` or ``.tar.xz`` file
+        (another archive suffix, such as ``.zip``, is an InvalidExportError). Nothing is
+        left behind if it fails. ``progress`` shows a bar (default: when stderr is a
+        terminal); ``on_progress(done, total)`` is
+        called after each file. See :mod:`ris_core.transfer` for the format."""
         from ris_core.transfer import export_context
 
-        return export_context(self, Path(path))
+        return export_context(self, Path(path), progress=progress, on_progress=on_progress)

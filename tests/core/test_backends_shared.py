@@ -123,23 +123,23 @@ def test_imports_refuse_what_is_not_an_export(tmp_path: Path) -> None:
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "manifest.json").write_text('{"format": "other"}')
     with ris_core.open("memory") as system:
-        with pytest.raises(errors.InvalidArgumentError, match="not a ris export"):
+        with pytest.raises(errors.InvalidExportError, match="not a valid ris export"):
             system.import_context(tmp_path / "junk")
         with pytest.raises(errors.SourceNotFoundError):
             system.import_context(tmp_path / "missing")
         assert system.list_contexts() == []
 
 
-def test_an_import_reports_files_that_do_not_match_their_hash(tmp_path: Path) -> None:
+def test_an_import_refuses_files_that_do_not_match_their_hash(tmp_path: Path) -> None:
     with ris_core.open("memory") as system:
         context = system.create_context("c")
         context.add_image("a", encode(photo(1)))
         context.add_image("b", encode(photo(2)))
         context.export(tmp_path / "out")
         (tmp_path / "out" / "images" / "000002.png").write_bytes(encode(photo(3)))
-        copy, report = system.import_context(tmp_path / "out", name="copy")
-        assert copy.image_ids() == ["a"]
-        assert [(i.image_id, i.error_type) for i in report.failed] == [("b", "InvalidImageError")]
+        with pytest.raises(errors.InvalidExportError, match=r"images/000002.png \(image 'b'\) does not match"):
+            system.import_context(tmp_path / "out", name="copy")
+        assert [info.name for info in system.list_contexts()] == ["c"]
 
 
 def test_preprocessing_chain_by_name_and_from_a_plugin() -> None:

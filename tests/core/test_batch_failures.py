@@ -101,7 +101,7 @@ def test_a_full_disk_stops_the_batch_with_storage_error_and_keeps_what_was_ackno
                     pages = database_.connection.execute("PRAGMA page_count").fetchone()[0]
                     database_.connection.execute(f"PRAGMA max_page_count = {pages}")
 
-        with pytest.raises(errors.StorageError, match="disk is full") as raised:
+        with pytest.raises(errors.StorageFullError, match="full") as raised:
             context.add_images(folder, progress=False, workers=1, on_progress=fill_the_disk)
         assert isinstance(raised.value, OSError) and "a re-run resumes" in str(raised.value)
     assert len(acknowledged) == 4

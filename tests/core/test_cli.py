@@ -69,7 +69,7 @@ def test_a_batch_with_a_bad_file_exits_1_and_names_it(capsys: pytest.CaptureFixt
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["search", "missing.jpg"], 4, "cannot read image file"),
+        (["search", "missing.jpg"], 3, "no such file"),
         (["search", "p9", "--id"], 3, "no image 'p9'"),
         (["search", "p1.png", "--id", "-t", "150"], 4, "from 0 to 100"),
         (["search", "p1.png", "--id", "-n", "0"], 4, "at least 1"),

@@ -1,6 +1,7 @@
 """Each kind of failure ends ``ris`` with its documented exit code and a message on
-stderr, never a traceback: usage 2, not found 3, invalid input 4, backend 5,
-configuration 6, already exists 7, unsupported 8, declined or interrupted 130."""
+stderr, never a traceback: usage 2, not found 3 (ids and files alike), invalid input 4,
+backend 5, configuration 6, already exists 7, unsupported 8, storage 9 to 14, declined or
+interrupted 130."""
 
 from __future__ import annotations
 
@@ -65,7 +66,6 @@ CASES: list[tuple[list[str], int, str]] = [
     (["search", "p1.png", "--id", "--where", "year=2020"], 2, "Invalid value for '--where': not valid JSON"),
     (["image", "list", "--where", "[1, 2]"], 2, "must be a JSON object ({...}), not a JSON array"),
     (["image", "list", "--where", "@{tmp}/list.json"], 2, "not a JSON array"),
-    (["image", "list", "--where", "@{tmp}/missing.json"], 2, "cannot read"),
     (["metadata", "set", "p0.png", '"just a string"'], 2, "not a JSON string"),
     (["image", "add", "x", "{tmp}/photos/p0.png", "-m", '{"a": NaN}'], 2, "NaN is not valid JSON"),
     (["context", "create", "x", "-O", "novalue"], 2, "'novalue' is not KEY=VALUE"),
@@ -83,17 +83,28 @@ CASES: list[tuple[list[str], int, str]] = [
     (["features", "get", "nope"], 3, "no image 'nope'"),
     (["-c", "elsewhere", "image", "list"], 3, "no search context named 'elsewhere'"),
     (["context", "delete", "elsewhere", "--yes"], 3, "no search context named 'elsewhere'"),
+    # 3 too: a file or folder named on the command line does not exist, in every command.
+    (["image", "list", "--where", "@{tmp}/missing.json"], 3, "no such file"),
+    (["image", "add", "x", "{tmp}/missing.png"], 3, "missing.png"),
+    (["index", "{tmp}/missing"], 3, "no such file or folder"),
+    (["search", "{tmp}/missing.png"], 3, "no such file"),
+    (["compare", "p0.png", "{tmp}/missing.png"], 3, "neither an indexed image id nor a file"),
+    (["calibrate", "{tmp}/missing.csv"], 3, "missing.csv"),
+    (["import", "{tmp}/missing.tar"], 3, "no export at"),
+    (["parity", "{tmp}/missing", "{tmp}/photos/p0.png", "--against", "memory"], 3, "missing"),
+    (["features", "extract", "{tmp}/missing.png"], 3, "missing.png"),
+    (["tag", "create", "t2", "{tmp}/missing.png"], 3, "missing.png"),
     # 4: invalid input: values, JSON objects and files the library refuses.
     (["search", "p1.png", "--id", "-t", "150"], 4, "from 0 to 100"),
     (["image", "list", "--where", '{"year": {"$near": 1}}'], 4, "unknown filter operator '$near'"),
     (["duplicates", "--where", '{"year": {"$in": []}}'], 4, "$in needs a non-empty list"),
     (["image", "add", "x", "{tmp}/notes.txt"], 4, "not a supported image"),
-    (["image", "add", "x", "{tmp}/missing.png"], 4, "missing.png"),
     (["image", "add", "../x", "{tmp}/photos/p0.png"], 4, "path-like"),
     (["tag", "create", "t2", "{tmp}/notes.txt"], 4, "not a supported image"),
     (["features", "extract", "{tmp}/notes.txt"], 4, "not a supported image"),
-    (["import", "{tmp}/photos"], 4, "not a ris export"),
-    (["export", "{tmp}/notes.txt/inside"], 4, "Not a directory"),
+    (["import", "{tmp}/photos"], 4, "not a valid ris export"),
+    (["export", "{tmp}/notes.txt/inside"], 4, "is a file, not a folder"),
+    (["export", "{tmp}/out.zip"], 4, "not a format ris writes"),
     # 6: configuration.
     (["--backend", "nope", "contexts"], 6, "no backend named 'nope'"),
     (["context", "create", "x", "-O", "detector=akaze"], 6, "does not accept context option(s) detector"),

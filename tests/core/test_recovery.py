@@ -157,14 +157,14 @@ def test_a_database_from_a_newer_ris_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(database) as raw:
         raw.execute("CREATE TABLE ris_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
         raw.execute("INSERT INTO ris_schema VALUES ('catalog', 99)")
-    with pytest.raises(errors.ConfigurationError, match="newer than this ris"):
+    with pytest.raises(errors.NewerSchemaError, match="newer than this ris"):
         ris_core.open("memory", catalog=database)
 
 
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     database = tmp_path / "notes.db"
     database.write_text("these are notes, not SQLite" * 100)
-    with pytest.raises(errors.ConfigurationError, match="cannot open database"):
+    with pytest.raises(errors.CorruptStorageError, match="is not a SQLite database"):
         ris_core.open("local", database=database)
 
 

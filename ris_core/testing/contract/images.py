@@ -122,9 +122,10 @@ class ImageContract(ContractBase):
         assert {image_id: gallery.get_image(image_id) for image_id in gallery.image_ids()} == before
         assert gallery.find_similar_images(image=photo_bytes(0), max_count=1)[0].image_id == "p0"
 
-    def test_missing_file_is_an_invalid_image(self, context: SearchContext, tmp_path: Path) -> None:
-        with pytest.raises(errors.InvalidImageError, match="cannot read"):
+    def test_missing_file_is_a_source_not_found(self, context: SearchContext, tmp_path: Path) -> None:
+        with pytest.raises(errors.SourceNotFoundError, match="no such file") as raised:
             context.add_image("a", tmp_path / "does-not-exist.jpg")
+        assert isinstance(raised.value, FileNotFoundError)
         assert len(context) == 0
 
     @pytest.mark.parametrize("image_id", PATH_LIKE_IDS)
