@@ -154,6 +154,9 @@ def index(
         report.items.extend(
             item for item in context.sync(progress=progress).items if item.status is not IngestStatus.SKIPPED
         )
+    if not as_json:
+        mode = "by reference (the files stay where they are)" if context.by_reference else "by copy"
+        click.echo(f"context {context.name!r} stores images {mode}")
     ctx.exit(print_ingest(context, report, as_json, "nothing to index"))
 
 
