@@ -83,6 +83,10 @@ class LocalBackend(Backend):
         if previous == current:
             return
         if previous is None or (previous.algorithm, previous.version) != (current.algorithm, current.version):
+            if previous is not None:
+                # Marked unfinished until every blob is made again: if an unreadable image
+                # stops us, the next open with either engine checks every row again.
+                self.engine_record.write(RecordedEngine(previous.name, "", ""))
             refs = [str(ref) for (ref,) in self.database.query("SELECT ref FROM local_contexts ORDER BY ref")]
             done = 0
             for ref in refs:

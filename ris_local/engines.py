@@ -8,7 +8,9 @@ silently re-extracting every image with the default. Opening it with another eng
 re-extracts the stored images' features before the backend is handed back; when an
 image's bytes cannot be read (a reference to a file that is gone, bytes that no longer
 decode), opening stops with :class:`~ris_core.errors.EngineMismatchError` naming the
-image and the engine to open the database with instead.
+image and the engine to open the database with instead. The record keeps the old
+engine's name, marked unfinished, so the next open (with either engine) checks every
+row again and no blob is left made by an engine the record does not name.
 """
 
 from __future__ import annotations
