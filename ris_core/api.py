@@ -10,7 +10,7 @@ from typing import Any
 from ris_core.errors import ConfigurationError, UnsupportedOptionError
 from ris_core.images import DEFAULT_MAX_PIXELS, PreprocessStep
 from ris_core.models import BackendInfo, EngineInfo
-from ris_core.plugins import PluginSet, normalize_name
+from ris_core.plugins import PluginSet, normalize_name, opening_with
 from ris_core.preprocess import BUILTIN_STEPS, DEFAULT_STEPS
 from ris_core.retry import RetryPolicy
 from ris_core.system import ImageSearch, open_catalog
@@ -57,7 +57,8 @@ def open(
             f"backend {normalize_name(name)!r} does not accept option(s) {', '.join(unknown)}; it accepts: {accepted}"
         )
     steps = _resolve_steps(preprocessing, plugin_set)
-    instance = backend_class(**options)
+    with opening_with(plugin_set):
+        instance = backend_class(**options)
     return ImageSearch(instance, open_catalog(instance, catalog), plugin_set, steps, max_pixels, cache_size, retry)
 
 

@@ -12,6 +12,8 @@ distribution itself; pass others explicitly with ``ris_core.open(plugins=[...])`
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import importlib
 import importlib.metadata
@@ -19,7 +21,7 @@ import importlib.util
 import logging
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -46,8 +48,10 @@ __all__ = [
     "PluginLoadWarning",
     "PluginSet",
     "Registration",
+    "current_plugins",
     "discover_plugins",
     "normalize_name",
+    "opening_with",
 ]
 
 ENTRY_POINT_GROUP = "ris"
@@ -300,6 +304,27 @@ def _registrar(specs: dict[str, list[S]], spec_class: type[S], plugin: str) -> C
         specs.setdefault(spec.name, []).append(spec)
 
     return register
+
+
+_opening: contextvars.ContextVar[PluginSet | None] = contextvars.ContextVar("ris_opening", default=None)
+
+
+@contextlib.contextmanager
+def opening_with(plugin_set: PluginSet) -> Iterator[None]:
+    """Make ``plugin_set`` :func:`current_plugins` while a backend is constructed."""
+    token = _opening.set(plugin_set)
+    try:
+        yield
+    finally:
+        _opening.reset(token)
+
+
+def current_plugins() -> PluginSet:
+    """The plugins of the ``ris_core.open`` call constructing a backend right now, else a
+    new set of the installed ones. A backend with registries of its own (the local
+    backend's engines) looks names up here, so plugins passed to ``open(plugins=...)``
+    are seen too."""
+    return _opening.get() or PluginSet()
 
 
 def _select(registry: Mapping[str, tuple[S, ...]], name: str, spec_class: type[S]) -> S:

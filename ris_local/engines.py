@@ -27,7 +27,7 @@ from ris_core.errors import (
     StorageError,
     UnknownEngineError,
 )
-from ris_core.plugins import PluginSet, normalize_name
+from ris_core.plugins import PluginSet, current_plugins, normalize_name
 from ris_core.sqlite import Database
 from ris_local.defaults import DEFAULT_ENGINE
 from ris_local.engine import Engine
@@ -81,14 +81,14 @@ def load_engine(name: str, plugins: PluginSet | None = None) -> Engine:
     UnknownEngineError lists the installed engines; EngineUnavailableError says what
     to install; EngineConflictError names both plugins claiming the name.
     """
-    engine_class = (plugins or PluginSet()).engine_spec(name).load_class(Engine)  # type: ignore[type-abstract]
+    engine_class = (plugins or current_plugins()).engine_spec(name).load_class(Engine)  # type: ignore[type-abstract]
     return engine_class()
 
 
 def registered_name(engine: Engine, plugins: PluginSet | None = None) -> str:
     """The name the engine's class is registered under, or "" (no class is imported
     that is not already: only class targets and already-imported modules are checked)."""
-    plugins = plugins or PluginSet()
+    plugins = plugins or current_plugins()
     cls = type(engine)
     qualified = f"{cls.__module__}:{cls.__qualname__}"
     for name, claims in plugins.engine_specs.items():

@@ -78,6 +78,16 @@ def test_an_engine_object_can_be_passed_directly() -> None:
         assert photos.get_features("a").algorithm == engine.algorithm
 
 
+def test_an_engine_from_a_plugin_passed_to_open_is_selectable() -> None:
+    mine = _RegistersEngines(mine=("ris_local.robust:HashStageEngine", ()))
+    with ris_core.open("local", database=":memory:", engine="mine", plugins=[mine]) as system:
+        photos = system.create_context()
+        photos.add_image("a", encode(photo(1)))
+        assert photos.get_features("a").algorithm == load_engine("hash").algorithm
+    with pytest.raises(errors.UnknownEngineError):  # only for the system it was passed to
+        ris_core.open("local", database=":memory:", engine="mine")
+
+
 def test_two_plugins_claiming_one_engine_name_are_both_named() -> None:
     first = _RegistersEngines(twin=("ris_local.robust:RobustEngine", ()))
     second = _RegistersEngines(twin=("ris_local.robust:HashStageEngine", ()))
