@@ -6,23 +6,32 @@ service's own search-context ids; image ids map to storage paths as
 :mod:`ris_aspose.layout` describes. The transport (timeouts, retries, tokens, error
 translation) is :class:`ris_aspose.client.AsposeClient`.
 
-How the backend meets the interface where the API falls short:
+How the backend meets the interface where the API falls short (the README's Aspose
+section gives the request count of each operation):
 
+* **paths**: every image is named by its full storage path under the ``folder``
+  option, and imageSearch calls send no ``folder``, as the vendor's examples do
+  (:mod:`ris_aspose.layout`).
 * **query by image data**: ``find_similar_images`` and ``extract_image_features`` are
-  GETs, and the SDK silently drops image data on GETs. The query is uploaded to a
-  scratch path in storage, searched by ``imageId``, and always deleted afterwards.
+  GETs, and the SDK silently drops image data on GETs. The query is uploaded to the
+  scratch folder, searched by ``imageId``, and deleted afterwards; a deletion that
+  fails is retried later, and stale scratch files are swept on open and after searches.
 * **exact results**: the service cannot exclude the query, restrict to ``within`` or
-  break ties by id; :func:`ris_aspose.ranking.top_matches` over-fetches until the
-  answer is exact.
-* **duplicates**: the API's groups only say which images have duplicates; the backend
-  recomputes the links between them, so groups are connected components ordered by id
-  with similarities relative to each group's first image, as the interface defines.
-* **tags**: the API cannot list tags, so each tag leaves a marker file in storage and
-  an unknown tag raises TagNotFoundError. Several tags are searched one at a time and
-  merged (best score per image), since the API leaves multi-tag semantics undefined.
-* **read-your-writes**: feature extraction is asynchronous in the service, so every
-  write polls the context status until ``Idle`` (ContextBusyError after
-  ``status_timeout``) before it returns.
+  break ties by id, and its cut to ``maxCount`` may not be the best N; each search asks
+  for everything above the threshold and ranks it itself (:mod:`ris_aspose.ranking`).
+* **duplicates**: one ``findDuplicates`` request, under its own ``duplicates_timeout``;
+  groups and similarities are the service's own (the first image by id scores 100).
+  A timed-out request is retried only once the context is idle again. With ``within``,
+  a group that lost members outside it is checked pair by pair with ``compare``.
+* **tags**: the API cannot list tags and does not say whether a second ``addTag`` adds
+  or replaces, so each reference image is registered under its own tag name
+  (``tag#0``, ``tag#1``...) and a marker file records the tag and its count. Tags are
+  searched one reference at a time and merged (best score per image).
+* **asynchronous writes**: every write polls the context status until ``Idle``; a
+  write the service accepted is never undone because the context stays busy: after
+  ``status_timeout`` it returns, and the context reports it pending until idle.
+* **deadlines**: each operation has one deadline (the ``deadline`` option) covering
+  its requests, retries, waits and clean-ups.
 * **bad images** are refused before anything is uploaded: the pixels are decoded
   locally once, so a truncated file never reaches storage.
 
@@ -44,10 +53,12 @@ from typing import Any
 from asposeimagingcloud.models import requests as rq
 
 from ris_aspose import responses
-from ris_aspose.base import AsposeBase
-from ris_aspose.ranking import Match, merge_best, top_matches
+from ris_aspose.base import AsposeBase, operation
+from ris_aspose.ranking import Match, best_matches, merge_best
+from ris_aspose.translate import malformed
 from ris_core.backend import Query
 from ris_core.errors import (
+    BackendError,
     ContextNotFoundError,
     FeaturesNotFoundError,
     ImageExistsError,
@@ -83,6 +94,7 @@ class AsposeBackend(AsposeBase):
 
     # --- search contexts ---------------------------------------------------------
 
+    @operation()
     def create_context(self, options: Mapping[str, str]) -> str:
         """Create a search context in the service; its id is the reference."""
         request = rq.CreateImageSearchRequest(
@@ -92,6 +104,7 @@ class AsposeBackend(AsposeBase):
             "create context", lambda api: responses.context_id(api.create_image_search(request), "create context")
         )
 
+    @operation()
     def delete_context(self, context: str) -> None:
         """Delete the search context, then the storage folder holding its images."""
         request = rq.DeleteImageSearchRequest(context, **self._scope())
@@ -105,9 +118,12 @@ class AsposeBackend(AsposeBase):
             pass
         except RisError as exc:
             logger.warning("context %s deleted, but not its storage folder: %s", context, exc)
+        with self._lock:
+            self._pending.pop(context, None)
 
+    @operation()
     def context_exists(self, context: str) -> bool:
-        """Whether the service knows the context."""
+        """Whether the service knows the context (False however it says it does not)."""
         try:
             self.context_status(context)
         except ContextNotFoundError:
@@ -116,8 +132,10 @@ class AsposeBackend(AsposeBase):
 
     # --- images ------------------------------------------------------------------
 
+    @operation()
     def add_image(self, context: str, image_id: str, image: ImageData) -> None:
-        """Store and index the image at its storage path; undone if anything fails."""
+        """Store and index the image at its storage path; undone if the add fails, never
+        because the context stays busy afterwards (the add is then pending)."""
         self._check_pixels(image)
         path = self.layout.image_path(context, image_id)
         if self._exists(path):
@@ -126,10 +144,10 @@ class AsposeBackend(AsposeBase):
             with self.client.upload(image.data, self.layout.suffix(image.format)) as file:
                 request = rq.AddSearchImageRequest(context, path, image_data=file, **self._scope())
                 self._call("add image", lambda api: api.add_search_image(request), ContextNotFoundError)
-            self._settle(context)
         except BaseException:
             self._forget(context, path)
             raise
+        self._settle(context)
 
     def _forget(self, context: str, path: str) -> None:
         request = rq.DeleteSearchImageRequest(context, path, **self._scope())
@@ -137,6 +155,7 @@ class AsposeBackend(AsposeBase):
             self._call("undo add image", lambda api: api.delete_search_image(request))
         self._delete_file(path, "undo add image")
 
+    @operation()
     def update_image(self, context: str, image_id: str, image: ImageData) -> None:
         """Replace the stored bytes and their features."""
         self._check_pixels(image)
@@ -152,11 +171,13 @@ class AsposeBackend(AsposeBase):
                 self._call("update image", lambda api: api.add_search_image(add), ContextNotFoundError)
         self._settle(context)
 
+    @operation()
     def get_image(self, context: str, image_id: str) -> bytes:
-        """The stored bytes (the SDK writes them to a temporary file, read and deleted)."""
+        """The stored bytes, read straight from the answer (no shared temporary file)."""
         request = rq.GetSearchImageRequest(context, self.layout.image_path(context, image_id), **self._scope())
-        return self._call("get image", lambda api: self.client.take_file(api.get_search_image(request), "get image"))
+        return self._call("get image", lambda api: self.client.download(api, request, "get image"))
 
+    @operation()
     def delete_image(self, context: str, image_id: str) -> None:
         """Remove the image from the context and from storage."""
         path = self.layout.image_path(context, image_id)
@@ -167,6 +188,7 @@ class AsposeBackend(AsposeBase):
 
     # --- features ----------------------------------------------------------------
 
+    @operation()
     def create_features(self, context: str, image_id: str, image: ImageData | None) -> None:
         """Extract features from ``image`` or, if None, from the stored bytes."""
         path = self._existing(context, image_id)
@@ -178,6 +200,7 @@ class AsposeBackend(AsposeBase):
 
         self._write_features("create features", context, image, send)
 
+    @operation()
     def update_features(self, context: str, image_id: str, image: ImageData | None) -> None:
         """Replace the features, from ``image`` or, if None, from the stored bytes."""
         path = self._existing(context, image_id)
@@ -199,6 +222,7 @@ class AsposeBackend(AsposeBase):
                 self._call(what, lambda api: send(api, file))
         self._settle(context)
 
+    @operation()
     def get_features(self, context: str, image_id: str) -> ImageFeatures:
         """The service's features, base64-decoded, labelled ``akaze``."""
         path = self.layout.image_path(context, image_id)
@@ -209,6 +233,7 @@ class AsposeBackend(AsposeBase):
             )
         return ImageFeatures(image_id, FEATURES_ALGORITHM, FEATURES_VERSION, data, count, bits)
 
+    @operation()
     def delete_features(self, context: str, image_id: str) -> None:
         """Delete the features; the image stays in storage."""
         path = self.layout.image_path(context, image_id)
@@ -227,10 +252,11 @@ class AsposeBackend(AsposeBase):
                 raise FeaturesNotFoundError(f"{path} has no features; create them first") from exc
             raise
 
+    @operation()
     def extract_features(self, context: str, image: ImageData) -> ImageFeatures:
         """Features of new data: uploaded to scratch, extracted by id, deleted."""
         self._check_pixels(image)
-        with self._scratch(context, image) as path:
+        with self._scratch(image) as path:
             request = rq.ExtractImageFeaturesRequest(context, path, **self._scope())
             data, count, bits = self._call(
                 "extract features",
@@ -241,6 +267,7 @@ class AsposeBackend(AsposeBase):
 
     # --- search ------------------------------------------------------------------
 
+    @operation()
     def find_similar(
         self,
         context: str,
@@ -255,7 +282,7 @@ class AsposeBackend(AsposeBase):
             matches = self._similar(context, path, threshold, max_count, within, query)
         else:
             self._check_pixels(query)
-            with self._scratch(context, query) as path:
+            with self._scratch(query) as path:
                 matches = self._similar(context, path, threshold, max_count, within, None)
         return [SearchResult(image_id, score, NO_DISTANCE, METHOD) for image_id, score in matches]
 
@@ -278,45 +305,61 @@ class AsposeBackend(AsposeBase):
         def keep(image_id: str) -> bool:
             return image_id != exclude and (within is None or image_id in within)
 
-        first = max_count + 2 if within is None else max(4 * (max_count + 2), 256)
-        return top_matches(fetch, threshold, max_count, keep, first, self.settings.max_fetch)
+        return best_matches(fetch, threshold, max_count, keep, self.settings.max_fetch)
 
+    @operation(lambda settings: settings.deadline + settings.duplicates_timeout)
     def find_duplicates(self, context: str, threshold: float, within: frozenset[str] | None) -> list[DuplicateGroup]:
-        """Connected components, rebuilt from the links between the images the API
-        reports as having duplicates."""
+        """The service's own groups, from one ``findDuplicates`` request."""
         request = rq.FindImageDuplicatesRequest(context, threshold, **self._scope())
-        groups = self._call(
+
+        def until_idle(failure: BackendError) -> None:
+            # The service may still be computing the answer that did not arrive: asking
+            # again at once would start the same long job twice.
+            self._wait_idle(context)
+
+        found = self._call(
             "find duplicates",
             lambda api: responses.duplicate_groups(api.find_image_duplicates(request), "find duplicates"),
             ContextNotFoundError,
+            read_timeout=self.settings.duplicates_timeout,
+            before_retry=until_idle,
         )
-        candidates = frozenset(
-            image_id
-            for group in groups
-            for path in group
-            if (image_id := self.layout.image_id(context, path)) is not None and (within is None or image_id in within)
-        )
-        links = {
-            image_id: dict(
-                self._similar(
-                    context, self.layout.image_path(context, image_id), threshold, len(candidates), candidates, image_id
-                )
-            )
-            for image_id in sorted(candidates)
-        }
-        edges = [(image_id, other) for image_id, others in links.items() for other in others]
-        return [self._group(context, members, links) for members in connected_groups(edges, candidates)]
+        groups = []
+        for members in found:
+            scores = {
+                image_id: score
+                for path, score in members
+                if (image_id := self.layout.image_id(context, path)) is not None
+                and (within is None or image_id in within)
+            }
+            if len(scores) < 2:
+                continue
+            if len(scores) < len(members):  # linked through images outside `within`, perhaps
+                groups.extend(self._regroup(context, sorted(scores), threshold))
+            else:
+                groups.append(self._group(sorted(scores), scores))
+        return sorted(groups, key=lambda group: group.image_ids[0])
 
-    def _group(self, context: str, members: list[str], links: dict[str, dict[str, float]]) -> DuplicateGroup:
-        first = members[0]
-        results = [SearchResult(first, 100.0, NO_DISTANCE, METHOD)]
-        for other in members[1:]:
-            score = links[first].get(other)
-            if score is None:  # linked through others only: ask for the direct score
-                score = self.compare(context, first, other).similarity
-            results.append(SearchResult(other, score, NO_DISTANCE, METHOD))
+    def _group(self, members: list[str], scores: Mapping[str, float]) -> DuplicateGroup:
+        results = [SearchResult(members[0], 100.0, NO_DISTANCE, METHOD)]
+        results += [SearchResult(member, scores[member], NO_DISTANCE, METHOD) for member in members[1:]]
         return DuplicateGroup(tuple(results))
 
+    def _regroup(self, context: str, members: list[str], threshold: float) -> list[DuplicateGroup]:
+        """Split ``members`` into the groups their own links make (compare, pair by pair)."""
+        scores = {
+            (first, second): self.compare(context, first, second).similarity
+            for index, first in enumerate(members)
+            for second in members[index + 1 :]
+        }
+        edges = [pair for pair, score in scores.items() if score >= threshold]
+        regrouped = []
+        for group in connected_groups(edges, frozenset(members)):
+            first = group[0]
+            regrouped.append(self._group(group, {other: scores[(first, other)] for other in group[1:]}))
+        return regrouped
+
+    @operation()
     def compare(self, context: str, image_id: str, other: Query) -> Comparison:
         """``compare_images``: a POST, so new data travels in the request itself."""
         path = self.layout.image_path(context, image_id)
@@ -338,25 +381,42 @@ class AsposeBackend(AsposeBase):
 
     # --- tags --------------------------------------------------------------------
 
+    @operation()
     def create_tag(self, context: str, tag: str, images: Sequence[ImageData]) -> None:
-        """Send each reference image, then record the tag's marker."""
+        """Send each reference image under its own tag name, then record the count."""
         for image in images:
             self._check_pixels(image)
-        for image in images:
+        marker = self.layout.tag_marker(context, tag)
+        try:
+            known = self._references(context, tag)
+        except TagNotFoundError:
+            known = 0
+        for number, image in enumerate(images, start=known):
             with self.client.upload(image.data, self.layout.suffix(image.format)) as file:
-                self._send_reference(context, tag, file)
-        marker = json.dumps({"tag": tag}).encode("utf-8")
-        with self.client.upload(marker, ".json") as file:
-            upload = rq.UploadFileRequest(
-                self.layout.tag_marker(context, tag), file, storage_name=self.settings.storage
-            )
-            self._call("record tag", lambda api: responses.upload_ok(api.upload_file(upload), "record tag"))
+                self._send_reference(context, _reference_name(tag, number), file)
+        record = json.dumps({"tag": tag, "references": known + len(images)}).encode("utf-8")
+        self._upload(marker, record, ".json", "record tag")
         self._settle(context)
 
-    def _send_reference(self, context: str, tag: str, file: str) -> None:
-        request = rq.CreateImageTagRequest(file, context, tag, **self._scope())
+    def _send_reference(self, context: str, name: str, file: str) -> None:
+        request = rq.CreateImageTagRequest(file, context, name, **self._scope())
         self._call("create tag", lambda api: api.create_image_tag(request), ContextNotFoundError)
 
+    def _references(self, context: str, tag: str) -> int:
+        """How many reference images the tag has (TagNotFoundError if it has no marker)."""
+        try:
+            data = self._download(self.layout.tag_marker(context, tag), "read tag", TagNotFoundError)
+        except NotFoundError as exc:
+            raise TagNotFoundError(f"no tag {tag!r} in context {context}") from exc
+        try:
+            count = json.loads(data).get("references")
+        except (ValueError, AttributeError):
+            count = None
+        if not isinstance(count, int) or count < 0:
+            raise malformed("read tag", f"the marker of tag {tag!r} holds no reference count")
+        return count
+
+    @operation()
     def find_by_tags(
         self,
         context: str,
@@ -365,22 +425,29 @@ class AsposeBackend(AsposeBase):
         max_count: int,
         within: frozenset[str] | None,
     ) -> list[SearchResult]:
-        """One exact search per tag, merged by best score."""
+        """One exact search per reference image of each tag, merged by best score."""
         names = list(dict.fromkeys(tags))
+        counts = {}
         for tag in names:
-            if not self._exists(self.layout.tag_marker(context, tag)):
-                raise TagNotFoundError(f"no tag {tag!r} in context {context}")
+            try:
+                counts[tag] = self._references(context, tag)
+            except TagNotFoundError:
+                raise TagNotFoundError(f"no tag {tag!r} in context {context}") from None
         if within is not None and not within:
             return []
-        lists = [self._tagged(context, tag, threshold, max_count, within) for tag in names]
+        lists = [
+            self._tagged(context, _reference_name(tag, number), threshold, max_count, within)
+            for tag in names
+            for number in range(counts[tag])
+        ]
         return [SearchResult(image_id, score, NO_DISTANCE, METHOD) for image_id, score in merge_best(lists, max_count)]
 
     def _tagged(
-        self, context: str, tag: str, threshold: float, max_count: int, within: frozenset[str] | None
+        self, context: str, name: str, threshold: float, max_count: int, within: frozenset[str] | None
     ) -> list[Match]:
         def fetch(level: float, limit: int) -> list[tuple[str | None, float]]:
             # The API takes the tag list as a JSON string; a Python list raises TypeError.
-            request = rq.FindImagesByTagsRequest(json.dumps([tag]), context, level, limit, **self._scope())
+            request = rq.FindImagesByTagsRequest(json.dumps([name]), context, level, limit, **self._scope())
             found = self._call(
                 "find by tags",
                 lambda api: responses.results(api.find_images_by_tags(request), "find by tags"),
@@ -388,12 +455,12 @@ class AsposeBackend(AsposeBase):
             )
             return [(self.layout.image_id(context, path), score) for path, score in found]
 
-        first = max_count + 1 if within is None else max(4 * (max_count + 1), 256)
-        return top_matches(
-            fetch,
-            threshold,
-            max_count,
-            lambda image_id: within is None or image_id in within,
-            first,
-            self.settings.max_fetch,
+        return best_matches(
+            fetch, threshold, max_count, lambda image_id: within is None or image_id in within, self.settings.max_fetch
         )
+
+
+def _reference_name(tag: str, number: int) -> str:
+    """The service-side tag name of reference image ``number`` of ``tag``; unambiguous,
+    since the number always follows the last ``#``."""
+    return f"{tag}#{number}"

@@ -7,7 +7,13 @@ deleting the folder deletes everything the context stored::
     {folder}/{context}.search                  the service's own index file
     {folder}/{context}/images/{image id}       the images (ids may contain "/")
     {folder}/{context}/tags/{sha256}.json      one marker per tag the backend created
-    {folder}/{context}/scratch/{uuid}{suffix}  query images, deleted after each call
+    {folder}/scratch/{epoch}-{uuid}{suffix}    query images, deleted after each call
+
+Every path ris builds is a full storage path from the storage root, under ``folder``:
+that is how the vendor's examples name images (``Examples/AI/FindSimilar/4.jpg``), and
+imageSearch calls send no ``folder`` parameter (see ``AsposeBase._scope``). Scratch
+files carry their creation time (Unix seconds) in their name, so a sweep can tell a
+stale one (left by a killed process) without trusting the storage's dates.
 
 ris ids are checked by the core (no ``..``, no leading ``/``), so an image path can
 never leave its context's ``images`` folder. Tag markers use a hash because tag names
@@ -18,6 +24,7 @@ file and a folder at once.
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -52,10 +59,22 @@ class StorageLayout:
         digest = hashlib.sha256(tag.encode("utf-8")).hexdigest()[:32]
         return f"{self.context_folder(context)}/tags/{digest}.json"
 
-    def scratch_path(self, context: str, image_format: str) -> str:
+    def scratch_folder(self) -> str:
+        """The one folder holding query scratch files of every context."""
+        return f"{self.folder}/scratch" if self.folder else "scratch"
+
+    def scratch_path(self, image_format: str) -> str:
         """A fresh path for a query image; the suffix lets the service sniff the format."""
         suffix = _SUFFIXES.get(image_format.upper(), "")
-        return f"{self.context_folder(context)}/scratch/{uuid.uuid4().hex}{suffix}"
+        return f"{self.scratch_folder()}/{int(time.time())}-{uuid.uuid4().hex}{suffix}"
+
+    @staticmethod
+    def scratch_is_stale(name: str, age: float, now: float | None = None) -> bool:
+        """Whether a scratch file name was made more than ``age`` seconds ago."""
+        stamp, dash, _ = name.partition("-")
+        if not dash or not stamp.isdigit():
+            return False
+        return (time.time() if now is None else now) - int(stamp) > age
 
     @staticmethod
     def suffix(image_format: str) -> str:

@@ -20,6 +20,7 @@ __all__ = [
     "duplicate_groups",
     "exists",
     "features",
+    "file_names",
     "first_similarity",
     "results",
     "status_text",
@@ -53,8 +54,8 @@ def first_similarity(model: Any, what: str) -> float:
     return found[0][1]
 
 
-def duplicate_groups(model: Any, what: str) -> list[list[str]]:
-    """The imageIds of each group of an ImageDuplicatesSet."""
+def duplicate_groups(model: Any, what: str) -> list[list[tuple[str, float]]]:
+    """``(imageId, similarity)`` of each member of each group of an ImageDuplicatesSet."""
     groups = getattr(model, "duplicates", None)
     if not isinstance(groups, list):
         raise malformed(what, "no duplicates list")
@@ -63,8 +64,16 @@ def duplicate_groups(model: Any, what: str) -> list[list[str]]:
         members = getattr(group, "duplicate_images", None)
         if not isinstance(members, list):
             raise malformed(what, "a duplicates group without duplicateImages")
-        found.append([_result(member, what)[0] for member in members])
+        found.append([_result(member, what) for member in members])
     return found
+
+
+def file_names(model: Any, what: str) -> list[str]:
+    """The names of the files (not folders) of a FilesList."""
+    items = getattr(model, "value", None)
+    if not isinstance(items, list):
+        raise malformed(what, "no value list")
+    return [item.name for item in items if isinstance(getattr(item, "name", None), str) and not item.is_folder]
 
 
 def features(model: Any, what: str) -> tuple[bytes, int, int]:

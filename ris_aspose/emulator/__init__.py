@@ -1,14 +1,18 @@
-"""An offline emulator of Aspose.Imaging Cloud's imageSearch API, for tests.
+"""An offline emulator of Aspose.Imaging Cloud's imageSearch API: for tests, or self-hosted.
 
 It speaks the REST contract the ``aspose-imaging-cloud`` SDK uses (token endpoint,
 ``/v3.0`` paths with percent-encoded segments, multipart image data, camelCase JSON,
-``{"error": {...}}`` bodies, the storage endpoints the ``aspose`` backend needs) on a
-loopback port, and computes similarity with the ris local engine. It needs only the
-standard library and ris itself, so it runs without the SDK.
+``{"error": {...}}`` bodies, the storage API the SDK exposes, the documented busy
+states), serves requests concurrently with one lock per context, and computes
+similarity with the ris local engine. It needs only the standard library and ris
+itself, so it runs without the SDK.
 
-From a shell::
+From a shell, as a persistent server that issues tokens to one client only::
 
-    python -m ris_aspose.emulator --port 8080
+    RIS_EMULATOR_CLIENT_ID=me RIS_EMULATOR_CLIENT_SECRET=... \\
+        python -m ris_aspose.emulator --database imagesearch.db --port 8080
+
+Without credentials it accepts any client id and secret, and listens on loopback only.
 
 From Python, in-process, with faults injected on demand::
 
@@ -29,8 +33,8 @@ Over HTTP, the same faults are injected with ``POST /_emulator/faults``::
     curl -X POST http://127.0.0.1:8080/_emulator/faults -d '{"kind": "server_error", "times": 2}'
 
 Faults (:mod:`ris_aspose.emulator.faults`): ``unauthorized``, ``rate_limit``,
-``server_error``, ``stall``, ``drop``, ``malformed_json``, ``busy``, and
-``expire_tokens``; the control endpoints are listed in :mod:`ris_aspose.emulator.server`.
+``server_error``, ``error``, ``stall``, ``slow``, ``drop``, ``malformed_json``, ``busy``,
+``sloppy_cut`` and ``expire_tokens``; the control endpoints are listed in :mod:`ris_aspose.emulator.server`.
 ``busy_polls=N`` makes every index write asynchronous for N status polls. What the
 emulator decides where Aspose documents nothing is in :mod:`ris_aspose.emulator.service`.
 """

@@ -10,6 +10,12 @@ kind               what the matching request gets
 ``drop``           the connection is closed without any answer
 ``malformed_json`` the request is carried out, but a 2xx answer's body is garbled
 ``busy``           a status request answers ``ExtractingFeatures``
+``error``          ``status`` (default 400) with ``{"error": {"code": <code>,
+                   "message": <message>}}``, to try codes a client has never seen
+``slow``           the request is carried out after ``seconds`` (default 1), while
+                   its context reports itself busy (``Searching``...)
+``sloppy_cut``     a search cut to ``maxCount`` keeps the *worst* matches above the
+                   threshold, as an approximate matcher may
 =================  ==============================================================
 
 Each fault applies to the next ``times`` requests (default 1) whose path contains
@@ -26,7 +32,18 @@ from typing import Any
 
 __all__ = ["KINDS", "Fault", "FaultQueue"]
 
-KINDS = ("unauthorized", "rate_limit", "server_error", "stall", "drop", "malformed_json", "busy")
+KINDS = (
+    "unauthorized",
+    "rate_limit",
+    "server_error",
+    "stall",
+    "drop",
+    "malformed_json",
+    "busy",
+    "error",
+    "slow",
+    "sloppy_cut",
+)
 
 
 @dataclass
@@ -40,6 +57,8 @@ class Fault:
     status: int | None = None
     retry_after: float | None = None
     seconds: float | None = None
+    code: str | None = None
+    message: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

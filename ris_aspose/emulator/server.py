@@ -16,6 +16,8 @@ own, so an answer without one would hang it). The control endpoints under
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import json
 import logging
 import secrets
@@ -39,7 +41,7 @@ from ris_aspose.emulator.wire import (
 from ris_local.defaults import default_engine
 from ris_local.engine import Engine
 
-__all__ = ["Emulator", "RecordedRequest"]
+__all__ = ["Emulator", "RecordedRequest", "is_loopback"]
 
 logger = logging.getLogger("ris_aspose.emulator")
 
@@ -69,10 +71,12 @@ class Emulator:
     """An imageSearch emulator on a loopback port; use as a context manager.
 
     ``port=0`` picks a free port (see :attr:`url`). ``credentials`` restricts the token
-    endpoint to one ``(client_id, client_secret)`` pair (any pair is accepted when
-    None); ``require_auth=False`` accepts API calls without a valid token, as an
-    on-premise server would. ``busy_polls`` delays index writes (see
-    :mod:`ris_aspose.emulator.service`).
+    endpoint to one ``(client_id, client_secret)`` pair; without it any pair is
+    accepted, which is only allowed on a loopback address (so is ``require_auth=False``,
+    which accepts API calls without a token, as an on-premise server would): anywhere
+    else the emulator refuses to start. ``database`` is a SQLite file that keeps every
+    context and stored file across restarts (default: memory). ``busy_polls`` and
+    ``tag_references`` are described in :mod:`ris_aspose.emulator.service`.
     """
 
     def __init__(
@@ -84,8 +88,17 @@ class Emulator:
         busy_polls: int = 0,
         credentials: tuple[str, str] | None = None,
         require_auth: bool = True,
+        database: str = ":memory:",
+        tag_references: str = "add",
     ) -> None:
-        self.service = ImageSearchService(engine or default_engine(), busy_polls)
+        if not is_loopback(host) and (credentials is None or not require_auth):
+            raise ValueError(
+                f"refusing to listen on {host}: off loopback the emulator needs credentials "
+                "(a client id and secret) and token authentication"
+            )
+        if credentials is not None and not all(credentials):
+            raise ValueError("credentials need a non-empty client id and secret")
+        self.service = ImageSearchService(engine or default_engine(), busy_polls, database, tag_references)
         self.faults = FaultQueue()
         self.credentials = credentials
         self.require_auth = require_auth
@@ -124,6 +137,7 @@ class Emulator:
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        self.service.close()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -143,6 +157,8 @@ class Emulator:
         status: int | None = None,
         retry_after: float | None = None,
         seconds: float | None = None,
+        code: str | None = None,
+        message: str | None = None,
     ) -> Fault | None:
         """Queue a fault (see :mod:`ris_aspose.emulator.faults`); ``expire_tokens``
         acts at once and returns None."""
@@ -150,7 +166,7 @@ class Emulator:
             with self._lock:
                 self._tokens.clear()
             return None
-        return self.faults.add(Fault(kind, times, path, method, status, retry_after, seconds))
+        return self.faults.add(Fault(kind, times, path, method, status, retry_after, seconds, code, message))
 
     def clear_faults(self) -> None:
         """Forget every queued fault."""
@@ -174,8 +190,7 @@ class Emulator:
 
     def storage_paths(self, storage: str = "") -> list[str]:
         """Every file path in a storage, sorted."""
-        with self.service.lock:
-            return self.service.storage.paths(storage)
+        return self.service.storage.paths(storage)
 
     def reset(self) -> None:
         """Forget contexts, storage, faults, tokens and the request log."""
@@ -203,6 +218,9 @@ class Emulator:
             response = self._faulted(fault)
             if response is None and not (fault and fault.kind == "drop"):
                 request = parse_request(method, target, headers, body)
+                if fault is not None and fault.kind in ("slow", "sloppy_cut"):
+                    delay = (1.0 if fault.seconds is None else fault.seconds) if fault.kind == "slow" else 0.0
+                    request = dataclasses.replace(request, fault=fault.kind, delay=delay)
                 response = self._serve(request)
         except ApiError as exc:
             response = error_response(exc.status, exc.code, exc.message)
@@ -217,8 +235,10 @@ class Emulator:
         return response
 
     def _faulted(self, fault: Fault | None) -> Response | None:
-        if fault is None or fault.kind in ("malformed_json", "busy", "drop", "stall"):
+        if fault is None or fault.kind in ("malformed_json", "busy", "drop", "stall", "slow", "sloppy_cut"):
             return None
+        if fault.kind == "error":
+            return error_response(fault.status or 400, fault.code or "BadRequest", fault.message or "injected error")
         if fault.kind == "unauthorized":
             return error_response(401, "Unauthorized", "the access token is missing, invalid or expired")
         if fault.kind == "rate_limit":
@@ -301,6 +321,16 @@ class Emulator:
             self.reset()
             return Response(200)
         return error_response(404, "NotFound", f"no control endpoint {method} {path}")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names a loopback address (``127.0.0.1``, ``::1``, ``localhost``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class _Server(ThreadingHTTPServer):

@@ -44,6 +44,10 @@ class Request:
     headers: Mapping[str, str]
     body: bytes
     parts: tuple[Part, ...] = ()
+    #: An injected fault the service itself acts on (``sloppy_cut``), if any.
+    fault: str | None = None
+    #: Seconds an injected ``slow`` fault holds the request while the context is busy.
+    delay: float = 0.0
 
     def param(self, name: str) -> str | None:
         """A query parameter, or None when absent."""

@@ -87,7 +87,8 @@ def test_storage_and_folder_options_place_everything(emulator: Emulator, open_sy
     context = system.create_context("x")
     context.add_image("a", photo_bytes(1))
     assert emulator.storage_paths() == []
-    assert emulator.storage_paths("Second Storage") == [f"team/ris/{context.ref}/images/a"]
+    # The service keeps its own context file at the storage root, where folder=None puts it.
+    assert emulator.storage_paths("Second Storage") == [f"{context.ref}.search", f"team/ris/{context.ref}/images/a"]
     assert context.find_similar_images(image=photo_bytes(1))[0].image_id == "a"
 
 
@@ -134,14 +135,15 @@ def test_within_applies_to_tags(gallery: SearchContext) -> None:
     assert {r.image_id for r in found} <= within and found[0].image_id == "p4-copy"
 
 
-def test_ties_are_broken_by_id_even_when_the_service_cuts_them(emulator: Emulator, system: ImageSearch) -> None:
+def test_ties_are_broken_by_id_in_one_request(emulator: Emulator, system: ImageSearch) -> None:
     context = system.create_context("ties")
     for name in ("e", "d", "c", "b", "a"):  # same bytes: five exact ties, added in reverse order
         context.add_image(name, photo_bytes(3))
+    emulator.clear_requests()
     results = context.find_similar_images(image=photo_bytes(3), max_count=2)
     assert [r.image_id for r in results] == ["a", "b"]
     asked = [int(r.query["maxCount"]) for r in emulator.requests if r.path.endswith("/findSimilar")]
-    assert asked[0] < 5 < asked[-1]  # the first answer was cut inside the tie, so it asked again
+    assert asked == [10_000]  # everything above the threshold (max_fetch), ranked by ris, not the service's cut
 
 
 def test_duplicates_within_split_groups_linked_only_through_outsiders(gallery: SearchContext) -> None:

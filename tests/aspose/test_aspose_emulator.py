@@ -107,10 +107,12 @@ def test_context_ids_and_storage_paths_are_split_before_decoding(wire: Wire, emu
         "POST", f"{API}/{context}/image?imageId={image_id}&folder=f", body, {"Content-Type": content_type}
     )
     assert status == 200
-    assert emulator.storage_paths() == ["dir/a b+c.png"]
+    assert emulator.storage_paths() == ["dir/a b+c.png", f"f/{context}.search"]  # the context's file lies in f
     status, _, found = wire.send("GET", f"/v3.0/imaging/storage/exist/{quote('dir/a b+c.png', safe='')}")
     assert json.loads(found) == {"exists": True, "isFolder": False}
-    assert wire.send("GET", f"{API}/{context}/status")[0] == 404  # the context lives in folder f
+    # Found by its id whatever the folder (the vendor's tag example relies on it), not across storages.
+    assert wire.send("GET", f"{API}/{context}/status")[0] == 200
+    assert wire.send("GET", f"{API}/{context}/status?storage=other")[0] == 404
     # Query strings are form-encoded: "+" is a space.
     status, _, image = wire.send("GET", f"{API}/{context}/image?imageId=dir%2Fa+b%2Bc.png&folder=f")
     assert status == 200 and image == photo_bytes(1)
@@ -211,7 +213,7 @@ def test_busy_polls_hold_writes_back(emulator: Emulator, wire: Wire) -> None:
     search = f"{API}/{context}/findSimilar?similarityThreshold=0&maxCount=5&imageId=a"
     assert json.loads(wire.send("GET", search)[2]) == {"results": []}
     statuses = [json.loads(wire.send("GET", f"{API}/{context}/status")[2])["searchStatus"] for _ in range(3)]
-    assert statuses == ["ExtractingFeatures", "ExtractingFeatures", "Idle"]
+    assert statuses == ["ExtractingFeatures", "MatchingFeatures", "Idle"]
     assert [r["imageId"] for r in json.loads(wire.send("GET", search)[2])["results"]] == ["a"]
 
 

@@ -46,7 +46,8 @@ def test_query_by_data_is_uploaded_searched_by_id_and_deleted(emulator: Emulator
     emulator.clear_requests()
     results = photos.find_similar_images(image=near_copy_bytes(1), max_count=1)
     assert [r.image_id for r in results] == ["p1"]
-    upload, search, delete = emulator.requests
+    listing, upload, search, delete = emulator.requests
+    assert listing.method == "GET" and "/imaging/storage/folder/ris%2Fscratch" in listing.path  # the first query sweeps
     assert upload.method == "PUT" and "/imaging/storage/file/" in upload.path
     assert upload.parts[0][0] == "file" and str(upload.parts[0][1]).endswith(".jpg")
     scratch = search.query["imageId"]
@@ -99,7 +100,7 @@ def test_tags_travel_as_a_json_string(emulator: Emulator, photos: SearchContext)
     emulator.clear_requests()
     photos.find_images_by_tags("My Tag")
     search = next(r for r in emulator.requests if r.path.endswith("/findByTags"))
-    assert search.fields == {"tags": '["My Tag"]'}
+    assert search.fields == {"tags": '["My Tag#0"]'}  # one service-side name per reference image
 
 
 def test_file_answers_are_read_and_deleted(photos: SearchContext) -> None:

@@ -13,8 +13,13 @@ from asposeimagingcloud.models import Error
 from asposeimagingcloud.rest import ApiException
 
 from ris_aspose.layout import StorageLayout
-from ris_aspose.ranking import merge_best, rank, top_matches
-from ris_aspose.translate import parse_retry_after, translate_api_error, translate_transport_error
+from ris_aspose.ranking import best_matches, merge_best, rank
+from ris_aspose.translate import (
+    ServiceRefusedError,
+    parse_retry_after,
+    translate_api_error,
+    translate_transport_error,
+)
 from ris_core import errors
 from ris_core.groups import connected_groups
 
@@ -39,7 +44,7 @@ class FakeService:
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_top_matches_is_exact_whatever_the_service_cuts(seed: int) -> None:
+def test_best_matches_is_exact_whatever_order_the_service_answers_in(seed: int) -> None:
     rng = random.Random(seed)
     scores = {f"i{n:02d}": float(rng.choice([0, 10, 50, 50, 50, 75, 90, 100])) for n in range(30)}
     within = frozenset(rng.sample(sorted(scores), 12))
@@ -50,22 +55,16 @@ def test_top_matches_is_exact_whatever_the_service_cuts(seed: int) -> None:
         def keep(image_id: str) -> bool:
             return image_id in within and image_id != exclude
 
-        found = top_matches(service, threshold, max_count, keep, max_count + 2, 1000)
+        found = best_matches(service, threshold, max_count, keep, 1000)
         expected = rank((i, s) for i, s in scores.items() if keep(i) and s >= threshold)[:max_count]
-        assert found == expected
+        assert found == expected and service.calls == [1000]
 
 
-def test_top_matches_asks_once_when_the_first_answer_is_complete() -> None:
-    service = FakeService({"a": 90.0, "b": 80.0, "c": 70.0}, 0)
-    assert top_matches(service, 0.0, 2, lambda i: True, 4, 100) == [("a", 90.0), ("b", 80.0)]
-    assert service.calls == [4]
-
-
-def test_top_matches_ignores_paths_that_are_not_ours() -> None:
+def test_best_matches_ignores_paths_that_are_not_ours() -> None:
     def fetch(threshold: float, limit: int) -> list[tuple[str | None, float]]:
         return [(None, 99.0), ("a", 50.0)]
 
-    assert top_matches(fetch, 0.0, 5, lambda i: True, 10, 100) == [("a", 50.0)]
+    assert best_matches(fetch, 0.0, 5, lambda i: True, 100) == [("a", 50.0)]
 
 
 def test_merge_best_keeps_each_image_once_at_its_best() -> None:
@@ -96,7 +95,8 @@ def _api_exception(status: int, code: str | None = None) -> ApiException:
         (404, "TagNotFound", errors.TagNotFoundError, False),
         (404, None, errors.ImageNotFoundError, False),
         (400, "InvalidImageFormat", errors.InvalidImageError, False),
-        (400, "BadRequest", errors.BackendError, False),
+        (400, "BadRequest", ServiceRefusedError, False),
+        (409, "NeverSeenBefore", ServiceRefusedError, False),
         (408, None, errors.BackendTimeoutError, True),
         (429, "TooManyRequests", errors.ServiceUnavailableError, True),
         (500, None, errors.ServiceUnavailableError, True),
@@ -112,6 +112,30 @@ def test_api_exceptions_become_typed_errors(
         assert (error.status, error.code, error.transient) == (status, code, transient)
         assert error.retry_after == (7.0 if status in (429, 500, 503) else None)
     assert "op: HTTP" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (
+            400,
+            b'{"error": {"code": "E1", "message": "Search context abc does not exist"}}',
+            errors.ContextNotFoundError,
+        ),
+        (500, b'{"Error": {"Code": "ItemNotFound", "Message": "no such image"}}', errors.ImageNotFoundError),
+        (410, b'{"message": "tag t not found"}', errors.TagNotFoundError),
+        (422, b'{"error": {"code": "E2", "message": "Image format is not supported"}}', errors.InvalidImageError),
+        (400, b"<html>bad gateway</html>", ServiceRefusedError),
+    ],
+)
+def test_errors_are_read_by_meaning_from_any_error_body(status: int, body: bytes, expected: type[Exception]) -> None:
+    exc = ApiException(f"{status} Error connecting to the API u; Message: Reason", status)
+    error = translate_api_error(exc, "op", {}, errors.ImageNotFoundError, body)
+    assert type(error) is expected
+    if isinstance(error, errors.BackendError):
+        assert not error.transient
+    if isinstance(error, ServiceRefusedError):
+        assert error.status == status and error.body == {"text": body.decode()}
 
 
 def test_an_exception_without_error_body_still_translates() -> None:
@@ -161,7 +185,16 @@ def test_layout_maps_ids_to_paths_and_back() -> None:
     assert layout.image_id("other", path) is None and layout.image_id("ctx", "ris/ctx/scratch/x.png") is None
     assert StorageLayout("").image_path("ctx", "a") == "ctx/images/a"
     assert layout.tag_marker("ctx", "a") != layout.tag_marker("ctx", "a/b")
-    assert layout.scratch_path("ctx", "JPEG").endswith(".jpg")
+    scratch = layout.scratch_path("JPEG")
+    assert scratch.startswith("ris/scratch/") and scratch.endswith(".jpg")
+
+
+def test_scratch_names_say_when_they_were_made() -> None:
+    layout = StorageLayout("ris")
+    name = layout.scratch_path("PNG").rsplit("/", 1)[1]
+    assert not layout.scratch_is_stale(name, 60)
+    assert layout.scratch_is_stale(name, 60, now=time.time() + 61)
+    assert not layout.scratch_is_stale("someone-elses-file.png", 0)
 
 
 def test_answers_with_unknown_keys_are_malformed_not_none() -> None:
