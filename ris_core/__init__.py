@@ -10,13 +10,14 @@
         for match in photos.find_similar_images(image="query.jpg"):
             print(match.image_id, match.similarity)
 
-:func:`open` selects a backend by name; :func:`available_backends` lists what the
+:func:`open` selects a backend by name; :func:`available_backends` (and, for the local
+backend's feature engines, :func:`available_engines`) list what the
 installed plugins offer. Errors are in :mod:`ris_core.errors`.
 """
 
 from __future__ import annotations
 
-from ris_core.api import DEFAULT_BACKEND, available_backends, open
+from ris_core.api import DEFAULT_BACKEND, available_backends, available_engines, open
 from ris_core.backend import Backend, Capability
 from ris_core.context import SearchContext
 from ris_core.hookspecs import hookimpl
@@ -31,6 +32,7 @@ from ris_core.models import (
     ContextStats,
     ContextStatus,
     DuplicateGroup,
+    EngineInfo,
     ImageFeatures,
     ImageInfo,
     LatencySummary,
@@ -51,6 +53,7 @@ __all__ = [
     "ContextStats",
     "ContextStatus",
     "DuplicateGroup",
+    "EngineInfo",
     "ImageData",
     "ImageFeatures",
     "ImageInfo",
@@ -63,6 +66,7 @@ __all__ = [
     "SearchContext",
     "SearchResult",
     "available_backends",
+    "available_engines",
     "hookimpl",
     "load_image",
     "open",

@@ -9,13 +9,13 @@ from typing import Any
 
 from ris_core.errors import ConfigurationError, UnsupportedOptionError
 from ris_core.images import DEFAULT_MAX_DECODE_BYTES, DEFAULT_MAX_PIXELS, PreprocessStep
-from ris_core.models import BackendInfo
-from ris_core.plugins import PluginSet, normalize_name
+from ris_core.models import BackendInfo, EngineInfo
+from ris_core.plugins import PluginSet, normalize_name, opening_with
 from ris_core.preprocess import BUILTIN_STEPS, DEFAULT_STEPS
 from ris_core.retry import RetryPolicy
 from ris_core.system import ImageSearch, open_catalog
 
-__all__ = ["DEFAULT_BACKEND", "available_backends", "open"]
+__all__ = ["DEFAULT_BACKEND", "available_backends", "available_engines", "open"]
 
 #: The embedded backend used when no name is given: offline, file-backed, no account.
 DEFAULT_BACKEND = "local"
@@ -36,7 +36,7 @@ def open(
     """Open a reverse image search system on the backend named ``backend``.
 
     ``backend`` defaults to ``$RIS_BACKEND`` or ``"local"``. ``options`` go to the
-    backend (``database=`` for local; ``client_id=``, ``base_url=`` ... for aspose) and
+    backend (``database=`` and ``engine=`` for local; ``client_id=``, ``base_url=`` ... for aspose) and
     unknown ones are refused. ``catalog`` is where names and bookkeeping live (by
     default where the backend suggests: the local database file itself).
     ``preprocessing`` is the chain of steps (names or callables) applied to pixels
@@ -61,7 +61,8 @@ def open(
             f"backend {normalize_name(name)!r} does not accept option(s) {', '.join(unknown)}; it accepts: {accepted}"
         )
     steps = _resolve_steps(preprocessing, plugin_set)
-    instance = backend_class(**options)
+    with opening_with(plugin_set):
+        instance = backend_class(**options)
     return ImageSearch(
         instance, open_catalog(instance, catalog), plugin_set, steps, max_pixels, cache_size, retry, max_decode_bytes
     )
@@ -74,6 +75,12 @@ def available_backends(with_options: bool = False) -> list[BackendInfo]:
     accepts; without, no backend module is imported.
     """
     return PluginSet().backend_infos(with_options)
+
+
+def available_engines() -> list[EngineInfo]:
+    """Every feature engine the installed plugins register for the ``local`` backend
+    (select one with ``open("local", engine=name)``); nothing is imported."""
+    return PluginSet().engine_infos()
 
 
 def _resolve_steps(chain: Sequence[str | PreprocessStep] | None, plugin_set: PluginSet) -> list[PreprocessStep]:

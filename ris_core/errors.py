@@ -8,7 +8,11 @@ kind of failure, so ``except LookupError`` or ``except ValueError`` keep working
     │   ├── UnknownBackendError            (LookupError)
     │   ├── BackendUnavailableError        (ImportError)
     │   ├── BackendConflictError
-    │   └── UnsupportedOptionError         (TypeError)
+    │   ├── UnsupportedOptionError         (TypeError)
+    │   ├── UnknownEngineError             (LookupError)
+    │   ├── EngineUnavailableError         (ImportError)
+    │   ├── EngineConflictError
+    │   └── EngineMismatchError
     ├── NotFoundError                      (LookupError)
     │   ├── ContextNotFoundError
     │   ├── ImageNotFoundError
@@ -67,6 +71,9 @@ __all__ = [
     "ContextNotFoundError",
     "CorruptStorageError",
     "EmptyImageError",
+    "EngineConflictError",
+    "EngineMismatchError",
+    "EngineUnavailableError",
     "FeaturesNotFoundError",
     "ImageExistsError",
     "ImageNotFoundError",
@@ -92,6 +99,7 @@ __all__ = [
     "StorageLockedError",
     "TagNotFoundError",
     "UnknownBackendError",
+    "UnknownEngineError",
     "UnsupportedOperationError",
     "UnsupportedOptionError",
 ]
@@ -122,6 +130,23 @@ class BackendConflictError(ConfigurationError):
 
 class UnsupportedOptionError(ConfigurationError, TypeError):
     """An option was passed that the selected backend does not understand."""
+
+
+class UnknownEngineError(ConfigurationError, LookupError):
+    """No installed plugin provides a feature engine of that name."""
+
+
+class EngineUnavailableError(ConfigurationError, ImportError):
+    """The engine is registered but its optional dependencies are not installed."""
+
+
+class EngineConflictError(ConfigurationError):
+    """Two plugins claim the same engine name."""
+
+
+class EngineMismatchError(ConfigurationError):
+    """A database's features were made by another engine and cannot be made again by
+    this one, because the bytes of a stored image cannot be read."""
 
 
 # --- lookups ---------------------------------------------------------------------

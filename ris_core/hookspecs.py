@@ -32,12 +32,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BackendRegistrar",
+    "EngineRegistrar",
     "PreprocessorRegistrar",
     "hookimpl",
     "hookspec",
     "ris_after_search",
     "ris_after_write",
     "ris_register_backends",
+    "ris_register_engines",
     "ris_register_preprocessors",
 ]
 
@@ -65,6 +67,23 @@ class BackendRegistrar(Protocol):
         for the backend to work; ``install_hint`` says how to get them."""
 
 
+class EngineRegistrar(Protocol):
+    """The ``register`` callable that :func:`ris_register_engines` receives."""
+
+    def __call__(
+        self,
+        name: str,
+        target: str | type[Any],
+        *,
+        description: str = "",
+        requires: Sequence[str] = (),
+        install_hint: str = "",
+    ) -> None:
+        """Register ``target`` (a :class:`ris_local.Engine` subclass whose constructor
+        takes no arguments, or ``"module:Class"`` to import it only when selected) under
+        ``name``. ``requires`` and ``install_hint`` are as for backends."""
+
+
 class PreprocessorRegistrar(Protocol):
     """The ``register`` callable that :func:`ris_register_preprocessors` receives."""
 
@@ -78,6 +97,16 @@ def ris_register_backends(register: BackendRegistrar) -> None:
 
     Keep this cheap: name the class as ``"module:Class"`` so its module (and the heavy
     dependencies it imports) load only when a user selects the backend.
+    """
+
+
+@hookspec
+def ris_register_engines(register: EngineRegistrar) -> None:
+    """Register the feature engines this plugin provides to the ``local`` backend.
+
+    Users select one by name with ``ris_core.open("local", engine="name")`` (or
+    ``-o engine=name`` on the command line). As with backends, name the class as
+    ``"module:Class"`` so nothing heavy is imported until it is selected.
     """
 
 

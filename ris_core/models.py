@@ -18,6 +18,7 @@ __all__ = [
     "ContextStats",
     "ContextStatus",
     "DuplicateGroup",
+    "EngineInfo",
     "ImageFeatures",
     "ImageInfo",
     "LatencySummary",
@@ -147,6 +148,18 @@ class BackendInfo:
     available: bool
     reason: str = ""
     options: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInfo:
+    """A feature engine of the local backend that an installed plugin registered, and
+    whether it can be used."""
+
+    name: str
+    description: str
+    plugin: str
+    available: bool
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,9 @@ import numpy as np
 from ris_core.backend import Backend, Capability, Query
 from ris_core.errors import (
     ContextNotFoundError,
+    EngineMismatchError,
     InvalidImageError,
     RisError,
-    SourceFileChangedError,
-    SourceFileMissingError,
 )
 from ris_core.groups import connected_groups, strongest_links
 from ris_core.images import ImageData, load_image
@@ -38,8 +37,8 @@ from ris_core.models import (
 )
 from ris_core.paths import default_database_path
 from ris_core.sqlite import MEMORY, Database
-from ris_local.defaults import default_engine
 from ris_local.engine import Engine, Hit, Score
+from ris_local.engines import UNREADABLE_IMAGE_ERRORS, EngineRecord, RecordedEngine, choose_engine, mismatch_message
 from ris_local.extraction import Extractor
 from ris_local.index_store import IndexStore
 from ris_local.indexes import ContextIndexes
@@ -59,20 +58,50 @@ class LocalBackend(Backend):
     description: ClassVar[str] = "Offline search in one SQLite file: hashes, then ORB keypoints (the default)."
     options: ClassVar[Mapping[str, str]] = {
         "database": "SQLite file path or sqlite:/// URL (default $RIS_HOME/ris.db); ':memory:' keeps nothing",
+        "engine": "feature engine by name (see `ris engines`; default: the one the database was made with, "
+        "else robust); another engine than the database's re-extracts every image",
     }
 
-    def __init__(self, *, database: str | os.PathLike[str] | None = None, engine: Engine | None = None) -> None:
-        super().__init__(database=database)
-        self.engine = engine or default_engine()
+    def __init__(self, *, database: str | os.PathLike[str] | None = None, engine: Engine | str | None = None) -> None:
+        super().__init__(database=database, engine=engine)
         self.database = Database(database if database is not None else default_database_path())
-        self.store = LocalStore(self.database)
-        self.extractor = Extractor(self.engine)
-        self.indexes = ContextIndexes(self.store, IndexStore(self.database), self.engine, self._recompute)
-        self._lock = threading.RLock()
-        self.default_threshold = self.engine.default_threshold
-        self.duplicate_threshold = self.engine.duplicate_threshold
-        in_memory = self.database.path == MEMORY
-        self.capabilities = frozenset(Capability) - ({Capability.PERSISTENT} if in_memory else set())
+        try:
+            self.store = LocalStore(self.database)
+            self.engine_record = EngineRecord(self.database)
+            self._previous_engine = self.engine_record.read()
+            self.engine_name, self.engine = choose_engine(engine, self._previous_engine)
+            self.extractor = Extractor(self.engine)
+            self.indexes = ContextIndexes(self.store, IndexStore(self.database), self.engine, self._recompute)
+            self._lock = threading.RLock()
+            self.default_threshold = self.engine.default_threshold
+            self.duplicate_threshold = self.engine.duplicate_threshold
+            in_memory = self.database.path == MEMORY
+            self.capabilities = frozenset(Capability) - ({Capability.PERSISTENT} if in_memory else set())
+            self._adopt_engine()
+        except BaseException:  # a refused open leaves no connection behind
+            self.database.close()
+            raise
+
+    def _adopt_engine(self) -> None:
+        """Re-extract the features another engine made, then record this engine."""
+        current = RecordedEngine.of(self.engine_name, self.engine)
+        previous = self._previous_engine
+        if previous == current:
+            return
+        if previous is None or (previous.algorithm, previous.version) != (current.algorithm, current.version):
+            if previous is not None:
+                # Marked unfinished until every blob is made again: if an unreadable image
+                # stops us, the next open with either engine checks every row again.
+                self.engine_record.write(RecordedEngine(previous.name, "", ""))
+            refs = [str(ref) for (ref,) in self.database.query("SELECT ref FROM local_contexts ORDER BY ref")]
+            done = 0
+            for ref in refs:
+                for row in self.store.stale_features(ref, self.engine.algorithm, self.engine.version):
+                    self._recompute(ref, row)
+                    done += 1
+            if done:
+                logger.info("re-extracted %d feature blobs with engine %s", done, self.engine_name or "given")
+        self.engine_record.write(current)
 
     def catalog_location(self) -> str:
         """The catalog shares the database file (memory stays memory)."""
@@ -166,17 +195,14 @@ class LocalBackend(Backend):
     update_features = create_features
 
     def _recompute(self, context: str, row: FeatureRow) -> None:
-        """Features of a stored image made by another engine, made again by this one.
-
-        A referenced file that is gone or changed keeps its old features (the rest of
-        the context must stay searchable); pruning the context drops or re-indexes it.
-        """
+        """Features of a stored image made by another engine, made again by this one;
+        EngineMismatchError if the image's bytes cannot be read or decoded."""
         try:
-            data = self.store.image_data(context, row.image_id)
-        except (SourceFileMissingError, SourceFileChangedError) as exc:
-            logger.warning("kept the old features of %r: %s", row.image_id, exc)
-            return
-        self.store.put_features(context, row.image_id, self._row(row.image_id, load_image(data)))
+            fresh = self._row(row.image_id, load_image(self.store.image_data(context, row.image_id)))
+        except UNREADABLE_IMAGE_ERRORS as exc:
+            current = RecordedEngine.of(self.engine_name, self.engine)
+            raise EngineMismatchError(mismatch_message(row.image_id, self._previous_engine, current, exc)) from exc
+        self.store.put_features(context, row.image_id, fresh)
 
     def get_features(self, context: str, image_id: str) -> ImageFeatures:
         """The stored blob with its algorithm and version."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from ris_local.engine import Engine
 
-__all__ = ["default_engine"]
+__all__ = ["DEFAULT_ENGINE", "default_engine"]
+
+#: The registered name of the default engine (see :mod:`ris_local.plugin`).
+DEFAULT_ENGINE = "robust"
 
 
 def default_engine() -> Engine:

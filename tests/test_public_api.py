@@ -40,3 +40,16 @@ def test_every_hook_is_documented_in_the_readme_with_its_signature() -> None:
         if name.startswith("ris_"):
             parameters = ", ".join(inspect.signature(function).parameters)
             assert f"{name}({parameters})" in README, f"README does not document {name}({parameters})"
+
+
+def test_the_engine_seam_is_exported_documented_and_described_in_the_readme() -> None:
+    import ris_local
+
+    for name in ris_local.__all__:
+        value = getattr(ris_local, name)
+        if inspect.isclass(value):
+            assert inspect.getdoc(value), f"ris_local.{name} has no docstring"
+    section = README.split("## Writing an engine", 1)[1].split("\n## ", 1)[0]
+    for cls in (ris_local.Engine, ris_local.FeatureIndex):
+        for method in sorted(cls.__abstractmethods__):
+            assert f"`{method}" in section, f"README's 'Writing an engine' does not name {cls.__name__}.{method}"

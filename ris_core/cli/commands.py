@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from ris_core.api import available_backends
+from ris_core.api import available_backends, available_engines
 from ris_core.cli import (  # noqa: F401 - each module registers its commands on import
     calibrate,
     collections,
@@ -67,6 +67,20 @@ def backends(with_options: bool, as_json: bool) -> None:
             echo(f"\n{info.name}: {info.reason}")
         for option, help_text in info.options.items():
             echo(f"  {info.name} -o {option}=...  {help_text}")
+
+
+@cli.command()
+@json_option
+def engines(as_json: bool) -> None:
+    """List the local backend's installed feature engines (select one with -o engine=NAME)."""
+    infos = available_engines()
+    if as_json:
+        emit(infos)
+        return
+    table(
+        ["name", "usable", "plugin", "description"],
+        [(i.name, "yes" if i.available else "no", i.plugin, i.description or i.reason) for i in infos],
+    )
 
 
 @cli.command()

@@ -1,0 +1,1 @@
+"""ris-whash: an example third-party feature engine for ris's ``local`` backend."""
