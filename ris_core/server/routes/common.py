@@ -44,8 +44,8 @@ def thumbnails_of(request: Request) -> ThumbnailCache:
 
 def context_of(request: Request, name: str, create: bool = False, by_reference: bool = False) -> SearchContext:
     """The named context (ContextNotFoundError, so 404, unless ``create``). A context
-    created here stores by reference if ``by_reference`` and the backend can (else by
-    copy); an existing context keeps its mode."""
+    created here stores by reference if ``by_reference`` and the backend can (by copy
+    on a backend that keeps only copies); an existing context keeps its mode."""
     system = system_of(request)
     by_reference = by_reference and Capability.REFERENCES in system.backend.capabilities
     return system.context(name, create=create, by_reference=by_reference)

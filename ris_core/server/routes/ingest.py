@@ -55,8 +55,9 @@ async def ingest(request: Request, context: str) -> StreamingResponse:
     folder = form.get("folder")
     source: Any
     total: int | None = None  # a folder's count is known only once it is walked
-    from_folder = isinstance(folder, str) and bool(folder)
-    if from_folder:
+    from_folder = False
+    if isinstance(folder, str) and folder:
+        from_folder = True
         path = allowed_folder(settings, folder)
         if path is None or not path.is_dir():
             raise ApiError(400, "InvalidRequestError", f"{folder!r} is not a folder on the server")
