@@ -4,7 +4,6 @@ decisions in find_duplicates, and the ``ris duplicates`` command."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 import io
 import json
@@ -102,45 +101,52 @@ def test_file_actions_are_refused_for_copies_with_a_reason(context: SearchContex
     assert not outcomes[0].done and "small.jpg" in context  # refused steps do nothing
 
 
-def _referenced(context: SearchContext, folder: Path) -> list[tuple[Member, ...]]:
-    """The context's duplicate groups as reference-mode images: each member's source is
-    a file in ``folder`` holding its stored bytes (what the by-reference mode records)."""
-    groups = []
-    for group in review_groups(context, context.find_duplicates()):
-        members = []
-        for member in group:
-            source = folder / member.info.image_id
-            source.write_bytes(context.get_image(member.info.image_id))
-            referenced = dataclasses.replace(member.info, source=source, reference=True, modified=member.info.added_at)
-            members.append(Member(referenced, member.similarity))
-        groups.append(tuple(members))
-    return groups
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    """A folder of image files: big.png, a smaller near copy small.jpg, and other.png."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "big.png").write_bytes(encode(photo(1, (400, 300))))
+    (folder / "small.jpg").write_bytes(encode(near_copy(photo(1, (400, 300))), "JPEG", quality=80))
+    (folder / "other.png").write_bytes(encode(photo(2)))
+    return folder
 
 
-def test_unindex_move_delete_link_on_reference_images(context: SearchContext, tmp_path: Path) -> None:
-    files = tmp_path / "files"
-    files.mkdir()
-    groups = _referenced(context, files)
+@pytest.fixture
+def referenced(system: ImageSearch, files: Path) -> SearchContext:
+    """A by-reference context over ``files``: each image is its file there."""
+    context = system.create_context("referenced", by_reference=True)
+    assert context.add_images([files], progress=False).summary()["added"] == 3
+    return context
+
+
+def test_unindex_move_delete_link_on_reference_images(referenced: SearchContext, files: Path, tmp_path: Path) -> None:
+    small = (files / "small.jpg").read_bytes()
+    groups = review_groups(referenced, referenced.find_duplicates())
+    assert [[m.info.source for m in group] for group in groups] == [[files / "big.png", files / "small.jpg"]]
     plan = make_plan(groups, KeepRule.LARGEST_RESOLUTION, Action.MOVE, to=tmp_path / "set-aside")
     assert plan.keep == ("big.png",) and plan.steps[0].target == tmp_path / "set-aside" / "small.jpg"
-    assert (files / "small.jpg").exists() and "small.jpg" in context  # a plan changes nothing
-    (outcome,) = apply_plan(context, plan)
+    assert (files / "small.jpg").exists() and "small.jpg" in referenced  # a plan changes nothing
+    (outcome,) = apply_plan(referenced, plan)
     assert outcome.done, outcome.error
-    assert not (files / "small.jpg").exists() and (tmp_path / "set-aside" / "small.jpg").exists()
-    assert "small.jpg" not in context and "big.png" in context and (files / "big.png").exists()
+    assert not (files / "small.jpg").exists() and (tmp_path / "set-aside" / "small.jpg").read_bytes() == small
+    assert "small.jpg" not in referenced and "big.png" in referenced and (files / "big.png").exists()
 
-    context.add_image("small.jpg", (tmp_path / "set-aside" / "small.jpg").read_bytes())
-    groups = _referenced(context, files)
-    (outcome,) = apply_plan(context, make_plan(groups, KeepRule.LARGEST_RESOLUTION, Action.LINK))
-    assert outcome.done and (files / "small.jpg").is_symlink()
+    (tmp_path / "set-aside" / "small.jpg").rename(files / "small.jpg")
+    assert referenced.add_images([files], progress=False).summary()["added"] == 1
+    groups = review_groups(referenced, referenced.find_duplicates())
+    (outcome,) = apply_plan(referenced, make_plan(groups, KeepRule.LARGEST_RESOLUTION, Action.LINK))
+    assert outcome.done and (files / "small.jpg").is_symlink() and "small.jpg" not in referenced
     assert os.readlink(files / "small.jpg") == str((files / "big.png").resolve())
     assert (files / "small.jpg").read_bytes() == (files / "big.png").read_bytes()
 
     (files / "small.jpg").unlink()
-    context.add_image("small.jpg", (tmp_path / "set-aside" / "small.jpg").read_bytes())
-    groups = _referenced(context, files)
-    (outcome,) = apply_plan(context, make_plan(groups, KeepRule.LARGEST_RESOLUTION, Action.DELETE))
-    assert outcome.done and not (files / "small.jpg").exists() and "small.jpg" not in context
+    (files / "small.jpg").write_bytes(small)
+    assert referenced.add_images([files], progress=False).summary()["added"] == 1
+    groups = review_groups(referenced, referenced.find_duplicates())
+    (outcome,) = apply_plan(referenced, make_plan(groups, KeepRule.LARGEST_RESOLUTION, Action.DELETE))
+    assert outcome.done and not (files / "small.jpg").exists() and "small.jpg" not in referenced
+    assert sorted(p.name for p in files.iterdir()) == ["big.png", "other.png"]
 
 
 def test_a_file_shared_with_the_kept_image_is_never_acted_on(tmp_path: Path) -> None:
@@ -152,18 +158,20 @@ def test_a_file_shared_with_the_kept_image_is_never_acted_on(tmp_path: Path) -> 
         assert "same file as the kept image 'a'" in step.refused
 
 
-def test_a_file_changed_since_the_plan_or_a_taken_target_is_left_alone(context: SearchContext, tmp_path: Path) -> None:
-    files, aside = tmp_path / "files", tmp_path / "aside"
-    files.mkdir()
+def test_a_file_changed_since_the_plan_or_a_taken_target_is_left_alone(
+    referenced: SearchContext, files: Path, tmp_path: Path
+) -> None:
+    aside = tmp_path / "aside"
     aside.mkdir()
     (aside / "small.jpg").write_bytes(b"already here")
-    groups = _referenced(context, files)
+    groups = review_groups(referenced, referenced.find_duplicates())
     plan = make_plan(groups, KeepRule.LARGEST_RESOLUTION, Action.MOVE, to=aside)
     assert plan.steps[0].target == aside / "small (2).jpg"  # never over an existing file
     (files / "small.jpg").write_bytes(b"edited since")
-    (outcome,) = apply_plan(context, plan)
+    (outcome,) = apply_plan(referenced, plan)
     assert not outcome.done and "changed since" in outcome.error
-    assert (files / "small.jpg").read_bytes() == b"edited since" and "small.jpg" in context
+    assert (files / "small.jpg").read_bytes() == b"edited since" and "small.jpg" in referenced
+    assert (aside / "small.jpg").read_bytes() == b"already here" and not (aside / "small (2).jpg").exists()
 
 
 def test_not_duplicates_is_respected_and_splits_a_chain(system: ImageSearch) -> None:
@@ -234,3 +242,22 @@ def test_cli_records_not_duplicates(capsys: pytest.CaptureFixture[str], context:
     assert code == 0 and "not duplicates" in out
     assert run(capsys, *db, "duplicates")[1].strip() == "no duplicates"
     assert run(capsys, *db, "duplicates", "--not-duplicates", "big.png", "gone.png")[0] == 3
+
+
+def test_cli_index_a_folder_then_move_its_duplicates_aside(
+    capsys: pytest.CaptureFixture[str], files: Path, tmp_path: Path
+) -> None:
+    db = ["--database", str(tmp_path / "cli.db"), "--context", "library"]
+    code, out, _ = run(capsys, *db, "index", str(files))
+    assert code == 0 and "by reference" in out
+    aside = tmp_path / "aside"
+    move = ["duplicates", "--keep", "largest-resolution", "--action", "move", "--to", str(aside)]
+    code, out, _ = run(capsys, *db, *move)
+    assert code == 0 and "small.jpg" in out and "--apply" in out
+    assert (files / "small.jpg").exists() and not aside.exists()  # printed, not done
+    code, out, _ = run(capsys, *db, *move, "--apply")
+    assert code == 0 and "applied: 1 of 1" in out
+    assert not (files / "small.jpg").exists() and (aside / "small.jpg").exists() and (files / "big.png").exists()
+    context = ris_core.open("local", database=str(tmp_path / "cli.db")).context("library")
+    assert sorted(context.image_ids()) == ["big.png", "other.png"]
+    assert run(capsys, *db, "duplicates")[1].strip() == "no duplicates"

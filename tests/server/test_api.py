@@ -3,9 +3,9 @@ with its JSON body."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
+import os
 import tarfile
 from pathlib import Path
 
@@ -13,9 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ris_core import errors
-from ris_core.context import SearchContext
 from ris_core.errors import ContextBusyError, ServiceUnavailableError
-from ris_core.models import ImageInfo
 from ris_core.server import ServerSettings
 from ris_core.server.errors import status_for
 from ris_core.system import ImageSearch
@@ -220,6 +218,8 @@ def test_ingest_uploads_streams_progress(client: Client) -> None:
         "broken.png": "failed",
     }
     assert events[-1] == ("done", {"summary": {"added": 2, "updated": 0, "skipped": 0, "failed": 1}, "images": 2})
+    info = client.get("/api/contexts/new/info/a.png").json()
+    assert info["reference"] is False and info["source"] is None  # an upload is stored as a copy
 
 
 def test_ingest_from_an_allowed_server_folder_only(client: Client, settings: object, tmp_path: object) -> None:
@@ -232,6 +232,9 @@ def test_ingest_from_an_allowed_server_folder_only(client: Client, settings: obj
     response = client.post("/api/contexts/f/ingest", data={"folder": str(allowed)})
     assert '"image_id": "trip/x.png", "status": "added"' in response.text  # ids relative, never server paths
     assert client.get("/api/contexts/f/images").json()["images"][0]["image_id"] == "trip/x.png"
+    # The files live on the server, so the new context refers to them, as ris index does.
+    info = client.get("/api/contexts/f/info/trip/x.png").json()
+    assert info["reference"] is True and info["source"] == str(allowed / "trip" / "x.png")
     error_of(client.post("/api/contexts/f/ingest", data={"folder": str(tmp_path)}), 400, "FolderNotAllowedError")
     error_of(client.post("/api/contexts/f/ingest", data={"folder": str(allowed / ".." / "..")}), 400)
     error_of(client.post("/api/contexts/f/ingest", data={}), 400)
@@ -346,31 +349,80 @@ def test_every_error_of_the_tree_has_its_status() -> None:
     assert status_for(KeyError("not ours")) == 500
 
 
-def test_file_actions_over_http_stay_inside_the_allowed_folders(
-    filled: Client, settings: ServerSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def ingest_folder(client: Client, context: str, folder: Path) -> dict[str, int]:
+    """Ingest a server folder over HTTP; the counts of its ``done`` event."""
+    response = client.post(f"/api/contexts/{context}/ingest", data={"folder": str(folder)})
+    assert response.status_code == 200, response.text
+    name, data = response.text.strip().split("\n\n")[-1].split("\n")
+    assert name == "event: done", response.text
+    summary: dict[str, int] = json.loads(data.removeprefix("data: "))["summary"]
+    return summary
+
+
+def apply_review(client: Client, wanted: dict[str, object]) -> list[dict[str, object]]:
+    """Plan ``wanted`` over HTTP, apply that plan, and return its outcomes."""
+    plan = client.post("/api/contexts/photos/duplicates/plan", json=wanted).json()
+    applied = client.post("/api/contexts/photos/duplicates/apply", json={**wanted, "fingerprint": plan["fingerprint"]})
+    assert applied.status_code == 200, applied.text
+    outcomes: list[dict[str, object]] = applied.json()["outcomes"]
+    return outcomes
+
+
+def test_file_actions_over_http_on_reference_images_stay_inside_the_allowed_folders(
+    client: Client, system: ImageSearch, settings: ServerSettings, tmp_path: Path
 ) -> None:
     allowed, elsewhere = Path(settings.folders[0]), tmp_path / "elsewhere"
     elsewhere.mkdir()
-    # Reference-mode images (stand-in until that mode lands): p1.png's file lies
-    # outside the allowed folders, the copy's inside.
-    places = {"p1.png": elsewhere, "copies/p1.jpg": allowed}
-    original = SearchContext.image_info
+    (elsewhere / "p1.png").write_bytes(png(1))
+    (allowed / "copies").mkdir()
+    (allowed / "p3.png").write_bytes(png(3))
+    (allowed / "copies" / "p1.jpg").write_bytes(copy_jpeg(1))
+    (allowed / "copies" / "p3.jpg").write_bytes(copy_jpeg(3))
+    # p1.png indexed by the library (as ``ris index`` would) from outside the folders
+    # the server may change; the rest ingested over HTTP from an allowed folder.
+    system.create_context("photos", by_reference=True).add_images([elsewhere], progress=False)
+    assert ingest_folder(client, "photos", allowed)["added"] == 3
+    groups = client.get("/api/contexts/photos/duplicates").json()["groups"]
+    sources = {m["image_id"]: m["source"] for group in groups for m in group["images"]}
+    assert sources == {
+        "p1.png": str(elsewhere / "p1.png"),
+        "copies/p1.jpg": str(allowed / "copies" / "p1.jpg"),
+        "p3.png": str(allowed / "p3.png"),
+        "copies/p3.jpg": str(allowed / "copies" / "p3.jpg"),
+    }
+    p1_group = next(n for n, group in enumerate(groups) if "p1.png" in [m["image_id"] for m in group["images"]])
 
-    def referenced(self: SearchContext, image_id: str) -> ImageInfo:
-        info = original(self, image_id)
-        if image_id not in places:
-            return info
-        source = places[image_id] / image_id.replace("/", "-")
-        source.write_bytes(self.get_image(image_id))
-        return dataclasses.replace(info, source=source, reference=True)
+    keep_copy = {"keep": "largest-file", "action": "delete", "chosen": {str(p1_group): "copies/p1.jpg"}}
+    steps = {
+        s["image_id"]: s for s in client.post("/api/contexts/photos/duplicates/plan", json=keep_copy).json()["steps"]
+    }
+    assert "outside the folders" in steps["p1.png"]["refused"] and steps["copies/p3.jpg"]["refused"] == ""
+    assert (elsewhere / "p1.png").exists() and (allowed / "copies" / "p3.jpg").exists()  # a plan changes nothing
 
-    monkeypatch.setattr(SearchContext, "image_info", referenced)
-    keep_copy = {"keep": "largest-file", "action": "delete", "chosen": {"0": "copies/p1.jpg"}}
-    (step,) = filled.post("/api/contexts/photos/duplicates/plan", json=keep_copy).json()["steps"]
-    assert step["image_id"] == "p1.png" and "outside the folders" in step["refused"]
-    wanted = {"keep": "largest-resolution", "action": "move", "to": str(allowed / "aside")}
-    plan = filled.post("/api/contexts/photos/duplicates/plan", json=wanted).json()
-    assert plan["steps"][0]["refused"] == "" and plan["steps"][0]["image_id"] == "copies/p1.jpg"
-    applied = filled.post("/api/contexts/photos/duplicates/apply", json={**wanted, "fingerprint": plan["fingerprint"]})
-    assert applied.json()["outcomes"][0]["done"] and (allowed / "aside" / "copies-p1.jpg").exists()
-    assert not (allowed / "copies-p1.jpg").exists() and (elsewhere / "p1.png").exists()
+    aside = allowed / "aside"
+    outcomes = apply_review(client, {"keep": "largest-resolution", "action": "move", "to": str(aside)})
+    assert sorted((o["image_id"], o["done"]) for o in outcomes) == [("copies/p1.jpg", True), ("copies/p3.jpg", True)]
+    assert sorted(f.name for f in aside.iterdir()) == ["p1.jpg", "p3.jpg"] and not list((allowed / "copies").iterdir())
+    assert (elsewhere / "p1.png").exists() and (allowed / "p3.png").exists()
+    images = {i["image_id"] for i in client.get("/api/contexts/photos/images").json()["images"]}
+    assert images == {"p1.png", "p3.png"}  # a moved duplicate leaves the index
+    assert client.get("/api/contexts/photos/duplicates").json() == {"groups": []}
+
+    for name in ("p1.jpg", "p3.jpg"):
+        (aside / name).rename(allowed / "copies" / name)
+    assert ingest_folder(client, "photos", allowed)["added"] == 2
+    outcomes = apply_review(client, {"keep": "largest-resolution", "action": "link"})
+    assert all(o["done"] for o in outcomes) and len(outcomes) == 2
+    for name, kept in (("p1.jpg", elsewhere / "p1.png"), ("p3.jpg", allowed / "p3.png")):
+        link = allowed / "copies" / name
+        assert link.is_symlink() and Path(os.readlink(link)) == kept.resolve()
+    assert {i["image_id"] for i in client.get("/api/contexts/photos/images").json()["images"]} == images
+
+    for name in ("p1.jpg", "p3.jpg"):
+        (allowed / "copies" / name).unlink()
+    (allowed / "copies" / "p3.jpg").write_bytes(copy_jpeg(3))
+    assert ingest_folder(client, "photos", allowed)["added"] == 1
+    (outcome,) = apply_review(client, {"keep": "largest-resolution", "action": "delete"})
+    assert outcome["image_id"] == "copies/p3.jpg" and outcome["done"], outcome
+    assert not (allowed / "copies" / "p3.jpg").exists() and (allowed / "p3.png").exists()
+    assert {i["image_id"] for i in client.get("/api/contexts/photos/images").json()["images"]} == images

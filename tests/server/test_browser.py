@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 import pytest
 from PIL import Image
 
-from ris_core.context import SearchContext
-from ris_core.models import ImageInfo
 from ris_core.server import ServerSettings, create_app
 from ris_core.system import ImageSearch
 from tests.server.conftest import LiveServer, copy_jpeg, png
@@ -125,28 +123,20 @@ def test_upload_then_search_ranks_the_right_thumbnail_first(page: Page, tmp_path
     assert page.is_visible("#compare-right img")
 
 
-def test_review_a_duplicate_group_and_apply_a_move(
-    page: Page, settings: ServerSettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_review_a_duplicate_group_and_apply_a_move(page: Page, settings: ServerSettings, system: ImageSearch) -> None:
     allowed = Path(settings.folders[0])
     library = allowed / "library"
     photos(library)
     (library / "p2-small.jpg").write_bytes(copy_jpeg(2))
-    # Until the by-reference storage mode lands, the images the page ingests from the
-    # folder are stored as copies; give them the source files they came from, as that
-    # mode records them, so the page can act on files.
-    original = SearchContext.image_info
-
-    def referenced(self: SearchContext, image_id: str) -> ImageInfo:
-        info = original(self, image_id)
-        return dataclasses.replace(info, source=library / image_id, reference=True)
-
-    monkeypatch.setattr(SearchContext, "image_info", referenced)
     page.click("#tabs button[data-tab=ingest]")
     page.wait_for_selector("#ingest-folder option", state="attached")
     page.fill("#ingest-sub", "library")
     page.click("#ingest-folder-go")
     page.wait_for_selector("#message:has-text('ingest finished')")
+    # Ingested from a folder on the server: stored by reference, each image its file.
+    context = system.context("default")
+    assert context.by_reference
+    assert context.image_info("p2-small.jpg").source == library / "p2-small.jpg"
 
     page.click("#tabs button[data-tab=duplicates]")
     page.click("#dup-find")
@@ -174,6 +164,7 @@ def test_review_a_duplicate_group_and_apply_a_move(
     page.wait_for_selector("#message:has-text('applied: 1 of 1')")
     assert not (library / "p2-small.jpg").exists() and (allowed / "aside" / "p2-small.jpg").exists()
     assert page.text_content("#dup-groups").strip() == "no duplicates"
+    assert "p2-small.jpg" not in context and context.image_info("p2.png").source == library / "p2.png"
 
 
 def looks_broken(screenshot: bytes) -> str:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from ris_core.backend import Capability
 from ris_core.cli.output import to_jsonable
 from ris_core.context import SearchContext
 from ris_core.server.errors import ApiError
@@ -41,9 +42,13 @@ def thumbnails_of(request: Request) -> ThumbnailCache:
     return cache
 
 
-def context_of(request: Request, name: str, create: bool = False) -> SearchContext:
-    """The named context (ContextNotFoundError, so 404, unless ``create``)."""
-    return system_of(request).context(name, create=create)
+def context_of(request: Request, name: str, create: bool = False, by_reference: bool = False) -> SearchContext:
+    """The named context (ContextNotFoundError, so 404, unless ``create``). A context
+    created here stores by reference if ``by_reference`` and the backend can (by copy
+    on a backend that keeps only copies); an existing context keeps its mode."""
+    system = system_of(request)
+    by_reference = by_reference and Capability.REFERENCES in system.backend.capabilities
+    return system.context(name, create=create, by_reference=by_reference)
 
 
 async def blocking(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:

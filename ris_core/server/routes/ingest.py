@@ -44,13 +44,20 @@ async def folders(request: Request) -> dict[str, Any]:
 async def ingest(request: Request, context: str) -> StreamingResponse:
     """Add the multipart ``file`` fields (id: each file's name), or every image under
     the form field ``folder`` (a server path inside an allowed folder; ids relative to
-    it), creating the context if needed. Streams progress as server-sent events."""
+    it), creating the context if needed. Streams progress as server-sent events.
+
+    A context made for a folder stores its images by reference, as ``ris index`` does:
+    the files already live on the server, so they stay where they are (and the
+    duplicate review can move, delete or link them). One made for uploads stores
+    copies, as there is no file to refer to."""
     settings = settings_of(request)
     form = await read_form(request, settings.max_upload, MAX_FILES)
     folder = form.get("folder")
     source: Any
     total: int | None = None  # a folder's count is known only once it is walked
+    from_folder = False
     if isinstance(folder, str) and folder:
+        from_folder = True
         path = allowed_folder(settings, folder)
         if path is None or not path.is_dir():
             raise ApiError(400, "InvalidRequestError", f"{folder!r} is not a folder on the server")
@@ -62,7 +69,7 @@ async def ingest(request: Request, context: str) -> StreamingResponse:
         source = [(upload.filename or f"upload-{n}", await read_file(upload, settings.max_upload))
                   for n, upload in enumerate(uploads, 1)]  # fmt: skip
         total = len(source)
-    opened = context_of(request, context, create=True)
+    opened = context_of(request, context, create=True, by_reference=from_folder)
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
 
