@@ -42,6 +42,9 @@ class MethodResult:
     #: (threshold, scores) from ``DUPLICATE_SWEEP`` below ``duplicate_threshold`` to 100,
     #: in steps of 1: the pairs found at the lowest, kept where they score >= each.
     duplicate_sweep: list[tuple[float, PairScores]] = field(repr=False, default_factory=list)
+    #: Each positive query's rank of its answer (None: not in the top 10) and its score.
+    ranks: list[int | None] = field(repr=False, default_factory=list)
+    scores: list[float] = field(repr=False, default_factory=list)
 
 
 def _reader(keys: list[int], blobs: list[bytes]) -> BlobReader:
@@ -145,6 +148,8 @@ def evaluate(name: str, data: Dataset, workers: int = 2, log: object = print) ->
         search_ms,
         float(np.mean([len(b) for b in index_blobs])),
         sweep,
+        ranks[:positives],
+        scores[:positives],
     )
 
 
