@@ -8,6 +8,7 @@ bought that does not carry over. Targets are judged on the held-out half only.
 from __future__ import annotations
 
 import collections
+from collections.abc import Callable
 
 from benchmarks.accuracy import DUPLICATE_SWEEP, MethodResult, best_duplicates
 from benchmarks.dataset import Dataset, Sizes
@@ -116,32 +117,28 @@ def _summary(runs: Runs) -> str:
     held, tuned = runs["held-out"][1], runs["tuning"][1]
     rows = []
     for h, t in zip(held, tuned, strict=True):
-        hb, hbest = best_duplicates(h)
-        tb, tbest = best_duplicates(t)
-        default = "-"
-        if h.at_default is not None and t.at_default is not None:
-            default = _pair(
-                f"{h.at_default[0]:.3f} / {h.at_default[1]:.3f}", f"{t.at_default[0]:.3f} / {t.at_default[1]:.3f}"
-            ) + (f" (at {h.default_threshold:g})")
-        graphics_default = (
-            _pair(f"{h.graphics_passing[1]:.3f}", f"{t.graphics_passing[1]:.3f}")
-            if h.graphics_passing[1] is not None
-            else "-"
-        )
+        (hb, hbest), (tb, tbest) = best_duplicates(h), best_duplicates(t)
+
+        def both(
+            get: Callable[[MethodResult], float | None], fmt: str = ".3f", h: MethodResult = h, t: MethodResult = t
+        ) -> str:
+            return _pair(format(get(h), fmt), format(get(t), fmt))
+
+        has_default = h.at_default is not None and t.at_default is not None
         rows.append(
             [
                 h.name,
-                _pair(f"{h.families['all'].recall_at_1:.3f}", f"{t.families['all'].recall_at_1:.3f}"),
-                _pair(f"{h.threshold:.1f}", f"{t.threshold:.1f}"),
-                _pair(f"{h.families['all'].accepted:.3f}", f"{t.families['all'].accepted:.3f}"),
-                default,
-                _pair(f"{h.graphics_passing[0]:.3f}", f"{t.graphics_passing[0]:.3f}"),
-                graphics_default,
-                _pair(
-                    f"{h.duplicates.precision:.3f}/{h.duplicates.recall:.3f}/{h.duplicates.f1:.3f}",
-                    f"{t.duplicates.precision:.3f}/{t.duplicates.recall:.3f}/{t.duplicates.f1:.3f}",
-                )
-                + f" (at {h.duplicate_threshold:.1f})",
+                both(lambda r: r.families["all"].recall_at_1),
+                both(lambda r: r.threshold, ".1f"),
+                both(lambda r: r.families["all"].accepted),
+                both(lambda r: r.at_default[0] if r.at_default else None) if has_default else "-",
+                both(lambda r: r.at_default[1] if r.at_default else None) if has_default else "-",
+                both(lambda r: r.graphics_passing[0]),
+                both(lambda r: r.graphics_passing[1]) if has_default else "-",
+                f"{h.duplicate_threshold:.1f}",
+                both(lambda r: r.duplicates.precision),
+                both(lambda r: r.duplicates.recall),
+                both(lambda r: r.duplicates.f1),
                 _pair(f"{hbest.f1:.3f} at {hb:g}", f"{tbest.f1:.3f} at {tb:g}"),
             ]
         )
@@ -151,11 +148,15 @@ def _summary(runs: Runs) -> str:
             "recall@1",
             "threshold at 1% FPR",
             "accepted at that threshold",
-            "accepted / photo negatives passing at default",
+            "accepted at default",
+            "photo negatives passing at default",
             "graphic negatives passing at 1%-FPR threshold",
             "graphic negatives passing at default",
-            "duplicates P/R/F1 at default",
-            "duplicates best F1",
+            "duplicates threshold (default, or 1%-FPR for anchors)",
+            "duplicates precision",
+            "duplicates recall",
+            "duplicates F1",
+            "duplicates best F1 (at)",
         ],
         rows,
     )
