@@ -72,7 +72,8 @@ def run(size: str, split: Split | None, out: Path | None) -> None:
     """Build the dataset of each half, run every method, write the report."""
     missing = missing_sources()
     if size != "quick" and missing:
-        sys.exit(f"--{size} needs every source photograph; install: " + "; ".join(missing.values()))
+        listing = "; ".join(f"{name}: {hint}" for name, hint in missing.items())
+        sys.exit(f"--{size} needs every source photograph. Missing sources and how to install them: {listing}")
     sizes = {"quick": QUICK, "medium": MEDIUM, "full": FULL}[size]
     sources = tuple(available_sources())
     runs: dict[Split, tuple[Dataset, list[MethodResult]]] = {}
