@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from benchmarks.accuracy import DUPLICATE_SWEEP, MethodResult, best_duplicates
 from benchmarks.dataset import Dataset, Sizes
-from benchmarks.metrics import family_scores
+from benchmarks.metrics import PairScores, family_scores
 from benchmarks.report import ENGINE, machine, table
 from benchmarks.sources import NEW_PHOTO_PREFIXES
 from benchmarks.split import SPLITS, Split
@@ -113,6 +113,10 @@ def _dataset(runs: Runs, sizes: Sizes) -> str:
     return "\n".join(lines)
 
 
+def _best(threshold: float, scores: PairScores) -> str:
+    return f"{threshold:g}: {scores.precision:.3f}/{scores.recall:.3f}/{scores.f1:.3f}"
+
+
 def _summary(runs: Runs) -> str:
     held, tuned = runs["held-out"][1], runs["tuning"][1]
     rows = []
@@ -135,11 +139,11 @@ def _summary(runs: Runs) -> str:
                 both(lambda r: r.at_default[1] if r.at_default else None) if has_default else "-",
                 both(lambda r: r.graphics_passing[0]),
                 both(lambda r: r.graphics_passing[1]) if has_default else "-",
-                f"{h.duplicate_threshold:.1f}",
+                both(lambda r: r.duplicate_threshold, ".1f"),
                 both(lambda r: r.duplicates.precision),
                 both(lambda r: r.duplicates.recall),
                 both(lambda r: r.duplicates.f1),
-                _pair(f"{hbest.f1:.3f} at {hb:g}", f"{tbest.f1:.3f} at {tb:g}"),
+                _pair(_best(hb, hbest), _best(tb, tbest)),
             ]
         )
     return table(
@@ -156,7 +160,7 @@ def _summary(runs: Runs) -> str:
             "duplicates precision",
             "duplicates recall",
             "duplicates F1",
-            "duplicates best F1 (at)",
+            "duplicates at the best threshold: threshold P/R/F1",
         ],
         rows,
     )
