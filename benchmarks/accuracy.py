@@ -12,9 +12,11 @@ from benchmarks.methods import extract_all, make
 from benchmarks.metrics import FamilyScores, PairScores, family_scores, pair_scores, threshold_for_fpr
 from ris_local.engine import BlobReader
 
-__all__ = ["MethodResult", "evaluate"]
+__all__ = ["DUPLICATE_SWEEP", "MethodResult", "best_duplicates", "evaluate"]
 
 _TOP = 10
+#: find_duplicates is swept from this far below a method's own threshold up to 100.
+DUPLICATE_SWEEP = 20.0
 #: Families whose queries need more than a global hash (the robust stage's workload).
 ROBUST_FAMILIES = ("crop", "rotation")
 
@@ -37,6 +39,12 @@ class MethodResult:
     extract_ms: list[float] = field(repr=False)
     search_ms: dict[str, list[float]] = field(repr=False)
     blob_bytes: float = 0.0
+    #: (threshold, scores) from ``DUPLICATE_SWEEP`` below ``duplicate_threshold`` to 100,
+    #: in steps of 1: the pairs found at the lowest, kept where they score >= each.
+    duplicate_sweep: list[tuple[float, PairScores]] = field(repr=False, default_factory=list)
+    #: Each positive query's rank of its answer (None: not in the top 10) and its score.
+    ranks: list[int | None] = field(repr=False, default_factory=list)
+    scores: list[float] = field(repr=False, default_factory=list)
 
 
 def _reader(keys: list[int], blobs: list[bytes]) -> BlobReader:
@@ -117,6 +125,12 @@ def evaluate(name: str, data: Dataset, workers: int = 2, log: object = print) ->
     started = time.perf_counter()
     found = [(a, b) for a, b, _ in dup_index.pairs(dup_threshold, None, stored)]
     duplicate_seconds = time.perf_counter() - started
+    floor = max(0.0, float(np.floor(dup_threshold)) - DUPLICATE_SWEEP)
+    scored = [(a, b, score.similarity) for a, b, score in dup_index.pairs(floor, None, stored)]
+    sweep = [
+        (float(t), pair_scores([(a, b) for a, b, s in scored if s >= t], data.duplicate_groups))
+        for t in np.arange(floor, 100.0 + 1e-9, 1.0)
+    ]
     search_ms = {"all": millis[:positives], "negative": millis[positives:]}
     for family in ROBUST_FAMILIES:
         search_ms[family] = [millis[i] for i in by_family.get(family, [])]
@@ -133,4 +147,12 @@ def evaluate(name: str, data: Dataset, workers: int = 2, log: object = print) ->
         [1000 * s for s in seconds],
         search_ms,
         float(np.mean([len(b) for b in index_blobs])),
+        sweep,
+        ranks[:positives],
+        scores[:positives],
     )
+
+
+def best_duplicates(result: MethodResult) -> tuple[float, PairScores]:
+    """The threshold of the sweep with the highest find-duplicates F1, and its scores."""
+    return max(result.duplicate_sweep, key=lambda item: (item[1].f1, -abs(item[0] - result.duplicate_threshold)))

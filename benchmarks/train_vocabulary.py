@@ -3,9 +3,11 @@
     python -m benchmarks.train_vocabulary
 
 The training photographs are scikit-image's, scikit-learn's and PyWavelets' bundled
-ones (the ``core`` sources, about 5% of the benchmark's crops), cut into random crops at
-random scales so the words cover the pyramid levels queries land on. The result is
-deterministic for a seed (faiss k-means with a fixed seed, single-threaded).
+ones (the ``core`` sources), those of the tuning half of :mod:`benchmarks.split` only, cut
+into random crops at random scales so the words cover the pyramid levels queries land on.
+The result is deterministic for a seed (faiss k-means with a fixed seed, single-threaded).
+The shipped ``vocabulary-1.npz`` predates the split: it was trained on every core
+photograph, held-out ones included.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.sources import load_photos
+from benchmarks.split import split_of
 from ris_local import keypoints, vocabulary
 
 __all__ = ["collect", "main"]
@@ -28,7 +31,7 @@ def collect(per_photo: int = 60, seed: int = 7) -> np.ndarray:
     """ORB descriptors from random crops of the training photographs."""
     rng = np.random.default_rng(seed)
     found = []
-    for photo in load_photos(TRAINING_SOURCES):
+    for photo in (p for p in load_photos(TRAINING_SOURCES) if split_of(p.name) == "tuning"):
         gray = np.asarray(Image.fromarray(photo.pixels).convert("L"))
         height, width = gray.shape
         for _ in range(per_photo):
