@@ -153,9 +153,6 @@ def index(
     if by_reference is None:
         by_reference = any(path.is_dir() for path in paths)
     context = state.context(create=True, by_reference=by_reference)
-    if not as_json:
-        mode = "by reference (the files stay where they are)" if context.by_reference else "by copy"
-        echo(f"context {context.name!r} stores images {mode}")
     report = context.add_images(
         list(paths),
         include=include or IMAGE_PATTERNS,
@@ -170,7 +167,7 @@ def index(
         )
     if not as_json:
         mode = "by reference (the files stay where they are)" if context.by_reference else "by copy"
-        click.echo(f"context {context.name!r} stores images {mode}")
+        echo(f"context {context.name!r} stores images {mode}")
     ctx.exit(print_ingest(context, report, as_json, "nothing to index"))
 
 

@@ -122,7 +122,7 @@ def test_ris_index_of_a_folder_stores_by_reference_and_prunes(
 ) -> None:
     database = str(tmp_path / "ris.db")
     code, output = _ris(capsys, "-d", database, "index", str(folder), "--no-progress")
-    assert code == 0 and "stores images by reference" in output and "4 added" in output
+    assert code == 0 and output.count("stores images by reference") == 1 and "4 added" in output
     (folder / "p0.jpg").unlink()
     (folder / "p1.jpg").write_bytes(encode(photo(8, (640, 480)), "JPEG"))
     code, output = _ris(capsys, "-d", database, "index", str(folder), "--prune", "--no-progress", "--json")
