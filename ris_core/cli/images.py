@@ -140,13 +140,42 @@ def list_images(state: CliState, where: dict[str, Any] | None, collection: str |
 @json_option
 @pass_state
 def show_image(state: CliState, image_id: str, as_json: bool) -> None:
-    """Show image ID's collections and metadata."""
+    """Show what the catalog knows about image ID, its collections and metadata.
+
+    The catalog's facts: its SHA-256, size in bytes, width and height, when it was
+    added, and whether it is a copy or a reference to a file (then that file's path
+    and modification time).
+    """
     context = state.context()
+    info = context.image_info(image_id)
     collections = context.collections_of(image_id)
     metadata = context.get_metadata(image_id)
     if as_json:
-        emit({"image_id": image_id, "collections": collections, "metadata": metadata})
+        emit(
+            {
+                "image_id": image_id,
+                "sha256": info.sha256,
+                "size": info.size,
+                "width": info.width,
+                "height": info.height,
+                "added_at": info.added_at.isoformat(),
+                "reference": info.reference,
+                "source": None if info.source is None else str(info.source),
+                "modified": None if info.modified is None else info.modified.isoformat(),
+                "collections": collections,
+                "metadata": metadata,
+            }
+        )
         return
+    dimensions = f"{info.width}x{info.height}" if info.width is not None and info.height is not None else "-"
+    # echo passes every line through for_terminal: a file name cannot drive the terminal.
     echo(f"image:       {image_id}")
+    echo(f"stored:      {'by reference' if info.reference else 'as a copy'}")
+    echo(f"source:      {info.source if info.source is not None else '-'}")
+    echo(f"modified:    {info.modified.isoformat(timespec='seconds') if info.modified else '-'}")
+    echo(f"sha256:      {info.sha256}")
+    echo(f"size:        {info.size} bytes")
+    echo(f"dimensions:  {dimensions}")
+    echo(f"added:       {info.added_at.isoformat(timespec='seconds')}")
     echo(f"collections: {', '.join(collections) or '-'}")
     echo(f"metadata:    {json.dumps(metadata, ensure_ascii=False) if metadata else '-'}")

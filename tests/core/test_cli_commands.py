@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 import pytest
+from PIL import Image
 
 from ris_core.cli import cli, commands, main
 from ris_core.testing.images import encode, near_copy, photo
@@ -68,7 +71,12 @@ def test_image_add_get_update_show_delete(capsys: Capture, files: Path, tmp_path
     copy = tmp_path / "out.png"
     ok(capsys, "image", "get", "a", "-o", str(copy))
     assert copy.read_bytes() == (files / "p0.png").read_bytes()
-    assert js(capsys, "image", "show", "a") == {"image_id": "a", "collections": [], "metadata": {"year": 2020}}
+    shown = js(capsys, "image", "show", "a")
+    assert {k: shown[k] for k in ("image_id", "collections", "metadata")} == {
+        "image_id": "a",
+        "collections": [],
+        "metadata": {"year": 2020},
+    }
 
     updated = js(capsys, "image", "update", "a", str(files / "p1.png"), "-m", '{"year": 2021}')
     assert updated["action"] == "updated"
@@ -81,6 +89,67 @@ def test_image_add_get_update_show_delete(capsys: Capture, files: Path, tmp_path
     assert ok(capsys, "image", "list").split() == ["a", "b"]
     assert js(capsys, "image", "delete", "a", "b")["image_ids"] == ["a", "b"]
     assert js(capsys, "image", "list") == []
+
+
+def test_image_show_tells_what_the_catalog_knows_of_a_copy(capsys: Capture, files: Path) -> None:
+    original = files / "p0.png"
+    before = datetime.now(UTC).replace(microsecond=0)
+    ok(capsys, "image", "add", "a", str(original))
+    after = datetime.now(UTC)
+    ok(capsys, "collection", "create", "trip", "a")
+    with Image.open(original) as opened:
+        width, height = opened.size
+    shown = js(capsys, "image", "show", "a")
+    added_at = datetime.fromisoformat(shown.pop("added_at"))
+    assert added_at.tzinfo is not None and before <= added_at <= after  # when it was stored, in UTC
+    assert shown == {
+        "image_id": "a",
+        "sha256": hashlib.sha256(original.read_bytes()).hexdigest(),
+        "size": original.stat().st_size,
+        "width": width,
+        "height": height,
+        "reference": False,
+        "source": None,  # a copy refers to no file: deleting the original loses nothing
+        "modified": None,
+        "collections": ["trip"],
+        "metadata": {},
+    }
+    text = ok(capsys, "image", "show", "a")
+    for line in (
+        "stored:      as a copy",
+        "source:      -",
+        f"sha256:      {shown['sha256']}",
+        f"size:        {shown['size']} bytes",
+        f"dimensions:  {width}x{height}",
+        "collections: trip",
+    ):
+        assert line in text.splitlines(), (line, text)
+
+
+def test_image_show_tells_the_file_a_reference_points_at(capsys: Capture, files: Path) -> None:
+    ok(capsys, "index", str(files), "--no-progress")  # a folder is stored by reference
+    source = files / "p1.png"
+    shown = js(capsys, "image", "show", "p1.png")
+    assert shown["reference"] is True
+    assert shown["source"] == str(source)
+    assert datetime.fromisoformat(shown["modified"]).timestamp() == pytest.approx(source.stat().st_mtime, abs=1)
+    assert shown["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert shown["size"] == source.stat().st_size
+    text = ok(capsys, "image", "show", "p1.png").splitlines()
+    assert "stored:      by reference" in text
+    assert f"source:      {source}" in text
+
+
+def test_image_show_escapes_control_characters_in_the_source_path(capsys: Capture, tmp_path: Path) -> None:
+    # An id may hold no control character, but the folder it was indexed from may.
+    folder = tmp_path / "red\x1b[31m"
+    folder.mkdir()
+    (folder / "p.png").write_bytes(encode(photo(3)))
+    ok(capsys, "index", str(folder), "--no-progress")
+    text = ok(capsys, "image", "show", "p.png")
+    assert "\x1b" not in text  # a file name cannot recolour or drive the terminal
+    assert f"source:      {tmp_path}/red\\x1b[31m/p.png" in text.splitlines()
+    assert js(capsys, "image", "show", "p.png")["source"] == str(folder / "p.png")
 
 
 def test_update_without_metadata_keeps_it(capsys: Capture, files: Path) -> None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PIL import Image
@@ -210,6 +213,38 @@ def test_browse_pages_and_statistics_plot(page: Page, tmp_path: Path) -> None:
     assert "5 images" in page.text_content("#stats-counts")
     assert page.locator("#stats-plot svg rect").count() >= 3  # p50, p90, p99 of the searches
     assert "p1.png" in page.text_content("#most-matched")
+
+
+def api_json(server: LiveServer, path: str) -> tuple[int, Any]:
+    """GET one of the server's API routes from outside the page: the status and the JSON body."""
+    try:
+        with urllib.request.urlopen(f"{server.url}{path}") as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.load(error)
+
+
+def test_create_then_rename_a_collection_in_the_page(page: Page, live_server: LiveServer, tmp_path: Path) -> None:
+    upload(page, photos(tmp_path / "photos"))
+    page.click("#tabs button[data-tab=organise]")
+    page.fill("#collection-name", "trip")
+    page.fill("#collection-ids", "p1.png, p2.png")
+    page.click("#collection-create")
+    page.wait_for_selector("#collections li:has-text('trip: 2 image(s)')")
+    page.fill("#collection-new-name", "holiday 2026")
+    page.click("#collection-rename")
+    page.wait_for_selector("#message:has-text('renamed collection trip to holiday 2026')")
+    page.wait_for_selector("#collections li:has-text('holiday 2026: 2 image(s)')")
+    assert "trip" not in page.text_content("#collections")
+    assert page.input_value("#collection-name") == "holiday 2026"  # the next action is on the new name
+    status, listed = api_json(live_server, "/api/contexts/default/collections")
+    assert status == 200
+    assert [(c["name"], c["image_count"]) for c in listed["collections"]] == [("holiday 2026", 2)]
+    status, members = api_json(live_server, "/api/contexts/default/collections/holiday%202026")
+    assert status == 200 and sorted(members["image_ids"]) == ["p1.png", "p2.png"]
+    status, gone = api_json(live_server, "/api/contexts/default/collections/trip")
+    assert status == 404, gone
 
 
 def test_signing_in_with_the_token_then_changing_things(

@@ -301,6 +301,15 @@ async function collectionAction(kind) {
   if (kind === "add") await api(ctxUrl(`/collections/${name}/images`), jsonBody({ image_ids: idsField() }));
   if (kind === "remove") await api(ctxUrl(`/collections/${name}/remove`), jsonBody({ image_ids: idsField() }));
   if (kind === "delete") await api(ctxUrl(`/collections/${name}`), { method: "DELETE" });
+  if (kind === "rename") {
+    const newName = $("collection-new-name").value.trim();
+    if (!newName) throw new Error("give the collection its new name");
+    await api(ctxUrl(`/collections/${name}/rename`), jsonBody({ name: newName }));
+    // The name field follows the collection, so the next action acts on it under its new name.
+    $("collection-name").value = newName;
+    $("collection-new-name").value = "";
+    say(`renamed collection ${decodeURIComponent(name)} to ${newName}`);
+  }
   await loadOrganise();
 }
 
@@ -404,7 +413,7 @@ function wire() {
     form.append("folder", sub ? `${$("ingest-folder").value}/${sub}` : $("ingest-folder").value);
     return ingest(form);
   }));
-  for (const kind of ["create", "add", "remove", "delete"]) $(`collection-${kind}`).addEventListener("click", guarded(() => collectionAction(kind)));
+  for (const kind of ["create", "add", "remove", "delete", "rename"]) $(`collection-${kind}`).addEventListener("click", guarded(() => collectionAction(kind)));
   $("tag-create").addEventListener("click", guarded(createTag));
 }
 
