@@ -73,6 +73,7 @@ class LocalBackend(Backend):
             self.extractor = Extractor(self.engine)
             self.indexes = ContextIndexes(self.store, IndexStore(self.database), self.engine, self._recompute)
             self._lock = threading.RLock()
+            self._told_unsaved = False
             self.default_threshold = self.engine.default_threshold
             self.duplicate_threshold = self.engine.duplicate_threshold
             in_memory = self.database.path == MEMORY
@@ -202,7 +203,22 @@ class LocalBackend(Backend):
         except UNREADABLE_IMAGE_ERRORS as exc:
             current = RecordedEngine.of(self.engine_name, self.engine)
             raise EngineMismatchError(mismatch_message(row.image_id, self._previous_engine, current, exc)) from exc
-        self.store.put_features(context, row.image_id, fresh)
+        if self.database.read_only:
+            self.store.keep_features(row, fresh)
+            self._note_unsaved()
+        else:
+            self.store.put_features(context, row.image_id, fresh)
+
+    def _note_unsaved(self) -> None:
+        """Say once that re-extracted features live only in this process."""
+        if not self._told_unsaved:
+            self._told_unsaved = True
+            logger.info(
+                "database %s is read-only: features re-extracted with engine %s are kept in memory "
+                "for this process only, not saved",
+                self.database.path,
+                self.engine_name or "given",
+            )
 
     def get_features(self, context: str, image_id: str) -> ImageFeatures:
         """The stored blob with its algorithm and version."""
@@ -292,8 +308,13 @@ class LocalBackend(Backend):
         blobs = []
         for reference_id, data, row in self.store.tag_references(context, tag):
             if (row.algorithm, row.version) != (self.engine.algorithm, self.engine.version):
-                row = self._row(tag, load_image(data))
-                self.store.replace_tag_features(reference_id, row)
+                fresh = self._row(tag, load_image(data))
+                if self.database.read_only:
+                    self.store.keep_tag_features(reference_id, row, fresh)
+                    self._note_unsaved()
+                else:
+                    self.store.replace_tag_features(reference_id, fresh)
+                row = fresh
             blobs.append(row.blob)
         return blobs
 

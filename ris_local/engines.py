@@ -5,12 +5,14 @@ built-in ones by :mod:`ris_local.plugin`) and selected with
 ``ris_core.open("local", engine="name")``. The database records the engine it was last
 opened with, so opening it again without ``engine=`` keeps that engine rather than
 silently re-extracting every image with the default. Opening it with another engine
-re-extracts the stored images' features before the backend is handed back; when an
-image's bytes cannot be read (a reference to a file that is gone, bytes that no longer
-decode), opening stops with :class:`~ris_core.errors.EngineMismatchError` naming the
-image and the engine to open the database with instead. The record keeps the old
-engine's name, marked unfinished, so the next open (with either engine) checks every
-row again and no blob is left made by an engine the record does not name.
+re-extracts the stored images' features before the backend is handed back (a read-only
+file cannot take them, so they are held in memory for that process: see
+:meth:`ris_local.store.LocalStore.keep_features`); when an image's bytes cannot be read
+(a reference to a file that is gone, bytes that no longer decode), opening stops with
+:class:`~ris_core.errors.EngineMismatchError` naming the image and the engine to open
+the database with instead. The record keeps the old engine's name, marked unfinished,
+so the next open (with either engine) checks every row again and no blob is left made by
+an engine the record does not name.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 An index is loaded on a context's first search: from the saved blocks if they match the
 context's generation and the engine (fast), otherwise rebuilt from the feature rows,
 read a chunk at a time. Feature rows made by another engine (or another version) are
-recomputed from the stored image bytes first. This process's writes are applied to the
+recomputed from the stored image bytes first (and, in a read-only database, held in
+memory by the store rather than saved). This process's writes are applied to the
 index as they happen; a write by another process shows as a generation this process did
 not make, and the index is rebuilt before the next search. Changed indexes are saved as
 blocks when the backend closes.
@@ -24,7 +25,8 @@ __all__ = ["ContextIndexes"]
 
 logger = logging.getLogger("ris_local")
 
-#: Recomputes one stale feature row from the stored image and stores it.
+#: Recomputes one stale feature row from the stored image and stores it (or, in a
+#: read-only database, has the store hold it in memory).
 Recompute = Callable[[str, FeatureRow], None]
 
 

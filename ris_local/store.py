@@ -4,6 +4,12 @@ Every image row has an integer ``key`` (its rowid) that the in-memory index uses
 context carries a ``generation`` counter, bumped by every write in the same transaction,
 so a process can tell cheaply whether another process changed the context since it
 built its index.
+
+A read-only database cannot take the features a newer engine makes again from a stale
+row, so :meth:`LocalStore.keep_features` holds them in memory instead, and every read of
+features here returns them in place of the stored row for as long as this store lives.
+Each held row remembers a digest of the stored blob it stands for, and is used only while
+the file still holds that blob: a row another process rewrote is read as it now stands.
 """
 
 from __future__ import annotations
@@ -108,12 +114,30 @@ class FeatureRow:
     blob: bytes
 
 
+def _made(row: FeatureRow) -> tuple[str, str, bytes]:
+    return row.algorithm, row.version, row.blob
+
+
+def _digest(blob: bytes) -> bytes:
+    return hashlib.blake2b(blob, digest_size=16).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """Features kept in memory in place of the stored blob whose digest is ``replaces``."""
+
+    replaces: bytes
+    row: FeatureRow
+
+
 class LocalStore:
     """Typed reads and transactional writes over the local backend's tables."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
         database.migrate("local", _MIGRATIONS)
+        self._held: dict[int, _Held] = {}  # by image key
+        self._held_tags: dict[int, _Held] = {}  # by tag reference row id
 
     # --- contexts ----------------------------------------------------------------
 
@@ -242,7 +266,7 @@ class LocalStore:
         key, algorithm, version, blob = rows[0]
         if blob is None:
             raise FeaturesNotFoundError(f"image {image_id!r} has no features; create them first")
-        return FeatureRow(int(key), image_id, str(algorithm), str(version), bytes(blob))
+        return self._current(FeatureRow(int(key), image_id, str(algorithm), str(version), bytes(blob)))
 
     def feature_rows(self, ref: str, chunk: int = 10_000) -> Iterator[list[FeatureRow]]:
         """Every feature row of the context, ``chunk`` rows at a time, in key order.
@@ -259,17 +283,29 @@ class LocalStore:
             )
             if not rows:
                 return
-            yield [FeatureRow(int(k), str(i), str(a), str(v), bytes(b)) for k, i, a, v, b in rows]
+            yield [self._current(FeatureRow(int(k), str(i), str(a), str(v), bytes(b))) for k, i, a, v, b in rows]
             after = int(rows[-1][0])
 
     def stale_features(self, ref: str, algorithm: str, version: str) -> list[FeatureRow]:
-        """Feature rows of the context made by another engine than ``algorithm`` ``version``."""
+        """Feature rows of the context made by another engine than ``algorithm`` ``version``
+        (rows whose features are held in memory count as the held ones)."""
         rows = self.database.query(
             "SELECT i.key, i.image_id, f.algorithm, f.version, f.blob FROM local_images i "
             "JOIN local_features f ON f.key = i.key WHERE i.ref = ? AND (f.algorithm != ? OR f.version != ?)",
             (ref, algorithm, version),
         )
-        return [FeatureRow(int(k), str(i), str(a), str(v), bytes(b)) for k, i, a, v, b in rows]
+        current = (self._current(FeatureRow(int(k), str(i), str(a), str(v), bytes(b))) for k, i, a, v, b in rows)
+        return [row for row in current if (row.algorithm, row.version) != (algorithm, version)]
+
+    def keep_features(self, stale: FeatureRow, fresh: FeatureRow) -> None:
+        """Hold ``fresh`` in memory in place of the stored ``stale`` row (of the same
+        image), for a database that cannot be written: every read here returns it."""
+        self._held[stale.key] = _Held(_digest(stale.blob), FeatureRow(stale.key, stale.image_id, *_made(fresh)))
+
+    def _current(self, row: FeatureRow) -> FeatureRow:
+        """The stored row, or the features held in its place while it is unchanged."""
+        held = self._held.get(row.key)
+        return held.row if held is not None and held.replaces == _digest(row.blob) else row
 
     def ids_of(self, keys: Iterable[int]) -> dict[int, str]:
         """The image id of each key."""
@@ -289,7 +325,11 @@ class LocalStore:
 
     def blobs_for(self, keys: Iterable[int]) -> dict[int, bytes]:
         """Feature blobs of the given keys."""
-        return {int(k): bytes(b) for k, b in self._in("SELECT key, blob FROM local_features WHERE key IN", keys)}
+        found = {int(k): bytes(b) for k, b in self._in("SELECT key, blob FROM local_features WHERE key IN", keys)}
+        for key in found.keys() & self._held.keys():
+            if self._held[key].replaces == _digest(found[key]):
+                found[key] = self._held[key].row.blob
+        return found
 
     def _key(self, db: sqlite3.Connection, ref: str, image_id: str) -> int:
         row = db.execute("SELECT key FROM local_images WHERE ref = ? AND image_id = ?", (ref, image_id)).fetchone()
@@ -323,7 +363,19 @@ class LocalStore:
             if not self.context_exists(ref):
                 raise ContextNotFoundError(f"no local context {ref!r}")
             raise TagNotFoundError(f"no tag {tag!r} in this context")
-        return [(int(i), bytes(d), FeatureRow(0, tag, str(a), str(v), bytes(b))) for i, d, a, v, b in rows]
+        references = []
+        for reference_id, data, algorithm, version, blob in rows:
+            row = FeatureRow(0, tag, str(algorithm), str(version), bytes(blob))
+            held = self._held_tags.get(int(reference_id))
+            if held is not None and held.replaces == _digest(row.blob):
+                row = held.row
+            references.append((int(reference_id), bytes(data), row))
+        return references
+
+    def keep_tag_features(self, reference_id: int, stale: FeatureRow, fresh: FeatureRow) -> None:
+        """Hold ``fresh`` in memory in place of a tag reference's stored ``stale`` features,
+        for a database that cannot be written (see :meth:`keep_features`)."""
+        self._held_tags[reference_id] = _Held(_digest(stale.blob), FeatureRow(0, stale.image_id, *_made(fresh)))
 
     def replace_tag_features(self, reference_id: int, features: FeatureRow) -> None:
         """Store recomputed features of one tag reference image (made by a newer engine)."""

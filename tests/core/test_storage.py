@@ -9,6 +9,7 @@ version from the future, and a second process holding the write lock.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import subprocess
@@ -24,6 +25,7 @@ import ris_core
 from ris_core import errors
 from ris_core.cli import main
 from ris_core.testing.images import encode, photo
+from ris_local.defaults import DEFAULT_ENGINE
 
 Capture = pytest.CaptureFixture[str]
 
@@ -96,6 +98,11 @@ def test_a_full_disk_exits_10(capsys: Capture, database: Path, tmp_path: Path, f
 
 @pytest.fixture
 def read_only(database: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The database made immutable."""
+    yield from made_read_only(database, monkeypatch)
+
+
+def made_read_only(database: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The database made immutable (root cannot write it either). Where the filesystem
     has no immutable flag, the file is reported unwritable instead, as os.access tells a
     user without write permission, and ris opens it read-only as it would then."""
@@ -139,6 +146,48 @@ def test_a_read_only_database_on_the_command_line(capsys: Capture, read_only: Pa
     (tmp_path / "new.png").write_bytes(encode(photo(9)))
     code, _, err = run(capsys, *base, "image", "add", "new.png", str(tmp_path / "new.png"))
     assert code == 11 and "read-only" in one_line_error(err)
+
+
+@pytest.fixture
+def stale_read_only(database: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A read-only database whose feature rows another engine made: opened once with the
+    ``hash`` engine, which re-extracted every image, recorded itself and defined a tag,
+    then made immutable. Opening it with the default engine finds every row stale."""
+    with ris_core.open("local", database=database, engine="hash") as system:
+        context = system.context("default")
+        context.create_tag("two", encode(photo(2)))
+        assert len(context) == 3
+    yield from made_read_only(database, monkeypatch)
+
+
+def test_a_read_only_database_of_another_engine_is_searched_in_memory(
+    stale_read_only: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.INFO, logger="ris_local"),
+        ris_core.open("local", database=stale_read_only, engine=DEFAULT_ENGINE) as system,
+    ):
+        context = system.context("default")
+        assert context.image_ids() == ["p0.png", "p1.png", "p2.png"]
+        assert context.find_similar_images(image=encode(photo(2)))[0].image_id == "p2.png"
+        # Stored images and tags are read through the features made again in memory.
+        fresh = context.extract_features(encode(photo(0)))
+        stored = context.get_features("p0.png")
+        assert (stored.algorithm, stored.version, stored.data) == (fresh.algorithm, fresh.version, fresh.data)
+        assert context.compare_images("p0.png", other_image=encode(photo(0))).similarity == 100.0
+        assert "p1.png" not in [result.image_id for result in context.find_similar_images("p1.png")]
+        assert context.find_images_by_tags("two")[0].image_id == "p2.png"
+    assert "not saved" in caplog.text
+
+
+def test_a_read_only_database_of_another_engine_on_the_command_line(
+    capsys: Capture, stale_read_only: Path, tmp_path: Path
+) -> None:
+    base = ["-d", str(stale_read_only), "-o", f"engine={DEFAULT_ENGINE}"]
+    assert run(capsys, *base, "image", "list")[:2] == (0, "p0.png\np1.png\np2.png\n")
+    (tmp_path / "query.png").write_bytes(encode(photo(1)))
+    code, out, err = run(capsys, *base, "search", str(tmp_path / "query.png"))
+    assert (code, err) == (0, "") and "p1.png" in out.splitlines()[1].split()
 
 
 # --- damaged files and newer schemas -------------------------------------------------------
