@@ -252,31 +252,15 @@ class PluginSet:
         """
         infos = []
         for name, claims in sorted(self.backend_specs.items()):
-            if len(claims) > 1:
-                owners = " and ".join(claim.plugin for claim in claims)
-                infos.append(BackendInfo(name, claims[0].description, owners, False, f"name claimed by {owners}"))
-                continue
-            spec = claims[0]
-            missing = spec.missing_requirements()
-            reason = spec._unavailable_message(missing) if missing else ""
-            options = _declared_options(spec) if with_options and not missing else {}
-            infos.append(BackendInfo(name, spec.description, spec.plugin, not missing, reason, options))
+            description, plugin, usable, reason = _availability(claims)
+            options = _declared_options(claims[0]) if with_options and usable else {}
+            infos.append(BackendInfo(name, description, plugin, usable, reason, options))
         return infos
 
     def engine_infos(self) -> list[EngineInfo]:
         """Every registered engine with whether it can be used, sorted by name (nothing
         is imported)."""
-        infos = []
-        for name, claims in sorted(self.engine_specs.items()):
-            if len(claims) > 1:
-                owners = " and ".join(claim.plugin for claim in claims)
-                infos.append(EngineInfo(name, claims[0].description, owners, False, f"name claimed by {owners}"))
-                continue
-            spec = claims[0]
-            missing = spec.missing_requirements()
-            reason = spec._unavailable_message(missing) if missing else ""
-            infos.append(EngineInfo(name, spec.description, spec.plugin, not missing, reason))
-        return infos
+        return [EngineInfo(name, *_availability(claims)) for name, claims in sorted(self.engine_specs.items())]
 
     def preprocessors(self) -> dict[str, PreprocessStep]:
         """Every named preprocessing step that plugins registered."""
@@ -356,3 +340,14 @@ def _module_available(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
         return False
+
+
+def _availability(claims: Sequence[Registration]) -> tuple[str, str, bool, str]:
+    """``(description, plugin, usable, reason)`` of a registered name: unusable when two
+    plugins claim it, or when its requirements are missing."""
+    if len(claims) > 1:
+        owners = " and ".join(claim.plugin for claim in claims)
+        return claims[0].description, owners, False, f"name claimed by {owners}"
+    spec = claims[0]
+    missing = spec.missing_requirements()
+    return spec.description, spec.plugin, not missing, spec._unavailable_message(missing) if missing else ""

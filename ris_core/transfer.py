@@ -98,8 +98,33 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1024 * 1024
 
 
-def _bar(show: bool | None, total: int, description: str) -> tqdm[Any]:
-    return tqdm(total=total, disable=not (sys.stderr.isatty() if show is None else show), unit="file", desc=description)
+class _Progress:
+    """One count of steps, shown as a bar (when ``show``, default: stderr is a terminal)
+    and told to ``on_progress(done, total)`` after each step."""
+
+    def __init__(self, show: bool | None, total: int, description: str, on_progress: TransferProgress | None) -> None:
+        self.bar: tqdm[Any] = tqdm(
+            total=total, disable=not (sys.stderr.isatty() if show is None else show), unit="file", desc=description
+        )
+        self.done, self.total, self.on_progress = 0, total, on_progress
+
+    def start(self, total: int) -> None:
+        """The number of steps, once it is known."""
+        self.total = self.bar.total = total
+        self.bar.refresh()
+
+    def step(self) -> None:
+        """One more step done."""
+        self.done += 1
+        self.bar.update(1)
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
 
 
 # --- export --------------------------------------------------------------------------
@@ -190,16 +215,8 @@ def export_context(
     scratch = _partial(path)
     writer = _Writer(scratch, mode)
     try:
-        with _bar(progress, total, f"exporting {context.name}") as bar:
-            done = 0
-
-            def step() -> None:
-                nonlocal done
-                done += 1
-                bar.update(1)
-                if on_progress is not None:
-                    on_progress(done, total)
-
+        with _Progress(progress, total, f"exporting {context.name}", on_progress) as counter:
+            step = counter.step
             metadata = catalog.metadata_for(context.name, image_ids)
             images = []
             for number, image_id in enumerate(image_ids, 1):
@@ -460,23 +477,9 @@ def import_context(
     """Load an export into context ``name`` (default: the exported context's name), all
     or nothing (see the module's docstring). ``progress`` shows a bar (default: when
     stderr is a terminal); ``on_progress(done, total)`` is called after each step."""
-    with _bar(progress, 0, "importing") as bar:
-        done, total = 0, 0
-
-        def start(steps: int) -> None:
-            nonlocal total
-            total = steps
-            bar.total = total
-            bar.refresh()
-
-        def step() -> None:
-            nonlocal done
-            done += 1
-            bar.update(1)
-            if on_progress is not None:
-                on_progress(done, total)
-
-        with _read_export(path, max_member_bytes, max_total_bytes, step, start) as (plan, files, hashes):
+    with _Progress(progress, 0, "importing", on_progress) as counter:
+        step = counter.step
+        with _read_export(path, max_member_bytes, max_total_bytes, step, counter.start) as (plan, files, hashes):
             for image in plan.images:
                 if hashes[image.file] != image.sha256:
                     raise _refuse(f"{image.file} (image {image.image_id!r}) does not match its sha256: it is damaged")
@@ -485,7 +488,7 @@ def import_context(
             if existing is not None:
                 _refuse_conflicts(existing, plan)
             tag_images = _tag_images(system, existing, plan, files)
-            start(total + len(plan.images))
+            counter.start(counter.total + len(plan.images))
             # The first write (a context is falsy when empty: compare with None).
             context = existing if existing is not None else system.context(target, create=True)
             undo = _Undo(context, created=existing is None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from ris_core.context import SearchContext
 from ris_core.errors import ContextNotFoundError, ImageNotFoundError, SourceNotFoundError
 from ris_core.images import load_image
 from ris_core.ingest import IMAGE_PATTERNS, IngestStatus
-from ris_core.models import Comparison
+from ris_core.models import BackendInfo, Comparison, EngineInfo
 from ris_core.samples import write_samples
 from ris_core.system import ImageSearch
 
@@ -58,15 +59,19 @@ def backends(with_options: bool, as_json: bool) -> None:
     if as_json:
         emit(infos)
         return
-    table(
-        ["name", "usable", "plugin", "description"],
-        [(i.name, "yes" if i.available else "no", i.plugin, i.description or i.reason) for i in infos],
-    )
+    _availability_table(infos)
     for info in infos:
         if not info.available:
             echo(f"\n{info.name}: {info.reason}")
         for option, help_text in info.options.items():
             echo(f"  {info.name} -o {option}=...  {help_text}")
+
+
+def _availability_table(infos: Sequence[BackendInfo | EngineInfo]) -> None:
+    table(
+        ["name", "usable", "plugin", "description"],
+        [(i.name, "yes" if i.available else "no", i.plugin, i.description or i.reason) for i in infos],
+    )
 
 
 @cli.command()
@@ -77,10 +82,7 @@ def engines(as_json: bool) -> None:
     if as_json:
         emit(infos)
         return
-    table(
-        ["name", "usable", "plugin", "description"],
-        [(i.name, "yes" if i.available else "no", i.plugin, i.description or i.reason) for i in infos],
-    )
+    _availability_table(infos)
 
 
 @cli.command()
