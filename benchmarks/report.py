@@ -315,8 +315,10 @@ queries (families {", ".join(ROBUST_FAMILIES)}) take {robust_search:.1f} ms medi
 {_extraction(extraction)}
 
 The reference decode is what `ImageData.decode(draft_size=...)` does for the hash stage's size;
-ris's hash stage decodes straight to grayscale at reduced scale (OpenCV's reduced decode for plain
-JPEGs: the same pixels as Pillow's draft, with less overhead), trims borders and hashes.
+ris decodes each image once, at the keypoint stage's size (a JPEG draft in YCbCr, whose Y plane is
+libjpeg's own grey), and derives the hash stage's view from it, so the hash stage alone costs that
+decode, border trimming and the codes. `python -m benchmarks.large_photos` times the whole
+extraction against one decode on large photographs.
 
 ### Indexes at scale
 

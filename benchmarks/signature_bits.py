@@ -23,7 +23,7 @@ from benchmarks.dataset import Sizes, build_dataset
 from benchmarks.sources import available_sources
 from ris_core.images import load_image
 from ris_local import keypoints, vocabulary
-from ris_local.decoding import content_box, decode_gray, draft_size
+from ris_local.decoding import content_box, decode
 
 __all__ = ["SIZES", "bit_disagreement", "choose", "main"]
 
@@ -43,7 +43,7 @@ Bits = npt.NDArray[np.float64]
 
 def _keypoints(data: bytes) -> keypoints.Keypoints:
     image = load_image(data)
-    gray = decode_gray(image, draft_size(image, keypoints.WORK_SIDE))
+    gray = decode(image, keypoints.WORK_SIDE).gray
     left, top, right, bottom = content_box(gray)
     return keypoints.detect(keypoints.work_image(gray[top:bottom, left:right]))
 

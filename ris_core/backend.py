@@ -23,8 +23,9 @@ stored data exactly as it was. Methods may be called from several threads at onc
 from __future__ import annotations
 
 import abc
+import contextlib
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from ris_core.images import ImageData
@@ -98,6 +99,16 @@ class Backend(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Release connections and files. Called once; later calls are not made."""
+
+    @contextlib.contextmanager
+    def batch(self, workers: int) -> Iterator[None]:
+        """Many adds and updates follow, from up to ``workers`` threads (batch ingest).
+
+        An optional hook: a backend may start helpers for the block (the local backend
+        extracts features in ``workers`` processes) and must stop them when it ends.
+        By default nothing happens.
+        """
+        yield
 
     # --- search contexts ---------------------------------------------------------
 

@@ -37,6 +37,7 @@ __all__ = [
     "PreprocessStep",
     "SourceFile",
     "decode_cost",
+    "draft_factor",
     "gray8",
     "load_image",
 ]
@@ -113,15 +114,18 @@ class ImageData:
         """Return the same image with ``steps`` as its preprocessing chain."""
         return replace(self, preprocessing=tuple(steps))
 
-    def decode(self, *, draft_size: tuple[int, int] | None = None) -> Image.Image:
+    def decode(self, *, draft_size: tuple[int, int] | None = None, like_draft: bool = False) -> Image.Image:
         """Decode the pixels and run the preprocessing chain.
 
         ``draft_size`` lets JPEG decode at 1/2, 1/4 or 1/8 scale while staying at least
         that large. Other formats have no reduced decode: when they decode to more
         than :data:`REDUCE_ABOVE_PIXELS`, the full pixels are reduced band by band
         (still at least ``draft_size``) before any step runs, so no step makes a
-        full-size copy. Callers that compare images must decode every image the same
-        way, since reduced-scale decoding moves fine features.
+        full-size copy. ``like_draft`` reduces them at any size, by the factor a JPEG
+        draft of ``draft_size`` would take (1, 2, 4 or 8), so every format comes out
+        at the size a JPEG of the same picture would. Callers that compare images must
+        decode every image the same way, since reduced-scale decoding moves fine
+        features.
         """
         try:
             # Not a ``with`` block: the pixels outlive the in-memory file, which the
@@ -130,7 +134,7 @@ class ImageData:
             if draft_size is not None and opened.format in ("JPEG", "MPO"):
                 opened.draft(None, draft_size)
             opened.load()
-            pixels: Image.Image = _bounded(opened, draft_size)
+            pixels: Image.Image = _bounded(opened, draft_size, like_draft)
             del opened  # the full-size pixels go as soon as the reduced copy exists
             for step in self.preprocessing:
                 pixels = step(pixels)
@@ -277,6 +281,11 @@ def gray8(image: Image.Image) -> Image.Image:
     return out
 
 
+def _reduces_as_is(mode: str) -> bool:
+    """Whether ``Image.reduce`` takes this mode without :func:`_reducible`'s conversion."""
+    return mode not in ("1", "P") and not mode.startswith("I;16")
+
+
 def _reducible(band: Image.Image) -> Image.Image:
     """A band in a mode ``Image.reduce`` takes, keeping colour and transparency."""
     if band.mode.startswith("I;16"):
@@ -288,26 +297,40 @@ def _reducible(band: Image.Image) -> Image.Image:
     return band
 
 
-def _bounded(opened: Image.Image, draft_size: tuple[int, int] | None) -> Image.Image:
+def draft_factor(width: int, height: int, draft_size: tuple[int, int]) -> int:
+    """The scale a JPEG draft of ``draft_size`` takes (Pillow's ``JpegImageFile.draft``):
+    the largest of 8, 4, 2 and 1 that keeps both sides at least ``draft_size``."""
+    ratio = min(width // max(1, draft_size[0]), height // max(1, draft_size[1]))
+    return 8 if ratio >= 8 else 4 if ratio >= 4 else 2 if ratio >= 2 else 1
+
+
+def _bounded(opened: Image.Image, draft_size: tuple[int, int] | None, like_draft: bool = False) -> Image.Image:
     """``opened``, or when it holds more than :data:`REDUCE_ABOVE_PIXELS`, a copy reduced
     by the largest integer factor that keeps it at least ``draft_size``, made band by
-    band so it costs a few MB beyond the decoded pixels."""
+    band so it costs a few MB beyond the decoded pixels. ``like_draft`` reduces at any
+    size by :func:`draft_factor` (a JPEG, already drafted, has nothing left to take)."""
     width, height = opened.size
-    if width * height <= REDUCE_ABOVE_PIXELS:
-        return opened
     wanted = draft_size or (1, 1)
-    factor = max(1, min(width // max(1, wanted[0]), height // max(1, wanted[1])))
+    if like_draft and opened.format not in ("JPEG", "MPO"):
+        factor = draft_factor(width, height, wanted)
+    elif width * height <= REDUCE_ABOVE_PIXELS:
+        return opened
+    else:
+        factor = max(1, min(width // max(1, wanted[0]), height // max(1, wanted[1])))
     # Never leave more than the threshold's worth of pixels, whatever was asked.
     while (width // factor) * (height // factor) > REDUCE_ABOVE_PIXELS:
         factor += 1
     if factor == 1:
         return opened
-    first = _reducible(opened.crop((0, 0, width, min(height, factor))))
-    out = Image.new(first.mode, (-(-width // factor), -(-height // factor)))
-    rows = factor * max(1, _BAND_BYTES // (4 * width * factor))
-    for y in range(0, height, rows):
-        band = _reducible(opened.crop((0, y, width, min(height, y + rows))))
-        out.paste(band.reduce(factor), (0, y // factor))
+    if width * height <= REDUCE_ABOVE_PIXELS and _reduces_as_is(opened.mode):
+        out = opened.reduce(factor)  # small enough to reduce in one call, no band copies
+    else:
+        first = _reducible(opened.crop((0, 0, width, min(height, factor))))
+        out = Image.new(first.mode, (-(-width // factor), -(-height // factor)))
+        rows = factor * max(1, _BAND_BYTES // (4 * width * factor))
+        for y in range(0, height, rows):
+            band = _reducible(opened.crop((0, y, width, min(height, y + rows))))
+            out.paste(band.reduce(factor), (0, y // factor))
     out.info = {key: value for key, value in opened.info.items() if key != "transparency"}
     exif = opened.getexif()
     if exif and "exif" not in out.info:

@@ -195,8 +195,9 @@ def ingest(
 
     For each chunk, ``workers`` threads read the images (I/O, header checks, content
     hashes), then add the new ones. Threads suit every backend: remote ones wait on the
-    network, and the local one's decoding and feature extraction release the GIL
-    (BENCHMARKS.md measures the gain). Each item is committed before it is reported.
+    network, and the local one hands feature extraction to ``workers`` processes for
+    the batch (its ``batch`` hook; BENCHMARKS.md measures the gain). Each item is
+    committed before it is reported.
     A failure of the store raises StorageError after the items already reported.
     """
     report = IngestReport()
@@ -204,7 +205,7 @@ def ingest(
     count = workers or os.cpu_count() or 1
     by_reference = context.by_reference
     settled = _collisions(work)
-    with ThreadPoolExecutor(max_workers=count, thread_name_prefix="ris-ingest") as pool:
+    with context.system.backend.batch(count), ThreadPoolExecutor(count, thread_name_prefix="ris-ingest") as pool:
         # A few items per worker per chunk: a million-file batch never holds more
         # than a chunk of images in memory.
         for start in range(0, total, count * 8):

@@ -9,10 +9,11 @@ large context does not read one row per image.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import cv2
@@ -107,6 +108,12 @@ class LocalBackend(Backend):
     def catalog_location(self) -> str:
         """The catalog shares the database file (memory stays memory)."""
         return self.database.path
+
+    @contextlib.contextmanager
+    def batch(self, workers: int) -> Iterator[None]:
+        """Extract features in ``workers`` processes while a batch ingest runs."""
+        with self.extractor.processes(workers):
+            yield
 
     def close(self) -> None:
         """Save changed indexes and close the database."""

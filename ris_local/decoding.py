@@ -1,37 +1,41 @@
-"""Grayscale pixels at reduced scale, the cheapest way Pillow or OpenCV can give them, and border trimming.
+"""One decode per image, the views every stage derives from it, and border trimming.
 
-JPEG files are decoded straight to grayscale at reduced scale, the way Pillow's
-``draft`` mode does it: libjpeg then skips the colour conversion and scales in the DCT
-domain (1/2, 1/4 or 1/8), which is most of the cost of a hash. Index and query images
-must be decoded the same way, because reduced-scale decoding moves fine features (about
-as much as a JPEG re-save at quality 75). Plain JPEG files (8-bit, one or three
-components, complete) take OpenCV's ``imdecode``, whose libjpeg-turbo gives the same
-pixels as Pillow's draft decode with less overhead; everything else takes Pillow's
-draft decode. (One visible difference: libjpeg's warnings about corrupt but complete
-files, which Pillow swallows, reach stderr through OpenCV.) Images with preprocessing
-steps go through :meth:`ImageData.decode`, so the steps see the pixels they expect.
+:func:`decode` decodes an image once, at the size the keypoint stage needs (the longer
+side at least ``longest``), and the hash stage, the thumbnail and the chroma map derive
+their pixels from that decode instead of decoding again. JPEG files decode at reduced
+scale through Pillow's ``draft``: libjpeg scales in the DCT domain (1/2, 1/4 or 1/8),
+which is most of the saving, and is asked for YCbCr, whose Y plane is exactly the grey
+of a grey draft decode and whose chroma the colour map reads. Other formats have no
+reduced decode: they decode once in full and are reduced at once by the factor a JPEG
+draft would take (:meth:`ImageData.decode` with ``like_draft``, band by band above its
+pixel threshold), so a PNG and a JPEG of one picture come out at the same size. Index
+and query images must be decoded the same way, because reduced-scale decoding moves
+fine features (about as much as a JPEG re-save at quality 75): every stage of every
+engine goes through :func:`decode`. Images with preprocessing steps go through
+:meth:`ImageData.decode`, so the steps see the pixels they expect, except a colour or
+grey JPEG under the default steps, on which they amount to turning it upright.
 
 :func:`content_box` finds uniform borders (letterbox bars, passe-partouts, window
-frames) so that both stages describe the picture, not its frame. :func:`decode_rgb`
-gives the small colour picture that the colour check (:mod:`ris_local.colour`) needs.
+frames) so that both stages describe the picture, not its frame.
 """
 
 from __future__ import annotations
 
-import functools
 import io
-import struct
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from ris_core.images import SUPPORTED_FORMATS, ImageData
+from ris_core.images import SUPPORTED_FORMATS, ImageData, draft_factor
+from ris_core.preprocess import DEFAULT_STEPS, apply_exif_orientation
 
-__all__ = ["content_box", "decode_gray", "decode_rgb", "draft_size"]
+__all__ = ["Decoded", "content_box", "decode", "draft_size", "hash_view"]
 
 Gray = npt.NDArray[np.uint8]
+RGB = npt.NDArray[np.uint8]
 
 #: A border row or column varies by less than this (0..255 gray levels)...
 _FLAT_STD = 4.0
@@ -47,139 +51,79 @@ _NESTED_BORDERS = 3
 #: A side trimmed again must step at least this much (grey levels) from the border
 #: already trimmed: a smooth sky drifts less than that from one line to the next.
 _STEP = _SAME_COLOUR / 2
+#: A JPEG draft scales by at most this much; the hash view stops there too.
+_MAX_DRAFT = 8
+#: Pillow's failures to decode (the checked path of :meth:`ImageData.decode` maps them).
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
 
-#: OpenCV's reduced grayscale decodes by scale; orientation ignored, as Pillow does.
-_CV_GRAY = {
-    scale: flag | cv2.IMREAD_IGNORE_ORIENTATION
-    for scale, flag in (
-        (8, cv2.IMREAD_REDUCED_GRAYSCALE_8),
-        (4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
-        (2, cv2.IMREAD_REDUCED_GRAYSCALE_2),
-        (1, cv2.IMREAD_GRAYSCALE),
-    )
-}
-#: Frame headers of Huffman-coded baseline, extended and progressive JPEG.
-_PLAIN_FRAMES = frozenset((0xC0, 0xC1, 0xC2))
-#: Markers without a length field: TEM and the restart markers.
-_BARE_MARKERS = frozenset((0x01, *range(0xD0, 0xD8)))
+
+def _request(width: int, height: int, longest: int) -> tuple[int, int]:
+    scale = min(1.0, longest / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def draft_size(image: ImageData, longest: int) -> tuple[int, int]:
     """The draft request that keeps the longer side at least ``longest`` pixels."""
-    scale = min(1.0, longest / max(image.width, image.height))
-    return max(1, round(image.width * scale)), max(1, round(image.height * scale))
+    return _request(image.width, image.height, longest)
 
 
-def _plain_jpeg(image: ImageData) -> bool:
-    """Whether OpenCV decodes ``image`` to exactly the pixels of Pillow's draft decode.
+@dataclass(frozen=True)
+class Decoded:
+    """One decode of an image: its grey pixels and its colour picture, the same size.
 
-    That needs a frame libjpeg converts to gray itself (one component, or three in
-    YCbCr or RGB; Pillow and OpenCV convert CMYK differently), 8-bit samples, and a
-    file that ends with its EOI marker: libjpeg pads a truncated scan where Pillow
-    raises, so a cut-off file must take Pillow's path to fail the same way. Pillow
-    also warns or refuses above ``Image.MAX_IMAGE_PIXELS``; such images take its path.
+    ``scale`` is how many of the file's pixels one decoded pixel spans along the longer
+    side (1, 2, 4 or 8 for a draft; more for a huge file reduced to bound memory).
+    ``colour`` stays in the mode it decoded to (YCbCr for a colour JPEG) until
+    :meth:`rgb` is asked for it, since only the small chroma map needs RGB.
     """
-    data = image.data
-    limit = Image.MAX_IMAGE_PIXELS
-    if image.format != "JPEG" or not data.endswith(b"\xff\xd9") or (limit and image.width * image.height > limit):
-        return False
-    # Walk the marker segments to the frame header (a few segments, microseconds).
-    position, end = 2, len(data) - 10
-    if not data.startswith(b"\xff\xd8"):
-        return False
-    while position < end:
-        if data[position] != 0xFF:
-            return False
-        marker = data[position + 1]
-        if marker == 0xFF:  # a fill byte before the marker
-            position += 1
-        elif marker in _BARE_MARKERS:
-            position += 2
-        elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # SOFn, not DHT/JPG/DAC
-            precision, height, width, components = struct.unpack_from(">BHHB", data, position + 4)
-            return (
-                marker in _PLAIN_FRAMES
-                and precision == 8
-                and components in (1, 3)
-                and (width, height) == (image.width, image.height)
-            )
-        elif marker in (0xD8, 0xD9, 0xDA):  # SOI, EOI or a scan before any frame header
-            return False
-        else:
-            position += 2 + (data[position + 2] << 8 | data[position + 3])
-    return False
+
+    gray: Gray
+    colour: Image.Image
+    scale: int
+
+    def rgb(self) -> RGB:
+        """The colour picture as 8-bit RGB pixels."""
+        colour = self.colour if self.colour.mode == "RGB" else self.colour.convert("RGB")
+        return np.asarray(colour)
 
 
-def _draft_scale(width: int, height: int, size: tuple[int, int]) -> int:
-    """Pillow's choice of scale (``JpegImageFile.draft``): the largest of 8, 4, 2, 1 that
-    keeps both sides at least ``size``."""
-    ratio = min(width // size[0], height // size[1])
-    return 8 if ratio >= 8 else 4 if ratio >= 4 else 2 if ratio >= 2 else 1
-
-
-def _opencv_gray(data: bytes, width: int, height: int, size: tuple[int, int]) -> Gray | None:
-    """Pillow's draft decode of a plain JPEG to ``L``, done by OpenCV; ``None`` if it fails."""
-    scale = _draft_scale(width, height, size)
-    try:
-        pixels = cv2.imdecode(np.frombuffer(data, np.uint8), _CV_GRAY[scale])
-    except cv2.error:
-        return None
-    # libjpeg rounds the scaled sides up, as Pillow's draft does.
-    expected = (-(-height // scale), -(-width // scale))
-    if pixels is None or pixels.shape != expected or pixels.dtype != np.uint8:
-        return None
-    return np.asarray(pixels, dtype=np.uint8)
-
-
-def _pillow_gray(data: bytes, size: tuple[int, int]) -> Gray:
-    """Pillow's draft decode of a JPEG (or MPO) straight to ``L``; raises what Pillow raises."""
-    opened = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
-    opened.draft("L", size)
-    opened.load()
-    return np.asarray(opened if opened.mode == "L" else opened.convert("L"))
-
-
-@functools.cache
-def _opencv_agrees() -> bool:
-    """Whether this installation's OpenCV decodes JPEG to Pillow's pixels (checked once).
-
-    Both wheels bundle libjpeg-turbo, whose scaled decodes agree to the bit; an OpenCV
-    built on another libjpeg would not, and would change the codes, so it is not used.
-    """
-    noise = np.random.default_rng(5).integers(0, 256, (8, 8, 3), dtype=np.uint8)
-    picture = Image.fromarray(cv2.resize(noise, (67, 53), interpolation=cv2.INTER_CUBIC))
-    for mode, options in (("RGB", {"subsampling": 2}), ("RGB", {"progressive": True}), ("L", {})):
-        buffer = io.BytesIO()
-        picture.convert(mode).save(buffer, "JPEG", quality=90, **options)
-        data = buffer.getvalue()
-        for side in (67, 33, 16, 8):
-            size = (side, side * 53 // 67)
-            fast = _opencv_gray(data, 67, 53, size)
-            if fast is None or not np.array_equal(fast, _pillow_gray(data, size)):
-                return False
-    return True
-
-
-def decode_gray(image: ImageData, size: tuple[int, int]) -> Gray:
-    """8-bit grayscale pixels at least ``size`` (width, height) when the file is that large."""
-    if not image.preprocessing and image.format in ("JPEG", "MPO"):
-        if _plain_jpeg(image) and _opencv_agrees():
-            fast = _opencv_gray(image.data, image.width, image.height, size)
-            if fast is not None:
-                return fast
+def decode(image: ImageData, longest: int) -> Decoded:
+    """Decode ``image`` once, its longer side at least ``longest`` when the file is that
+    large (transparent areas white, as most viewers show them)."""
+    size = draft_size(image, longest)
+    default_steps = image.preprocessing == DEFAULT_STEPS
+    if (default_steps or not image.preprocessing) and image.format in ("JPEG", "MPO"):
         try:
-            return _pillow_gray(image.data, size)
-        except (OSError, ValueError, SyntaxError, EOFError):
+            opened = Image.open(io.BytesIO(image.data), formats=SUPPORTED_FORMATS)
+            if opened.mode in ("RGB", "L"):
+                opened.draft("YCbCr" if opened.mode == "RGB" else "L", size)
+                opened.load()
+                # On a YCbCr or grey JPEG the default steps only turn it upright: it has
+                # no transparency, and its mode is one the features read as it is.
+                return _decoded(image, apply_exif_orientation(opened) if default_steps else opened)
+        except _DECODE_ERRORS:
             pass  # the checked path below raises the library's own error
-    pixels = _opaque(image.decode(draft_size=size))
-    return np.asarray(pixels if pixels.mode == "L" else pixels.convert("L"))
+    return _decoded(image, _opaque(image.decode(draft_size=size, like_draft=True)))
 
 
-def decode_rgb(image: ImageData, size: tuple[int, int]) -> npt.NDArray[np.uint8]:
-    """8-bit RGB pixels at least ``size`` (width, height) when the file is that large
-    (Pillow's draft decode for JPEG; transparent areas white, as in :func:`decode_gray`)."""
-    pixels = _opaque(image.decode(draft_size=size))
-    return np.asarray(pixels if pixels.mode == "RGB" else pixels.convert("RGB"))
+def _decoded(image: ImageData, pixels: Image.Image) -> Decoded:
+    if pixels.mode == "YCbCr":
+        gray = np.asarray(pixels.getchannel(0))  # libjpeg's own grey, as a grey decode gives it
+    else:
+        gray = np.asarray(pixels if pixels.mode == "L" else pixels.convert("L"))
+    return Decoded(gray, pixels, max(1, round(max(image.width, image.height) / max(gray.shape))))
+
+
+def hash_view(decoded: Decoded, longest: int) -> Gray:
+    """The grey picture the hash stage reads: the decode reduced (box averages) by the
+    factor that a JPEG draft keeping the longer side at least ``longest`` would take
+    from the file, less what the decode took already. For a JPEG that is what a draft
+    at the hash stage's size gives, up to the rounding of its DCT scaling."""
+    height, width = decoded.gray.shape
+    factor = min(draft_factor(width, height, _request(width, height, longest)), max(1, _MAX_DRAFT // decoded.scale))
+    if factor == 1:
+        return decoded.gray
+    return np.asarray(Image.fromarray(decoded.gray).reduce(factor))
 
 
 def _opaque(pixels: Image.Image) -> Image.Image:

@@ -41,7 +41,7 @@ import numpy.typing as npt
 
 from ris_core.images import ImageData
 from ris_local import colour, keypoints, thumbnails, vocabulary
-from ris_local.decoding import content_box, decode_gray, decode_rgb, draft_size
+from ris_local.decoding import Decoded, content_box, decode, hash_view
 from ris_local.globalhash import HashCodes, hash_codes
 
 __all__ = [
@@ -60,14 +60,12 @@ __all__ = [
 
 #: Keypoints per image the robust index keeps (10 bytes each, with a 2-byte frame size: under 2 KB per image).
 INDEX_KEYPOINTS = 200
-#: The hash stage decodes so the longer side is at least this many pixels.
+#: The hash stage's view keeps its longer side at least this many pixels (see
+#: :func:`~ris_local.decoding.hash_view`).
 HASH_SIDE = 64
 #: Visual words stored per keypoint, nearest first: the index takes the first, queries
 #: all of them (multiple assignment: a true match shares at least one word far more often).
 WORDS_PER_KEYPOINT = 4
-#: The colour decode keeps its longer side at least this many pixels (a 1/4 or 1/8
-#: draft of a JPEG): enough for a ``colour.SIDE`` map of what is left inside borders.
-COLOUR_SIDE = 96
 _MAGIC = b"RIS\x05"
 #: The descriptor bits that make a keypoint's signature. A signature must tell apart
 #: descriptors that share a visual word, and the tree's words already fix the bits that
@@ -179,16 +177,16 @@ def _keypoint_set(found: keypoints.Keypoints) -> KeypointSet:
     return KeypointSet(*_pack(found), words)
 
 
-def _hash_grays(image: ImageData) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-    """The hash stage's picture, a small draft decode, whole and inside its borders."""
-    gray = decode_gray(image, draft_size(image, HASH_SIDE))
+def _hash_grays(decoded: Decoded) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """The hash stage's picture, derived from the one decode, whole and inside its borders."""
+    gray = hash_view(decoded, HASH_SIDE)
     left, top, right, bottom = content_box(gray)
     return gray, gray[top:bottom, left:right]
 
 
 def extract_hashes(image: ImageData) -> HashCodes:
-    """The hash stage alone: a small draft decode, border trimming, four codes."""
-    return hash_codes(_hash_grays(image)[1])
+    """The hash stage alone: the codes :func:`extract` computes, from the same decode."""
+    return hash_codes(_hash_grays(decode(image, keypoints.WORK_SIDE))[1])
 
 
 def centre_codes(gray: npt.NDArray[np.uint8]) -> tuple[int, ...]:
@@ -204,13 +202,14 @@ def centre_codes(gray: npt.NDArray[np.uint8]) -> tuple[int, ...]:
 def extract(image: ImageData) -> Features:
     """Both stages: hash codes, then ORB keypoints of the picture at two scales (the
     index keeps some of the first scale's) and of its mirror."""
-    whole, small = _hash_grays(image)
+    decoded = decode(image, keypoints.WORK_SIDE)  # the only decode: every view below comes from it
+    whole, small = _hash_grays(decoded)
     codes = hash_codes(small)
     untrimmed = None
     if whole.shape != small.shape:
         whole_codes = hash_codes(whole)
         untrimmed = (whole_codes.dct, whole_codes.mirrored_dct)
-    gray = decode_gray(image, draft_size(image, keypoints.WORK_SIDE))
+    gray = decoded.gray
     left, top, right, bottom = content_box(gray)
     work = keypoints.work_image(gray[top:bottom, left:right])
     found, smaller = keypoints.detect(work), keypoints.detect(keypoints.shrink(work, SECOND_SCALE))
@@ -222,7 +221,7 @@ def extract(image: ImageData) -> Features:
     size = (round(found.size[0]), round(found.size[1]))
     normal = _keypoint_set(keypoints.concatenate(found, smaller))
     n_index = min(INDEX_KEYPOINTS, len(order))
-    chroma = _chroma(image, (left, top, right, bottom), gray.shape)
+    chroma = colour.make(decoded.rgb()[top:bottom, left:right])
     return Features(
         size,
         codes,
@@ -234,17 +233,6 @@ def extract(image: ImageData) -> Features:
         chroma,
         untrimmed,
     )
-
-
-def _chroma(image: ImageData, box: tuple[int, int, int, int], shape: tuple[int, ...]) -> npt.NDArray[np.int8]:
-    """The chroma map of the picture inside ``box``, which was found on a grey decode of
-    ``shape``: the colour decode is smaller, so the box is scaled to it."""
-    rgb = decode_rgb(image, draft_size(image, COLOUR_SIDE))
-    sx, sy = rgb.shape[1] / shape[1], rgb.shape[0] / shape[0]
-    left, top, right, bottom = box
-    x0, y0 = round(left * sx), round(top * sy)
-    x1, y1 = max(x0 + 1, round(right * sx)), max(y0 + 1, round(bottom * sy))
-    return colour.make(rgb[y0:y1, x0:x1])
 
 
 def to_blob(features: Features) -> bytes:

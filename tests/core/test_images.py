@@ -95,6 +95,15 @@ def test_draft_decoding_is_at_least_the_requested_size() -> None:
     assert 200 <= small.width < 1600 and 150 <= small.height < 1200
 
 
+def test_like_draft_reduces_other_formats_as_a_jpeg_draft_would() -> None:
+    picture = photo(1, (1600, 1200))
+    png, jpeg = load_image(encode(picture, "PNG")), load_image(encode(picture, "JPEG", quality=90))
+    assert png.decode(draft_size=(200, 150)).size == (1600, 1200)  # unchanged without it
+    assert png.decode(draft_size=(200, 150), like_draft=True).size == (200, 150)  # 1/8, as the JPEG's draft
+    assert jpeg.decode(draft_size=(200, 150), like_draft=True).size == (200, 150)
+    assert png.decode(draft_size=(500, 300), like_draft=True).size == (800, 600)  # 1/2 keeps 500 wide
+
+
 # --- preprocessing ------------------------------------------------------------------
 
 

@@ -1,0 +1,75 @@
+"""One decode per image: every format comes out at a JPEG draft's size, and the views
+the stages read (hash view, keypoint image, chroma) come from that one decode."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ris_core.errors import InvalidImageError
+from ris_core.images import load_image
+from ris_local import decoding, features, keypoints
+
+from .conftest import encode
+
+
+@pytest.fixture(scope="module")
+def large(astronaut: Image.Image) -> Image.Image:
+    """The astronaut at 2048x1536: a 1/4 draft keeps the keypoint stage's 384 pixels."""
+    return astronaut.resize((2048, 1536), Image.Resampling.BICUBIC)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_every_format_decodes_once_at_a_jpeg_drafts_size(large: Image.Image, fmt: str) -> None:
+    decoded = decoding.decode(load_image(encode(large, fmt)), keypoints.WORK_SIDE)
+    assert decoded.gray.shape == (384, 512) and decoded.scale == 4
+    assert decoded.rgb().shape == (384, 512, 3)
+    # The hash view is the decode reduced to what a 1/8 draft gives.
+    assert decoding.hash_view(decoded, features.HASH_SIDE).shape == (192, 256)
+
+
+def test_a_jpeg_decodes_to_libjpegs_own_grey(large: Image.Image) -> None:
+    data = encode(large, "JPEG")
+    decoded = decoding.decode(load_image(data), keypoints.WORK_SIDE)
+    grey = Image.open(io.BytesIO(data))
+    grey.draft("L", (512, 384))
+    assert np.array_equal(decoded.gray, np.asarray(grey))
+
+
+def test_formats_of_one_picture_give_nearly_the_same_features(large: Image.Image) -> None:
+    jpeg, png = (features.extract(load_image(encode(large, fmt))) for fmt in ("JPEG", "PNG"))
+    assert jpeg.size == png.size
+    assert (jpeg.codes.dct ^ png.codes.dct).bit_count() <= 4
+    assert np.abs(jpeg.chroma.astype(int) - png.chroma).max() <= 6
+
+
+def test_index_and_query_paths_hash_identically(large: Image.Image) -> None:
+    from ris_local.robust import HashStageEngine, RobustEngine
+
+    image = load_image(encode(large, "PNG"))
+    blob = RobustEngine().extract(image)
+    assert RobustEngine().extract(load_image(encode(large, "PNG"))) == blob
+    assert features.from_blob(HashStageEngine().extract(image)).codes == features.from_blob(blob).codes
+
+
+def test_a_truncated_jpeg_fails_with_a_typed_error(large: Image.Image) -> None:
+    data = encode(large, "JPEG")
+    image = load_image(data[: len(data) // 2])
+    with pytest.raises(InvalidImageError, match="truncated or corrupt"):
+        features.extract(image)
+
+
+def test_the_default_steps_turn_a_jpeg_upright(large: Image.Image) -> None:
+    from ris_core.preprocess import DEFAULT_STEPS
+
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored on its side: turn 90 degrees clockwise to view
+    large.save(buffer, "JPEG", quality=90, exif=exif.tobytes())
+    image = load_image(buffer.getvalue()).with_preprocessing(DEFAULT_STEPS)
+    decoded = decoding.decode(image, keypoints.WORK_SIDE)
+    assert decoded.gray.shape == (512, 384) and decoded.rgb().shape == (512, 384, 3)
+    assert decoded.scale == 4

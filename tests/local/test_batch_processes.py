@@ -1,0 +1,39 @@
+"""Batch ingest extracts in worker processes: the same features as one add, bad files
+still reported one by one, and no worker left behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import ris_core
+from ris_core.ingest import IngestStatus
+from ris_core.testing.images import encode, photo, truncated_jpeg
+
+
+def _workers() -> int:
+    return sum(type(child).__name__ == "ForkServerProcess" for child in multiprocessing.active_children())
+
+
+def test_a_batch_in_processes_extracts_what_one_add_does(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in range(6):
+        (folder / f"p{seed}.jpg").write_bytes(encode(photo(seed, (1600, 1200)), "JPEG", quality=90))
+    (folder / "p6.png").write_bytes(encode(photo(6, (1200, 900)), "PNG"))
+    (folder / "broken.jpg").write_bytes(truncated_jpeg())
+    with ris_core.open("local", database=tmp_path / "ris.db") as system:
+        context = system.create_context("batch")
+        workers_seen: list[int] = []
+        report = context.add_images(
+            folder, workers=2, progress=False, on_progress=lambda *_: workers_seen.append(_workers())
+        )
+        assert max(workers_seen) == 2  # two extraction processes while the batch ran
+        statuses = {item.image_id: item.status for item in report.items}
+        assert statuses.pop("broken.jpg") is IngestStatus.FAILED
+        assert set(statuses.values()) == {IngestStatus.ADDED} and len(statuses) == 7
+        for image_id in statuses:
+            stored = context.get_features(image_id).data
+            assert context.extract_features(folder / image_id).data == stored  # extracted in this process
+        assert context.find_similar_images(image=folder / "p3.jpg", max_count=1)[0].image_id == "p3.jpg"
+        assert _workers() == 0  # stopped with the batch: a search extracts its query here
