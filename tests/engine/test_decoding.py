@@ -11,7 +11,7 @@ from PIL import Image
 
 from ris_core.errors import InvalidImageError
 from ris_core.images import load_image
-from ris_local import decoding, features, keypoints
+from ris_local.features import decoding, keypoints, layout
 
 from .conftest import encode
 
@@ -28,7 +28,7 @@ def test_every_format_decodes_once_at_a_jpeg_drafts_size(large: Image.Image, fmt
     assert decoded.gray.shape == (384, 512) and decoded.scale == 4
     assert decoded.rgb().shape == (384, 512, 3)
     # The hash view is the decode reduced to what a 1/8 draft gives.
-    assert decoding.hash_view(decoded, features.HASH_SIDE).shape == (192, 256)
+    assert decoding.hash_view(decoded, layout.HASH_SIDE).shape == (192, 256)
 
 
 def test_a_jpeg_decodes_to_libjpegs_own_grey(large: Image.Image) -> None:
@@ -40,7 +40,7 @@ def test_a_jpeg_decodes_to_libjpegs_own_grey(large: Image.Image) -> None:
 
 
 def test_formats_of_one_picture_give_nearly_the_same_features(large: Image.Image) -> None:
-    jpeg, png = (features.extract(load_image(encode(large, fmt))) for fmt in ("JPEG", "PNG"))
+    jpeg, png = (layout.extract(load_image(encode(large, fmt))) for fmt in ("JPEG", "PNG"))
     assert jpeg.size == png.size
     assert (jpeg.codes.dct ^ png.codes.dct).bit_count() <= 4
     assert np.abs(jpeg.chroma.astype(int) - png.chroma).max() <= 6
@@ -52,14 +52,14 @@ def test_index_and_query_paths_hash_identically(large: Image.Image) -> None:
     image = load_image(encode(large, "PNG"))
     blob = RobustEngine().extract(image)
     assert RobustEngine().extract(load_image(encode(large, "PNG"))) == blob
-    assert features.from_blob(HashStageEngine().extract(image)).codes == features.from_blob(blob).codes
+    assert layout.from_blob(HashStageEngine().extract(image)).codes == layout.from_blob(blob).codes
 
 
 def test_a_truncated_jpeg_fails_with_a_typed_error(large: Image.Image) -> None:
     data = encode(large, "JPEG")
     image = load_image(data[: len(data) // 2])
     with pytest.raises(InvalidImageError, match="truncated or corrupt"):
-        features.extract(image)
+        layout.extract(image)
 
 
 def test_the_default_steps_turn_a_jpeg_upright(large: Image.Image) -> None:

@@ -16,7 +16,7 @@ engine goes through :func:`decode`. Images with preprocessing steps go through
 grey JPEG under the default steps, on which they amount to turning it upright.
 
 :func:`content_box` finds uniform borders (letterbox bars, passe-partouts, window
-frames) so that both stages describe the picture, not its frame.
+frames) so that every stage describes the picture, not its frame.
 """
 
 from __future__ import annotations

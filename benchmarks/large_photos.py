@@ -1,0 +1,348 @@
+"""Large photographs at the speed of one decode: ``python -m benchmarks.large_photos``.
+
+Fetches the large photographs of three Debian packages itself (``apt-get download`` and
+``dpkg -x`` into a cache folder; the Lomiri wallpapers' photographs and MATE's nature
+backgrounds, every one of at least 4 MP), writes PNG and WebP copies of them, then
+measures, in one run:
+
+* **Extraction against one decode**, per format: for each photo, in the same process and
+  interleaved, one decode at the size the engine needs (Pillow's draft for JPEG at the
+  keypoint stage's size; a full decode for PNG and WebP, which have no reduced decode)
+  and the local engine's whole extraction (``RobustEngine.extract``: the decode, both
+  stages' features, the thumbnail and the chroma map), best of ``--repeat`` each, with
+  OpenCV on one thread.
+* **Batch ingest against imagehash**, per format folder: ``ris index FOLDER --workers 2``
+  into a new database, against imagehash's pHash + dHash of every file in two processes
+  (``multiprocessing.Pool(2)``, each file opened once), both as fresh commands, wall time
+  from start to exit, and the peak resident memory (``VmHWM``) of every process each
+  command starts, read from ``/proc`` while it runs.
+
+Pictures from endless-sky-high-dpi, plasma-workspace-wallpapers, ukui-wallpapers,
+gnome-backgrounds, stellarium-data, palapeli-data and sddm-theme-maldives are kept for
+an independent evaluation and are never used here.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before faiss is imported
+
+import argparse
+import io
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+from PIL import Image
+
+from ris_core.images import ImageData, load_image
+from ris_local.features import keypoints
+from ris_local.features.decoding import draft_size
+from ris_local.robust import RobustEngine
+
+#: The Debian packages the photographs come from.
+PACKAGES = ("lomiri-wallpapers-20.04", "lomiri-wallpapers-16.04", "mate-backgrounds")
+#: The photographs among the Lomiri wallpapers (the others are renders), as in
+#: :mod:`benchmarks.sources`, and MATE's nature folder; those under 4 MP are left out.
+PHOTOS = (
+    *(
+        f"usr/share/backgrounds/{name}.jpg"
+        for name in (
+            "Bridge_by_Sander_Klootwijk",
+            "Dragonfly_by_Bolly",
+            "Kleiber_by_Lukas_Baubkus",
+            "Picture_0B_by_freespace",
+            "Picture_1A_by_freespace",
+            "Wine_by_Jakkub_Mede",
+            "aitzgorri_by_Aitzol_Berasategi",
+            "analogpattern_by_Peter_Nerlich",
+            "free_by_Peter_Nerlich",
+            "friends_by_Aitzol_Berasategi",
+            "greentock_by_Peter_Nerlich",
+            "life_by_Aitzol_Berasategi",
+            "picosdeeuropa_by_Aitzol_Berasategi",
+            "seeding_by_Clements_Engelhardt",
+            "sunset_by_Aitzol_Berasategi",
+        )
+    ),
+    "usr/share/backgrounds/mate/nature/*.jpg",
+)
+MIN_PIXELS = 4_000_000
+FORMATS = ("JPEG", "PNG", "WEBP")
+_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
+#: Peak resident memory a worker may reach (issue 14).
+WORKER_TARGET_MB = 400
+
+_IMAGEHASH = """
+import sys
+from multiprocessing import Pool
+from pathlib import Path
+
+import imagehash
+from PIL import Image
+
+def hashes(path):
+    with Image.open(path) as image:
+        return str(imagehash.phash(image)), str(imagehash.dhash(image))
+
+if __name__ == "__main__":
+    files = sorted(Path(sys.argv[1]).iterdir())
+    with Pool(2) as pool:
+        print(len(pool.map(hashes, files, chunksize=1)))
+"""
+
+
+def default_cache() -> Path:
+    """Where the packages and the photo copies are kept between runs."""
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ris-benchmarks" / "large-photos"
+
+
+def fetch(cache: Path) -> Path:
+    """Download and unpack :data:`PACKAGES` into ``cache`` (once); the unpacked root."""
+    root, debs = cache / "root", cache / "debs"
+    if (cache / "unpacked").exists():
+        return root
+    debs.mkdir(parents=True, exist_ok=True)
+    missing = [name for name in PACKAGES if not list(debs.glob(f"{name}_*.deb"))]
+    if missing:
+        print(f"fetching {' '.join(missing)} with apt-get download", file=sys.stderr)
+        result = subprocess.run(["apt-get", "download", *missing], cwd=debs, capture_output=True, text=True)
+        if result.returncode:
+            sys.exit(f"apt-get download failed (run 'apt-get update' first?):\n{result.stderr}")
+    for deb in sorted(debs.glob("*.deb")):
+        subprocess.run(["dpkg", "-x", str(deb), str(root)], check=True)
+    (cache / "unpacked").touch()
+    return root
+
+
+def photo_folders(cache: Path) -> dict[str, Path]:
+    """One folder per format holding every large photograph (the copies made once)."""
+    root = fetch(cache)
+    sources = sorted({path for pattern in PHOTOS for path in root.glob(pattern)})
+    large = []
+    for path in sources:
+        with Image.open(path) as image:
+            if image.width * image.height >= MIN_PIXELS:
+                large.append(path)
+    folders = {fmt: cache / fmt.lower() for fmt in FORMATS}
+    for fmt, folder in folders.items():
+        folder.mkdir(exist_ok=True)
+        for path in large:
+            target = folder / (path.stem + _SUFFIX[fmt])
+            if target.exists():
+                continue
+            if fmt == "JPEG":
+                shutil.copyfile(path, target)
+                continue
+            with Image.open(path) as image:
+                # The WebP encoder refuses a side over 16383 pixels; none of these has one.
+                image.convert("RGB").save(target, fmt, **({"quality": 90} if fmt == "WEBP" else {}))
+    return folders
+
+
+def _one_decode(image: ImageData) -> None:
+    """One decode at the size the engine needs: the draft of the keypoint stage's size
+    for JPEG, everything for formats without a reduced decode."""
+    pixels = Image.open(io.BytesIO(image.data))
+    if image.format == "JPEG":
+        pixels.draft("RGB", draft_size(image, keypoints.WORK_SIDE))
+    pixels.load()
+
+
+def _best(function: Callable[[ImageData], object], image: ImageData) -> float:
+    started = time.perf_counter()
+    function(image)
+    return time.perf_counter() - started
+
+
+@dataclass
+class FormatTimes:
+    """Extraction against one decode over one format's photos (seconds per photo)."""
+
+    fmt: str
+    megapixels: list[float]
+    decode: list[float]
+    extract: list[float]
+
+    def ratios(self) -> list[float]:
+        return [e / d for e, d in zip(self.extract, self.decode, strict=True)]
+
+
+def time_extraction(folder: Path, fmt: str, repeat: int) -> FormatTimes:
+    """Best-of-``repeat`` decode and extraction of every photo in ``folder``."""
+    engine = RobustEngine()
+    engine.extract(load_image(next(iter(sorted(folder.iterdir())))))  # the vocabulary, loaded once
+    times = FormatTimes(fmt, [], [], [])
+    for path in sorted(folder.iterdir()):
+        image = load_image(path)
+        decode, extract = float("inf"), float("inf")
+        for _ in range(repeat):  # interleaved, so a busy moment of the machine hits both
+            decode = min(decode, _best(_one_decode, image))
+            extract = min(extract, _best(engine.extract, image))
+        times.megapixels.append(image.width * image.height / 1e6)
+        times.decode.append(decode)
+        times.extract.append(extract)
+    return times
+
+
+class PeakWatcher:
+    """Reads the peak resident memory of a process and all its descendants from /proc
+    while they run (each process's ``VmHWM``, its own high-water mark)."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = pid
+        self.peaks: dict[int, int] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> list[int]:
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+        tree, todo = [], [self.root]
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo.extend(children.get(pid, []))
+        return tree
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            for pid in self._tree():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peaks[pid] = max(self.peaks.get(pid, 0), int(line.split()[1]) // 1024)
+            time.sleep(0.02)
+
+    def stop(self) -> dict[int, int]:
+        """The peaks in MB, by pid (the command's own process first)."""
+        self._done.set()
+        self._thread.join()
+        return {pid: self.peaks[pid] for pid in sorted(self.peaks, key=lambda pid: pid != self.root)}
+
+
+@dataclass
+class Run:
+    """One command's wall time and the peak memory of each of its processes."""
+
+    seconds: float
+    peaks_mb: dict[int, int]
+
+    def worker_peak(self) -> int:
+        """The largest peak of any process but the command's own (its workers)."""
+        workers = list(self.peaks_mb.values())[1:]
+        return max(workers) if workers else self.main_peak()
+
+    def main_peak(self) -> int:
+        return next(iter(self.peaks_mb.values()))
+
+
+def run_command(command: list[str]) -> Run:
+    """Run ``command`` to its end, timing it and watching its processes' memory."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    watcher = PeakWatcher(process.pid)
+    _, errors = process.communicate()
+    seconds = time.perf_counter() - started
+    peaks = watcher.stop()
+    if process.returncode:
+        sys.exit(f"{' '.join(command)} failed ({process.returncode}):\n{errors}")
+    return Run(seconds, peaks)
+
+
+def time_ingest(folder: Path, scratch: Path) -> tuple[Run, Run]:
+    """``ris index`` with two workers, and imagehash in two processes, over ``folder``."""
+    database = scratch / f"{folder.name}.db"
+    database.unlink(missing_ok=True)
+    ris = shutil.which("ris") or sys.exit("the ris command is not installed (pip install -e .)")
+    index = run_command([ris, "--database", str(database), "index", str(folder), "--workers", "2", "--no-progress"])
+    script = scratch / "imagehash_two_processes.py"
+    script.write_text(_IMAGEHASH)
+    anchor = run_command([sys.executable, str(script), str(folder)])
+    return index, anchor
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def _machine() -> str:
+    cpu = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if "model name" in line), "unknown CPU")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} cores ({model}), {system}; load average at the end {load}"
+
+
+def main() -> None:
+    """Fetch, convert, measure and print the Markdown report."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cache", type=Path, default=default_cache(), help="where packages and copies are kept")
+    parser.add_argument("--repeat", type=int, default=3, help="timings per photo and step (the best is kept)")
+    parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
+    parser.add_argument("--no-ingest", action="store_true", help="only time extraction against one decode")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    folders = photo_folders(args.cache)
+    extraction = [time_extraction(folders[fmt], fmt, args.repeat) for fmt in args.formats]
+    ingest = {}
+    if not args.no_ingest:
+        with tempfile.TemporaryDirectory() as scratch:
+            ingest = {fmt: time_ingest(folders[fmt], Path(scratch)) for fmt in args.formats}
+    first = extraction[0]
+    print(f"{len(first.megapixels)} photographs from {', '.join(PACKAGES)} (Debian), ")
+    print(
+        f"median {statistics.median(first.megapixels):.1f} MP, {min(first.megapixels):.1f} to "
+        f"{max(first.megapixels):.1f} MP; commit {_commit()}; {_machine()}.\n"
+    )
+    print("Extraction against one decode at the size the engine needs (best of", args.repeat, "per photo):\n")
+    print("| format | one decode, median ms | whole extraction, median ms | ratio, median | ratio, worst | target |")
+    print("|---|---|---|---|---|---|")
+    for times in extraction:
+        ratios = times.ratios()
+        print(
+            f"| {times.fmt} | {1000 * statistics.median(times.decode):.0f} | "
+            f"{1000 * statistics.median(times.extract):.0f} | {statistics.median(ratios):.2f}x | "
+            f"{max(ratios):.2f}x | <= 1.5x |"
+        )
+    if ingest:
+        print("\nBatch ingest on 2 cores, wall time of each command (start to exit):\n")
+        print(
+            "| format | `ris index --workers 2` s | imagehash pHash + dHash, 2 processes s | ris / imagehash | "
+            "ris peak MB per worker (main process) | imagehash peak MB per worker |"
+        )
+        print("|---|---|---|---|---|---|")
+        for fmt, (index, anchor) in ingest.items():
+            print(
+                f"| {fmt} | {index.seconds:.1f} | {anchor.seconds:.1f} | {index.seconds / anchor.seconds:.2f}x | "
+                f"{index.worker_peak()} ({index.main_peak()}) | {anchor.worker_peak()} |"
+            )
+        print(f"\nTargets: ris / imagehash <= 1.00x; peak per worker < {WORKER_TARGET_MB} MB.")
+    print(f"\nCommand: `python -m benchmarks.large_photos --repeat {args.repeat}`")
+
+
+if __name__ == "__main__":
+    main()
