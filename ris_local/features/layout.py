@@ -186,8 +186,10 @@ def _hash_grays(decoded: Decoded) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np
 
 
 def extract_hashes(image: ImageData) -> HashCodes:
-    """The hash stage alone: the codes :func:`extract` computes, from the same decode."""
-    return hash_codes(_hash_grays(decode(image, keypoints.WORK_SIDE))[1])
+    """The hash stage alone, from one decode at the hash stage's own size (a 1/8 draft
+    where :func:`extract` may need 1/2 or 1/4): the codes :func:`extract` computes, up
+    to the rounding of a smaller decode. Its engine's blobs never meet the other's."""
+    return hash_codes(_hash_grays(decode(image, HASH_SIDE))[1])
 
 
 def centre_codes(gray: npt.NDArray[np.uint8]) -> tuple[int, ...]:
