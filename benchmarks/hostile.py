@@ -1,7 +1,7 @@
 """Peak memory of indexing hostile files: ``python -m benchmarks.hostile [--out DIR]``.
 
 Builds a corpus of files that are small on disk and large when decoded (16-bit grey,
-transparent, palette, thin strips, a JPEG at the pixel limit), then adds each one to an
+transparent, palette, thin strips, a JPEG at the pixel limit, a WebP at the decode limit), then adds each one to an
 in-memory context in a fresh subprocess and reads that process's peak resident memory
 (``VmHWM``, the high-water mark of its own address space: ``ru_maxrss`` would carry the
 parent's over ``exec``), so one file's cost never hides another's. The baseline row is the
@@ -82,6 +82,17 @@ def _jpeg() -> bytes:
     return buffer.getvalue()
 
 
+def _webp(size: tuple[int, int]) -> Callable[[], bytes]:
+    def build() -> bytes:
+        picture = Image.new("RGB", size, (90, 120, 150))
+        picture.paste((200, 30, 30), (size[0] // 4, size[1] // 4, size[0] // 2, size[1] // 2))
+        buffer = io.BytesIO()
+        picture.save(buffer, "WEBP", quality=50, method=0)
+        return buffer.getvalue()
+
+    return build
+
+
 def _strip() -> bytes:
     return _png(Image.new("L", (1000, 1), 128))
 
@@ -97,6 +108,10 @@ CORPUS: dict[str, Callable[[], bytes]] = {
     "transparent RGBA PNG, 9459x9459 (89.5 MP)": _transparent((9459, 9459)),
     "palette PNG with transparency, 89.5 MP": _palette,
     "RGB JPEG, 89.5 MP": _jpeg,
+    # A WebP decode holds 7 bytes a pixel (its decoder's canvas and the picture): the
+    # first is just under max_decode_bytes, the second over it.
+    "RGB WebP, 9000x4200 (37.8 MP)": _webp((9000, 4200)),
+    "RGB WebP, 16000x4000 (64 MP)": _webp((16000, 4000)),
     "1000x1 grey strip PNG": _strip,
 }
 

@@ -14,8 +14,9 @@ measures, in one run:
 * **Batch ingest against imagehash**, per format folder: ``ris index FOLDER --workers 2``
   into a new database, against imagehash's pHash + dHash of every file in two processes
   (``multiprocessing.Pool(2)``, each file opened once), both as fresh commands, wall time
-  from start to exit, and the peak resident memory (``VmHWM``) of every process each
-  command starts, read from ``/proc`` while it runs.
+  from start to exit (the best of ``--rounds``, the two commands taking turns), and the
+  peak resident memory (``VmHWM``) of every process each command starts, read from
+  ``/proc`` while it runs.
 
 Pictures from endless-sky-high-dpi, plasma-workspace-wallpapers, ukui-wallpapers,
 gnome-backgrounds, stellarium-data, palapeli-data and sddm-theme-maldives are kept for
@@ -247,9 +248,13 @@ class Run:
 
     seconds: float
     peaks_mb: dict[int, int]
+    #: The highest worker peak over several runs of the command, when known.
+    highest_worker_peak: int | None = None
 
     def worker_peak(self) -> int:
         """The largest peak of any process but the command's own (its workers)."""
+        if self.highest_worker_peak is not None:
+            return self.highest_worker_peak
         workers = list(self.peaks_mb.values())[1:]
         return max(workers) if workers else self.main_peak()
 
@@ -270,16 +275,26 @@ def run_command(command: list[str]) -> Run:
     return Run(seconds, peaks)
 
 
-def time_ingest(folder: Path, scratch: Path) -> tuple[Run, Run]:
-    """``ris index`` with two workers, and imagehash in two processes, over ``folder``."""
-    database = scratch / f"{folder.name}.db"
-    database.unlink(missing_ok=True)
+def time_ingest(folder: Path, scratch: Path, rounds: int) -> tuple[Run, Run]:
+    """``ris index`` with two workers, and imagehash in two processes, over ``folder``:
+    ``rounds`` of each, taking turns, so a busy spell of a shared machine falls on both;
+    the fastest round of each, and the highest peak of any."""
     ris = shutil.which("ris") or sys.exit("the ris command is not installed (pip install -e .)")
-    index = run_command([ris, "--database", str(database), "index", str(folder), "--workers", "2", "--no-progress"])
     script = scratch / "imagehash_two_processes.py"
     script.write_text(_IMAGEHASH)
-    anchor = run_command([sys.executable, str(script), str(folder)])
-    return index, anchor
+    index_runs, anchor_runs = [], []
+    for _ in range(rounds):
+        database = scratch / f"{folder.name}.db"
+        database.unlink(missing_ok=True)
+        command = [ris, "--database", str(database), "index", str(folder), "--workers", "2", "--no-progress"]
+        index_runs.append(run_command(command))
+        anchor_runs.append(run_command([sys.executable, str(script), str(folder)]))
+    return _fastest(index_runs), _fastest(anchor_runs)
+
+
+def _fastest(runs: list[Run]) -> Run:
+    best = min(runs, key=lambda run: run.seconds)
+    return Run(best.seconds, best.peaks_mb, max(run.worker_peak() for run in runs))
 
 
 def _commit() -> str:
@@ -303,6 +318,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=default_cache(), help="where packages and copies are kept")
     parser.add_argument("--repeat", type=int, default=3, help="timings per photo and step (the best is kept)")
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
+    parser.add_argument("--rounds", type=int, default=3, help="ingest runs of each command, taking turns")
     parser.add_argument("--no-ingest", action="store_true", help="only time extraction against one decode")
     args = parser.parse_args()
     cv2.setNumThreads(1)
@@ -311,7 +327,7 @@ def main() -> None:
     ingest = {}
     if not args.no_ingest:
         with tempfile.TemporaryDirectory() as scratch:
-            ingest = {fmt: time_ingest(folders[fmt], Path(scratch)) for fmt in args.formats}
+            ingest = {fmt: time_ingest(folders[fmt], Path(scratch), args.rounds) for fmt in args.formats}
     first = extraction[0]
     print(f"{len(first.megapixels)} photographs from {', '.join(PACKAGES)} (Debian), ")
     print(
@@ -319,17 +335,21 @@ def main() -> None:
         f"{max(first.megapixels):.1f} MP; commit {_commit()}; {_machine()}.\n"
     )
     print("Extraction against one decode at the size the engine needs (best of", args.repeat, "per photo):\n")
-    print("| format | one decode, median ms | whole extraction, median ms | ratio, median | ratio, worst | target |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| format | one decode, median ms | whole extraction, median ms | ratio, median | ratio, all photos "
+        "(sum / sum) | ratio, worst | photos over 1.5x | target |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for times in extraction:
         ratios = times.ratios()
+        over = sum(ratio > 1.5 for ratio in ratios)
         print(
             f"| {times.fmt} | {1000 * statistics.median(times.decode):.0f} | "
             f"{1000 * statistics.median(times.extract):.0f} | {statistics.median(ratios):.2f}x | "
-            f"{max(ratios):.2f}x | <= 1.5x |"
+            f"{sum(times.extract) / sum(times.decode):.2f}x | {max(ratios):.2f}x | {over} of {len(ratios)} | <= 1.5x |"
         )
     if ingest:
-        print("\nBatch ingest on 2 cores, wall time of each command (start to exit):\n")
+        print(f"\nBatch ingest on 2 cores, wall time from start to exit, best of {args.rounds} taking turns:\n")
         print(
             "| format | `ris index --workers 2` s | imagehash pHash + dHash, 2 processes s | ris / imagehash | "
             "ris peak MB per worker (main process) | imagehash peak MB per worker |"
@@ -341,7 +361,7 @@ def main() -> None:
                 f"{index.worker_peak()} ({index.main_peak()}) | {anchor.worker_peak()} |"
             )
         print(f"\nTargets: ris / imagehash <= 1.00x; peak per worker < {WORKER_TARGET_MB} MB.")
-    print(f"\nCommand: `python -m benchmarks.large_photos --repeat {args.repeat}`")
+    print(f"\nCommand: `python -m benchmarks.large_photos --repeat {args.repeat} --rounds {args.rounds}`")
 
 
 if __name__ == "__main__":

@@ -72,6 +72,10 @@ REDUCE_ABOVE_PIXELS = 16_000_000
 
 #: Pillow's bytes per pixel by mode (anything else: 4).
 _PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+#: What a WebP decode holds at once, in bytes a pixel: the decoder's RGBA canvas (4),
+#: then for an opaque file OpenCV's BGR copy (3; see ``ris_local.features.decoding``),
+#: for one with transparency Pillow's frame bytes and its image (4 + 4).
+_WEBP_BYTES = {"RGB": 7, "RGBA": 12}
 #: Rows of one band when reducing: enough to keep the band's copies to a few MB.
 _BAND_BYTES = 16 * 1024 * 1024
 
@@ -151,9 +155,13 @@ def decode_cost(image_format: str, mode: str, width: int, height: int) -> int:
     """Bytes the full-size pixels of a decode take at least, read from the header.
 
     JPEG decodes at 1/8 scale when it must, so its cost is that of the reduced decode.
+    WebP costs more than its pixels: libwebp's animation decoder, which Pillow and
+    OpenCV both use, keeps an RGBA canvas beside the picture it hands over.
     """
     if image_format in ("JPEG", "MPO"):
         width, height = -(-width // 8), -(-height // 8)
+    if image_format == "WEBP":
+        return width * height * _WEBP_BYTES.get(mode, _WEBP_BYTES["RGBA"])
     return width * height * _PIXEL_BYTES.get(mode, 4)
 
 

@@ -9,8 +9,7 @@ of a grey draft decode and whose chroma the colour map reads. Other formats have
 reduced decode: they decode once in full and are reduced at once by the factor a JPEG
 draft would take (:meth:`ImageData.decode` with ``like_draft``, band by band above its
 pixel threshold), so a PNG and a JPEG of one picture come out at the same size; an
-opaque WebP decodes through OpenCV, whose libwebp fills one buffer where Pillow's
-fills three. Index
+opaque WebP decodes through OpenCV, which holds less of it at once than Pillow. Index
 and query images must be decoded the same way, because reduced-scale decoding moves
 fine features (about as much as a JPEG re-save at quality 75): every stage of every
 engine goes through :func:`decode`. Images with preprocessing steps go through
@@ -117,10 +116,10 @@ def decode(image: ImageData, longest: int) -> Decoded:
 def _opencv_webp(image: ImageData, size: tuple[int, int], exif: Image.Exif) -> Image.Image | None:
     """An opaque WebP decoded by OpenCV and reduced like a JPEG draft; None if it fails.
 
-    libwebp then decodes straight into one 3-byte-a-pixel buffer, where Pillow's
-    animation decoder holds its canvas, a copy as bytes and the image (4 bytes a pixel
-    each): a 20 MP photo costs 60 MB instead of 250. The reduction drops the last
-    ``factor - 1`` rows and columns at most, so that each output pixel is a whole box.
+    OpenCV hands over the picture as one 3-byte-a-pixel copy of libwebp's canvas, where
+    Pillow makes two of 4 bytes (its frame as bytes, then the image): 7 bytes a pixel at
+    the peak instead of 12 (a 20 MP photo: 140 MB instead of 250). The reduction drops
+    the last ``factor - 1`` rows and columns at most, so each output pixel is a whole box.
     """
     bgr = cv2.imdecode(np.frombuffer(image.data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if bgr is None or bgr.shape[:2] != (image.height, image.width):

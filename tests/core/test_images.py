@@ -146,3 +146,11 @@ def test_trim_borders_removes_a_uniform_frame() -> None:
     framed.paste(photo(5), (40, 30))
     assert trim_borders(framed).size == (320, 240)
     assert trim_borders(photo(5)).size == (320, 240)
+
+
+def test_a_webp_is_charged_what_its_decoder_holds() -> None:
+    picture = photo(2, (1000, 1000))
+    # 4 MB of RGB pixels either way, but libwebp's canvas comes on top for a WebP (7 bytes a pixel).
+    assert load_image(encode(picture, "PNG"), max_decode_bytes=6_000_000).format == "PNG"
+    with pytest.raises(errors.ImageTooLargeError, match="WEBP"):
+        load_image(encode(picture, "WEBP"), max_decode_bytes=6_000_000)
