@@ -14,7 +14,8 @@ and query images must be decoded the same way, because reduced-scale decoding mo
 fine features (about as much as a JPEG re-save at quality 75): every stage of every
 engine goes through :func:`decode`. Images with preprocessing steps go through
 :meth:`ImageData.decode`, so the steps see the pixels they expect, except a colour or
-grey JPEG under the default steps, on which they amount to turning it upright.
+grey JPEG and an opaque WebP under the default steps, on which they amount to turning
+the picture upright.
 
 :func:`content_box` finds uniform borders (letterbox bars, passe-partouts, window
 frames) so that every stage describes the picture, not its frame.
