@@ -14,7 +14,7 @@ collections where crops and rotations do not matter and ingest speed does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -23,9 +23,11 @@ import numpy.typing as npt
 from ris_core.images import ImageData
 from ris_local import centres, colour, features, thumbnails
 from ris_local.blocks import from_blocks, to_blocks
-from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
+from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Progress, Score
 from ris_local.features import Features, KeypointSet
+from ris_local.hamming_join import ranges
 from ris_local.invertedfile import RowPostings, signature_close
+from ris_local.keypoint_join import QueryBatch, voted_pairs
 from ris_local.twostage import (
     AGREEING_BONUS,
     CONFIRM_KEYPOINTS,
@@ -62,14 +64,21 @@ _COMPACT_SHARE = 0.2  # compact when this share of rows has been removed
 _JOIN_SHORTLIST = 5  # rows verified per image in the keypoint self-join
 _READ_BATCH = 256  # stored blobs read at a time by the searched self-join
 _CLASHED = -1  # the searched self-join's mark for a pair whose colours clash
+I64 = npt.NDArray[np.int64]
+_SCORE_BATCH = 512  # candidate pairs scored per read of their stored blobs
+_QUERY_BATCH = 64  # images whose keypoints are looked up together by the keypoint join
 
 
 class RobustIndex(FeatureIndex):
     """A :class:`TwoStageIndex` behind the backend's :class:`FeatureIndex` interface."""
 
-    def __init__(self, always_verify: bool = False, robust_duplicates: bool = True) -> None:
+    def __init__(
+        self, always_verify: bool = False, robust_duplicates: bool = True, per_image_duplicates: bool = False
+    ) -> None:
         self.core = TwoStageIndex(SURE_SIMILARITY, SEARCH_RADIUS)
         self.always_verify, self.robust_duplicates = always_verify, robust_duplicates
+        #: The earlier self-join, kept as the benchmark's anchor: each image searched as a query.
+        self.per_image_duplicates = per_image_duplicates
 
     def __len__(self) -> int:
         return int(self.core.alive.sum())
@@ -117,12 +126,29 @@ class RobustIndex(FeatureIndex):
         return [Hit(int(keys[i]), _score(float(sims[i]), int(stages[i]))) for i in order]
 
     def pairs(
-        self, threshold: float, allowed: Keys | None, blobs: BlobReader | None = None
+        self,
+        threshold: float,
+        allowed: Keys | None,
+        blobs: BlobReader | None = None,
+        progress: Progress | None = None,
     ) -> Iterable[tuple[int, int, Score]]:
-        """Pairs at or above ``threshold``: a multi-index self-join of the hash codes,
-        then (with ``robust_duplicates``) each image's keypoints searched in the index:
-        all of them, as a query's, when the stored ``blobs`` can be read, otherwise the
-        ones the index keeps."""
+        """Pairs at or above ``threshold``: a multi-index self-join of the hash codes
+        and (with ``robust_duplicates``) a self-join of the inverted file's selective
+        words (:mod:`ris_local.keypoint_join`); the hash stage settles a sure pair, and
+        every other candidate is scored as :meth:`RobustEngine.compare` scores two
+        images, from the stored ``blobs`` (without them, from the keypoints the index
+        keeps). ``progress`` gets ``(done, total)`` as the work advances."""
+        if self.per_image_duplicates:
+            yield from self._per_image_pairs(threshold, allowed, blobs)
+            return
+        yield from _joined_pairs(self.core, threshold, self._rows_ok(allowed), self.robust_duplicates, blobs, progress)
+
+    def _per_image_pairs(
+        self, threshold: float, allowed: Keys | None, blobs: BlobReader | None
+    ) -> Iterable[tuple[int, int, Score]]:
+        """The earlier self-join: the hash join, then each image's keypoints searched in
+        the index: all of them, as a query's, when the stored ``blobs`` can be read,
+        otherwise the ones the index keeps."""
         ok = self._rows_ok(allowed).copy()
         best: dict[tuple[int, int], tuple[float, int]] = {}
         hash_pairs = _hash_pairs if threshold >= FLOOR_SIMILARITY else _all_hash_pairs
@@ -164,6 +190,172 @@ class RobustIndex(FeatureIndex):
     def load_blocks(self, blocks: Mapping[str, bytes | bytearray]) -> None:
         """Replace this index's contents with blocks from :meth:`to_blocks`."""
         from_blocks(self.core, blocks)
+
+
+def _joined_pairs(
+    core: TwoStageIndex,
+    threshold: float,
+    ok: npt.NDArray[np.bool_],
+    robust: bool,
+    blobs: BlobReader | None,
+    progress: Progress | None,
+) -> Iterable[tuple[int, int, Score]]:
+    """The one-pass self-join: candidates from the hash and keypoint joins, each scored
+    once, as a pair (see :meth:`RobustIndex.pairs`)."""
+    # Progress counts each live row twice: once as the candidates are found, once as
+    # the pairs of its candidates are scored.
+    live = int(ok.sum())
+    total = 2 * live
+    report = _Reporter(progress, total)
+    hash_found: dict[tuple[int, int], tuple[float, int]] = {}
+    hash_pairs = _hash_pairs if threshold >= FLOOR_SIMILARITY else _all_hash_pairs
+    codes = core.mih.codes
+    for a, b, sim in hash_pairs(core, min(threshold, FLOOR_SIMILARITY), ok):
+        hash_found[(a, b)] = (sim, int(hash_stages(codes[a], codes[b])))
+    candidates = set()
+    if robust:
+        starts, rows, packed, rest, _ = core.postings.arrays()
+        idf = core.postings.idf(live)
+        queries = np.flatnonzero(ok)
+        step = max(1, _QUERY_BATCH)
+        done = [0]
+
+        def advance() -> None:
+            done[0] = min(live, done[0] + step)
+            report.to(done[0])
+
+        batches = _query_batches(core, queries, blobs, step)
+        found = voted_pairs(starts, rows, packed, rest, idf, ok, batches, advance)
+        candidates = {(int(a), int(b)) for a, b in found.tolist()}
+    report.to(live)
+    # Pairs the hash stage reaches only by brute force (below its floor) keep their hash
+    # score, as in a search; the rest are scored as pairs unless a hash is sure.
+    to_score = sorted(
+        candidates
+        | {pair for pair, (sim, _) in hash_found.items() if sim < SURE_SIMILARITY and _hash_reach(core, pair)}
+    )
+    keys = core.keys
+    scored: dict[tuple[int, int], Score] = {}
+    if robust:
+        score_pair = _stored_scorer(core, blobs) if blobs is not None else _indexed_scorer(core)
+        for start in range(0, len(to_score), _SCORE_BATCH):
+            batch = to_score[start : start + _SCORE_BATCH]
+            scored.update(zip(batch, score_pair(batch), strict=True))
+            report.to(live + int(live * (start + len(batch)) / len(to_score)))
+    for pair, (sim, stage) in hash_found.items():
+        if pair not in scored:
+            scored[pair] = _score(sim, stage)
+    report.to(total)
+    for (a, b), score in sorted(scored.items()):
+        if score.similarity >= threshold:
+            first, second = sorted((int(keys[a]), int(keys[b])))
+            yield first, second, score
+
+
+def _query_batches(core: TwoStageIndex, queries: I64, blobs: BlobReader | None, size: int) -> Iterable[QueryBatch]:
+    """The keypoint join's query entries, ``size`` rows at a time: from the stored blobs,
+    every keypoint with all its words, mirrored ones too, as a search looks them up;
+    without blobs, the keypoints the index keeps, with their one word."""
+    by_row = core.postings.by_row() if blobs is None else None
+    for start in range(0, len(queries), size):
+        chunk = queries[start : start + size].tolist()
+        sets: list[tuple[int, KeypointSet]] = []
+        if by_row is not None:
+            for row in chunk:
+                words, packed, rest = by_row(row)
+                sets.append((row, KeypointSet(packed, rest, words[:, None])))
+        else:
+            assert blobs is not None
+            stored = blobs([int(core.keys[row]) for row in chunk])
+            for row in chunk:
+                blob = stored.get(int(core.keys[row]))
+                if blob is not None:
+                    f = features.from_blob(blob)
+                    sets += [(row, f.normal), (row, f.mirrored)]
+        rows, keypoints, words, sigs = [], [], [], []
+        offset = 0
+        for row, kps in sets:
+            n, per = kps.words.shape
+            if not n:
+                continue
+            rows.append(np.full(n * per, row, np.int64))
+            keypoints.append(np.repeat(np.arange(offset, offset + n, dtype=np.int64), per))
+            words.append(kps.words.astype(np.int64).ravel())
+            sigs.append(np.repeat(signatures(kps.packed, kps.rest), per))
+            offset += n
+        if rows:
+            yield np.concatenate(rows), np.concatenate(keypoints), np.concatenate(words), np.concatenate(sigs)
+
+
+def _hash_reach(core: TwoStageIndex, pair: tuple[int, int]) -> bool:
+    """Whether the hash stage's own join would find the pair (its summed distance is
+    within ``SEARCH_RADIUS``)."""
+    a, b = pair
+    codes, other = core.mih.codes, core.other
+    direct = int(codes[a] ^ codes[b]).bit_count() + int(other[a, 0] ^ other[b, 0]).bit_count()
+    mirror = int(other[a, 1] ^ codes[b]).bit_count() + int(other[a, 2] ^ other[b, 0]).bit_count()
+    return min(direct, mirror) <= SEARCH_RADIUS
+
+
+class _Reporter:
+    """Calls ``progress(done, total)`` when ``done`` grows (never backwards)."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, -1
+
+    def to(self, done: int) -> None:
+        done = min(max(done, 0), self.total)
+        if self.progress is not None and done > self.done:
+            self.done = done
+            self.progress(done, self.total)
+
+
+def _stored_scorer(core: TwoStageIndex, blobs: BlobReader) -> Callable[[list[tuple[int, int]]], list[Score]]:
+    """Scores pairs of rows from their stored blobs, as :meth:`RobustEngine.compare` does."""
+    engine = RobustEngine()
+
+    def score(batch: list[tuple[int, int]]) -> list[Score]:
+        wanted = sorted({row for pair in batch for row in pair})
+        stored = blobs([int(core.keys[row]) for row in wanted])
+        out = []
+        for a, b in batch:
+            first, second = stored.get(int(core.keys[a])), stored.get(int(core.keys[b]))
+            if first is None or second is None:
+                out.append(Score(0.0, 100.0, "missing"))
+                continue
+            out.append(engine.compare(first, second))
+        return out
+
+    return score
+
+
+def _indexed_scorer(core: TwoStageIndex) -> Callable[[list[tuple[int, int]]], list[Score]]:
+    """Scores pairs of rows from the hash codes and keypoints the index keeps (no stored
+    blobs): the better of the hash similarity and the keypoints verified either way."""
+    by_row = core.postings.by_row()
+    codes, other = core.mih.codes, core.other
+
+    def score(batch: list[tuple[int, int]]) -> list[Score]:
+        out = []
+        for a, b in batch:
+            direct = int(codes[a] ^ codes[b]).bit_count() + int(other[a, 0] ^ other[b, 0]).bit_count()
+            mirror = int(other[a, 1] ^ codes[b]).bit_count() + int(other[a, 2] ^ other[b, 0]).bit_count()
+            sim = float(hash_similarity(min(direct, mirror), codes[a], codes[b]))
+            best = (sim, int(hash_stages(codes[a], codes[b])))
+            if sim < SURE_SIMILARITY:
+                (first, first_size), (second, second_size) = (
+                    _indexed_set(core, by_row, a),
+                    _indexed_set(core, by_row, b),
+                )
+                robust = max(
+                    similarity(_compare_sets(first, first_size, second, len(second.packed), second_size)),
+                    similarity(_compare_sets(second, second_size, first, len(first.packed), first_size)),
+                )
+                best = max(best, (robust, KEYPOINTS))
+            out.append(_score(*best))
+        return out
+
+    return score
 
 
 def _score(sim: float, stage: int) -> Score:
@@ -284,15 +476,26 @@ def _searched_pairs(
                 yield min(row, other), max(row, other), 0.0, _CLASHED
 
 
+def _same_words(query_words: npt.NDArray[np.uint16], cand_words: npt.NDArray[np.uint16]) -> tuple[I64, I64]:
+    """``(query keypoint, candidate keypoint)`` of every word the two share, ordered by
+    query keypoint, then its word's slot, then candidate keypoint (the order of
+    ``np.nonzero`` over the dense equality table, found by binary search instead)."""
+    order = np.argsort(cand_words, kind="stable")
+    sorted_words = cand_words[order]
+    flat = query_words.ravel()
+    low, high = np.searchsorted(sorted_words, flat, "left"), np.searchsorted(sorted_words, flat, "right")
+    entry = np.repeat(np.arange(len(flat), dtype=np.int64), high - low)
+    c_idx = order[ranges(low.astype(np.int64), high.astype(np.int64))].astype(np.int64)
+    return entry // query_words.shape[1], c_idx
+
+
 def _compare_sets(
     query: KeypointSet, query_size: tuple[int, int], cand: KeypointSet, n_cand: int, cand_size: tuple[int, int]
 ) -> Match | None:
     """The verified match of two blobs' keypoints, matched by word and signature."""
     if not len(query.packed) or not n_cand:
         return None
-    cand_words = cand.words[:n_cand, 0].astype(np.int64)
-    equal = query.words.astype(np.int64)[:, :, None] == cand_words[None, None, :]
-    q_idx, _, c_idx = np.nonzero(equal)
+    q_idx, c_idx = _same_words(query.words, cand.words[:n_cand, 0])
     q_xy, q_angle = unpack(query.packed)
     c_xy, c_angle = unpack(cand.packed[:n_cand])
     close = signature_close(cand.packed[c_idx], cand.rest[c_idx], signatures(query.packed, query.rest)[q_idx])
