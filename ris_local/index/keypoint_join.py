@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import numpy.typing as npt
 
-from ris_local.hamming_join import ranges
-from ris_local.invertedfile import SIGNATURE_RADIUS
-from ris_local.verification import signatures
+from ris_local.index.hamming_join import ranges
+from ris_local.index.invertedfile import SIGNATURE_RADIUS
+from ris_local.scoring.verification import signatures
 
 __all__ = ["MAX_LIST", "MIN_SHARED", "PER_ROW", "QueryBatch", "voted_pairs"]
 
