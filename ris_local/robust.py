@@ -49,7 +49,7 @@ from ris_local.index.keypoint_join import QueryBatch, voted_pairs
 from ris_local.scoring import colour, thumbnails
 from ris_local.scoring.verification import Match, signatures, similarity, unpack, verify
 
-__all__ = ["HashStageEngine", "RobustEngine", "RobustIndex"]
+__all__ = ["HashStageEngine", "RobustEngine", "RobustIndex", "score_pair"]
 
 #: A hash similarity at least this high (a summed distance of 9 bits or less) settles a
 #: query without keypoints. Two screens of one app's list view (grey, the same rows) reach
@@ -215,7 +215,8 @@ def _joined_pairs(
     codes = core.mih.codes
     for a, b, sim in hash_pairs(core, min(threshold, FLOOR_SIMILARITY), ok):
         hash_found[(a, b)] = (sim, int(hash_stages(codes[a], codes[b])))
-    candidates = set()
+    candidates: set[tuple[int, int]] = set()
+    voted_first: set[tuple[int, int]] = set()
     if robust:
         starts, rows, packed, rest, _ = core.postings.arrays()
         idf = core.postings.idf(live)
@@ -228,8 +229,9 @@ def _joined_pairs(
             report.to(done[0])
 
         batches = _query_batches(core, queries, blobs, step)
-        found = voted_pairs(starts, rows, packed, rest, idf, ok, batches, advance)
+        found, best_voted = voted_pairs(starts, rows, packed, rest, idf, ok, batches, advance)
         candidates = {(int(a), int(b)) for a, b in found.tolist()}
+        voted_first = {(int(a), int(b)) for a, b in found[best_voted].tolist()}
     report.to(live)
     # Pairs the hash stage reaches only by brute force (below its floor) keep their hash
     # score, as in a search; the rest are scored as pairs unless a hash is sure.
@@ -240,7 +242,7 @@ def _joined_pairs(
     keys = core.keys
     scored: dict[tuple[int, int], Score] = {}
     if robust:
-        score_pair = _stored_scorer(core, blobs) if blobs is not None else _indexed_scorer(core)
+        score_pair = _stored_scorer(core, blobs, voted_first) if blobs is not None else _indexed_scorer(core)
         for start in range(0, len(to_score), _SCORE_BATCH):
             batch = to_score[start : start + _SCORE_BATCH]
             scored.update(zip(batch, score_pair(batch), strict=True))
@@ -321,20 +323,22 @@ class _Reporter:
             self.progress(done, self.total)
 
 
-def _stored_scorer(core: CascadeIndex, blobs: BlobReader) -> Callable[[list[tuple[int, int]]], list[Score]]:
-    """Scores pairs of rows from their stored blobs, as :meth:`RobustEngine.compare` does."""
-    engine = RobustEngine()
+def _stored_scorer(
+    core: CascadeIndex, blobs: BlobReader, voted_first: set[tuple[int, int]]
+) -> Callable[[list[tuple[int, int]]], list[Score]]:
+    """Scores pairs of rows from their stored blobs with :func:`score_pair`; the pairs in
+    ``voted_first`` (a row's best-voted other row) count as evidence for thumbnails."""
 
     def score(batch: list[tuple[int, int]]) -> list[Score]:
         wanted = sorted({row for pair in batch for row in pair})
         stored = blobs([int(core.keys[row]) for row in wanted])
+        parsed = {row: layout.from_blob(blob) for row in wanted if (blob := stored.get(int(core.keys[row])))}
         out = []
         for a, b in batch:
-            first, second = stored.get(int(core.keys[a])), stored.get(int(core.keys[b]))
-            if first is None or second is None:
-                out.append(Score(0.0, 100.0, "missing"))
+            if a not in parsed or b not in parsed:  # deleted meanwhile: scores nothing
+                out.append(Score(0.0, 100.0, "no stored features"))
                 continue
-            out.append(engine.compare(first, second))
+            out.append(score_pair(parsed[a], parsed[b], thumbnails_on_evidence=(a, b) not in voted_first))
         return out
 
     return score
@@ -551,32 +555,57 @@ class RobustEngine(Engine):
         verified), turned ones only when upright ones matched under ``TURN_BELOW``; an
         unsure hash similarity that plentiful keypoints contradict loses
         ``UNCONFIRMED_PENALTY``, and keypoints whose colours clash score 0."""
-        a, b = layout.from_blob(first), layout.from_blob(second)
-        sim = float(hash_similarity(_pair_distance(a, b), a.codes.dct, b.codes.dct))
-        hash_stage = int(hash_stages(a.codes.dct, b.codes.dct))
-        if sim >= SURE_SIMILARITY:
-            return _score(sim, hash_stage)
-        tries = (
-            (_compare_sets(a.normal, a.size, b.normal, b.n_index, b.size), a.chroma, b.chroma),
-            (_compare_sets(a.mirrored, a.size, b.normal, b.n_index, b.size), colour.mirrored(a.chroma), b.chroma),
-            (_compare_sets(b.normal, b.size, a.normal, a.n_index, a.size), b.chroma, a.chroma),
-        )
-        match, query, stored = max(tries, key=lambda tried: similarity(tried[0]))
-        if match is not None and match.matrix is not None and colour.clashes(query, stored, match.matrix):
-            return Score(0.0, 100.0, "orb keypoints, colours clash")  # as in a search: left out
-        robust = similarity(match)
-        by_thumbnail = _thumbnail_similarity(a, b) if robust < MIRROR_BELOW else 0.0
-        if by_thumbnail > 0 and robust > 0:
-            by_thumbnail = min(100.0, by_thumbnail + AGREEING_BONUS)
-        plentiful = min(len(a.normal.packed), len(b.normal.packed)) >= CONFIRM_KEYPOINTS
-        if robust <= 0 and by_thumbnail <= 0 and plentiful:
-            sim = max(0.0, sim - UNCONFIRMED_PENALTY)  # contradicted, as in a search
-        best = max((sim, hash_stage), (robust, KEYPOINTS), (by_thumbnail, THUMBNAIL), key=lambda found: found[0])
-        return _score(*best)
+        return score_pair(layout.from_blob(first), layout.from_blob(second))
 
     def new_index(self) -> RobustIndex:
         """An empty cascade index."""
         return RobustIndex(self.always_verify, self.keypoint_duplicates)
+
+
+def score_pair(a: Features, b: Features, *, thumbnails_on_evidence: bool = False) -> Score:
+    """The score :meth:`RobustEngine.compare` gives two images' features. With
+    ``thumbnails_on_evidence`` (the self-join's setting), thumbnails are tried only for
+    a pair that something else already links, as a search tries them only on the rows
+    its vote or centre codes put forward: keypoints that verified weakly, a hash within
+    the hash stage's reach, or a centre code that agrees (``centres.AGREEING_BITS``).
+    The self-join passes False for an image's best-voted row, which the vote links."""
+    distance = _pair_distance(a, b)
+    sim = float(hash_similarity(distance, a.codes.dct, b.codes.dct))
+    hash_stage = int(hash_stages(a.codes.dct, b.codes.dct))
+    if sim >= SURE_SIMILARITY:
+        return _score(sim, hash_stage)
+    tries = (
+        (_compare_sets(a.normal, a.size, b.normal, b.n_index, b.size), a.chroma, b.chroma),
+        (_compare_sets(a.mirrored, a.size, b.normal, b.n_index, b.size), colour.mirrored(a.chroma), b.chroma),
+        (_compare_sets(b.normal, b.size, a.normal, a.n_index, a.size), b.chroma, a.chroma),
+    )
+    match, query, stored = max(tries, key=lambda tried: similarity(tried[0]))
+    if match is not None and match.matrix is not None and colour.clashes(query, stored, match.matrix):
+        return Score(0.0, 100.0, "orb keypoints, colours clash")  # as in a search: left out
+    robust = similarity(match)
+    by_thumbnail = 0.0
+    if robust < MIRROR_BELOW and (
+        not thumbnails_on_evidence or robust > 0 or distance <= SEARCH_RADIUS or _centres_agree(a, b)
+    ):
+        by_thumbnail = _thumbnail_similarity(a, b)
+    if by_thumbnail > 0 and robust > 0:
+        by_thumbnail = min(100.0, by_thumbnail + AGREEING_BONUS)
+    plentiful = min(len(a.normal.packed), len(b.normal.packed)) >= CONFIRM_KEYPOINTS
+    if robust <= 0 and by_thumbnail <= 0 and plentiful:
+        sim = max(0.0, sim - UNCONFIRMED_PENALTY)  # contradicted, as in a search
+    best = max((sim, hash_stage), (robust, KEYPOINTS), (by_thumbnail, THUMBNAIL), key=lambda found: found[0])
+    return _score(*best)
+
+
+def _centres_agree(a: Features, b: Features) -> bool:
+    """Whether either image's views lie within ``centres.AGREEING_BITS`` of the other's
+    centre codes (the closeness that lets a search count a thumbnail from a lower floor)."""
+    for query, candidate in ((a, b), (b, a)):
+        stored_centre = np.array(centres.row_codes(candidate), np.uint64)[:, None]
+        for codes in centres.views(query):
+            if int(centres.distance(codes, stored_centre)[0]) <= centres.AGREEING_BITS:
+                return True
+    return False
 
 
 def _thumbnail_similarity(a: Features, b: Features) -> float:

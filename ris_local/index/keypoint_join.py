@@ -43,12 +43,12 @@ F64 = npt.NDArray[np.float64]
 QueryBatch = tuple[I64, I64, I64, U32]
 
 #: Words with longer posting lists form no pairs.
-MAX_LIST = 256
+MAX_LIST = 32
 #: Keypoints of an image that must vote for a row to make a candidate: geometric
 #: verification needs at least five tentative matches.
 MIN_SHARED = 5
 #: Candidates kept per image, best-voted first.
-PER_ROW = 3
+PER_ROW = 2
 
 
 def voted_pairs(
@@ -60,19 +60,23 @@ def voted_pairs(
     rows_ok: npt.NDArray[np.bool_],
     batches: Iterable[QueryBatch],
     progress: Callable[[], None] | None = None,
-) -> I64:
+) -> tuple[I64, npt.NDArray[np.bool_]]:
     """Candidate pairs ``(a, b)``, ``a < b``, shape (p, 2), sorted, unique: for each
     query row of ``batches``, its ``PER_ROW`` best-voted ``rows_ok`` rows through the
-    CSR postings (``starts`` per word; ``rows``, ``packed``, ``rest`` per posting).
-    ``progress`` is called after each batch."""
+    CSR postings (``starts`` per word; ``rows``, ``packed``, ``rest`` per posting);
+    and for each pair whether it is the best-voted of either of its rows. ``progress``
+    is called after each batch."""
     lengths = np.diff(starts)
-    found = [np.empty(0, np.int64)]
+    found, firsts = [np.empty(0, np.int64)], [np.empty(0, bool)]
     for batch in batches:
-        found.append(_batch_pairs(starts, lengths, rows, packed, rest, idf, rows_ok, batch))
+        keys, first = _batch_pairs(starts, lengths, rows, packed, rest, idf, rows_ok, batch)
+        found.append(keys)
+        firsts.append(first)
         if progress is not None:
             progress()
-    keys = np.unique(np.concatenate(found))
-    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
+    keys, where = np.unique(np.concatenate(found), return_inverse=True)
+    best = np.bincount(where, weights=np.concatenate(firsts), minlength=len(keys)) > 0
+    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1), best
 
 
 def _batch_pairs(
@@ -84,8 +88,9 @@ def _batch_pairs(
     idf: F64,
     rows_ok: npt.NDArray[np.bool_],
     batch: QueryBatch,
-) -> I64:
-    """Keys ``min << 32 | max`` of one batch's candidate pairs."""
+) -> tuple[I64, npt.NDArray[np.bool_]]:
+    """Keys ``min << 32 | max`` of one batch's candidate pairs, and whether each is its
+    query row's best-voted."""
     query_row, keypoint, word, signature = batch
     selective = (lengths[word] > 0) & (lengths[word] <= MAX_LIST)
     query_row, keypoint, word, signature = (
@@ -101,17 +106,20 @@ def _batch_pairs(
     close &= rows_ok[other] & (other != query_row[entry])
     entry, other = entry[close], other[close]
     if not len(entry):
-        return np.empty(0, np.int64)
-    # A keypoint votes once per row, with the idf of its best word the row shares.
-    pair = query_row[entry] << 32 | other
-    order = np.lexsort((-idf[word[entry]], keypoint[entry], pair))
-    pair, voter, weight = pair[order], keypoint[entry][order], idf[word[entry]][order]
-    first = np.r_[True, (pair[1:] != pair[:-1]) | (voter[1:] != voter[:-1])]
-    pair, weight = pair[first], weight[first]
-    starts_of_pair = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    pairs = pair[starts_of_pair]
-    votes = np.add.reduceat(weight, starts_of_pair)
-    voters = np.diff(np.r_[starts_of_pair, len(pair)])
+        return np.empty(0, np.int64), np.empty(0, bool)
+    # A keypoint votes once per row, with the idf of its best word the row shares: one
+    # sort of (keypoint, row) keys (a batch numbers its keypoints from 0, far below 2**31).
+    voter = keypoint[entry] << 32 | other
+    order = np.argsort(voter)
+    voter, weight = voter[order], idf[word[entry[order]]]
+    first = np.flatnonzero(np.r_[True, voter[1:] != voter[:-1]])
+    best = np.maximum.reduceat(weight, first) if len(first) else weight[:0]
+    voter = voter[first]
+    owner = np.empty(int(keypoint.max()) + 1, np.int64)
+    owner[keypoint] = query_row
+    pair = owner[voter >> 32] << 32 | (voter & 0xFFFFFFFF)
+    pairs, where, voters = np.unique(pair, return_inverse=True, return_counts=True)
+    votes = np.bincount(where, weights=best, minlength=len(pairs))
     strong = voters >= MIN_SHARED
     pairs, votes = pairs[strong], votes[strong]
     # Each query row's best-voted rows (pairs are sorted by query row already).
@@ -120,7 +128,8 @@ def _batch_pairs(
     pairs, query = pairs[order], query[order]
     first_of_query = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
     rank = np.arange(len(pairs)) - np.repeat(first_of_query, np.diff(np.r_[first_of_query, len(pairs)]))
-    chosen = pairs[rank < PER_ROW]
+    kept = rank < PER_ROW
+    chosen = pairs[kept]
     a, b = chosen >> 32, chosen & 0xFFFFFFFF
     keys: I64 = np.minimum(a, b) << 32 | np.maximum(a, b)
-    return keys
+    return keys, rank[kept] == 0
