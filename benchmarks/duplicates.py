@@ -94,8 +94,13 @@ def main() -> None:
     parser.add_argument("--size", choices=("quick", "medium", "full"), default="quick")
     parser.add_argument("--cache", type=Path, help="pickle of the extracted collection, made if missing")
     parser.add_argument("--only", choices=("join", "per-image"), help="one way only")
+    parser.add_argument("--scale", type=int, help="the join over this many synthetic images plus the collection")
     args = parser.parse_args()
     keys, blobs, groups = collection(args.split, args.size, args.cache)
+    if args.scale:
+        for name, value in at_scale(args.scale, keys, blobs, groups).items():
+            print(f"{name}: {value:,.3f}", flush=True)
+        return
     results = {}
     for way in ("per-image", "join"):
         if args.only and way != args.only:
@@ -120,6 +125,168 @@ def main() -> None:
         for pair in only_new[:40]:
             same = groups[pair[0]] == groups[pair[1]]
             print(f"  join only {pair} {new[pair]} true={same}", file=sys.stderr)  # type: ignore[index]
+
+
+# --- at scale ----------------------------------------------------------------------
+
+_SCALE_SEED = 7
+_SYNTHETIC_NORMAL, _SYNTHETIC_MIRRORED = 600, 400  # keypoints a synthetic blob holds, as a real one
+
+
+class SyntheticCollection:
+    """``n`` synthetic images built as :mod:`benchmarks.scale` builds its distractors
+    (hash codes from ``scale._synthetic_codes`` with 1% planted near-copies; keypoints
+    whose word and signature copy a random posting of the real images, at a random
+    position and orientation), each with a stored blob consistent with its index rows:
+    the first ``INDEX_KEYPOINTS`` of its keypoints are its postings, and it has as many
+    keypoints (with four words each, mirrored ones too) as a real image, so looking an
+    image up costs what a real one costs. Blobs are made again from a seed per image when
+    read, so nothing of size ``n`` but the index is held."""
+
+    def __init__(self, n: int, real_blobs: list[bytes]) -> None:
+        from benchmarks.scale import _synthetic_codes
+
+        self.n = n
+        real = RobustIndex()
+        real.add(list(range(len(real_blobs))), real_blobs)
+        starts, _, packed, rest, _ = real.core.postings.arrays()
+        self.words = np.repeat(np.arange(len(starts) - 1, dtype=np.int64), np.diff(starts)).astype(np.uint16)
+        self.packed, self.rest = packed, rest
+        self.codes = _synthetic_codes(n, np.random.default_rng(_SCALE_SEED))
+        rng = np.random.default_rng(_SCALE_SEED + 1)
+        self.sizes = rng.integers(60, 129, size=(n, 2)).astype(np.uint8)
+        self.centre = rng.integers(0, 2**63, size=(n, 4), dtype=np.int64).astype(np.uint64)
+
+    def keypoints(self, row: int) -> tuple[object, object]:
+        """The normal and mirrored keypoint sets of synthetic image ``row``."""
+        from ris_local.features.layout import KeypointSet
+
+        rng = np.random.default_rng((_SCALE_SEED, row))
+        count = _SYNTHETIC_NORMAL + _SYNTHETIC_MIRRORED
+        copied = rng.integers(0, len(self.words), count)
+        position = rng.integers(0, 2**20, count, dtype=np.uint32)
+        packed = (self.packed[copied] & np.uint32(0xFFF00000)) | position
+        words = np.empty((count, 4), np.uint16)
+        words[:, 0] = self.words[copied]
+        words[:, 1:] = self.words[rng.integers(0, len(self.words), (count, 3))]
+        rest = self.rest[copied]
+        cut = _SYNTHETIC_NORMAL
+        return (
+            KeypointSet(packed[:cut], rest[:cut], words[:cut]),
+            KeypointSet(packed[cut:], rest[cut:], words[cut:]),
+        )
+
+    def blob(self, row: int) -> bytes:
+        """Synthetic image ``row``'s stored blob."""
+        from ris_local.features import layout
+        from ris_local.features.hashcodes import HashCodes
+
+        normal, mirrored = self.keypoints(row)
+        rng = np.random.default_rng((_SCALE_SEED + 2, row))
+        width, height = (int(s) * 2 for s in self.sizes[row])
+        c = [int(x) for x in self.codes[row]]
+        centre = [int(x) for x in self.centre[row]]
+        f = layout.Features(
+            (width, height),
+            HashCodes(*c),
+            normal,  # type: ignore[arg-type]
+            _INDEX_KEYPOINTS,
+            mirrored,  # type: ignore[arg-type]
+            thumbnail=rng.integers(0, 256, size=(48, 64), dtype=np.uint8),
+            centre_codes=tuple(centre[:3]),
+            untrimmed_codes=(centre[3], c[2]),
+            chroma=np.zeros((0, 0, 2), np.int8),
+        )
+        return layout.to_blob(f)
+
+    def index(self) -> RobustIndex:
+        """The index over the synthetic images (rows 0..n-1, keys equal to rows)."""
+        from benchmarks.scale import _load_codes
+
+        index = RobustIndex()
+        _load_codes(index, self.codes)
+        core = index.core
+        core.sizes = self.sizes
+        core.centre = np.ascontiguousarray(self.centre.T)
+        per = _INDEX_KEYPOINTS
+        words = np.empty(self.n * per, np.uint16)
+        packed = np.empty(self.n * per, np.uint32)
+        rest = np.empty(self.n * per, np.uint16)
+        for row in range(self.n):
+            normal, _ = self.keypoints(row)
+            at = slice(row * per, (row + 1) * per)
+            words[at], packed[at], rest[at] = normal.words[:per, 0], normal.packed[:per], normal.rest[:per]  # type: ignore[attr-defined]
+        order = np.argsort(words, kind="stable")
+        rows = (order // per).astype(np.uint32)
+        counts = np.bincount(words, minlength=len(core.postings.idf(1)))
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        doc = counts.astype(np.int64)  # each synthetic image names a word about once
+        core.postings.load(starts, rows, packed[order], rest[order], doc, self.n)
+        return index
+
+
+_INDEX_KEYPOINTS = 200
+
+
+def _peak_reset() -> None:
+    """Reset the process's peak resident size (Linux), so the join's own peak is read."""
+    with open("/proc/self/clear_refs", "w") as file:
+        file.write("5")
+
+
+def _peak_mb() -> float:
+    with open("/proc/self/status") as file:
+        for line in file:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def at_scale(n: int, keys: list[int], blobs: list[bytes], groups: dict[int, int]) -> dict[str, float]:
+    """``find_duplicates`` (``RobustIndex.pairs`` with a stored-blob reader) over ``n``
+    synthetic images plus the real collection under keys after them."""
+    started = time.perf_counter()
+    synthetic = SyntheticCollection(n, blobs)
+    index = synthetic.index()
+    index.add([n + k for k in keys], blobs)
+    real = {n + k: b for k, b in zip(keys, blobs, strict=True)}
+    read_seconds = [0.0]
+
+    def reader(wanted: object) -> dict[int, bytes]:
+        began = time.perf_counter()
+        out = {key: real[key] if key >= n else synthetic.blob(key) for key in wanted}  # type: ignore[attr-defined]
+        read_seconds[0] += time.perf_counter() - began
+        return out
+
+    built = time.perf_counter() - started
+    marks: list[tuple[float, int, int]] = []
+    _peak_reset()
+    began = time.perf_counter()
+    found = list(
+        index.pairs(
+            RobustEngine.duplicate_threshold,
+            None,
+            reader,
+            progress=lambda done, total: marks.append((time.perf_counter() - began, done, total)),
+        )
+    )
+    seconds = time.perf_counter() - began
+    half = next((t for t, done, total in marks if done >= total // 2), seconds)
+    real_pairs = [(a - n, b - n) for a, b, _ in found if a >= n and b >= n]
+    scores = pair_scores(real_pairs, groups)
+    return {
+        "images": float(n + len(keys)),
+        "build s (not counted)": built,
+        "find_duplicates s": seconds,
+        "candidates phase s": half,
+        "scoring phase s": seconds - half,
+        "of which reading blobs s": read_seconds[0],
+        "peak MB during find_duplicates": _peak_mb(),
+        "pairs found": float(len(found)),
+        "real collection P": scores.precision,
+        "real collection R": scores.recall,
+        "real collection F1": scores.f1,
+    }
 
 
 if __name__ == "__main__":

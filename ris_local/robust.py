@@ -216,7 +216,6 @@ def _joined_pairs(
     for a, b, sim in hash_pairs(core, min(threshold, FLOOR_SIMILARITY), ok):
         hash_found[(a, b)] = (sim, int(hash_stages(codes[a], codes[b])))
     candidates: set[tuple[int, int]] = set()
-    voted_first: set[tuple[int, int]] = set()
     if robust:
         starts, rows, packed, rest, _ = core.postings.arrays()
         idf = core.postings.idf(live)
@@ -229,9 +228,8 @@ def _joined_pairs(
             report.to(done[0])
 
         batches = _query_batches(core, queries, blobs, step)
-        found, best_voted = voted_pairs(starts, rows, packed, rest, idf, ok, batches, advance)
+        found = voted_pairs(starts, rows, packed, rest, idf, ok, batches, advance)
         candidates = {(int(a), int(b)) for a, b in found.tolist()}
-        voted_first = {(int(a), int(b)) for a, b in found[best_voted].tolist()}
     report.to(live)
     # Pairs the hash stage reaches only by brute force (below its floor) keep their hash
     # score, as in a search; the rest are scored as pairs unless a hash is sure.
@@ -242,7 +240,7 @@ def _joined_pairs(
     keys = core.keys
     scored: dict[tuple[int, int], Score] = {}
     if robust:
-        score_pair = _stored_scorer(core, blobs, voted_first) if blobs is not None else _indexed_scorer(core)
+        score_pair = _stored_scorer(core, blobs) if blobs is not None else _indexed_scorer(core)
         for start in range(0, len(to_score), _SCORE_BATCH):
             batch = to_score[start : start + _SCORE_BATCH]
             scored.update(zip(batch, score_pair(batch), strict=True))
@@ -323,11 +321,8 @@ class _Reporter:
             self.progress(done, self.total)
 
 
-def _stored_scorer(
-    core: CascadeIndex, blobs: BlobReader, voted_first: set[tuple[int, int]]
-) -> Callable[[list[tuple[int, int]]], list[Score]]:
-    """Scores pairs of rows from their stored blobs with :func:`score_pair`; the pairs in
-    ``voted_first`` (a row's best-voted other row) count as evidence for thumbnails."""
+def _stored_scorer(core: CascadeIndex, blobs: BlobReader) -> Callable[[list[tuple[int, int]]], list[Score]]:
+    """Scores pairs of rows from their stored blobs with :func:`score_pair`."""
 
     def score(batch: list[tuple[int, int]]) -> list[Score]:
         wanted = sorted({row for pair in batch for row in pair})
@@ -338,7 +333,7 @@ def _stored_scorer(
             if a not in parsed or b not in parsed:  # deleted meanwhile: scores nothing
                 out.append(Score(0.0, 100.0, "no stored features"))
                 continue
-            out.append(score_pair(parsed[a], parsed[b], thumbnails_on_evidence=(a, b) not in voted_first))
+            out.append(score_pair(parsed[a], parsed[b], thumbnails_on_evidence=True))
         return out
 
     return score
@@ -567,8 +562,7 @@ def score_pair(a: Features, b: Features, *, thumbnails_on_evidence: bool = False
     ``thumbnails_on_evidence`` (the self-join's setting), thumbnails are tried only for
     a pair that something else already links, as a search tries them only on the rows
     its vote or centre codes put forward: keypoints that verified weakly, a hash within
-    the hash stage's reach, or a centre code that agrees (``centres.AGREEING_BITS``).
-    The self-join passes False for an image's best-voted row, which the vote links."""
+    the hash stage's reach, or a centre code that agrees (``centres.AGREEING_BITS``)."""
     distance = _pair_distance(a, b)
     sim = float(hash_similarity(distance, a.codes.dct, b.codes.dct))
     hash_stage = int(hash_stages(a.codes.dct, b.codes.dct))

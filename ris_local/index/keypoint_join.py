@@ -60,23 +60,19 @@ def voted_pairs(
     rows_ok: npt.NDArray[np.bool_],
     batches: Iterable[QueryBatch],
     progress: Callable[[], None] | None = None,
-) -> tuple[I64, npt.NDArray[np.bool_]]:
+) -> I64:
     """Candidate pairs ``(a, b)``, ``a < b``, shape (p, 2), sorted, unique: for each
     query row of ``batches``, its ``PER_ROW`` best-voted ``rows_ok`` rows through the
-    CSR postings (``starts`` per word; ``rows``, ``packed``, ``rest`` per posting);
-    and for each pair whether it is the best-voted of either of its rows. ``progress``
-    is called after each batch."""
+    CSR postings (``starts`` per word; ``rows``, ``packed``, ``rest`` per posting).
+    ``progress`` is called after each batch."""
     lengths = np.diff(starts)
-    found, firsts = [np.empty(0, np.int64)], [np.empty(0, bool)]
+    found = [np.empty(0, np.int64)]
     for batch in batches:
-        keys, first = _batch_pairs(starts, lengths, rows, packed, rest, idf, rows_ok, batch)
-        found.append(keys)
-        firsts.append(first)
+        found.append(_batch_pairs(starts, lengths, rows, packed, rest, idf, rows_ok, batch))
         if progress is not None:
             progress()
-    keys, where = np.unique(np.concatenate(found), return_inverse=True)
-    best = np.bincount(where, weights=np.concatenate(firsts), minlength=len(keys)) > 0
-    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1), best
+    keys = np.unique(np.concatenate(found))
+    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
 
 
 def _batch_pairs(
@@ -88,9 +84,8 @@ def _batch_pairs(
     idf: F64,
     rows_ok: npt.NDArray[np.bool_],
     batch: QueryBatch,
-) -> tuple[I64, npt.NDArray[np.bool_]]:
-    """Keys ``min << 32 | max`` of one batch's candidate pairs, and whether each is its
-    query row's best-voted."""
+) -> I64:
+    """Keys ``min << 32 | max`` of one batch's candidate pairs."""
     query_row, keypoint, word, signature = batch
     selective = (lengths[word] > 0) & (lengths[word] <= MAX_LIST)
     query_row, keypoint, word, signature = (
@@ -106,7 +101,7 @@ def _batch_pairs(
     close &= rows_ok[other] & (other != query_row[entry])
     entry, other = entry[close], other[close]
     if not len(entry):
-        return np.empty(0, np.int64), np.empty(0, bool)
+        return np.empty(0, np.int64)
     # A keypoint votes once per row, with the idf of its best word the row shares: one
     # sort of (keypoint, row) keys (a batch numbers its keypoints from 0, far below 2**31).
     voter = keypoint[entry] << 32 | other
@@ -128,8 +123,7 @@ def _batch_pairs(
     pairs, query = pairs[order], query[order]
     first_of_query = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
     rank = np.arange(len(pairs)) - np.repeat(first_of_query, np.diff(np.r_[first_of_query, len(pairs)]))
-    kept = rank < PER_ROW
-    chosen = pairs[kept]
+    chosen = pairs[rank < PER_ROW]
     a, b = chosen >> 32, chosen & 0xFFFFFFFF
     keys: I64 = np.minimum(a, b) << 32 | np.maximum(a, b)
-    return keys, rank[kept] == 0
+    return keys
