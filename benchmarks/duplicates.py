@@ -156,20 +156,32 @@ class SyntheticCollection:
         rng = np.random.default_rng(_SCALE_SEED + 1)
         self.sizes = rng.integers(60, 129, size=(n, 2)).astype(np.uint8)
         self.centre = rng.integers(0, 2**63, size=(n, 4), dtype=np.int64).astype(np.uint64)
+        self._cached: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._noise = np.random.default_rng(_SCALE_SEED + 2).integers(0, 256, size=(64, 48, 64), dtype=np.uint8)
 
-    def keypoints(self, row: int) -> tuple[object, object]:
-        """The normal and mirrored keypoint sets of synthetic image ``row``."""
-        from ris_local.features.layout import KeypointSet
-
-        rng = np.random.default_rng((_SCALE_SEED, row))
-        count = _SYNTHETIC_NORMAL + _SYNTHETIC_MIRRORED
+    def _block(self, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Packed keypoints, signature rests and words of the images of one block of
+        ``_BLOCK`` rows (made at once from the block's seed; the last block is kept)."""
+        if self._cached is not None and self._cached[0] == block:
+            return self._cached[1]
+        rng = np.random.default_rng((_SCALE_SEED, block))
+        count = _BLOCK * (_SYNTHETIC_NORMAL + _SYNTHETIC_MIRRORED)
         copied = rng.integers(0, len(self.words), count)
         position = rng.integers(0, 2**20, count, dtype=np.uint32)
         packed = (self.packed[copied] & np.uint32(0xFFF00000)) | position
         words = np.empty((count, 4), np.uint16)
         words[:, 0] = self.words[copied]
         words[:, 1:] = self.words[rng.integers(0, len(self.words), (count, 3))]
-        rest = self.rest[copied]
+        shape = (_BLOCK, _SYNTHETIC_NORMAL + _SYNTHETIC_MIRRORED)
+        made = (packed.reshape(shape), self.rest[copied].reshape(shape), words.reshape(*shape, 4))
+        self._cached = (block, made)
+        return made
+
+    def keypoints(self, row: int) -> tuple[object, object]:
+        """The normal and mirrored keypoint sets of synthetic image ``row``."""
+        from ris_local.features.layout import KeypointSet
+
+        packed, rest, words = (part[row % _BLOCK] for part in self._block(row // _BLOCK))
         cut = _SYNTHETIC_NORMAL
         return (
             KeypointSet(packed[:cut], rest[:cut], words[:cut]),
@@ -182,7 +194,6 @@ class SyntheticCollection:
         from ris_local.features.hashcodes import HashCodes
 
         normal, mirrored = self.keypoints(row)
-        rng = np.random.default_rng((_SCALE_SEED + 2, row))
         width, height = (int(s) * 2 for s in self.sizes[row])
         c = [int(x) for x in self.codes[row]]
         centre = [int(x) for x in self.centre[row]]
@@ -192,7 +203,7 @@ class SyntheticCollection:
             normal,  # type: ignore[arg-type]
             _INDEX_KEYPOINTS,
             mirrored,  # type: ignore[arg-type]
-            thumbnail=rng.integers(0, 256, size=(48, 64), dtype=np.uint8),
+            thumbnail=self._noise[row % len(self._noise)],
             centre_codes=tuple(centre[:3]),
             untrimmed_codes=(centre[3], c[2]),
             chroma=np.zeros((0, 0, 2), np.int8),
@@ -212,10 +223,14 @@ class SyntheticCollection:
         words = np.empty(self.n * per, np.uint16)
         packed = np.empty(self.n * per, np.uint32)
         rest = np.empty(self.n * per, np.uint16)
-        for row in range(self.n):
-            normal, _ = self.keypoints(row)
-            at = slice(row * per, (row + 1) * per)
-            words[at], packed[at], rest[at] = normal.words[:per, 0], normal.packed[:per], normal.rest[:per]  # type: ignore[attr-defined]
+        for block in range(0, (self.n + _BLOCK - 1) // _BLOCK):
+            block_packed, block_rest, block_words = self._block(block)
+            first, last = block * _BLOCK, min(self.n, (block + 1) * _BLOCK)
+            at = slice(first * per, last * per)
+            taken = last - first
+            words[at] = block_words[:taken, :per, 0].ravel()
+            packed[at] = block_packed[:taken, :per].ravel()
+            rest[at] = block_rest[:taken, :per].ravel()
         order = np.argsort(words, kind="stable")
         rows = (order // per).astype(np.uint32)
         counts = np.bincount(words, minlength=len(core.postings.idf(1)))
@@ -226,6 +241,7 @@ class SyntheticCollection:
 
 
 _INDEX_KEYPOINTS = 200
+_BLOCK = 256  # synthetic images whose keypoints are made together
 
 
 def _peak_reset() -> None:
