@@ -56,7 +56,7 @@ from ris_aspose import responses
 from ris_aspose.base import AsposeBase, operation
 from ris_aspose.ranking import Match, best_matches, merge_best
 from ris_aspose.translate import malformed
-from ris_core.backend import Query
+from ris_core.backend import Progress, Query
 from ris_core.errors import (
     BackendError,
     ContextNotFoundError,
@@ -308,8 +308,11 @@ class AsposeBackend(AsposeBase):
         return best_matches(fetch, threshold, max_count, keep, self.settings.max_fetch)
 
     @operation(lambda settings: settings.deadline + settings.duplicates_timeout)
-    def find_duplicates(self, context: str, threshold: float, within: frozenset[str] | None) -> list[DuplicateGroup]:
-        """The service's own groups, from one ``findDuplicates`` request."""
+    def find_duplicates(
+        self, context: str, threshold: float, within: frozenset[str] | None, progress: Progress | None = None
+    ) -> list[DuplicateGroup]:
+        """The service's own groups, from one ``findDuplicates`` request (the service
+        says nothing of its progress, so ``progress`` is not called)."""
         request = rq.FindImageDuplicatesRequest(context, threshold, **self._scope())
 
         def until_idle(failure: BackendError) -> None:

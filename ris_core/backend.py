@@ -25,7 +25,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import enum
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from ris_core.images import ImageData
@@ -33,10 +33,14 @@ from ris_core.models import Comparison, ContextStatus, DuplicateGroup, ImageFeat
 from ris_core.paths import default_database_path
 from ris_core.retry import RetryPolicy
 
-__all__ = ["Backend", "Capability", "Query"]
+__all__ = ["Backend", "Capability", "Progress", "Query"]
 
 #: A query is either the id of a stored image or new image data.
 Query = str | ImageData
+#: ``progress(done, total)``: how far a long ``find_duplicates`` has come, in units the
+#: backend chooses. ``total`` stays the same through one call, ``done`` never goes back
+#: and reaches ``total`` when the work is done. A backend that cannot tell need not call it.
+Progress = Callable[[int, int], None]
 
 
 class Capability(enum.Enum):
@@ -192,9 +196,13 @@ class Backend(abc.ABC):
         answer is the best matches *inside* it, not a trimmed global answer."""
 
     @abc.abstractmethod
-    def find_duplicates(self, context: str, threshold: float, within: frozenset[str] | None) -> list[DuplicateGroup]:
+    def find_duplicates(
+        self, context: str, threshold: float, within: frozenset[str] | None, progress: Progress | None = None
+    ) -> list[DuplicateGroup]:
         """Groups of two or more images linked by similarity >= ``threshold``
-        (connected components), each ordered by id, groups ordered by first id."""
+        (connected components), each ordered by id, groups ordered by first id. A
+        backend that can tell how far it has come calls ``progress`` (see
+        :data:`Progress`); every backend accepts the argument."""
 
     @abc.abstractmethod
     def compare(self, context: str, image_id: str, other: Query) -> Comparison:

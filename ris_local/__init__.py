@@ -8,6 +8,6 @@ the ``ris_register_engines`` hook, and proving it with
 """
 
 from ris_local.defaults import DEFAULT_ENGINE
-from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
+from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Progress, Score
 
-__all__ = ["DEFAULT_ENGINE", "BlobReader", "Engine", "FeatureIndex", "Hit", "Keys", "Score"]
+__all__ = ["DEFAULT_ENGINE", "BlobReader", "Engine", "FeatureIndex", "Hit", "Keys", "Progress", "Score"]

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from ris_core.backend import Backend, Capability, Query
+from ris_core.backend import Backend, Capability, Progress, Query
 from ris_core.errors import (
     ContextNotFoundError,
     EngineMismatchError,
@@ -259,11 +259,22 @@ class LocalBackend(Backend):
             hits = self.indexes.get(context).search(blob, threshold, wanted, allowed, self.store.blobs_for)
         return self._results([hit for hit in hits if hit.key != exclude][:max_count])
 
-    def find_duplicates(self, context: str, threshold: float, within: frozenset[str] | None) -> list[DuplicateGroup]:
-        """Connected components of the pairs at or above the threshold."""
+    def find_duplicates(
+        self, context: str, threshold: float, within: frozenset[str] | None, progress: Progress | None = None
+    ) -> list[DuplicateGroup]:
+        """Connected components of the pairs at or above the threshold; ``progress``
+        follows the engine index's self-join."""
         allowed = self._allowed(context, within, None)
         with self._lock:
-            pairs = list(self.indexes.get(context).pairs(threshold, allowed, self.store.blobs_for))
+            index = self.indexes.get(context)
+            # Only asked of an index when wanted: an engine written before the argument
+            # existed still answers without it.
+            found = (
+                index.pairs(threshold, allowed, self.store.blobs_for)
+                if progress is None
+                else index.pairs(threshold, allowed, self.store.blobs_for, progress=progress)
+            )
+            pairs = list(found)
         groups = connected_groups((a, b) for a, b, _ in pairs)
         ids = self.store.ids_of(key for members in groups for key in members)
         links = strongest_links(((ids[a], ids[b], score) for a, b, score in pairs), lambda score: score.similarity)

@@ -19,13 +19,16 @@ import numpy.typing as npt
 
 from ris_core.images import ImageData
 
-__all__ = ["BlobReader", "Engine", "FeatureIndex", "Hit", "Score", "remembering"]
+__all__ = ["BlobReader", "Engine", "FeatureIndex", "Hit", "Progress", "Score", "remembering"]
 
 #: Integer keys the backend assigns to images (their row ids).
 Keys = npt.NDArray[np.int64]
 #: Reads stored blobs by key (the backend's store), for an index that keeps less in
 #: memory than a blob holds.
 BlobReader = Callable[[Sequence[int]], Mapping[int, bytes]]
+#: ``progress(done, total)``: how far a long self-join has come, in units the index
+#: chooses; ``total`` stays the same through one run and ``done`` never goes back.
+Progress = Callable[[int, int], None]
 
 
 def remembering(blobs: BlobReader) -> BlobReader:
@@ -83,10 +86,16 @@ class FeatureIndex(abc.ABC):
 
     @abc.abstractmethod
     def pairs(
-        self, threshold: float, allowed: Keys | None, blobs: BlobReader | None = None
+        self,
+        threshold: float,
+        allowed: Keys | None,
+        blobs: BlobReader | None = None,
+        progress: Progress | None = None,
     ) -> Iterable[tuple[int, int, Score]]:
         """Every pair of distinct keys scoring >= ``threshold`` (each pair once). An
-        index may read the stored ``blobs`` to search with each image's full features."""
+        index may read the stored ``blobs`` to score with each image's full features,
+        and may report how far it has come to ``progress`` (an index that cannot still
+        accepts the argument)."""
 
     def to_blocks(self) -> dict[str, bytes] | None:
         """The whole index as a few named byte blocks, for a store to save as large

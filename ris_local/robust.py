@@ -28,16 +28,18 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_core.images import ImageData
-from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
+from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Progress, Score
 from ris_local.features import layout
 from ris_local.features.hashcodes import HashCodes
 from ris_local.features.layout import Features, KeypointSet
 from ris_local.index.blocks import from_blocks, to_blocks
 from ris_local.index.cascade import CascadeIndex, hash_distances, hash_radius
+from ris_local.index.keypoint_join import QueryBatch, voted_pairs
 from ris_local.scoring.decision import Decision, Stage, decide, is_flat
 from ris_local.scoring.evidence import Evidence
 from ris_local.scoring.gather import gather
 from ris_local.scoring.policy import POLICY, ScoringPolicy
+from ris_local.scoring.verification import signatures
 
 __all__ = ["HashStageEngine", "RobustEngine", "RobustIndex", "score_of"]
 
@@ -49,6 +51,8 @@ MAX_JOIN_BITS = 8
 _COMPACT_SHARE = 0.2  # compact when this share of rows has been removed
 _JOIN_SHORTLIST = 5  # rows verified per image in the keypoint self-join without blobs
 _READ_BATCH = 256  # stored blobs read at a time by the self-join
+_QUERY_BATCH = 64  # images whose keypoints the keypoint join looks up together
+I64 = npt.NDArray[np.int64]
 
 
 def score_of(decision: Decision, policy: ScoringPolicy = POLICY) -> Score:
@@ -65,10 +69,14 @@ class RobustIndex(FeatureIndex):
     """A :class:`CascadeIndex` behind the backend's :class:`FeatureIndex` interface: it
     finds candidates, and every candidate pair is scored by the one decision."""
 
-    def __init__(self, always_verify: bool = False, keypoint_duplicates: bool = True) -> None:
+    def __init__(
+        self, always_verify: bool = False, keypoint_duplicates: bool = True, per_image_duplicates: bool = False
+    ) -> None:
         self.policy = POLICY
         self.core = CascadeIndex(self.policy, SEARCH_RADIUS)
         self.always_verify, self.keypoint_duplicates = always_verify, keypoint_duplicates
+        #: The earlier self-join, kept as the benchmark's anchor: each image searched as a query.
+        self.per_image_duplicates = per_image_duplicates
 
     def __len__(self) -> int:
         return int(self.core.alive.sum())
@@ -151,12 +159,71 @@ class RobustIndex(FeatureIndex):
         return [Hit(int(keys[i]), score_of(decisions[keep[i]], self.policy)) for i in order]
 
     def pairs(
-        self, threshold: float, allowed: Keys | None, blobs: BlobReader | None = None
+        self,
+        threshold: float,
+        allowed: Keys | None,
+        blobs: BlobReader | None = None,
+        progress: Progress | None = None,
     ) -> Iterable[tuple[int, int, Score]]:
-        """Pairs at or above ``threshold``. Candidates come from a multi-index self-join
-        of the hash codes and (with ``keypoint_duplicates``) from each image's keypoints
-        searched in the index, all of them as a query's when the stored ``blobs`` can be
-        read; each candidate pair is then scored as :meth:`RobustEngine.compare` scores it."""
+        """Pairs at or above ``threshold``, in one join: candidates from a multi-index
+        self-join of the hash codes and (with ``keypoint_duplicates``) from the keypoint
+        join (:mod:`ris_local.index.keypoint_join`: every image's keypoints, as a query's
+        when the stored ``blobs`` can be read, looked up a batch at a time over the
+        selective words); each candidate pair is then scored as
+        :meth:`RobustEngine.compare` scores it. ``progress`` gets ``(done, total)``:
+        each image counts twice, once as its candidates are found, once as they are scored."""
+        if self.per_image_duplicates:
+            yield from self._per_image_pairs(threshold, allowed, blobs)
+            return
+        yield from self._joined_pairs(threshold, self._rows_ok(allowed), blobs, _Reporter(progress))
+
+    def _joined_pairs(
+        self, threshold: float, ok: npt.NDArray[np.bool_], blobs: BlobReader | None, report: _Reporter
+    ) -> Iterable[tuple[int, int, Score]]:
+        live = int(ok.sum())
+        report.total = 2 * live
+        decided: dict[tuple[int, int], Decision] = {}
+        candidates: set[tuple[int, int]] = set()
+        dct = self.core.mih.codes
+        for a, b, distance in _hash_pairs(self.core, threshold, ok, self.policy):
+            flat = is_flat(int(dct[a]), self.policy) or is_flat(int(dct[b]), self.policy)
+            by_hash = decide(Evidence(distance, flat), self.policy)
+            if by_hash.similarity >= self.policy.sure_similarity:
+                decided[(a, b)] = by_hash  # a sure hash needs nothing more
+            else:
+                candidates.add((a, b))
+        if self.keypoint_duplicates:
+            starts, rows, packed, rest, _ = self.core.postings.arrays()
+            done = [0]
+
+            def advance() -> None:
+                done[0] = min(live, done[0] + _QUERY_BATCH)
+                report.to(done[0])
+
+            batches = _query_batches(self.core, np.flatnonzero(ok), blobs, _QUERY_BATCH)
+            idf = self.core.postings.idf(live)
+            found = voted_pairs(starts, rows, packed, rest, idf, ok, batches, advance)
+            candidates.update((int(a), int(b)) for a, b in found.tolist())
+        report.to(live)
+        to_score = sorted(candidates - decided.keys())
+        for start in range(0, len(to_score), _READ_BATCH):
+            batch = to_score[start : start + _READ_BATCH]
+            stored = self._stored(sorted({row for pair in batch for row in pair}), blobs)
+            for a, b in batch:
+                decided[(a, b)] = decide(gather(stored[a], stored[b], self.policy), self.policy)
+            report.to(live + live * (start + len(batch)) // len(to_score))
+        report.to(2 * live)
+        keys = self.core.keys
+        for (a, b), decision in sorted(decided.items()):
+            if decision.similarity >= threshold:
+                first, second = sorted((int(keys[a]), int(keys[b])))
+                yield first, second, score_of(decision, self.policy)
+
+    def _per_image_pairs(
+        self, threshold: float, allowed: Keys | None, blobs: BlobReader | None
+    ) -> Iterable[tuple[int, int, Score]]:
+        """The earlier self-join (the benchmark's anchor): candidates from the hash join
+        and from each image's keypoints searched in the index, scored as pairs."""
         ok = self._rows_ok(allowed).copy()
         candidates: dict[int, set[int]] = {}
         decided: dict[tuple[int, int], Decision] = {}
@@ -238,6 +305,57 @@ def _hash_pairs(
     close = distance <= radius
     for first, second, d in zip(a[close].tolist(), b[close].tolist(), distance[close].tolist(), strict=True):
         yield min(first, second), max(first, second), d
+
+
+class _Reporter:
+    """Calls ``progress(done, total)`` when ``done`` grows (never backwards)."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress, self.total, self.done = progress, 0, -1
+
+    def to(self, done: int) -> None:
+        done = min(max(done, 0), self.total)
+        if self.progress is not None and self.total and done > self.done:
+            self.done = done
+            self.progress(done, self.total)
+
+
+def _query_batches(core: CascadeIndex, queries: I64, blobs: BlobReader | None, size: int) -> Iterable[QueryBatch]:
+    """The keypoint join's query entries, ``size`` rows at a time: from the stored blobs,
+    every keypoint with all its words, mirrored ones too, as a search looks them up;
+    without blobs, the keypoints the index keeps, with their one word."""
+    for start in range(0, len(queries), size):
+        chunk = queries[start : start + size].tolist()
+        sets: list[tuple[int, KeypointSet]] = []
+        stored = blobs(core.keys[np.asarray(chunk, np.int64)].tolist()) if blobs is not None else {}
+        for row in chunk:
+            blob = stored.get(int(core.keys[row]))
+            if blob is not None:
+                f = layout.from_blob(blob)
+                sets += [(row, f.normal), (row, f.mirrored)]
+            else:
+                sets.append((row, core.row_features(row).normal))
+        entry_rows: list[I64] = []
+        entry_keypoints: list[I64] = []
+        entry_words: list[I64] = []
+        entry_signatures: list[npt.NDArray[np.uint32]] = []
+        offset = 0
+        for row, kps in sets:
+            n, per = kps.words.shape
+            if not n:
+                continue
+            entry_rows.append(np.full(n * per, row, np.int64))
+            entry_keypoints.append(np.repeat(np.arange(offset, offset + n, dtype=np.int64), per))
+            entry_words.append(kps.words.astype(np.int64).ravel())
+            entry_signatures.append(np.repeat(signatures(kps.packed, kps.rest), per))
+            offset += n
+        if entry_rows:
+            yield (
+                np.concatenate(entry_rows),
+                np.concatenate(entry_keypoints),
+                np.concatenate(entry_words),
+                np.concatenate(entry_signatures),
+            )
 
 
 def _keypoint_pairs(core: CascadeIndex, ok: npt.NDArray[np.bool_]) -> Iterable[tuple[int, int]]:

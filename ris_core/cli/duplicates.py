@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from ris_core.cli.app import CliState, cli, pass_state
-from ris_core.cli.output import echo, emit, for_terminal, format_duplicates, progress_option, working
+from ris_core.cli.output import duplicates_bar, echo, emit, for_terminal, format_duplicates, progress_option
 from ris_core.cli.params import THRESHOLD, filters
 from ris_core.review import (
     Action,
@@ -130,8 +130,8 @@ def duplicates(
         return
     if keep is None and apply_it:
         raise click.UsageError("--apply needs --keep RULE (which image of each group to keep)")
-    with working(f"finding duplicates among {len(context)} images", progress):
-        groups = context.find_duplicates(threshold, where=where, collection=collection)
+    with duplicates_bar(progress, f"finding duplicates among {len(context)} images") as advance:
+        groups = context.find_duplicates(threshold, where=where, collection=collection, progress=advance)
     if keep is None and csv_path is None:
         if as_json:
             emit(group_documents(review_groups(context, groups)))

@@ -111,6 +111,29 @@ def bar(progress: bool | None, total: int, description: str, unit: str = "pair")
 
 
 @contextlib.contextmanager
+def duplicates_bar(progress: bool | None, description: str) -> Iterator[Callable[[int, int], None]]:
+    """A tqdm bar on stderr that a ``find_duplicates`` progress callback moves: its
+    total comes with the first call (a share of the work: the backend's units mean
+    nothing to a user, so the bar shows a percentage and the time left)."""
+    with tqdm(
+        total=None,
+        disable=not shown(progress),
+        desc=description,
+        file=sys.stderr,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+        leave=False,
+    ) as line:
+
+        def advance(done: int, total: int) -> None:
+            if line.total != total:
+                line.reset(total=total)
+            line.n = done
+            line.refresh()
+
+        yield advance
+
+
+@contextlib.contextmanager
 def working(description: str, progress: bool | None = None) -> Iterator[None]:
     """While a step of unknown length runs, a line with its elapsed time on stderr
     (redrawn four times a second from a helper thread), when :func:`shown`."""

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ris_core.backend import Capability
+from ris_core.backend import Capability, Progress
 from ris_core.cache import MISSING
 from ris_core.context.base import DEFAULT_MAX_COUNT, ContextBase, Filter
 from ris_core.declined import cut_declined
@@ -105,21 +105,39 @@ class SearchPart(ContextBase):
         )
 
     def find_duplicates(
-        self, threshold: float | None = None, *, where: Filter | None = None, collection: str | None = None
+        self,
+        threshold: float | None = None,
+        *,
+        where: Filter | None = None,
+        collection: str | None = None,
+        progress: Progress | None = None,
     ) -> list[DuplicateGroup]:
         """Groups of near-duplicate images at ``threshold`` (the backend's duplicate
-        threshold when None), among the images the filter and collection select."""
+        threshold when None), among the images the filter and collection select.
+
+        ``progress(done, total)`` is called as a long run advances, when the backend
+        can tell (the local backend can: its units are steps of its self-join, each
+        image counted twice): ``total`` is fixed for the run and ``done`` never goes
+        back. It always ends with ``done == total``: with ``(1, 1)`` when the backend
+        reported nothing (an answer from the cache, a backend that cannot tell)."""
         self._capable(Capability.DUPLICATES, "find_duplicates")
         level = check_threshold(self.system.backend.duplicate_threshold if threshold is None else threshold)
+        last = [0, 0]  # the last (done, total) the backend reported
+
+        def reported(done: int, total: int) -> None:
+            if progress is not None and total > 0 and last[0] <= done <= total:
+                last[:] = [done, total]
+                progress(done, total)
 
         def compute() -> list[DuplicateGroup]:
             within = self._within(where, collection)
             if within is not None and len(within) < 2:
                 return []
-            groups = self._respect_declined(self.system.backend.find_duplicates(self.ref, level, within), level)
+            found = self.system.backend.find_duplicates(self.ref, level, within, progress=reported)
+            groups = self._respect_declined(found, level)
             return [kept for group in groups if len((kept := self._recorded(group)).images) > 1]
 
-        return self._cached(
+        answer = self._cached(
             "find_duplicates",
             (level, self._filter_key(where, collection)),
             compute,
@@ -127,6 +145,9 @@ class SearchPart(ContextBase):
             None,
             {"threshold": level},
         )
+        if progress is not None and (last[1] == 0 or last[0] < last[1]):
+            progress(*((last[1], last[1]) if last[1] else (1, 1)))
+        return answer
 
     def _recorded(self, group: DuplicateGroup) -> DuplicateGroup:
         """The group with metadata attached, without members the catalog does not hold."""

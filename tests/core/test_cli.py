@@ -93,3 +93,12 @@ def test_console_script_runs(photos: Path) -> None:
     done = subprocess.run([executable, "index", str(photos), "--json"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["summary"]["added"] == 6
+
+
+def test_duplicates_shows_a_progress_bar(capsys: pytest.CaptureFixture[str], photos: Path) -> None:
+    run(capsys, "index", str(photos), "--no-progress")
+    code, out, err = run(capsys, "duplicates", "--progress")
+    assert code == 0 and "p1-copy.jpg" in out
+    assert "finding duplicates among 6 images" in err and "100%|" in err, err
+    code, out, err = run(capsys, "duplicates", "--no-progress")
+    assert code == 0 and "p1-copy.jpg" in out and err == ""

@@ -96,8 +96,9 @@ def test_pairs_find_copies_and_nothing_else(photos: dict[str, Image.Image]) -> N
 
 
 def test_pairs_search_each_image_with_its_stored_blob(photos: dict[str, Image.Image]) -> None:
-    """With the stored blobs, the self-join searches every image as a query (both scales,
-    all words, the mirror): it finds hard copies the indexed keypoints alone miss."""
+    """With the stored blobs, the self-join looks up every image's keypoints as a query
+    has them (both scales, all words, the mirror): it finds hard copies the indexed
+    keypoints alone miss."""
     originals = [blob(p) for p in photos.values()]
     copies = [blob(ImageOps.mirror(crop(p, 0.12)), quality=40) for p in photos.values()]
     copies += [blob(crop(p, 0.2), quality=40) for p in photos.values()]
@@ -114,8 +115,8 @@ def test_pairs_search_each_image_with_its_stored_blob(photos: dict[str, Image.Im
     n = len(originals)
     groups = [{i, n + i, 2 * n + i} for i in range(n)]
     assert found == {(a, b) for group in groups for a in group for b in group if a < b}
-    # Every blob is read for its search (one batch here); the later reads are of the
-    # verified images whose colours are checked.
+    # Every blob is read for its lookup (one batch here); the later reads are of the
+    # candidate pairs being scored.
     assert read[: len(stored)] == list(stored)
     assert set(read[len(stored) :]) <= set(stored)
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from ris_core import Backend, Capability, errors
-from ris_core.backend import Query
+from ris_core.backend import Progress, Query
 from ris_core.groups import connected_groups, strongest_links
 from ris_core.images import ImageData
 from ris_core.models import (
@@ -205,8 +205,11 @@ class MemoryBackend(Backend):
             }
         return self._rank(scores, threshold, max_count)
 
-    def find_duplicates(self, context: str, threshold: float, within: frozenset[str] | None) -> list[DuplicateGroup]:
-        """Connected components of the pairs at or above the threshold."""
+    def find_duplicates(
+        self, context: str, threshold: float, within: frozenset[str] | None, progress: Progress | None = None
+    ) -> list[DuplicateGroup]:
+        """Connected components of the pairs at or above the threshold (no progress:
+        the pairs are scored in one pass too short to report on)."""
         with self._lock:
             hashes = {k: v for k, v in self._context(context).hashes.items() if within is None or k in within}
         ids = sorted(hashes)

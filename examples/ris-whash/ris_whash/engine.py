@@ -16,7 +16,7 @@ import numpy.typing as npt
 from PIL import Image, ImageOps
 
 from ris_core.images import ImageData
-from ris_local import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
+from ris_local import BlobReader, Engine, FeatureIndex, Hit, Keys, Progress, Score
 
 __all__ = ["WaveletHashEngine", "WaveletIndex"]
 
@@ -78,17 +78,26 @@ class WaveletIndex(FeatureIndex):
         return [hit for hit in hits if hit.score.similarity >= threshold]
 
     def pairs(
-        self, threshold: float, allowed: Keys | None, blobs: BlobReader | None = None
+        self,
+        threshold: float,
+        allowed: Keys | None,
+        blobs: BlobReader | None = None,
+        progress: Progress | None = None,
     ) -> Iterator[tuple[int, int, Score]]:
-        """Every pair once, by scoring each row against the rows after it."""
+        """Every pair once, by scoring each row against the rows after it (``progress``
+        counts the rows done)."""
         rows = np.arange(len(self.keys)) if allowed is None else np.flatnonzero(np.isin(self.keys, allowed))
         for position, row in enumerate(rows):
+            if progress is not None:
+                progress(position, len(rows))
             later = rows[position + 1 :]
             distances = _distances(self.codes[later], self.codes[row].tobytes())
             for other, distance in zip(later, distances, strict=True):
                 score = _score(int(distance))
                 if score.similarity >= threshold:
                     yield int(self.keys[row]), int(self.keys[other]), score
+        if progress is not None:
+            progress(len(rows), len(rows))
 
     def to_blocks(self) -> dict[str, bytes]:
         """The two arrays, little-endian."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -108,6 +109,22 @@ class SearchContract(ContractBase):
                     for image_id, link in zip(group.image_ids, group.links, strict=True)
                 )
 
+    def test_find_duplicates_reports_progress_monotonically(self, gallery: SearchContext) -> None:
+        """Every backend accepts a progress callback; what it reports never goes back,
+        keeps one total, and ends done (the core says ``(1, 1)`` for a backend that
+        cannot tell, and for an answer from the cache)."""
+        self.require(gallery.system, Capability.DUPLICATES)
+        gallery.add_image("p1-copy", near_copy_bytes(1))
+        for _ in range(2):  # computed, then from the cache
+            calls: list[tuple[int, int]] = []
+            groups = gallery.find_duplicates(progress=functools.partial(_record, calls))
+            assert [group.image_ids for group in groups] == [("p1", "p1-copy")]
+            assert calls, "progress was never called"
+            assert len({total for _, total in calls}) == 1, f"the total changed: {calls}"
+            assert [done for done, _ in calls] == sorted(done for done, _ in calls), f"progress went back: {calls}"
+            assert all(0 <= done <= total for done, total in calls)
+            assert calls[-1][0] == calls[-1][1], f"progress did not end done: {calls}"
+
     def test_find_duplicates_without_duplicates_is_empty(self, gallery: SearchContext) -> None:
         self.require(gallery.system, Capability.DUPLICATES)
         assert gallery.find_duplicates() == []
@@ -150,3 +167,7 @@ class SearchContract(ContractBase):
             gallery.compare_images("p1", "missing")
         with pytest.raises(errors.InvalidArgumentError):
             gallery.compare_images("p1")
+
+
+def _record(calls: list[tuple[int, int]], done: int, total: int) -> None:
+    calls.append((done, total))

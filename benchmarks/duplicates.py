@@ -1,0 +1,310 @@
+"""find_duplicates: the one-pass join beside the per-image search (its anchor).
+
+``python -m benchmarks.duplicates --split tuning --size medium`` builds the duplicate
+collection of one half (:mod:`benchmarks.dataset`), extracts it with the default
+engine, and runs ``RobustIndex.pairs`` both ways over the same blobs and the same
+stored-blob reader: ``join`` (the default) and ``per-image`` (each image searched as a
+query). It prints F1 at the engine's duplicate threshold, the best F1 of a sweep below
+it, and milliseconds per image. Tuning work uses ``--split tuning`` only.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
+import pickle
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.dataset import build_dataset
+from benchmarks.methods import extract_all
+from benchmarks.metrics import PairScores, pair_scores
+from benchmarks.sources import available_sources
+from benchmarks.split import SPLITS
+from ris_local.engine import BlobReader
+from ris_local.robust import RobustEngine, RobustIndex
+
+__all__ = ["collection", "measure"]
+
+_ENGINE = "ris (RobustEngine)"
+
+
+def collection(split: str, size: str, cache: Path | None) -> tuple[list[int], list[bytes], dict[int, int]]:
+    """The duplicate collection's keys, blobs and true groups (cached in ``cache``)."""
+    if cache is not None and cache.exists():
+        with cache.open("rb") as file:
+            loaded: tuple[list[int], list[bytes], dict[int, int]] = pickle.load(file)
+        return loaded
+    from benchmarks.__main__ import FULL, MEDIUM, QUICK
+
+    sizes = {"quick": QUICK, "medium": MEDIUM, "full": FULL}[size]
+    data = build_dataset(tuple(available_sources()), sizes, split=split)  # type: ignore[arg-type]
+    keys = list(data.duplicates)
+    blobs, _ = extract_all(_ENGINE, [data.duplicates[k] for k in keys])
+    found = (keys, blobs, dict(data.duplicate_groups))
+    if cache is not None:
+        with cache.open("wb") as file:
+            pickle.dump(found, file)
+    return found
+
+
+def _reader(keys: list[int], blobs: list[bytes]) -> BlobReader:
+    stored = dict(zip(keys, blobs, strict=True))
+    return lambda wanted: {key: stored[key] for key in wanted if key in stored}
+
+
+def measure(
+    keys: list[int], blobs: list[bytes], groups: dict[int, int], per_image: bool, sweep: float = 20.0
+) -> dict[str, object]:
+    """F1 at the duplicate threshold, the sweep's best, and ms per image, one way."""
+    index = RobustIndex(per_image_duplicates=per_image)
+    index.add(keys, blobs)
+    stored = _reader(keys, blobs)
+    threshold = RobustEngine.duplicate_threshold
+    started = time.perf_counter()
+    found = list(index.pairs(threshold, None, stored))
+    seconds = time.perf_counter() - started
+    at: PairScores = pair_scores([(a, b) for a, b, _ in found], groups)
+    low = threshold - sweep
+    scored = [(a, b, s.similarity) for a, b, s in index.pairs(low, None, stored)]
+    best = max(
+        ((float(t), pair_scores([(a, b) for a, b, s in scored if s >= t], groups)) for t in np.arange(low, 100.5, 1.0)),
+        key=lambda item: item[1].f1,
+    )
+    return {
+        "images": len(keys),
+        "ms per image": 1000 * seconds / len(keys),
+        "seconds": seconds,
+        "at threshold": at,
+        "best": best,
+        "pairs": {(a, b): s for a, b, s in found},
+    }
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.duplicates", description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=SPLITS, default="tuning")
+    parser.add_argument("--size", choices=("quick", "medium", "full"), default="quick")
+    parser.add_argument("--cache", type=Path, help="pickle of the extracted collection, made if missing")
+    parser.add_argument("--only", choices=("join", "per-image"), help="one way only")
+    parser.add_argument("--scale", type=int, help="the join over this many synthetic images plus the collection")
+    args = parser.parse_args()
+    keys, blobs, groups = collection(args.split, args.size, args.cache)
+    if args.scale:
+        for name, value in at_scale(args.scale, keys, blobs, groups).items():
+            print(f"{name}: {value:,.3f}", flush=True)
+        return
+    results = {}
+    for way in ("per-image", "join"):
+        if args.only and way != args.only:
+            continue
+        results[way] = measure(keys, blobs, groups, per_image=way == "per-image")
+        r = results[way]
+        at, (bt, best) = r["at threshold"], r["best"]  # type: ignore[misc]
+        print(
+            f"{way:>9}: {r['images']} images, {r['ms per image']:.2f} ms/image ({r['seconds']:.2f} s); "
+            f"at {RobustEngine.duplicate_threshold:g}: P {at.precision:.3f} R {at.recall:.3f} F1 {at.f1:.3f}; "
+            f"best F1 {best.f1:.3f} at {bt:g}",
+            flush=True,
+        )
+    if len(results) == 2:
+        old, new = results["per-image"]["pairs"], results["join"]["pairs"]  # type: ignore[index]
+        only_old = sorted(set(old) - set(new))  # type: ignore[arg-type]
+        only_new = sorted(set(new) - set(old))  # type: ignore[arg-type]
+        print(f"pairs only per-image: {len(only_old)}; only join: {len(only_new)}", file=sys.stderr)
+        for pair in only_old[:40]:
+            same = groups[pair[0]] == groups[pair[1]]
+            print(f"  per-image only {pair} {old[pair]} true={same}", file=sys.stderr)  # type: ignore[index]
+        for pair in only_new[:40]:
+            same = groups[pair[0]] == groups[pair[1]]
+            print(f"  join only {pair} {new[pair]} true={same}", file=sys.stderr)  # type: ignore[index]
+
+
+# --- at scale ----------------------------------------------------------------------
+
+_SCALE_SEED = 7
+_SYNTHETIC_NORMAL, _SYNTHETIC_MIRRORED = 600, 400  # keypoints a synthetic blob holds, as a real one
+
+
+class SyntheticCollection:
+    """``n`` synthetic images built as :mod:`benchmarks.scale` builds its distractors
+    (hash codes from ``scale._synthetic_codes`` with 1% planted near-copies; keypoints
+    whose word and signature copy a random posting of the real images, at a random
+    position and orientation), each with a stored blob consistent with its index rows:
+    the first ``INDEX_KEYPOINTS`` of its keypoints are its postings, and it has as many
+    keypoints (with four words each, mirrored ones too) as a real image, so looking an
+    image up costs what a real one costs. Blobs are made again from a seed per image when
+    read, so nothing of size ``n`` but the index is held."""
+
+    def __init__(self, n: int, real_blobs: list[bytes]) -> None:
+        from benchmarks.scale import _synthetic_codes
+
+        self.n = n
+        real = RobustIndex()
+        real.add(list(range(len(real_blobs))), real_blobs)
+        starts, _, packed, rest, _ = real.core.postings.arrays()
+        self.words = np.repeat(np.arange(len(starts) - 1, dtype=np.int64), np.diff(starts)).astype(np.uint16)
+        self.packed, self.rest = packed, rest
+        self.codes = _synthetic_codes(n, np.random.default_rng(_SCALE_SEED))
+        rng = np.random.default_rng(_SCALE_SEED + 1)
+        self.sizes = rng.integers(60, 129, size=(n, 2)).astype(np.uint8)
+        self.centre = rng.integers(0, 2**63, size=(n, 4), dtype=np.int64).astype(np.uint64)
+        self._cached: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._noise = np.random.default_rng(_SCALE_SEED + 2).integers(0, 256, size=(64, 48, 64), dtype=np.uint8)
+
+    def _block(self, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Packed keypoints, signature rests and words of the images of one block of
+        ``_BLOCK`` rows (made at once from the block's seed; the last block is kept)."""
+        if self._cached is not None and self._cached[0] == block:
+            return self._cached[1]
+        rng = np.random.default_rng((_SCALE_SEED, block))
+        count = _BLOCK * (_SYNTHETIC_NORMAL + _SYNTHETIC_MIRRORED)
+        copied = rng.integers(0, len(self.words), count)
+        position = rng.integers(0, 2**20, count, dtype=np.uint32)
+        packed = (self.packed[copied] & np.uint32(0xFFF00000)) | position
+        words = np.empty((count, 4), np.uint16)
+        words[:, 0] = self.words[copied]
+        words[:, 1:] = self.words[rng.integers(0, len(self.words), (count, 3))]
+        shape = (_BLOCK, _SYNTHETIC_NORMAL + _SYNTHETIC_MIRRORED)
+        made = (packed.reshape(shape), self.rest[copied].reshape(shape), words.reshape(*shape, 4))
+        self._cached = (block, made)
+        return made
+
+    def keypoints(self, row: int) -> tuple[object, object]:
+        """The normal and mirrored keypoint sets of synthetic image ``row``."""
+        from ris_local.features.layout import KeypointSet
+
+        packed, rest, words = (part[row % _BLOCK] for part in self._block(row // _BLOCK))
+        cut = _SYNTHETIC_NORMAL
+        return (
+            KeypointSet(packed[:cut], rest[:cut], words[:cut]),
+            KeypointSet(packed[cut:], rest[cut:], words[cut:]),
+        )
+
+    def blob(self, row: int) -> bytes:
+        """Synthetic image ``row``'s stored blob."""
+        from ris_local.features import layout
+        from ris_local.features.hashcodes import HashCodes
+
+        normal, mirrored = self.keypoints(row)
+        width, height = (int(s) * 2 for s in self.sizes[row])
+        c = [int(x) for x in self.codes[row]]
+        centre = [int(x) for x in self.centre[row]]
+        f = layout.Features(
+            (width, height),
+            HashCodes(*c),
+            normal,  # type: ignore[arg-type]
+            _INDEX_KEYPOINTS,
+            mirrored,  # type: ignore[arg-type]
+            thumbnail=self._noise[row % len(self._noise)],
+            centre_codes=tuple(centre[:3]),
+            untrimmed_codes=(centre[3], c[2]),
+            chroma=np.zeros((0, 0, 2), np.int8),
+        )
+        return layout.to_blob(f)
+
+    def index(self) -> RobustIndex:
+        """The index over the synthetic images (rows 0..n-1, keys equal to rows)."""
+        from benchmarks.scale import _load_codes
+
+        index = RobustIndex()
+        _load_codes(index, self.codes)
+        core = index.core
+        core.sizes = self.sizes
+        core.centre = np.ascontiguousarray(self.centre.T)
+        per = _INDEX_KEYPOINTS
+        words = np.empty(self.n * per, np.uint16)
+        packed = np.empty(self.n * per, np.uint32)
+        rest = np.empty(self.n * per, np.uint16)
+        for block in range(0, (self.n + _BLOCK - 1) // _BLOCK):
+            block_packed, block_rest, block_words = self._block(block)
+            first, last = block * _BLOCK, min(self.n, (block + 1) * _BLOCK)
+            at = slice(first * per, last * per)
+            taken = last - first
+            words[at] = block_words[:taken, :per, 0].ravel()
+            packed[at] = block_packed[:taken, :per].ravel()
+            rest[at] = block_rest[:taken, :per].ravel()
+        order = np.argsort(words, kind="stable")
+        rows = (order // per).astype(np.uint32)
+        counts = np.bincount(words, minlength=len(core.postings.idf(1)))
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        doc = counts.astype(np.int64)  # each synthetic image names a word about once
+        core.postings.load(starts, rows, packed[order], rest[order], doc, self.n)
+        return index
+
+
+_INDEX_KEYPOINTS = 200
+_BLOCK = 256  # synthetic images whose keypoints are made together
+
+
+def _peak_reset() -> None:
+    """Reset the process's peak resident size (Linux), so the join's own peak is read."""
+    with open("/proc/self/clear_refs", "w") as file:
+        file.write("5")
+
+
+def _peak_mb() -> float:
+    with open("/proc/self/status") as file:
+        for line in file:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def at_scale(n: int, keys: list[int], blobs: list[bytes], groups: dict[int, int]) -> dict[str, float]:
+    """``find_duplicates`` (``RobustIndex.pairs`` with a stored-blob reader) over ``n``
+    synthetic images plus the real collection under keys after them."""
+    started = time.perf_counter()
+    synthetic = SyntheticCollection(n, blobs)
+    index = synthetic.index()
+    index.add([n + k for k in keys], blobs)
+    real = {n + k: b for k, b in zip(keys, blobs, strict=True)}
+    read_seconds = [0.0]
+
+    def reader(wanted: object) -> dict[int, bytes]:
+        began = time.process_time()
+        out = {key: real[key] if key >= n else synthetic.blob(key) for key in wanted}  # type: ignore[attr-defined]
+        read_seconds[0] += time.process_time() - began
+        return out
+
+    built = time.perf_counter() - started
+    marks: list[tuple[float, int, int]] = []
+    _peak_reset()
+    began, began_cpu = time.perf_counter(), time.process_time()
+    found = list(
+        index.pairs(
+            RobustEngine.duplicate_threshold,
+            None,
+            reader,
+            progress=lambda done, total: marks.append((time.perf_counter() - began, done, total)),
+        )
+    )
+    seconds, cpu = time.perf_counter() - began, time.process_time() - began_cpu
+    half = next((t for t, done, total in marks if done >= total // 2), seconds)
+    real_pairs = [(a - n, b - n) for a, b, _ in found if a >= n and b >= n]
+    scores = pair_scores(real_pairs, groups)
+    return {
+        "images": float(n + len(keys)),
+        "build s (not counted)": built,
+        "find_duplicates s": seconds,
+        "find_duplicates CPU s (all threads)": cpu,
+        "candidates phase s": half,
+        "scoring phase s": seconds - half,
+        "of which making the synthetic blobs CPU s": read_seconds[0],
+        "peak MB during find_duplicates": _peak_mb(),
+        "pairs found": float(len(found)),
+        "real collection P": scores.precision,
+        "real collection R": scores.recall,
+        "real collection F1": scores.f1,
+    }
+
+
+if __name__ == "__main__":
+    main()
