@@ -46,12 +46,14 @@ kind of failure, so ``except LookupError`` or ``except ValueError`` keep working
     │   ├── ReadOnlyStorageError           (PermissionError)
     │   ├── StorageLockedError             (TimeoutError)
     │   ├── CorruptStorageError
-    │   └── NewerSchemaError
+    │   ├── NewerSchemaError
+    │   └── StorageUnavailableError        (ConnectionError)
     └── ContextBusyError                   (TimeoutError)
 
 Backends translate their own failures into these at their boundary (``raise ... from
 exc``), so user code never sees an SDK's or a driver's exception type. Every sqlite3
-failure becomes a :class:`StorageError` in ``ris_core.sqlite``, the one place SQL runs.
+failure becomes a :class:`StorageError` in ``ris_core.sqlite``, and every psycopg failure
+in ``ris_core.postgres``: the two places SQL runs.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ __all__ = [
     "StorageError",
     "StorageFullError",
     "StorageLockedError",
+    "StorageUnavailableError",
     "TagNotFoundError",
     "UnknownBackendError",
     "UnknownEngineError",
@@ -328,6 +331,10 @@ class CorruptStorageError(StorageError):
 
 class NewerSchemaError(StorageError):
     """The database was written by a newer version of ris; it is left untouched."""
+
+
+class StorageUnavailableError(StorageError, ConnectionError):
+    """The database server cannot be reached: down, refusing, or slower than the connect timeout."""
 
 
 class ContextBusyError(RisError, TimeoutError):

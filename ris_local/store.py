@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ris_core.database import Database
 from ris_core.errors import (
     ContextNotFoundError,
     FeaturesNotFoundError,
@@ -33,7 +34,6 @@ from ris_core.errors import (
     TagNotFoundError,
 )
 from ris_core.images import ImageData
-from ris_core.sqlite import Database
 from ris_local.index_store import MIGRATION
 
 __all__ = ["FeatureRow", "LocalStore"]
