@@ -42,8 +42,8 @@ from ris_local.engine import Engine, Hit, Score
 from ris_local.engines import UNREADABLE_IMAGE_ERRORS, EngineRecord, RecordedEngine, choose_engine, mismatch_message
 from ris_local.extraction import Extractor
 from ris_local.indexes import ContextIndexes
-from ris_local.postgres_store import index_store_for
-from ris_local.store import FeatureRow, LocalStore
+from ris_local.storage.postgres_store import index_store_for
+from ris_local.storage.store import FeatureRow, LocalStore
 
 __all__ = ["LocalBackend"]
 

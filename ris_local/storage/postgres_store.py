@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ris_core.database import Database
 from ris_core.postgres import PostgresDatabase
-from ris_local.index_store import IndexStore
+from ris_local.storage.index_store import IndexStore
 
 __all__ = ["READ_BYTES", "PostgresIndexStore", "index_store_for"]
 
