@@ -49,7 +49,7 @@ from ris_core.errors import (
     StorageLockedError,
     StorageUnavailableError,
 )
-from ris_core.sqlite import statements, write_wait
+from ris_core.sqlite import write_wait
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -60,6 +60,7 @@ __all__ = [
     "is_postgres_url",
     "postgres_ddl",
     "postgres_sql",
+    "postgres_statements",
     "redacted",
 ]
 
@@ -148,6 +149,35 @@ def postgres_sql(sql: str) -> str:
         # SQLite reads a bare column in DO UPDATE as the existing row's; PostgreSQL calls it ambiguous.
         text = re.sub(r"= (\w+) \+ excluded\.", lambda m: f"= {upsert.group(1)}.{m.group(1)} + excluded.", text)
     return text
+
+
+def postgres_statements(script: str) -> Iterator[str]:
+    """The statements of a migration script, split at each ``;`` outside quotes and comments.
+
+    SQLite's own splitter (``sqlite3.complete_statement``) would wait for a ``BEGIN ...
+    END`` body after PostgreSQL's one-line ``CREATE TRIGGER``.
+    """
+    start, index, quote = 0, 0, ""
+    while index < len(script):
+        char = script[index]
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif script.startswith("--", index):
+            newline = script.find("\n", index)
+            index = len(script) if newline < 0 else newline
+            continue
+        elif char == ";":
+            if script[start:index].strip():
+                yield script[start:index].strip()
+            start = index + 1
+        index += 1
+    if quote:
+        raise ConfigurationError(f"unterminated quote in a migration: {script[start:].strip()[:60]!r}")
+    if script[start:].strip():
+        yield script[start:].strip()
 
 
 def postgres_ddl(statement: str) -> str:
@@ -381,7 +411,7 @@ class PostgresDatabase:
             row = connection.execute("SELECT version FROM ris_schema WHERE component = ?", (component,)).fetchone()
             current = self._check_version(component, int(row[0]) if row else 0, migrations)
             for script in migrations[current:]:
-                for statement in statements(script):
+                for statement in postgres_statements(script):
                     connection.execute(postgres_ddl(statement))
             connection.execute(
                 "INSERT INTO ris_schema (component, version) VALUES (?, ?) "

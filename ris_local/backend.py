@@ -42,8 +42,8 @@ from ris_local.engine import Engine, Hit, Score
 from ris_local.engines import UNREADABLE_IMAGE_ERRORS, EngineRecord, RecordedEngine, choose_engine, mismatch_message
 from ris_local.extraction import Extractor
 from ris_local.indexes import ContextIndexes
-from ris_local.storage.postgres_store import index_store_for
-from ris_local.storage.store import FeatureRow, LocalStore
+from ris_local.storage.postgres_store import index_store_for, store_for
+from ris_local.storage.store import FeatureRow
 
 __all__ = ["LocalBackend"]
 
@@ -68,7 +68,7 @@ class LocalBackend(Backend):
         super().__init__(database=database, engine=engine)
         self.database = open_database(database if database is not None else default_database_path())
         try:
-            self.store = LocalStore(self.database)
+            self.store = store_for(self.database)
             self.engine_record = EngineRecord(self.database)
             self._previous_engine = self.engine_record.read()
             self.engine_name, self.engine = choose_engine(engine, self._previous_engine)

@@ -119,3 +119,29 @@ def test_writes_of_one_process_show_in_a_search_of_another_already_open(postgres
         assert [r.image_id for r in watching.find_similar_images(image=photo_bytes(1))] == ["p1"]
         writer.context("c").add_image("p2", photo_bytes(2))
         assert [r.image_id for r in watching.find_similar_images(image=photo_bytes(2))][:1] == ["p2"]
+
+
+def test_an_open_reader_follows_adds_replacements_and_deletes_made_elsewhere(postgres_url: str) -> None:
+    with (
+        ris_core.open("local", database=postgres_url) as writer,
+        ris_core.open("local", database=postgres_url) as reader,
+    ):
+        written = writer.create_context("c")
+        for seed in range(4):
+            written.add_image(f"p{seed}", photo_bytes(seed))
+        watching = reader.context("c")
+
+        def top(seed: int) -> str | None:
+            found = watching.find_similar_images(image=photo_bytes(seed), max_count=1)
+            return found[0].image_id if found else None
+
+        assert [top(seed) for seed in range(4)] == ["p0", "p1", "p2", "p3"]
+        written.add_image("p5", photo_bytes(5))
+        written.delete_image("p1")
+        written.update_image("p2", photo_bytes(6))
+        written.delete_features("p3")
+        assert top(5) == "p5"
+        assert top(1) != "p1"
+        assert top(6) == "p2" and top(2) != "p2"
+        assert top(3) != "p3"
+        assert top(0) == "p0"
