@@ -67,7 +67,8 @@ class TemporaryPostgres:
     """A PostgreSQL server in a temporary folder, for as long as the ``with`` block lasts.
 
     :meth:`new_database` makes an empty database and returns its ``postgresql://`` URL
-    (over the socket, as the superuser ``ris``).
+    (over the socket, as the superuser ``ris``); :meth:`replica` starts a streaming
+    replica of it in another temporary folder.
     """
 
     def __init__(self, settings: dict[str, str] | None = None) -> None:
@@ -93,12 +94,19 @@ class TemporaryPostgres:
             log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
             raise RuntimeError(f"{command[0]} failed ({result.returncode}): {result.stderr.strip()}\n{log}")
 
-    def start(self) -> TemporaryPostgres:
-        """Create the cluster and start the server; returns self."""
+    def start(self, primary: TemporaryPostgres | None = None) -> TemporaryPostgres:
+        """Create the cluster (a new one, or a streaming replica of ``primary``) and start
+        the server; returns self."""
         if self.user is not None:
             shutil.chown(self.folder, self.user)
         os.chmod(self.folder, 0o700)
-        self._run("initdb", "-D", str(self.data), "-U", "ris", "--auth=trust", "--encoding=UTF8", "--locale=C")
+        if primary is None:
+            self._run("initdb", "-D", str(self.data), "-U", "ris", "--auth=trust", "--encoding=UTF8", "--locale=C")
+        else:  # initdb's trust rules let the local socket replicate; -R makes it a standby
+            self._run(
+                "pg_basebackup", "-D", str(self.data), "-h", str(primary.folder), "-U", "ris",
+                "-R", "-X", "stream", "--checkpoint=fast",
+            )  # fmt: skip
         options = " ".join(f"-c {name}={value}" for name, value in self.settings.items())
         self._run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
@@ -106,6 +114,10 @@ class TemporaryPostgres:
         )  # fmt: skip
         self.running = True
         return self
+
+    def replica(self) -> TemporaryPostgres:
+        """A hot-standby streaming replica of this server, started (stop it before this one)."""
+        return TemporaryPostgres(self.settings).start(primary=self)
 
     def url(self, database: str = "postgres") -> str:
         """The URL of ``database`` on this server."""
