@@ -119,10 +119,9 @@ def main(argv: list[str] | None = None) -> None:
     for name, times in (("SQL (chunk B-trees + bit_count)", sql_times), ("in-memory multi-index", memory_times)):
         ordered = sorted(times)
         print(f"| {name} | {1000 * statistics.median(times):.2f} | {1000 * ordered[int(0.95 * len(ordered))]:.2f} |")
-    print(
-        f"\nSQL table + indexes: {size[0] / args.size if size else 0:.0f} bytes per code; load + index {load_seconds:.1f} s"
-    )
-    print("plan: " + " / ".join(str(row[0]).strip() for row in plan[:3]))
+    per_code = size[0] / args.size if size else 0
+    print(f"\nSQL table + indexes: {per_code:.0f} bytes per code; load + index {load_seconds:.1f} s")
+    print("plan: " + " / ".join(str(row[0]).strip()[:70] for row in plan[:6]))
 
 
 if __name__ == "__main__":
