@@ -382,9 +382,21 @@ class PostgresDatabase:
                 yield cast(sqlite3.Connection, _Connection(connection))
 
     def query(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        """Run a read and return every row."""
+        """Run a read and return every row.
+
+        A read that finds its connection dropped (the server restarted, a proxy timed it
+        out) runs once more on a new one: reading twice changes nothing. Writes are not
+        retried: the caller hears of the failure and decides.
+        """
+        import psycopg
+
         with self.lock, self.translated():
-            cursor = self._ready().execute(postgres_sql(sql), _parameters(parameters))
+            try:
+                cursor = self._ready().execute(postgres_sql(sql), _parameters(parameters))
+            except psycopg.OperationalError:
+                if not self.connection.broken:
+                    raise
+                cursor = self._ready().execute(postgres_sql(sql), _parameters(parameters))
             return [] if cursor.description is None else [tuple(row) for row in cursor.fetchall()]
 
     def schema_version(self, component: str) -> int:

@@ -132,6 +132,11 @@ class TemporaryPostgres:
             connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def restart(self) -> None:
+        """Restart the server (a fast shutdown: open connections are dropped)."""
+        # -l again: the new server must not hold this process's output pipes open.
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", "fast", "-w", "restart")
+
     def stop(self) -> None:
         """Stop the server (fast shutdown) and delete its folder."""
         if self.running:
