@@ -66,7 +66,7 @@ def test_vocabulary_is_constant() -> None:
 
 
 def test_engine_identity_is_recorded() -> None:
-    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "6")
+    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "7")
 
 
 def test_jpeg_codes_are_constant_and_both_decoders_agree(astronaut: Image.Image, monkeypatch) -> None:  # type: ignore[no-untyped-def]
