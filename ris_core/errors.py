@@ -299,9 +299,10 @@ class ServiceUnavailableError(BackendError):
 
 
 class StorageError(RisError, OSError):
-    """The database file could not be read or written (a sqlite3 failure, translated).
+    """The database could not be read or written (a sqlite3 or psycopg failure, translated).
 
-    ``path`` is the database file. The message is one line that says what to do.
+    ``path`` is the database file, or a PostgreSQL URL without its password. The message
+    is one line that says what to do.
     """
 
     def __init__(self, message: str, *, path: str | None = None) -> None:
