@@ -46,12 +46,14 @@ kind of failure, so ``except LookupError`` or ``except ValueError`` keep working
     │   ├── ReadOnlyStorageError           (PermissionError)
     │   ├── StorageLockedError             (TimeoutError)
     │   ├── CorruptStorageError
-    │   └── NewerSchemaError
+    │   ├── NewerSchemaError
+    │   └── StorageUnavailableError        (ConnectionError)
     └── ContextBusyError                   (TimeoutError)
 
 Backends translate their own failures into these at their boundary (``raise ... from
 exc``), so user code never sees an SDK's or a driver's exception type. Every sqlite3
-failure becomes a :class:`StorageError` in ``ris_core.sqlite``, the one place SQL runs.
+failure becomes a :class:`StorageError` in ``ris_core.sqlite``, and every psycopg failure
+in ``ris_core.postgres``: the two places SQL runs.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ __all__ = [
     "StorageError",
     "StorageFullError",
     "StorageLockedError",
+    "StorageUnavailableError",
     "TagNotFoundError",
     "UnknownBackendError",
     "UnknownEngineError",
@@ -296,9 +299,10 @@ class ServiceUnavailableError(BackendError):
 
 
 class StorageError(RisError, OSError):
-    """The database file could not be read or written (a sqlite3 failure, translated).
+    """The database could not be read or written (a sqlite3 or psycopg failure, translated).
 
-    ``path`` is the database file. The message is one line that says what to do.
+    ``path`` is the database file, or a PostgreSQL URL without its password. The message
+    is one line that says what to do.
     """
 
     def __init__(self, message: str, *, path: str | None = None) -> None:
@@ -328,6 +332,10 @@ class CorruptStorageError(StorageError):
 
 class NewerSchemaError(StorageError):
     """The database was written by a newer version of ris; it is left untouched."""
+
+
+class StorageUnavailableError(StorageError, ConnectionError):
+    """The database server cannot be reached: down, refusing, or slower than the connect timeout."""
 
 
 class ContextBusyError(RisError, TimeoutError):

@@ -219,8 +219,13 @@ def _membership(column: str, path: str, operator: str, operand: Any, params: lis
     return member if operator == "$in" else f"NOT {member}"
 
 
-def compile_filter(where: Any, column: str = "metadata") -> tuple[str, list[Any]]:
-    """A SQL condition over the JSON ``column`` and its parameters, for a filter."""
+def compile_filter(where: Any, column: str = "metadata", dialect: str = "sqlite") -> tuple[str, list[Any]]:
+    """A SQL condition over the JSON ``column`` and its parameters, for a filter
+    (in PostgreSQL's operators for ``dialect="postgresql"``)."""
+    if dialect == "postgresql":
+        from ris_core.postgres_filter import compile_postgres_filter
+
+        return compile_postgres_filter(where, column)
     if not isinstance(where, Mapping):
         raise InvalidMetadataError(f"a metadata filter must be a mapping, not {type(where).__name__}")
     terms = sum(len(c) if isinstance(c, Mapping) and c else 1 for c in where.values())

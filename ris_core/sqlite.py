@@ -57,7 +57,7 @@ def resolve_path(location: str | os.PathLike[str]) -> str:
     if "://" in text:
         scheme, _, rest = text.partition("://")
         if scheme != "sqlite":
-            raise ConfigurationError(f"unsupported database URL scheme {scheme!r}; use a file path or sqlite:///path")
+            raise ConfigurationError(f"unsupported database URL scheme {scheme!r}; use a file path, sqlite:///path or postgresql://...")
         text = rest.removeprefix("/")
     path = Path(text).expanduser()
     if not path.exists():
@@ -124,6 +124,10 @@ class Database:
 
     def __init__(self, location: str | os.PathLike[str]) -> None:
         self.path = resolve_path(location)
+        #: What opens this database again (the same as ``path`` for a file).
+        self.location = self.path
+        #: The SQL dialect, for the few statements written per database (metadata filters).
+        self.dialect = "sqlite"
         self.wait = write_wait()
         self.lock = threading.RLock()
         #: Whether the file was opened read-only (it could not be opened for writing).

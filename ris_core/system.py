@@ -15,6 +15,7 @@ from ris_core.backend import Backend, Capability
 from ris_core.cache import SearchCache
 from ris_core.catalog import Catalog
 from ris_core.context import SearchContext
+from ris_core.database import open_database
 from ris_core.errors import (
     ContextExistsError,
     ContextNotFoundError,
@@ -34,7 +35,6 @@ from ris_core.ingest import IngestReport
 from ris_core.models import ContextInfo, SearchResult
 from ris_core.plugins import PluginSet
 from ris_core.retry import RetryingBackend, RetryPolicy
-from ris_core.sqlite import Database
 from ris_core.stats import StatsRecorder
 from ris_core.validation import check_id
 
@@ -261,7 +261,7 @@ def open_catalog(backend: Backend, location: str | os.PathLike[str] | None) -> C
     """The catalog at ``location``, or where the backend suggests."""
     where = location if location is not None else backend.catalog_location()
     try:
-        return Catalog(Database(where), backend.name)
+        return Catalog(open_database(where), backend.name)
     except RisError:
         backend.close()
         raise

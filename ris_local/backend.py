@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from ris_core.backend import Backend, Capability, Progress, Query
+from ris_core.database import open_database
 from ris_core.errors import (
     ContextNotFoundError,
     EngineMismatchError,
@@ -37,13 +38,13 @@ from ris_core.models import (
     SearchResult,
 )
 from ris_core.paths import default_database_path
-from ris_core.sqlite import MEMORY, Database
+from ris_core.sqlite import MEMORY
 from ris_local.engine import Engine, Hit, Score
 from ris_local.engines import UNREADABLE_IMAGE_ERRORS, EngineRecord, RecordedEngine, choose_engine, mismatch_message
 from ris_local.extraction import Extractor
 from ris_local.indexes import ContextIndexes
-from ris_local.storage.index_store import IndexStore
-from ris_local.storage.store import FeatureRow, LocalStore
+from ris_local.storage.postgres_store import index_store_for, store_for
+from ris_local.storage.store import FeatureRow
 
 __all__ = ["LocalBackend"]
 
@@ -58,21 +59,22 @@ class LocalBackend(Backend):
     name: ClassVar[str] = "local"
     description: ClassVar[str] = "Offline search in one SQLite file: hashes, then ORB keypoints (the default)."
     options: ClassVar[Mapping[str, str]] = {
-        "database": "SQLite file path or sqlite:/// URL (default $RIS_HOME/ris.db); ':memory:' keeps nothing",
+        "database": "SQLite file path or sqlite:/// URL (default $RIS_HOME/ris.db), or a postgresql:// URL; "
+        "':memory:' keeps nothing",
         "engine": "feature engine by name (see `ris engines`; default: the one the database was made with, "
         "else robust); another engine than the database's re-extracts every image",
     }
 
     def __init__(self, *, database: str | os.PathLike[str] | None = None, engine: Engine | str | None = None) -> None:
         super().__init__(database=database, engine=engine)
-        self.database = Database(database if database is not None else default_database_path())
+        self.database = open_database(database if database is not None else default_database_path())
         try:
-            self.store = LocalStore(self.database)
+            self.store = store_for(self.database)
             self.engine_record = EngineRecord(self.database)
             self._previous_engine = self.engine_record.read()
             self.engine_name, self.engine = choose_engine(engine, self._previous_engine)
             self.extractor = Extractor(self.engine)
-            self.indexes = ContextIndexes(self.store, IndexStore(self.database), self.engine, self._recompute)
+            self.indexes = ContextIndexes(self.store, index_store_for(self.database), self.engine, self._recompute)
             self._lock = threading.RLock()
             self._told_unsaved = False
             self.default_threshold = self.engine.default_threshold
@@ -106,8 +108,8 @@ class LocalBackend(Backend):
         self.engine_record.write(current)
 
     def catalog_location(self) -> str:
-        """The catalog shares the database file (memory stays memory)."""
-        return self.database.path
+        """The catalog shares the database (memory stays memory)."""
+        return self.database.location
 
     @contextlib.contextmanager
     def batch(self, workers: int) -> Iterator[None]:

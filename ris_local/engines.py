@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from ris_core.database import Database
 from ris_core.errors import (
     EngineUnavailableError,
     InvalidImageError,
@@ -30,7 +31,6 @@ from ris_core.errors import (
     UnknownEngineError,
 )
 from ris_core.plugins import PluginSet, current_plugins, normalize_name
-from ris_core.sqlite import Database
 from ris_local.defaults import DEFAULT_ENGINE
 from ris_local.engine import Engine
 

@@ -6,7 +6,8 @@ read a chunk at a time. Feature rows made by another engine (or another version)
 recomputed from the stored image bytes first (and, in a read-only database, held in
 memory by the store rather than saved). This process's writes are applied to the
 index as they happen; a write by another process shows as a generation this process did
-not make, and the index is rebuilt before the next search. Changed indexes are saved as
+not make, and the index is rebuilt before the next search, unless the store keeps a
+change log (PostgreSQL does): then only the writes logged since are applied. Changed indexes are saved as
 blocks when the backend closes.
 """
 
@@ -48,10 +49,30 @@ class ContextIndexes:
         """The context's index, loaded or rebuilt if another process wrote since."""
         generation = self.store.generation(ref)
         loaded = self._loaded.get(ref)
+        if loaded is not None and loaded.generation != generation and self._catch_up(ref, loaded, generation):
+            return loaded.index
         if loaded is None or loaded.generation != generation:
             loaded = self._load(ref)
             self._loaded[ref] = loaded
         return loaded.index
+
+    def _catch_up(self, ref: str, loaded: _Loaded, generation: int) -> bool:
+        """Apply other processes' writes from the store's change log; False if it has none."""
+        if generation < loaded.generation:
+            return False
+        changes = self.store.changes(ref, loaded.generation, generation)
+        if changes is None:
+            return False
+        try:
+            if changes.removed:
+                loaded.index.remove(changes.removed)
+            if changes.put:
+                loaded.index.add([key for key, _ in changes.put], [blob for _, blob in changes.put])
+        except ValueError as exc:  # a blob this engine cannot read (another engine wrote it): rebuild
+            logger.info("change log of context %s not applied (%s); rebuilding", ref, exc)
+            return False
+        loaded.generation, loaded.dirty = generation, True
+        return True
 
     def _load(self, ref: str) -> _Loaded:
         stale = self.store.stale_features(ref, self.engine.algorithm, self.engine.version)

@@ -16,7 +16,7 @@ from ris_core.catalog.images import ImageRecords
 from ris_core.catalog.schema import MIGRATIONS
 from ris_core.catalog.stats import StatsRecords
 from ris_core.catalog.tags import TagRecords
-from ris_core.sqlite import Database
+from ris_core.database import Database
 
 __all__ = ["Catalog", "ContextRecord"]
 

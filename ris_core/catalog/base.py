@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime
 import sqlite3
 
+from ris_core.database import Database
 from ris_core.errors import ContextNotFoundError
-from ris_core.sqlite import Database
 
 __all__ = ["CatalogBase", "now"]
 

@@ -206,7 +206,7 @@ class ImageRecords(CatalogBase):
         sql = "SELECT image_id FROM catalog_images i WHERE backend = ? AND context = ?"
         params: list[Any] = [self.backend, context]
         if where:
-            condition, filter_params = compile_filter(where, "i.metadata")
+            condition, filter_params = compile_filter(where, "i.metadata", self.database.dialect)
             sql += f" AND ({condition})"
             params += filter_params
         if collection is not None:

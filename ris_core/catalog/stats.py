@@ -54,10 +54,11 @@ class StatsRecords(CatalogBase):
 
     def counters(self, context: str, kind: str, limit: int | None = None) -> list[tuple[str, int]]:
         """(key, count) of one kind of counter, largest first (ties by key)."""
+        # No LIMIT at all for "every row": SQLite spells that LIMIT -1, PostgreSQL refuses it.
         rows = self.database.query(
             "SELECT key, count FROM catalog_counters WHERE backend = ? AND context = ? AND kind = ? "
-            "ORDER BY count DESC, key LIMIT ?",
-            (self.backend, context, kind, -1 if limit is None else limit),
+            "ORDER BY count DESC, key" + ("" if limit is None else " LIMIT ?"),
+            (self.backend, context, kind, *(() if limit is None else (limit,))),
         )
         return [(str(key), int(count)) for key, count in rows]
 

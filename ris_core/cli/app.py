@@ -87,7 +87,11 @@ pass_state = click.make_pass_decorator(CliState)
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-b", "--backend", envvar="RIS_BACKEND", help="Backend name (default: local).")
 @click.option(
-    "-d", "--database", envvar="RIS_DATABASE", help="Database file of the local backend (default: $RIS_HOME/ris.db)."
+    "-d",
+    "--database",
+    envvar="RIS_DATABASE",
+    help="Database of the local backend: a file (default: $RIS_HOME/ris.db) or a postgresql:// URL "
+    "(prefer $RIS_DATABASE for a URL: a command line is visible to other users).",
 )
 @click.option(
     "-o",

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from ris_core.sqlite import BEST_EFFORT_WAIT, Database
+from ris_core.database import Database
+from ris_core.sqlite import BEST_EFFORT_WAIT
 
 __all__ = ["MIGRATION", "PART_BYTES", "READ_BYTES", "IndexStore"]
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ris_core.database import Database
 from ris_core.errors import (
     ContextNotFoundError,
     FeaturesNotFoundError,
@@ -33,10 +34,9 @@ from ris_core.errors import (
     TagNotFoundError,
 )
 from ris_core.images import ImageData
-from ris_core.sqlite import Database
 from ris_local.storage.index_store import MIGRATION
 
-__all__ = ["FeatureRow", "LocalStore"]
+__all__ = ["Changes", "FeatureRow", "LocalStore"]
 
 _MIGRATIONS = (
     """
@@ -123,6 +123,14 @@ def _digest(blob: bytes) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
+class Changes:
+    """What other processes wrote to a context between two generations: blobs put, keys dropped."""
+
+    put: list[tuple[int, bytes]]
+    removed: list[int]
+
+
+@dataclass(frozen=True, slots=True)
 class _Held:
     """Features kept in memory in place of the stored blob whose digest is ``replaces``."""
 
@@ -138,6 +146,10 @@ class LocalStore:
         database.migrate("local", _MIGRATIONS)
         self._held: dict[int, _Held] = {}  # by image key
         self._held_tags: dict[int, _Held] = {}  # by tag reference row id
+
+    def changes(self, ref: str, after: int, upto: int) -> Changes | None:
+        """The writes between two generations, where a change log keeps them; None (rebuild) here."""
+        return None
 
     # --- contexts ----------------------------------------------------------------
 

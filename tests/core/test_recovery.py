@@ -170,7 +170,7 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_unsupported_database_urls_are_refused() -> None:
     with pytest.raises(errors.ConfigurationError, match="unsupported database URL scheme"):
-        ris_core.open("local", database="postgresql://localhost/ris")
+        ris_core.open("local", database="mysql://localhost/ris")
 
 
 def test_sqlite_urls_are_accepted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

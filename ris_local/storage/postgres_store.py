@@ -1,0 +1,160 @@
+"""What the local store does differently on PostgreSQL: a change log, and reading a saved index back.
+
+Everything else of the local store (its tables, migrations and statements) runs
+unchanged on :class:`~ris_core.postgres.PostgresDatabase`.
+
+**The change log.** On one machine, a write by another process makes a search process
+rebuild its in-memory index; with many ingest workers sharing a server that would be a
+rebuild per search. So on PostgreSQL, triggers record every write in ``local_changes``:
+one row per generation of a context (key ``-1``), and one per image whose features were
+put or dropped. A search process that finds the context at a newer generation than its
+index reads the rows between the two, re-reads the blobs of the keys put, and applies
+them to its index instead of rebuilding it. The log is complete per context because
+every write takes the context's row lock (its ``generation`` bump) before it logs, so a
+context's generations commit in order; a reader checks that every generation it skips
+over is in the log, and rebuilds if one is not.
+
+A saved index's parts are read here as slices of :data:`READ_BYTES` into one
+preallocated buffer per block, as SQLite's incremental BLOB handles do, so no part is
+ever held twice in memory.
+"""
+
+from __future__ import annotations
+
+from ris_core.database import Database
+from ris_core.postgres import PostgresDatabase
+from ris_local.storage.index_store import IndexStore
+from ris_local.storage.store import Changes, LocalStore
+
+__all__ = ["READ_BYTES", "PostgresIndexStore", "PostgresLocalStore", "index_store_for", "store_for"]
+
+#: The change log's schema (its own component, so the shared local migrations stay as they are).
+#: Function bodies are quoted strings, not dollar quotes: migrations are split where
+#: SQLite says a statement ends, and SQLite knows single quotes.
+_CHANGE_LOG = (
+    """
+    CREATE TABLE local_changes (
+        ref TEXT NOT NULL REFERENCES local_contexts (ref) ON DELETE CASCADE,
+        generation INTEGER NOT NULL,
+        key INTEGER NOT NULL,
+        removed BOOLEAN NOT NULL,
+        PRIMARY KEY (ref, generation, key)
+    );
+    CREATE FUNCTION ris_log_generation() RETURNS trigger LANGUAGE plpgsql AS '
+    BEGIN
+        INSERT INTO local_changes (ref, generation, key, removed) VALUES (NEW.ref, NEW.generation, -1, false)
+            ON CONFLICT DO NOTHING;
+        RETURN NULL;
+    END';
+    CREATE TRIGGER local_contexts_logged AFTER UPDATE OF generation ON local_contexts
+        FOR EACH ROW EXECUTE FUNCTION ris_log_generation();
+    CREATE FUNCTION ris_log_features() RETURNS trigger LANGUAGE plpgsql AS '
+    BEGIN
+        IF TG_OP = ''DELETE'' THEN
+            INSERT INTO local_changes (ref, generation, key, removed)
+                SELECT c.ref, c.generation, OLD.key, true FROM local_images i JOIN local_contexts c ON c.ref = i.ref
+                WHERE i.key = OLD.key
+                ON CONFLICT (ref, generation, key) DO UPDATE SET removed = true;
+        ELSE
+            INSERT INTO local_changes (ref, generation, key, removed)
+                SELECT c.ref, c.generation, NEW.key, false FROM local_images i JOIN local_contexts c ON c.ref = i.ref
+                WHERE i.key = NEW.key
+                ON CONFLICT (ref, generation, key) DO UPDATE SET removed = false;
+        END IF;
+        RETURN NULL;
+    END';
+    CREATE TRIGGER local_features_logged AFTER INSERT OR UPDATE OR DELETE ON local_features
+        FOR EACH ROW EXECUTE FUNCTION ris_log_features();
+    CREATE FUNCTION ris_log_image_removal() RETURNS trigger LANGUAGE plpgsql AS '
+    BEGIN
+        -- A context being deleted is no longer visible here, so its images log nothing.
+        INSERT INTO local_changes (ref, generation, key, removed)
+            SELECT c.ref, c.generation, OLD.key, true FROM local_contexts c WHERE c.ref = OLD.ref
+            ON CONFLICT (ref, generation, key) DO UPDATE SET removed = true;
+        RETURN NULL;
+    END';
+    CREATE TRIGGER local_images_logged AFTER DELETE ON local_images
+        FOR EACH ROW EXECUTE FUNCTION ris_log_image_removal()
+    """,
+)
+
+
+def store_for(database: Database) -> LocalStore:
+    """The local store for ``database``: with a change log on PostgreSQL."""
+    return PostgresLocalStore(database) if isinstance(database, PostgresDatabase) else LocalStore(database)
+
+
+class PostgresLocalStore(LocalStore):
+    """The local store on PostgreSQL, with the change log search processes catch up through."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database)
+        database.migrate("local-changes", _CHANGE_LOG)
+
+    def changes(self, ref: str, after: int, upto: int) -> Changes | None:
+        """The blobs put and the keys dropped between generations ``after`` and ``upto``,
+        or None when the log misses one of them (the caller rebuilds)."""
+        rows = self.database.query(
+            "SELECT generation, key, removed FROM local_changes WHERE ref = ? AND generation > ? AND generation <= ? "
+            "ORDER BY generation, key",
+            (ref, after, upto),
+        )
+        if len({int(generation) for generation, _, _ in rows}) != upto - after:
+            return None
+        last: dict[int, bool] = {}
+        for _, key, removed in rows:
+            if int(key) >= 0:
+                last[int(key)] = bool(removed)
+        put = sorted(key for key, removed in last.items() if not removed)
+        blobs = self.blobs_for(put)
+        # A key put then dropped after ``upto`` has no blob now: it counts as dropped.
+        return Changes(
+            put=[(key, blobs[key]) for key in put if key in blobs], removed=sorted(last.keys() - blobs.keys())
+        )
+
+
+#: Bytes fetched from a part per query: large enough that round trips do not dominate.
+READ_BYTES = 16 * 1024 * 1024
+
+
+def index_store_for(database: Database) -> IndexStore:
+    """The saved-index store that reads ``database`` best."""
+    return PostgresIndexStore(database) if isinstance(database, PostgresDatabase) else IndexStore(database)
+
+
+class PostgresIndexStore(IndexStore):
+    """Saved indexes in PostgreSQL: written as :class:`IndexStore` writes them, read by slices."""
+
+    def load(self, ref: str, generation: int, algorithm: str, version: str) -> dict[str, bytearray] | None:
+        """The saved blocks of ``ref`` if they were made at ``generation`` by this engine."""
+        with self.database.snapshot() as db:  # one snapshot for the state and every part
+            state = db.execute(
+                "SELECT generation, algorithm, version FROM local_index_state WHERE ref = ?", (ref,)
+            ).fetchone()
+            if state is None or tuple(state) != (generation, algorithm, version):
+                return None
+            parts = [
+                (str(name), int(part), int(size))
+                for name, part, size in db.execute(
+                    "SELECT name, part, LENGTH(data) FROM local_index_blocks WHERE ref = ? ORDER BY name, part", (ref,)
+                ).fetchall()
+            ]
+            sizes: dict[str, int] = {}
+            for name, _, size in parts:
+                sizes[name] = sizes.get(name, 0) + size
+            blocks = {name: bytearray(size) for name, size in sizes.items()}
+            filled = dict.fromkeys(blocks, 0)
+            for name, part, size in parts:
+                start = filled[name]
+                with memoryview(blocks[name]) as view:
+                    for offset in range(0, size, READ_BYTES):
+                        stop = min(size, offset + READ_BYTES)
+                        row = db.execute(
+                            "SELECT substring(data FROM ? FOR ?) FROM local_index_blocks "
+                            "WHERE ref = ? AND name = ? AND part = ?",
+                            (offset + 1, stop - offset, ref, name, part),
+                        ).fetchone()
+                        assert row is not None  # the snapshot still holds the part it listed
+                        view[start + offset : start + stop] = row[0]
+                filled[name] = start + size
+            return blocks
