@@ -7,10 +7,11 @@ benchmark runs. ``core`` sources come with scikit-image, scikit-learn and PyWave
 ``opencv-doc`` (the photographs among OpenCV's sample data), ``gimp-help-en`` (the
 original photographs of the GIMP manual's examples, those large enough to cut crops
 from), ``tuxpaint-data`` (the photographs of Tux Paint's templates) and
-``scribus-template`` (the photographs of Scribus's document templates). Synthetic pictures (charts, logos, chessboards, phantoms, renders, paintings,
-drawings) are left out on purpose: the benchmark is about photographs. So are second
-views of one scene (stereo pairs, the frames of one sequence, a filter's output beside
-its original): two photographs of one scene could fall on both sides of the split.
+``scribus-template`` (the photographs of Scribus's document templates). Synthetic
+pictures (charts, logos, chessboards, phantoms, renders, paintings, drawings) are left
+out on purpose: the benchmark is about photographs. So are second views of one scene
+(stereo pairs, the frames of one sequence, a filter's output beside its original): two
+photographs of one scene could fall on both sides of the split.
 
 Pictures from endless-sky-high-dpi, plasma-workspace-wallpapers, ukui-wallpapers,
 gnome-backgrounds, stellarium-data, palapeli-data and sddm-theme-maldives are kept for

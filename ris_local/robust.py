@@ -313,7 +313,7 @@ class RobustEngine(Engine):
     """Hash codes plus ORB keypoints, two-stage search (see the module docstring)."""
 
     algorithm: ClassVar[str] = "ris-hash+orb"
-    version: ClassVar[str] = "6"
+    version: ClassVar[str] = "7"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 

@@ -38,7 +38,7 @@ _MAX_TURN_GAP = np.radians(20.0)  # hypothesis rotation vs the dominant orientat
 # Plausible scales from query to candidate: both frames are normalised, so a copy is
 # near 1 and a crop of 5-20% per side maps to 0.6-1; zooming far in or out is not the
 # same picture, and random consensus mostly has extreme scales.
-_MIN_SCALE, _MAX_SCALE = 0.5, 1.35
+_MIN_SCALE, _MAX_SCALE = 0.33, 3.6
 _MIN_SPREAD = 0.02  # inliers' convex hull over the query frame's area
 # Where the robust similarity's terms start and saturate: inliers (after discounting
 # _CHANCE * sqrt(tentative matches)), coverage, and the inliers' spread. Calibrated on

@@ -57,7 +57,8 @@ def test_unrelated_photographs_stay_below_the_default_threshold(photos: dict[str
 def test_blob_round_trips(astronaut: Image.Image) -> None:
     data = blob(astronaut)
     assert features.to_blob(features.from_blob(data)) == data
-    assert ENGINE.describe(data) == (802, 256)  # 400 keypoints at each of two scales, 2 hash codes
+    # 400 keypoints at the work scale, 100 at the coarse one, 400 at SECOND_SCALE, 2 hash codes
+    assert ENGINE.describe(data) == (902, 256)
     with pytest.raises(ValueError):
         features.from_blob(b"not a blob")
 

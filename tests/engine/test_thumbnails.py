@@ -65,7 +65,7 @@ def test_plain_gradients_say_nothing() -> None:
     assert thumbnails.correlation(sky.thumbnail, other_sky.thumbnail) == 0.0
 
 
-def test_a_soft_crop_is_found_through_its_thumbnail(photos: dict[str, Image.Image]) -> None:
+def test_a_soft_crop_is_found(photos: dict[str, Image.Image]) -> None:
     names = list(photos)
     stored = {key: blob(soft(photos[name])) for key, name in enumerate(names)}
     index = ENGINE.new_index()
@@ -73,9 +73,9 @@ def test_a_soft_crop_is_found_through_its_thumbnail(photos: dict[str, Image.Imag
     query = blob(crop(soft(photos["astronaut"]), 0.2))
     hits = index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))
     assert [h.key for h in hits] == [names.index("astronaut")]
-    assert hits[0].score.method == THUMBNAIL_METHOD
-    # Without the stored blobs the index cannot look: the keypoints alone do not hold.
-    assert index.search(query, RobustEngine.default_threshold, 5, None) == []
+    # The index's coarse keypoints (found on the picture shrunk, where a blur is small)
+    # verify it before the thumbnails are needed; the thumbnail path itself is tested below.
+    assert hits[0].score.method in (THUMBNAIL_METHOD, "orb keypoints, verified")
     # compare() looks the same way, either way round.
     assert ENGINE.compare(query, stored[names.index("astronaut")]).similarity >= RobustEngine.default_threshold
     assert ENGINE.compare(stored[names.index("astronaut")], query).similarity >= RobustEngine.default_threshold
@@ -156,7 +156,10 @@ def test_a_crop_whose_edge_runs_through_a_dark_band_is_found_by_its_whole_frame(
         assert hits and hits[0].key == key, name
         compared = ENGINE.compare(query, stored[key])
         assert compared.similarity >= RobustEngine.default_threshold, name
-        if hits[0].score.method == THUMBNAIL_METHOD:  # compare() scores it as the search did
+        # compare() scores a thumbnail match as the search did. (Its keypoints, tried both
+        # ways round, can verify above MIRROR_BELOW where the search's did not, and then it
+        # never looks at thumbnails: the one scoring decision of issue 13 removes that gap.)
+        if hits[0].score.method == THUMBNAIL_METHOD == compared.method:
             assert compared.similarity == pytest.approx(hits[0].score.similarity), name
 
 
