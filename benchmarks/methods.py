@@ -32,7 +32,7 @@ def _ris() -> Engine:
 
 
 def _baseline() -> Engine:
-    from ris_local.hashing import HashEngine
+    from benchmarks.hashing import HashEngine
 
     return HashEngine()
 

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_local.faisslib import load_faiss
-from ris_local.multiindex import MultiIndex
+from ris_local.index.multiindex import MultiIndex
 
 U64 = npt.NDArray[np.uint64]
 TABLES = 3

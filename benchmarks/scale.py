@@ -2,7 +2,7 @@
 
 At 1M and 10M images the index holds synthetic distractors: uniformly random 64-bit
 codes for the hash stage (with 1% planted near-copies so find-duplicates has work) and,
-for the robust stage, 200 postings per image, each a copy of the word and signature of
+for the keypoint stage, 200 postings per image, each a copy of the word and signature of
 a random posting of the benchmark's real images (signatures of one word are alike, and
 random ones would make the signature filter look better than it is) at a random
 position and orientation. The real benchmark
@@ -27,12 +27,12 @@ from PIL import Image
 
 from ris_core.images import ImageData, load_image
 from ris_core.sqlite import Database
-from ris_local import features
-from ris_local.decoding import draft_size
 from ris_local.engine import BlobReader
-from ris_local.index_store import IndexStore
+from ris_local.features import layout
+from ris_local.features.decoding import draft_size
 from ris_local.robust import RobustEngine, RobustIndex
-from ris_local.store import LocalStore
+from ris_local.storage.index_store import IndexStore
+from ris_local.storage.store import LocalStore
 
 __all__ = ["ExtractionTimes", "IndexTimes", "extraction_times", "hash_index_times", "robust_index_times"]
 
@@ -70,7 +70,7 @@ def _median_ms(function: Callable[[ImageData], object], images: Sequence[ImageDa
 def _draft(mode: str | None) -> Callable[[ImageData], object]:
     def decode(image: ImageData) -> object:
         pixels = Image.open(io.BytesIO(image.data))
-        pixels.draft(mode, draft_size(image, features.HASH_SIDE))
+        pixels.draft(mode, draft_size(image, layout.HASH_SIDE))
         pixels.load()
         return pixels
 
@@ -90,7 +90,7 @@ def extraction_times(label: str, datas: Sequence[bytes]) -> ExtractionTimes:
     ms = {
         "Pillow draft decode (RGB)": _median_ms(_draft(None), images),
         "Pillow draft decode (L)": _median_ms(_draft("L"), images),
-        "ris hash stage": _median_ms(features.extract_hashes, images),
+        "ris hash stage": _median_ms(layout.extract_hashes, images),
         "imagehash.phash, full decode": _median_ms(_full_phash, images),
         "ris whole extraction": _median_ms(engine.extract, images, repeat=1),
     }
@@ -118,7 +118,7 @@ def _load_codes(index: RobustIndex, codes: np.ndarray) -> None:
     core.alive = np.ones(n, bool)
     core.other = np.ascontiguousarray(codes[:, 1:])
     core.sizes = np.full((n, 2), 128, np.uint8)
-    core.centre = np.zeros((4, n), np.uint64)  # the robust stage's; saved and reopened all the same
+    core.centre = np.zeros((4, n), np.uint64)  # the keypoint stage's; saved and reopened all the same
     core.mih.replace(np.ascontiguousarray(codes[:, 0]))
     core.postings.row_count = n
 
@@ -127,7 +127,7 @@ def hash_index_times(n: int, seed: int = 5) -> IndexTimes:
     """The hash stage over ``n`` synthetic codes: memory, queries, self-join, reopen."""
     rng = np.random.default_rng(seed)
     codes = _synthetic_codes(n, rng)
-    index = RobustIndex(robust_duplicates=False)
+    index = RobustIndex(keypoint_duplicates=False)
     out = IndexTimes(n)
     started = time.perf_counter()
     _load_codes(index, codes)
@@ -141,14 +141,14 @@ def hash_index_times(n: int, seed: int = 5) -> IndexTimes:
     for row in picks:
         c = codes[row].copy()
         c[0] ^= np.uint64(1) << np.uint64(int(rng.integers(64)))
-        f = features.Features(
+        f = layout.Features(
             (256, 256),
-            features.HashCodes(*(int(x) for x in c)),
-            features.KeypointSet.empty(),
+            layout.HashCodes(*(int(x) for x in c)),
+            layout.KeypointSet.empty(),
             0,
-            features.KeypointSet.empty(),
+            layout.KeypointSet.empty(),
         )
-        blob = features.to_blob(f)
+        blob = layout.to_blob(f)
         started = time.perf_counter()
         hits = index.search(blob, RobustEngine.default_threshold, 10, None)
         times.append(time.perf_counter() - started)
@@ -202,9 +202,9 @@ def _stored_blobs(
     real = {n + key: blob for key, blob in zip(real_keys, real_blobs, strict=True)}
     synthetic = []
     for blob in real_blobs[:64]:
-        f = features.from_blob(blob)
+        f = layout.from_blob(blob)
         noise = rng.integers(0, 256, size=f.thumbnail.shape, dtype=np.uint8)
-        synthetic.append(features.to_blob(dataclasses.replace(f, thumbnail=noise)))
+        synthetic.append(layout.to_blob(dataclasses.replace(f, thumbnail=noise)))
     return lambda keys: {key: real[key] if key >= n else synthetic[key % len(synthetic)] for key in keys}
 
 
@@ -217,7 +217,7 @@ def robust_index_times(
     real.add(list(real_keys), list(real_blobs))
     real_starts, _, real_packed, real_rest, _ = real.core.postings.arrays()
     real_words = np.repeat(np.arange(len(real_starts) - 1, dtype=np.int64), np.diff(real_starts))
-    per_image = features.INDEX_KEYPOINTS
+    per_image = layout.INDEX_KEYPOINTS
     copied = rng.integers(0, len(real_words), size=n * per_image)
     words = real_words[copied]
     syn_rows = np.repeat(np.arange(n, dtype=np.uint32), per_image)

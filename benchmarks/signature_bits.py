@@ -1,4 +1,4 @@
-"""Choose the descriptor bits of a keypoint's signature (``ris_local.features.SIGNATURE_BITS``).
+"""Choose the descriptor bits of a keypoint's signature (``ris_local.features.layout.SIGNATURE_BITS``).
 
     python -m benchmarks.signature_bits
 
@@ -22,8 +22,8 @@ import numpy.typing as npt
 from benchmarks.dataset import Sizes, build_dataset
 from benchmarks.sources import available_sources
 from ris_core.images import load_image
-from ris_local import keypoints, vocabulary
-from ris_local.decoding import content_box, decode_gray, draft_size
+from ris_local.features import keypoints, vocabulary
+from ris_local.features.decoding import content_box, decode_gray, draft_size
 
 __all__ = ["SIZES", "bit_disagreement", "choose", "main"]
 

@@ -20,7 +20,7 @@ from PIL import Image
 
 from benchmarks.sources import load_photos
 from benchmarks.split import split_of
-from ris_local import keypoints, vocabulary
+from ris_local.features import keypoints, vocabulary
 
 __all__ = ["collect", "main"]
 
@@ -46,7 +46,9 @@ def main() -> None:
     """Train and write the vocabulary file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--out", type=Path, default=Path(vocabulary.__file__).parent / "data" / f"vocabulary-{vocabulary.VERSION}.npz"
+        "--out",
+        type=Path,
+        default=Path(vocabulary.__file__).parents[1] / "data" / f"vocabulary-{vocabulary.VERSION}.npz",
     )
     args = parser.parse_args()
     import faiss

@@ -48,7 +48,7 @@ def _dataset(size: str, cache: Path | None) -> Dataset:
 
 
 def _start(keep: int) -> None:
-    from ris_local import features
+    from ris_local.features import layout as features
 
     features.INDEX_KEYPOINTS = keep
 
@@ -85,7 +85,7 @@ def measure(
     positives = [q for q in data.positives if families is None or q.family in families]
     queries: list[Query] = positives + data.negatives
     keys = list(data.index)
-    from ris_local.features import INDEX_KEYPOINTS
+    from ris_local.features.layout import INDEX_KEYPOINTS
 
     queries_cache = blob_cache and blob_cache.with_suffix(".queries")
     query_blobs = _extracted([q.data for q in queries], INDEX_KEYPOINTS, queries_cache)

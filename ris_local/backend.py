@@ -40,9 +40,9 @@ from ris_core.sqlite import MEMORY, Database
 from ris_local.engine import Engine, Hit, Score
 from ris_local.engines import UNREADABLE_IMAGE_ERRORS, EngineRecord, RecordedEngine, choose_engine, mismatch_message
 from ris_local.extraction import Extractor
-from ris_local.index_store import IndexStore
 from ris_local.indexes import ContextIndexes
-from ris_local.store import FeatureRow, LocalStore
+from ris_local.storage.index_store import IndexStore
+from ris_local.storage.store import FeatureRow, LocalStore
 
 __all__ = ["LocalBackend"]
 

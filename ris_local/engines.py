@@ -7,7 +7,7 @@ opened with, so opening it again without ``engine=`` keeps that engine rather th
 silently re-extracting every image with the default. Opening it with another engine
 re-extracts the stored images' features before the backend is handed back (a read-only
 file cannot take them, so they are held in memory for that process: see
-:meth:`ris_local.store.LocalStore.keep_features`); when an image's bytes cannot be read
+:meth:`ris_local.storage.store.LocalStore.keep_features`); when an image's bytes cannot be read
 (a reference to a file that is gone, bytes that no longer decode), opening stops with
 :class:`~ris_core.errors.EngineMismatchError` naming the image and the engine to open
 the database with instead. The record keeps the old engine's name, marked unfinished,

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from ris_core.errors import StorageError
 from ris_local.engine import Engine, FeatureIndex
-from ris_local.index_store import IndexStore
-from ris_local.store import FeatureRow, LocalStore
+from ris_local.storage.index_store import IndexStore
+from ris_local.storage.store import FeatureRow, LocalStore
 
 __all__ = ["ContextIndexes"]
 

@@ -3,10 +3,10 @@
 :class:`RobustEngine` extracts, per image, four 64-bit hash codes (a DCT and a gradient
 hash of the picture inside its borders, and of its mirror) and ORB keypoints: up to 400
 of the picture at each of two scales and 400 of its mirror, quantised to a 65,536-word
-vocabulary (the layout is in :mod:`ris_local.features`). :class:`RobustIndex` answers
+vocabulary (the layout is in :mod:`ris_local.features.layout`). :class:`RobustIndex` answers
 queries with the hash stage alone when a hash is sure, and otherwise verifies keypoint
-matches geometrically (see :mod:`ris_local.twostage`). Thresholds come from the benchmark's calibration
-(BENCHMARKS.md); :mod:`ris_local.calibration` derives them from other labelled pairs.
+matches geometrically (see :mod:`ris_local.index.cascade`). Thresholds come from the benchmark's calibration
+(BENCHMARKS.md); :mod:`ris_core.calibration` derives them from other labelled pairs.
 
 :class:`HashStageEngine` is the hash stage alone: the same codes, no keypoints, for
 collections where crops and rotations do not matter and ingest speed does.
@@ -21,12 +21,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_core.images import ImageData
-from ris_local import centres, colour, features, thumbnails
-from ris_local.blocks import from_blocks, to_blocks
 from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
-from ris_local.features import Features, KeypointSet
-from ris_local.invertedfile import RowPostings, signature_close
-from ris_local.twostage import (
+from ris_local.features import layout
+from ris_local.features.layout import Features, KeypointSet
+from ris_local.index import centres
+from ris_local.index.blocks import from_blocks, to_blocks
+from ris_local.index.cascade import (
     AGREEING_BONUS,
     CONFIRM_KEYPOINTS,
     FLAT,
@@ -38,12 +38,14 @@ from ris_local.twostage import (
     TURN_BELOW,
     UNCONFIRMED_PENALTY,
     ZERO_SIMILARITY_BITS,
-    TwoStageIndex,
+    CascadeIndex,
     hash_radius,
     hash_similarity,
     hash_stages,
 )
-from ris_local.verification import Match, signatures, similarity, unpack, verify
+from ris_local.index.invertedfile import RowPostings, signature_close
+from ris_local.scoring import colour, thumbnails
+from ris_local.scoring.verification import Match, signatures, similarity, unpack, verify
 
 __all__ = ["HashStageEngine", "RobustEngine", "RobustIndex"]
 
@@ -65,11 +67,11 @@ _CLASHED = -1  # the searched self-join's mark for a pair whose colours clash
 
 
 class RobustIndex(FeatureIndex):
-    """A :class:`TwoStageIndex` behind the backend's :class:`FeatureIndex` interface."""
+    """A :class:`CascadeIndex` behind the backend's :class:`FeatureIndex` interface."""
 
-    def __init__(self, always_verify: bool = False, robust_duplicates: bool = True) -> None:
-        self.core = TwoStageIndex(SURE_SIMILARITY, SEARCH_RADIUS)
-        self.always_verify, self.robust_duplicates = always_verify, robust_duplicates
+    def __init__(self, always_verify: bool = False, keypoint_duplicates: bool = True) -> None:
+        self.core = CascadeIndex(SURE_SIMILARITY, SEARCH_RADIUS)
+        self.always_verify, self.keypoint_duplicates = always_verify, keypoint_duplicates
 
     def __len__(self) -> int:
         return int(self.core.alive.sum())
@@ -79,7 +81,7 @@ class RobustIndex(FeatureIndex):
         if not len(keys):
             return
         self.remove(keys)
-        self.core.append(np.asarray(keys, np.int64), [features.from_blob(b) for b in blobs])
+        self.core.append(np.asarray(keys, np.int64), [layout.from_blob(b) for b in blobs])
 
     def remove(self, keys: Sequence[int]) -> None:
         """Forget the keys (their rows are dropped at the next compaction)."""
@@ -98,7 +100,7 @@ class RobustIndex(FeatureIndex):
     ) -> list[Hit]:
         """Rows at or above ``threshold``, best first, ties by key; with the stored
         ``blobs``, thumbnails are tried where keypoints verified nothing good."""
-        query, ok = features.from_blob(blob), self._rows_ok(allowed)
+        query, ok = layout.from_blob(blob), self._rows_ok(allowed)
         rows, sims, stages = self.core.scores(query, ok, self.always_verify, blobs)
         if threshold < FLOOR_SIMILARITY:
             # Below the stages' reach every row may qualify: add the hash score of the rest.
@@ -120,7 +122,7 @@ class RobustIndex(FeatureIndex):
         self, threshold: float, allowed: Keys | None, blobs: BlobReader | None = None
     ) -> Iterable[tuple[int, int, Score]]:
         """Pairs at or above ``threshold``: a multi-index self-join of the hash codes,
-        then (with ``robust_duplicates``) each image's keypoints searched in the index:
+        then (with ``keypoint_duplicates``) each image's keypoints searched in the index:
         all of them, as a query's, when the stored ``blobs`` can be read, otherwise the
         ones the index keeps."""
         ok = self._rows_ok(allowed).copy()
@@ -130,10 +132,10 @@ class RobustIndex(FeatureIndex):
         for a, b, sim in hash_pairs(self.core, threshold, ok):
             best[(a, b)] = (sim, int(hash_stages(codes[a], codes[b])))
         sure = {pair for pair, (sim, _) in best.items() if sim >= SURE_SIMILARITY}
-        if self.robust_duplicates:
+        if self.keypoint_duplicates:
             by_row = self.core.postings.by_row()
             confirmed = set()
-            robust_pairs = _searched_pairs(self.core, ok, blobs) if blobs else _robust_pairs(self.core, ok, by_row)
+            robust_pairs = _searched_pairs(self.core, ok, blobs) if blobs else _keypoint_pairs(self.core, ok, by_row)
             clashed = set()
             for a, b, sim, stage in robust_pairs:
                 if stage == _CLASHED:
@@ -158,7 +160,7 @@ class RobustIndex(FeatureIndex):
             yield first, second, _score(sim, stage)
 
     def to_blocks(self) -> dict[str, bytes]:
-        """The index as named byte blocks (see :mod:`ris_local.blocks`)."""
+        """The index as named byte blocks (see :mod:`ris_local.index.blocks`)."""
         return to_blocks(self.core)
 
     def load_blocks(self, blocks: Mapping[str, bytes | bytearray]) -> None:
@@ -180,7 +182,7 @@ def _score(sim: float, stage: int) -> Score:
     return Score(sim, ZERO_SIMILARITY_BITS * (1 - sim / 100.0), "dct+gradient hash")
 
 
-def _hash_pairs(core: TwoStageIndex, threshold: float, ok: npt.NDArray[np.bool_]) -> Iterable[tuple[int, int, float]]:
+def _hash_pairs(core: CascadeIndex, threshold: float, ok: npt.NDArray[np.bool_]) -> Iterable[tuple[int, int, float]]:
     radius = hash_radius(threshold)
     if radius < 0:
         return
@@ -197,7 +199,7 @@ def _hash_pairs(core: TwoStageIndex, threshold: float, ok: npt.NDArray[np.bool_]
         yield int(a[i]), int(b[i]), float(sims[i])
 
 
-def _distances(core: TwoStageIndex, f: Features, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def _distances(core: CascadeIndex, f: Features, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Summed hash distance of the query (or its mirror) to each of ``rows``."""
     codes, other, c = core.mih.codes[rows], core.other[rows], f.codes
     direct = np.bitwise_count(codes ^ np.uint64(c.dct)) + np.bitwise_count(other[:, 0] ^ np.uint64(c.gradient))
@@ -208,7 +210,7 @@ def _distances(core: TwoStageIndex, f: Features, rows: npt.NDArray[np.int64]) ->
 
 
 def _all_hash_pairs(
-    core: TwoStageIndex, threshold: float, ok: npt.NDArray[np.bool_]
+    core: CascadeIndex, threshold: float, ok: npt.NDArray[np.bool_]
 ) -> Iterable[tuple[int, int, float]]:
     """Every pair by brute force, for thresholds below the self-join's reach (its cost
     is quadratic, like the number of pairs such a threshold admits)."""
@@ -223,7 +225,7 @@ def _all_hash_pairs(
             yield int(a), int(b[i]), float(sims[i])
 
 
-def _indexed_set(core: TwoStageIndex, by_row: RowPostings, row: int) -> tuple[KeypointSet, tuple[int, int]]:
+def _indexed_set(core: CascadeIndex, by_row: RowPostings, row: int) -> tuple[KeypointSet, tuple[int, int]]:
     """A row's indexed keypoints (with their one word) and frame."""
     words, packed, rest = by_row(row)
     return KeypointSet(packed, rest, words[:, None]), (
@@ -232,7 +234,7 @@ def _indexed_set(core: TwoStageIndex, by_row: RowPostings, row: int) -> tuple[Ke
     )
 
 
-def _contradicted(core: TwoStageIndex, by_row: RowPostings, a: int, b: int) -> bool:
+def _contradicted(core: CascadeIndex, by_row: RowPostings, a: int, b: int) -> bool:
     """Whether two rows both have plenty of indexed keypoints and none verify either way."""
     (first, first_size), (second, second_size) = _indexed_set(core, by_row, a), _indexed_set(core, by_row, b)
     if min(len(first.packed), len(second.packed)) < CONFIRM_KEYPOINTS // 2:
@@ -243,22 +245,22 @@ def _contradicted(core: TwoStageIndex, by_row: RowPostings, a: int, b: int) -> b
     )
 
 
-def _robust_pairs(
-    core: TwoStageIndex, ok: npt.NDArray[np.bool_], by_row: RowPostings
+def _keypoint_pairs(
+    core: CascadeIndex, ok: npt.NDArray[np.bool_], by_row: RowPostings
 ) -> Iterable[tuple[int, int, float, int]]:
     """Each live row's indexed keypoints searched against the others."""
     for row in np.flatnonzero(ok):
         kps, size = _indexed_set(core, by_row, int(row))
         if not len(kps.packed):
             continue
-        matches, _ = core.robust_matches(kps, size, ok, shortlist=_JOIN_SHORTLIST, words_per_keypoint=1)
+        matches, _ = core.keypoint_matches(kps, size, ok, shortlist=_JOIN_SHORTLIST, words_per_keypoint=1)
         for other, match in matches.items():
             if other != row:
                 yield min(int(row), other), max(int(row), other), similarity(match), KEYPOINTS
 
 
 def _searched_pairs(
-    core: TwoStageIndex, ok: npt.NDArray[np.bool_], blobs: BlobReader
+    core: CascadeIndex, ok: npt.NDArray[np.bool_], blobs: BlobReader
 ) -> Iterable[tuple[int, int, float, int]]:
     """Each live row searched in the others with its stored blob, exactly as a query
     would be: every keypoint at both scales with all its words, the mirror, then the
@@ -274,7 +276,7 @@ def _searched_pairs(
                 continue
             ok[row] = False  # a row is not its own duplicate (and would crowd the shortlist)
             try:
-                robust, by_thumbnail, clashed = core.unsure_similarities(features.from_blob(blob), ok, blobs)
+                robust, by_thumbnail, clashed = core.unsure_similarities(layout.from_blob(blob), ok, blobs)
             finally:
                 ok[row] = True
             for stage, found in ((KEYPOINTS, robust), (THUMBNAIL, by_thumbnail)):
@@ -310,23 +312,23 @@ def _compare_sets(
 
 
 class RobustEngine(Engine):
-    """Hash codes plus ORB keypoints, two-stage search (see the module docstring)."""
+    """Hash codes plus ORB keypoints, searched as a cascade (see the module docstring)."""
 
     algorithm: ClassVar[str] = "ris-hash+orb"
     version: ClassVar[str] = "7"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 
-    def __init__(self, always_verify: bool = False, robust_duplicates: bool = True) -> None:
-        self.always_verify, self.robust_duplicates = always_verify, robust_duplicates
+    def __init__(self, always_verify: bool = False, keypoint_duplicates: bool = True) -> None:
+        self.always_verify, self.keypoint_duplicates = always_verify, keypoint_duplicates
 
     def extract(self, image: ImageData) -> bytes:
-        """Decode at reduced scale and extract both stages' features."""
-        return features.to_blob(features.extract(image))
+        """Decode at reduced scale and extract every stage's features."""
+        return layout.to_blob(layout.extract(image))
 
     def describe(self, blob: bytes) -> tuple[int, int]:
         """``(keypoints + 2 hash codes, 256)``: ORB descriptors are 256-bit."""
-        f = features.from_blob(blob)
+        f = layout.from_blob(blob)
         return len(f.normal.packed) + 2, 256
 
     def compare(self, first: bytes, second: bytes) -> Score:
@@ -337,7 +339,7 @@ class RobustEngine(Engine):
         verified), turned ones only when upright ones matched under ``TURN_BELOW``; an
         unsure hash similarity that plentiful keypoints contradict loses
         ``UNCONFIRMED_PENALTY``, and keypoints whose colours clash score 0."""
-        a, b = features.from_blob(first), features.from_blob(second)
+        a, b = layout.from_blob(first), layout.from_blob(second)
         sim = float(hash_similarity(_pair_distance(a, b), a.codes.dct, b.codes.dct))
         hash_stage = int(hash_stages(a.codes.dct, b.codes.dct))
         if sim >= SURE_SIMILARITY:
@@ -361,8 +363,8 @@ class RobustEngine(Engine):
         return _score(*best)
 
     def new_index(self) -> RobustIndex:
-        """An empty two-stage index."""
-        return RobustIndex(self.always_verify, self.robust_duplicates)
+        """An empty cascade index."""
+        return RobustIndex(self.always_verify, self.keypoint_duplicates)
 
 
 def _thumbnail_similarity(a: Features, b: Features) -> float:
@@ -394,12 +396,12 @@ def _pair_distance(a: Features, b: Features) -> int:
 
 
 class HashStageEngine(RobustEngine):
-    """The hash stage alone: four codes per image, no keypoints, no robust stage."""
+    """The hash stage alone: four codes per image, no keypoints, no keypoint stage."""
 
     algorithm: ClassVar[str] = "ris-hash"
     version: ClassVar[str] = "4"
 
     def extract(self, image: ImageData) -> bytes:
         """Decode small and hash (no keypoints)."""
-        codes = features.extract_hashes(image)
-        return features.to_blob(Features((0, 0), codes, KeypointSet.empty(), 0, KeypointSet.empty()))
+        codes = layout.extract_hashes(image)
+        return layout.to_blob(Features((0, 0), codes, KeypointSet.empty(), 0, KeypointSet.empty()))

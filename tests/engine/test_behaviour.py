@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 from ris_core.images import load_image
-from ris_local import features
+from ris_local.features import layout
 from ris_local.robust import HashStageEngine, RobustEngine
 
 from .conftest import encode
@@ -56,11 +56,11 @@ def test_unrelated_photographs_stay_below_the_default_threshold(photos: dict[str
 
 def test_blob_round_trips(astronaut: Image.Image) -> None:
     data = blob(astronaut)
-    assert features.to_blob(features.from_blob(data)) == data
+    assert layout.to_blob(layout.from_blob(data)) == data
     # 400 keypoints at the work scale, 100 at the coarse one, 400 at SECOND_SCALE, 2 hash codes
     assert ENGINE.describe(data) == (902, 256)
     with pytest.raises(ValueError):
-        features.from_blob(b"not a blob")
+        layout.from_blob(b"not a blob")
 
 
 def test_index_search_threshold_order_and_filters(photos: dict[str, Image.Image]) -> None:
@@ -135,7 +135,7 @@ def test_blocks_reopen_to_the_same_answers(photos: dict[str, Image.Image]) -> No
 def test_hash_stage_engine_finds_copies_without_keypoints(astronaut: Image.Image) -> None:
     engine = HashStageEngine()
     data = engine.extract(load_image(encode(astronaut)))
-    assert features.from_blob(data).normal.packed.size == 0
+    assert layout.from_blob(data).normal.packed.size == 0
     index = engine.new_index()
     index.add([1], [data])
     query = engine.extract(load_image(encode(ImageOps.mirror(astronaut), "JPEG", 40)))

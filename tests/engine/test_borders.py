@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from ris_core.images import load_image
-from ris_local.decoding import content_box
+from ris_local.features.decoding import content_box
 from ris_local.robust import HashStageEngine, RobustEngine
 
 from .conftest import encode

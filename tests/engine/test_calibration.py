@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ris_local.calibration import calibrate
+from ris_core.calibration import calibrate
 
 
 def test_threshold_admits_at_most_the_target_share_of_negatives() -> None:

@@ -10,8 +10,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from ris_core.images import load_image
-from ris_local import colour, engine, features
+from ris_local import engine
+from ris_local.features import layout
 from ris_local.robust import HashStageEngine, RobustEngine
+from ris_local.scoring import colour
 
 from .conftest import encode
 
@@ -80,11 +82,11 @@ def test_a_tinted_copy_says_nothing(astronaut: Image.Image) -> None:
 
 def test_the_map_is_stored_in_the_blob(astronaut: Image.Image) -> None:
     stored = blob(astronaut)
-    chroma = features.from_blob(stored).chroma
+    chroma = layout.from_blob(stored).chroma
     assert chroma.shape == (colour.SIDE, colour.SIDE, 2) and np.abs(chroma.astype(int)).max() > 20
-    assert np.array_equal(features.chroma_of(stored), chroma)
+    assert np.array_equal(layout.chroma_of(stored), chroma)
     hashes_only = HashStageEngine().extract(load_image(encode(astronaut)))
-    assert features.chroma_of(hashes_only).size == 0
+    assert layout.chroma_of(hashes_only).size == 0
 
 
 def test_logos_of_one_layout_in_other_colours_are_different_pictures(monkeypatch: pytest.MonkeyPatch) -> None:

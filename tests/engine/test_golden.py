@@ -11,14 +11,14 @@ import hashlib
 from PIL import Image
 
 from ris_core.images import load_image
-from ris_local import features, vocabulary
+from ris_local.features import layout, vocabulary
 from ris_local.robust import RobustEngine
 
 from .conftest import encode
 
 
 def test_hash_codes_are_constant(astronaut: Image.Image) -> None:
-    codes = features.extract_hashes(load_image(encode(astronaut, "PNG")))
+    codes = layout.extract_hashes(load_image(encode(astronaut, "PNG")))
     assert (hex(codes.dct), hex(codes.gradient)) == ("0xc2924c5532bddfc8", "0xdd8dbd0d9d3295a6")
     assert (hex(codes.mirrored_dct), hex(codes.mirrored_gradient)) == ("0x97c7191867e88a9d", "0x444e424f46b3569a")
 
@@ -26,12 +26,12 @@ def test_hash_codes_are_constant(astronaut: Image.Image) -> None:
 def test_dct_code_equals_imagehash_phash_on_a_png(astronaut: Image.Image) -> None:
     import imagehash
 
-    codes = features.extract_hashes(load_image(encode(astronaut, "PNG")))
+    codes = layout.extract_hashes(load_image(encode(astronaut, "PNG")))
     assert f"{codes.dct:016x}" == str(imagehash.phash(astronaut))
 
 
 def test_keypoints_are_constant(astronaut: Image.Image) -> None:
-    f = features.extract(load_image(encode(astronaut, "PNG")))
+    f = layout.extract(load_image(encode(astronaut, "PNG")))
     assert f.size == (256, 256)
     # 200 of the 400 keypoints at the work scale, then 100 of the work image shrunk to
     # COARSE_SCALE (the index keeps these 300), the other 200, then 400 at SECOND_SCALE
@@ -45,7 +45,7 @@ def test_keypoints_are_constant(astronaut: Image.Image) -> None:
 
 
 def test_thumbnail_is_constant(astronaut: Image.Image) -> None:
-    thumbnail = features.extract(load_image(encode(astronaut, "PNG"))).thumbnail
+    thumbnail = layout.extract(load_image(encode(astronaut, "PNG"))).thumbnail
     assert thumbnail.shape == (64, 64)
     assert thumbnail[:2, :6].tolist() == [[183, 58, 7, 19, 71, 123], [206, 72, 6, 50, 143, 131]]
     digest = hashlib.sha256(thumbnail.tobytes()).hexdigest()
@@ -53,7 +53,7 @@ def test_thumbnail_is_constant(astronaut: Image.Image) -> None:
 
 
 def test_chroma_map_is_constant(astronaut: Image.Image) -> None:
-    chroma = features.extract(load_image(encode(astronaut, "PNG"))).chroma
+    chroma = layout.extract(load_image(encode(astronaut, "PNG"))).chroma
     assert chroma.shape == (32, 32, 2)
     assert chroma[0, :4].tolist() == [[5, -4], [10, -14], [2, 3], [2, 1]]
     digest = hashlib.sha256(chroma.tobytes()).hexdigest()
@@ -71,11 +71,11 @@ def test_engine_identity_is_recorded() -> None:
 
 
 def test_jpeg_codes_are_constant_and_both_decoders_agree(astronaut: Image.Image, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from ris_local import decoding
+    from ris_local.features import decoding
 
     jpeg = load_image(encode(astronaut, "JPEG", 90))
-    fast = features.extract_hashes(jpeg)  # plain JPEG: OpenCV's reduced decode
+    fast = layout.extract_hashes(jpeg)  # plain JPEG: OpenCV's reduced decode
     assert (hex(fast.dct), hex(fast.gradient)) == ("0xc2924c5532bddfc8", "0xcd8dbd0d9d3295a6")
     assert (hex(fast.mirrored_dct), hex(fast.mirrored_gradient)) == ("0x97c7191867e88a9d", "0x444e424f46b3569a")
     monkeypatch.setattr(decoding, "_plain_jpeg", lambda image: False)  # Pillow's draft decode
-    assert features.extract_hashes(jpeg) == fast
+    assert layout.extract_hashes(jpeg) == fast

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ris_local.invertedfile import SIGNATURE_RADIUS, InvertedFile
+from ris_local.index.invertedfile import SIGNATURE_RADIUS, InvertedFile
 
 
 def filled(rows: int, words: int, seed: int) -> InvertedFile:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ris_local import hamming_join
-from ris_local.multiindex import MultiIndex
+from ris_local.index import hamming_join
+from ris_local.index.multiindex import MultiIndex
 
 
 def random_codes(n: int, seed: int) -> np.ndarray:
@@ -104,7 +104,7 @@ def test_joins_of_tiny_indexes() -> None:
 
 def test_radius_queries_through_the_tables_match_brute_force(monkeypatch: pytest.MonkeyPatch) -> None:
     # Small indexes are scanned; force the multi-index path so it stays exact too.
-    from ris_local import multiindex
+    from ris_local.index import multiindex
 
     monkeypatch.setattr(multiindex, "_SCAN_PER_PROBE", 0)
     codes = random_codes(3000, 4)
@@ -119,7 +119,7 @@ def test_radius_queries_through_the_tables_match_brute_force(monkeypatch: pytest
 
 @pytest.mark.parametrize("scan_per_probe", [0, 10**9])  # the tables, then one scan
 def test_queries_for_several_codes_match_brute_force(monkeypatch: pytest.MonkeyPatch, scan_per_probe: int) -> None:
-    from ris_local import multiindex
+    from ris_local.index import multiindex
 
     monkeypatch.setattr(multiindex, "_SCAN_PER_PROBE", scan_per_probe)
     codes = random_codes(2000, 5)

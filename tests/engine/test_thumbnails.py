@@ -10,9 +10,12 @@ import pytest
 from PIL import Image, ImageFilter, ImageOps
 
 from ris_core.images import load_image
-from ris_local import centres, features, robust, thumbnails, twostage
+from ris_local import robust
+from ris_local.features import layout
+from ris_local.index import cascade, centres
+from ris_local.index.cascade import CascadeIndex
 from ris_local.robust import HashStageEngine, RobustEngine
-from ris_local.twostage import TwoStageIndex
+from ris_local.scoring import thumbnails
 
 from .conftest import encode
 
@@ -50,8 +53,8 @@ def gradient(width: int, height: int, low: int, high: int, seed: int) -> Image.I
 
 
 def test_a_crop_correlates_inside_its_picture_and_not_inside_another(photos: dict[str, Image.Image]) -> None:
-    coffee, camera = (features.extract(load_image(encode(soft(photos[n])))).thumbnail for n in ("coffee", "camera"))
-    cut = features.extract(load_image(encode(crop(soft(photos["coffee"]), 0.2)))).thumbnail
+    coffee, camera = (layout.extract(load_image(encode(soft(photos[n])))).thumbnail for n in ("coffee", "camera"))
+    cut = layout.extract(load_image(encode(crop(soft(photos["coffee"]), 0.2)))).thumbnail
     assert thumbnails.correlation(cut, coffee) >= 0.97
     assert thumbnails.correlation(cut, camera) < thumbnails.LOW
     assert thumbnails.similarity(thumbnails.correlation(cut, camera)) == 0.0
@@ -59,7 +62,7 @@ def test_a_crop_correlates_inside_its_picture_and_not_inside_another(photos: dic
 
 def test_plain_gradients_say_nothing() -> None:
     sky, other_sky = (
-        features.extract(load_image(encode(gradient(400, 300, a, b, s)))) for a, b, s in ((60, 200, 1), (90, 230, 2))
+        layout.extract(load_image(encode(gradient(400, 300, a, b, s)))) for a, b, s in ((60, 200, 1), (90, 230, 2))
     )
     assert thumbnails.detail(sky.thumbnail) < thumbnails.MIN_DETAIL
     assert thumbnails.correlation(sky.thumbnail, other_sky.thumbnail) == 0.0
@@ -91,10 +94,10 @@ def test_a_sky_does_not_find_another_sky() -> None:
 
 def test_the_thumbnail_is_read_alone_and_absent_for_the_hash_stage(astronaut: Image.Image) -> None:
     data = blob(astronaut)
-    assert np.array_equal(features.thumbnail_of(data), features.from_blob(data).thumbnail)
+    assert np.array_equal(layout.thumbnail_of(data), layout.from_blob(data).thumbnail)
     hashed = blob(astronaut, HashStageEngine())
-    assert features.thumbnail_of(hashed).shape == (0, 0)
-    assert thumbnails.correlation(features.thumbnail_of(hashed), features.thumbnail_of(data)) == 0.0
+    assert layout.thumbnail_of(hashed).shape == (0, 0)
+    assert thumbnails.correlation(layout.thumbnail_of(hashed), layout.thumbnail_of(data)) == 0.0
 
 
 def test_duplicates_join_finds_soft_crops_with_the_stored_blobs(photos: dict[str, Image.Image]) -> None:
@@ -116,7 +119,7 @@ def test_a_mirrored_soft_crop_is_found_by_its_centre_and_survives_a_reopen(photo
     index = ENGINE.new_index()
     index.add(list(stored), list(stored.values()))
     query = blob(ImageOps.mirror(crop(soft(photos["coffee"]), 0.2)))
-    _, mirrored = index.core.centre_candidates(features.from_blob(query), index.core.alive)
+    _, mirrored = index.core.centre_candidates(layout.from_blob(query), index.core.alive)
     assert mirrored[0] == names.index("coffee")
     hits = index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))
     assert [(h.key, h.score.method) for h in hits] == [(names.index("coffee"), THUMBNAIL_METHOD)]
@@ -145,7 +148,7 @@ def test_a_crop_whose_edge_runs_through_a_dark_band_is_found_by_its_whole_frame(
     index.add(list(stored), list(stored.values()))
     for key, name in enumerate(names):
         query = blob(crop(dark_band(soft(photos[name])), 0.2))
-        f = features.from_blob(query)
+        f = layout.from_blob(query)
         assert f.untrimmed_codes is not None  # the band was trimmed, and the whole frame kept
         trimmed, whole = (
             centres.distance((code,), index.core.centre[:, [key]])[0]
@@ -166,13 +169,13 @@ def test_a_crop_whose_edge_runs_through_a_dark_band_is_found_by_its_whole_frame(
 def test_the_whole_frame_codes_survive_the_blob_and_are_absent_when_nothing_was_trimmed(
     photos: dict[str, Image.Image],
 ) -> None:
-    untouched = features.extract(load_image(encode(photos["coffee"])))
+    untouched = layout.extract(load_image(encode(photos["coffee"])))
     assert untouched.untrimmed_codes is None
     assert untouched.whole_frame_codes() == (untouched.codes.dct, untouched.codes.mirrored_dct)
-    cut = features.extract(load_image(encode(crop(dark_band(photos["coffee"]), 0.2))))
+    cut = layout.extract(load_image(encode(crop(dark_band(photos["coffee"]), 0.2))))
     assert cut.untrimmed_codes is not None and cut.untrimmed_codes[0] != cut.codes.dct
-    assert features.from_blob(features.to_blob(cut)).untrimmed_codes == cut.untrimmed_codes
-    assert features.from_blob(features.to_blob(untouched)).untrimmed_codes is None
+    assert layout.from_blob(layout.to_blob(cut)).untrimmed_codes == cut.untrimmed_codes
+    assert layout.from_blob(layout.to_blob(untouched)).untrimmed_codes is None
 
 
 def rotated(image: Image.Image, degrees: float) -> Image.Image:
@@ -186,8 +189,8 @@ def rotated(image: Image.Image, degrees: float) -> Image.Image:
 
 
 def test_a_turned_thumbnail_lines_up_with_a_rotated_copy(photos: dict[str, Image.Image]) -> None:
-    original = features.extract(load_image(encode(soft(photos["astronaut"])))).thumbnail
-    copy = features.extract(load_image(encode(rotated(soft(photos["astronaut"]), 10)))).thumbnail
+    original = layout.extract(load_image(encode(soft(photos["astronaut"])))).thumbnail
+    copy = layout.extract(load_image(encode(rotated(soft(photos["astronaut"]), 10)))).thumbnail
     assert thumbnails.correlation(copy, original) < thumbnails.LOW  # upright, it does not line up
     assert max(thumbnails.correlation(thumbnails.turned(copy, d), original) for d in thumbnails.TURNS) >= 0.98
 
@@ -202,9 +205,9 @@ def soft_index(photos: dict[str, Image.Image]):  # type: ignore[no-untyped-def]
 
 
 def keypoints_verifying(found: dict[int, float]):  # type: ignore[no-untyped-def]
-    """A stand-in for ``TwoStageIndex.robust_similarities`` whose keypoints verified
+    """A stand-in for ``CascadeIndex.keypoint_similarities`` whose keypoints verified
     ``found`` (row -> similarity), keeping the vote's real shortlist."""
-    verify = TwoStageIndex.robust_similarities
+    verify = CascadeIndex.keypoint_similarities
     return lambda self, f, ok, blobs=None: (found, verify(self, f, ok)[1], set())
 
 
@@ -215,16 +218,16 @@ def test_a_rotated_copy_is_found_by_its_turned_thumbnail_when_keypoints_fail(  #
     query = blob(rotated(soft(photos["astronaut"]), -10))
     # Keypoints verify this copy; take their verdicts away (keeping the vote's shortlist)
     # to see the look that rotated copies of busy textures rely on.
-    monkeypatch.setattr(TwoStageIndex, "robust_similarities", keypoints_verifying({}))
+    monkeypatch.setattr(CascadeIndex, "keypoint_similarities", keypoints_verifying({}))
     hits = index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))
     assert [h.key for h in hits] == [names.index("astronaut")]
     assert hits[0].score.method == THUMBNAIL_METHOD
     # Without the vote's rows, the row nearest in centre code is turned too.
-    monkeypatch.setattr(twostage, "TURNED_CANDIDATES", 0)
+    monkeypatch.setattr(cascade, "TURNED_CANDIDATES", 0)
     assert [h.key for h in index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))] == [
         names.index("astronaut")
     ]
-    monkeypatch.setattr(twostage, "TURNED_CENTRED", 0)
+    monkeypatch.setattr(cascade, "TURNED_CENTRED", 0)
     assert index.search(query, RobustEngine.default_threshold, 5, None, reader(stored)) == []
 
 
@@ -252,15 +255,15 @@ def test_a_thumbnail_match_the_keypoints_also_saw_gains_the_bonus(  # type: igno
     index, stored, names = soft_index(photos)
     query = blob(crop(soft(photos["coffee"]), 0.15))
     target = names.index("coffee")
-    monkeypatch.setattr(TwoStageIndex, "robust_similarities", keypoints_verifying({}))
+    monkeypatch.setattr(CascadeIndex, "keypoint_similarities", keypoints_verifying({}))
     alone = index.search(query, 0.0, 1, None, reader(stored))[0]
     assert alone.key == target and alone.score.method == THUMBNAIL_METHOD
     weak = {index.core.keys.tolist().index(target): 60.0}  # a weak consensus
-    monkeypatch.setattr(TwoStageIndex, "robust_similarities", keypoints_verifying(weak))
+    monkeypatch.setattr(CascadeIndex, "keypoint_similarities", keypoints_verifying(weak))
     agreed = index.search(query, 0.0, 1, None, reader(stored))[0]
     assert agreed.key == target and agreed.score.method == THUMBNAIL_METHOD
     assert agreed.score.similarity > alone.score.similarity
-    assert agreed.score.similarity == min(100.0, alone.score.similarity + twostage.AGREEING_BONUS)
+    assert agreed.score.similarity == min(100.0, alone.score.similarity + cascade.AGREEING_BONUS)
 
 
 def test_compare_gives_the_bonus_as_a_search_does(photos: dict[str, Image.Image], monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -274,13 +277,13 @@ def test_compare_gives_the_bonus_as_a_search_does(photos: dict[str, Image.Image]
 
     alone, agreed = verdict(0.0), verdict(60.0)
     assert alone.method == agreed.method == THUMBNAIL_METHOD
-    assert agreed.similarity == min(100.0, alone.similarity + twostage.AGREEING_BONUS)
+    assert agreed.similarity == min(100.0, alone.similarity + cascade.AGREEING_BONUS)
 
 
 def test_an_agreeing_centre_code_lowers_the_correlation_a_thumbnail_needs(photos: dict[str, Image.Image]) -> None:
     """A thumbnail that correlates between ``AGREEING_LOW`` and ``LOW`` counts only for a
     row whose centre code agrees with the query's."""
-    stored = features.extract(load_image(encode(photos["chelsea"]))).thumbnail
+    stored = layout.extract(load_image(encode(photos["chelsea"]))).thumbnail
     pixels = stored.astype(np.float64)
     noise = np.random.default_rng(5).normal(0.0, 0.35 * pixels.std(), pixels.shape)
     query = np.clip(pixels + noise, 0, 255).astype(np.uint8)  # the same picture, fine detail lost

@@ -8,8 +8,8 @@ import pytest
 from benchmarks.graphics import graphic
 from ris_core.images import load_image
 from ris_core.testing.images import encode, photo
-from ris_local import verification
 from ris_local.robust import RobustEngine
+from ris_local.scoring import verification
 
 ENGINE = RobustEngine()
 

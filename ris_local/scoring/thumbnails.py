@@ -9,7 +9,7 @@ thumbnail is slid over a candidate's at the scales a crop can have (OpenCV's
 scales a border or caption bar leaves, and the best correlation scores.
 
 Only a few candidates are tried (those the keypoint vote ranks first and those whose
-centre codes are near the query's, see :mod:`ris_local.twostage`), and only when the
+centre codes are near the query's, see :mod:`ris_local.index.cascade`), and only when the
 keypoints verified nothing good; thumbnails live in the feature blob on disk (64 x 64
 bytes at most), not in the index. A pure gradient (a clear sky) correlates with any
 other gradient, so a query thumbnail needs some structure (``MIN_DETAIL``) to count.

@@ -9,7 +9,7 @@ inside its borders and by the code of its whole frame (:func:`views`), so whiche
 lost an edge, one pair still lines up.
 
 A lookup scans every row (a few popcounts per row), which at a million rows costs a few
-milliseconds, and only the robust stage's unsure queries make it.
+milliseconds, and only the keypoint stage's unsure queries make it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ris_local.features import Features
+from ris_local.features.layout import Features
 
 __all__ = ["AGREEING_BITS", "CANDIDATES", "RADIUS", "distance", "nearest", "row_codes", "views"]
 

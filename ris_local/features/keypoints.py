@@ -1,4 +1,4 @@
-"""Local features for the robust stage: ORB keypoints on a normalised grayscale image.
+"""Local features for the keypoint stage: ORB keypoints on a normalised grayscale image.
 
 ORB (OpenCV) is used rather than AKAZE: with default thresholds AKAZE finds few or no
 keypoints on smooth photographs, and ORB is several times faster. Images are first

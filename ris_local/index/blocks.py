@@ -1,4 +1,4 @@
-"""Saving a :class:`~ris_local.twostage.TwoStageIndex` as a few large byte blocks.
+"""Saving a :class:`~ris_local.index.cascade.CascadeIndex` as a few large byte blocks.
 
 Reopening an index must not cost one database row per image (seconds per million), so
 the index is written as named arrays, each the raw little-endian bytes of one NumPy
@@ -18,7 +18,7 @@ name            dtype     shape       content
 ``mih<t>``      uint32    (2, n)      table t (0..2): sorted substring values, rows
 ``starts``      int64     (w + 1,)    CSR offsets of each word's postings
 ``rows``        uint32    (p,)        posting rows
-``packed``      uint32    (p,)        posting keypoints (see :mod:`ris_local.features`)
+``packed``      uint32    (p,)        posting keypoints (see :mod:`ris_local.features.layout`)
 ``rest``        uint16    (p,)        the rest of their signatures
 ``doc_freq``    int64     (w,)        rows containing each word
 ==============  ========  ==========  ===========================================
@@ -30,14 +30,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ris_local.twostage import TwoStageIndex
+from ris_local.index.cascade import CascadeIndex
 
 __all__ = ["LAYOUT", "from_blocks", "to_blocks"]
 
 LAYOUT = 4
 
 
-def to_blocks(core: TwoStageIndex) -> dict[str, bytes]:
+def to_blocks(core: CascadeIndex) -> dict[str, bytes]:
     """The index's arrays as named blocks (compacting removed rows first)."""
     if not core.alive.all():
         core.compact()
@@ -61,7 +61,7 @@ def to_blocks(core: TwoStageIndex) -> dict[str, bytes]:
     return blocks
 
 
-def from_blocks(core: TwoStageIndex, blocks: Mapping[str, bytes | bytearray]) -> None:
+def from_blocks(core: CascadeIndex, blocks: Mapping[str, bytes | bytearray]) -> None:
     """Load ``core`` from blocks made by :func:`to_blocks` (ValueError if they do not fit)."""
     layout, n, p, words = (int(v) for v in np.frombuffer(blocks["header"], "<u8"))
     if layout != LAYOUT or words != core.postings.words:

@@ -1,6 +1,6 @@
 """Exact Hamming-radius joins of 64-bit codes over multi-index tables.
 
-A :class:`~ris_local.multiindex.MultiIndex` keeps, per substring, its rows sorted by the
+A :class:`~ris_local.index.multiindex.MultiIndex` keeps, per substring, its rows sorted by the
 substring's value. Two codes within ``radius`` bits agree within ``radius // 3`` bits in
 one of the three substrings (pigeonhole), so a join visits, for every probe and every
 mask of at most that many bits, the bucket of rows whose substring is the probe's XOR

@@ -10,7 +10,7 @@ values with the rows in that order: 8 bytes per code per table, 24 in all, plus 
 
 Rows are appended unsorted to a small tail that queries scan directly; the tail is
 merged into the sorted tables when it passes ``max(4096, 5%)`` of the index. The radius
-self-join (:meth:`MultiIndex.pairs`) is in :mod:`ris_local.hamming_join`.
+self-join (:meth:`MultiIndex.pairs`) is in :mod:`ris_local.index.hamming_join`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_local.faisslib import load_faiss
-from ris_local.hamming_join import radius_join, ranges
+from ris_local.index.hamming_join import radius_join, ranges
 
 __all__ = ["MultiIndex"]
 
@@ -151,7 +151,7 @@ class MultiIndex:
         ``i``'s or row ``j``'s probe is within ``radius`` of the other row's code (for
         instance the mirrored codes, to find mirrored copies); ``direct=True`` adds the
         pairs within ``radius`` too, in the same pass over the tables (see
-        :mod:`ris_local.hamming_join`).
+        :mod:`ris_local.index.hamming_join`).
         """
         with_direct = probes is None if direct is None else direct
         queries = None if probes is None else np.asarray(probes, np.uint64)

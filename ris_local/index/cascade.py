@@ -1,31 +1,31 @@
-"""The two-stage index: hash codes first, keypoints (and thumbnails) when the hashes are unsure.
+"""The cascade index: hash codes first, then keypoints, then thumbnails, each when the last was unsure.
 
 Rows are numbered in insertion order; ``keys`` maps them to the backend's keys and
 ``alive`` marks removed rows until the next compaction. Per row the hash stage holds
 four 64-bit codes and three multi-index tables (8 + 32 + 24 = 64 bytes with the key)
-and the robust stage up to 200 postings of 10 bytes, a 2-byte frame size and four
+and the keypoint stage up to 200 postings of 10 bytes, a 2-byte frame size and four
 64-bit centre codes (2,034 bytes: under 2 KB).
 
 A query is settled by the hash stage when its best hash similarity reaches
 ``sure_similarity``: nothing a hash that close has ever been a different picture in
-the benchmark. Otherwise the robust stage votes for rows through the inverted file
+the benchmark. Otherwise the keypoint stage votes for rows through the inverted file
 (scanning at most ``SCAN_BUDGET`` postings, rarest words first; the frequent words count
 only for the rows the rare ones put forward), verifies the best ``shortlist``
 geometrically (stopping halfway when a match is already good), tries the mirrored
 keypoints when nothing verified well, and each row scores the better of its two
 similarities. When keypoints verified nothing good and the stored blobs can be read,
 the query's thumbnail is correlated with those of the best-voted rows and of the rows
-whose centre code is near the query's DCT code (:mod:`ris_local.thumbnails`): smooth
+whose centre code is near the query's DCT code (:mod:`ris_local.scoring.thumbnails`): smooth
 pictures give keypoints too little to hold. Border trimming can cut a flat, dark edge off
 a crop or a picture but not off the other, so each side's whole frame, borders kept, is
-looked up too (:mod:`ris_local.centres`). A candidate within ``centres.AGREEING_BITS``
+looked up too (:mod:`ris_local.index.centres`). A candidate within ``centres.AGREEING_BITS``
 of the query counts its thumbnail from a lower ``thumbnails.AGREEING_LOW``, and a
 thumbnail match that keypoints weakly verified gains ``AGREEING_BONUS``. If none
 matches well, the query's thumbnail
 turned a few degrees either way is tried on the best-voted rows: rotated copies of busy
 textures are voted high but rarely verify. An unsure hash hit that plentiful query
 keypoints do not confirm loses ``UNCONFIRMED_PENALTY``. With the stored blobs, each
-verified row's colours are checked through its match (:mod:`ris_local.colour`): a row
+verified row's colours are checked through its match (:mod:`ris_local.scoring.colour`): a row
 whose colours clash is a different picture of the same shapes, and is left out, hash
 hit and thumbnails included, unless its hash is sure.
 """
@@ -35,14 +35,16 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ris_local import centres, colour, thumbnails, vocabulary
 from ris_local.engine import BlobReader, remembering
-from ris_local.features import Features, KeypointSet, chroma_of, thumbnail_of
-from ris_local.invertedfile import InvertedFile
-from ris_local.multiindex import MultiIndex
-from ris_local.verification import Match, signatures, similarity, unpack, verify
+from ris_local.features import vocabulary
+from ris_local.features.layout import Features, KeypointSet, chroma_of, thumbnail_of
+from ris_local.index import centres
+from ris_local.index.invertedfile import InvertedFile
+from ris_local.index.multiindex import MultiIndex
+from ris_local.scoring import colour, thumbnails
+from ris_local.scoring.verification import Match, signatures, similarity, unpack, verify
 
-__all__ = ["TwoStageIndex"]
+__all__ = ["CascadeIndex"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -59,7 +61,7 @@ CONFIDENT_AFTER = 20
 #: DCT radius of the first, cheap lookup (nearly every sure hit is within it) and the
 #: second one made when the hash stage is unsure and keypoints will be searched anyway.
 SURE_DCT_BITS, WIDE_DCT_BITS = 11, 15
-MIRROR_BELOW = 80.0  # try the mirrored keypoints when no robust match reached this
+MIRROR_BELOW = 80.0  # try the mirrored keypoints when no keypoint match reached this
 #: Postings a query's vote may scan; longer lists (frequent words) only feed verification.
 SCAN_BUDGET = 1_000_000
 #: Unsure hash hits lose this much similarity unless keypoints confirm them, when the
@@ -148,8 +150,8 @@ def _top(votes: F64, count: int) -> I64:
     return best
 
 
-class TwoStageIndex:
-    """The storage and both stages; :class:`~ris_local.robust.RobustIndex` wraps it."""
+class CascadeIndex:
+    """The storage and all three stages; :class:`~ris_local.robust.RobustIndex` wraps it."""
 
     def __init__(self, sure_similarity: float, search_radius: int) -> None:
         self.sure_similarity, self.search_radius = sure_similarity, search_radius
@@ -213,8 +215,8 @@ class TwoStageIndex:
         close = distance <= radius
         return found[close], distance[close]
 
-    # -- the robust stage ----------------------------------------------------------
-    def robust_matches(
+    # -- the keypoint stage -------------------------------------------------------
+    def keypoint_matches(
         self,
         kps: KeypointSet,
         size: tuple[int, int],
@@ -280,16 +282,16 @@ class TwoStageIndex:
                 confident = confident or similarity(match) >= MIRROR_BELOW
         return matches, best
 
-    def robust_similarities(
+    def keypoint_similarities(
         self, f: Features, rows_ok: npt.NDArray[np.bool_], blobs: BlobReader | None = None
     ) -> tuple[dict[int, float], I64, set[int]]:
         """Robust similarity of each verified row, mirrored keypoints tried if needed,
         the normal keypoints' shortlist, and (with ``blobs``) the verified rows whose
-        colours clash with the query's, which are left out (see :mod:`ris_local.colour`)."""
-        matches, shortlist = self.robust_matches(f.normal, f.size, rows_ok)
+        colours clash with the query's, which are left out (see :mod:`ris_local.scoring.colour`)."""
+        matches, shortlist = self.keypoint_matches(f.normal, f.size, rows_ok)
         best = {row: (similarity(m), m, False) for row, m in matches.items()}
         if max((found[0] for found in best.values()), default=0.0) < MIRROR_BELOW and len(f.mirrored.packed):
-            for row, m in self.robust_matches(f.mirrored, f.size, rows_ok)[0].items():
+            for row, m in self.keypoint_matches(f.mirrored, f.size, rows_ok)[0].items():
                 sim = similarity(m)
                 if row not in best or sim > best[row][0]:
                     best[row] = (sim, m, True)
@@ -319,7 +321,7 @@ class TwoStageIndex:
 
     def centre_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
         """The rows whose centre codes are nearest the query's and its mirror's (see
-        :mod:`ris_local.centres`): a crop from the middle of a smooth picture, which the
+        :mod:`ris_local.index.centres`): a crop from the middle of a smooth picture, which the
         keypoint vote misses, is usually among them."""
         view, mirrored_view = centres.views(f)
         return centres.nearest(view, self.centre, rows_ok), centres.nearest(mirrored_view, self.centre, rows_ok)
@@ -339,7 +341,7 @@ class TwoStageIndex:
     def unsure_similarities(
         self, f: Features, rows_ok: npt.NDArray[np.bool_], blobs: BlobReader | None
     ) -> tuple[dict[int, float], dict[int, float], set[int]]:
-        """The robust stage: keypoint similarities, then (with ``blobs``, when keypoints
+        """The keypoint stage: keypoint similarities, then (with ``blobs``, when keypoints
         verified nothing good) thumbnail similarities of the best-voted rows and of the
         rows whose centre looks like the query, or like its mirror (those within
         ``centres.AGREEING_BITS`` from ``thumbnails.AGREEING_LOW``), and (when those
@@ -351,7 +353,7 @@ class TwoStageIndex:
         colour come back apart, and no thumbnail is tried on them: their shapes do match."""
         if blobs is not None:
             blobs = remembering(blobs)  # the colour check and the thumbnails share rows
-        robust, shortlist, clashed = self.robust_similarities(f, rows_ok, blobs)
+        robust, shortlist, clashed = self.keypoint_similarities(f, rows_ok, blobs)
         if (
             blobs is None
             or max(robust.values(), default=0.0) >= MIRROR_BELOW

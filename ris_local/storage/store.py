@@ -34,7 +34,7 @@ from ris_core.errors import (
 )
 from ris_core.images import ImageData
 from ris_core.sqlite import Database
-from ris_local.index_store import MIGRATION
+from ris_local.storage.index_store import MIGRATION
 
 __all__ = ["FeatureRow", "LocalStore"]
 

@@ -12,8 +12,8 @@ files, which Pillow swallows, reach stderr through OpenCV.) Images with preproce
 steps go through :meth:`ImageData.decode`, so the steps see the pixels they expect.
 
 :func:`content_box` finds uniform borders (letterbox bars, passe-partouts, window
-frames) so that both stages describe the picture, not its frame. :func:`decode_rgb`
-gives the small colour picture that the colour check (:mod:`ris_local.colour`) needs.
+frames) so that every stage describes the picture, not its frame. :func:`decode_rgb`
+gives the small colour picture that the colour check (:mod:`ris_local.scoring.colour`) needs.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The robust stage's index: an inverted file from visual words to keypoints.
+"""The keypoint stage's index: an inverted file from visual words to keypoints.
 
 Each posting is 10 bytes, the image row (u32), the packed keypoint (u32: position,
 orientation, the signature's first 12 bits) and the rest of its 28-bit signature (u16;
-see :mod:`ris_local.features`), stored in CSR form ordered by word. A query looks up
+see :mod:`ris_local.features.layout`), stored in CSR form ordered by word. A query looks up
 the postings of its words, keeps those whose signature is within ``SIGNATURE_RADIUS``
 bits of its own keypoint's (Hamming embedding: it rejects most unrelated keypoints that
 share the word), and votes for rows with the words' inverse document frequency, each
@@ -19,8 +19,8 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from ris_local.hamming_join import ranges
-from ris_local.verification import signatures as signature_of
+from ris_local.index.hamming_join import ranges
+from ris_local.scoring.verification import signatures as signature_of
 
 __all__ = ["SIGNATURE_RADIUS", "InvertedFile", "Postings", "RowPostings", "signature_close"]
 

@@ -26,7 +26,7 @@ turns away 36 of the 41 keypoint-verified false pairs at 70 or more in the
 find-duplicates collection. The one true match that clashes is a copy brightened by
 30%, whose clipped highlights lose their colour; its hashes settle it before any
 keypoint is looked at, and a sure hash match is never overruled (see
-:mod:`ris_local.twostage`).
+:mod:`ris_local.index.cascade`).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ MIN_COLOURED = 0.02
 #: TINT_CHROMA, and at most that of a picture with varied colours.
 TINTED, VARIED, TINT_CHROMA = 0.95, 0.7, 30.0
 #: Keypoint positions are on a grid this many units across the longer side (see
-#: :mod:`ris_local.features`); the fitted transforms are in those units.
+#: :mod:`ris_local.features.layout`); the fitted transforms are in those units.
 _GRID = 128
 #: A cell is compared with the stored cell it lands on and that cell's neighbours, so
 #: that a transform a little off (a squeezed copy, fitted by a similarity) still agrees.

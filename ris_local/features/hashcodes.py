@@ -1,7 +1,7 @@
 """The hash stage's codes: a 64-bit DCT hash and a 64-bit gradient hash, and their mirrors.
 
 Both are computed from the picture inside its uniform borders (see
-:func:`~ris_local.decoding.content_box`), on OpenCV's area-averaged thumbnails, which
+:func:`~ris_local.features.decoding.content_box`), on OpenCV's area-averaged thumbnails, which
 costs tens of microseconds on top of the decode:
 
 * ``dct``: the 8x8 lowest frequencies of the 32x32 thumbnail's DCT (the DC term

@@ -40,7 +40,7 @@ _MAX_TURN_GAP = np.radians(20.0)  # hypothesis rotation vs the dominant orientat
 # same picture, and random consensus mostly has extreme scales.
 _MIN_SCALE, _MAX_SCALE = 0.33, 3.6
 _MIN_SPREAD = 0.02  # inliers' convex hull over the query frame's area
-# Where the robust similarity's terms start and saturate: inliers (after discounting
+# Where the keypoint similarity's terms start and saturate: inliers (after discounting
 # _CHANCE * sqrt(tentative matches)), coverage, and the inliers' spread. Calibrated on
 # the benchmark (BENCHMARKS.md): true matches almost always cover >= 0.92.
 _INLIERS_LOW, _INLIERS_HIGH = 9.0, 25.0
@@ -80,7 +80,7 @@ def unpack(packed: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.float32], npt
 
 def signatures(packed: npt.NDArray[np.uint32], rest: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint32]:
     """The 28-bit signatures of keypoints: 12 bits in the packed keypoint, 16 beside it
-    (see :mod:`ris_local.features`)."""
+    (see :mod:`ris_local.features.layout`)."""
     return np.asarray((packed >> 20) | (rest.astype(np.uint32) << 12), dtype=np.uint32)
 
 
@@ -196,7 +196,7 @@ def verify(
 
 
 def similarity(match: Match | None) -> float:
-    """The robust stage's 0..100 similarity: half from inliers (discounted for chance and
+    """The keypoint stage's 0..100 similarity: half from inliers (discounted for chance and
     bunching), half from coverage, and nothing unless both are past their lower bounds;
     a weaker consensus over the whole frame still scores 55..65 (see ``_WEAK_INLIERS``)."""
     if match is None:

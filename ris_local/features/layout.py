@@ -13,11 +13,11 @@ A blob is little-endian and self-describing (no pickle)::
     ..      2           m keypoints of the mirrored picture
     ..      4m, 2m, 8m  the same arrays for them
     ..      1 + 1       thumbnail width w, height h (the longer side is 64, or both 0)
-    ..      w x h       the grey thumbnail, row by row (see :mod:`ris_local.thumbnails`)
+    ..      w x h       the grey thumbnail, row by row (see :mod:`ris_local.scoring.thumbnails`)
     ..      3 x 8       centre codes: DCT codes of the central 60%, 70% and 80% (u64)
     ..      2 x 8       untrimmed codes: DCT codes of the whole frame, borders kept, and its mirror (u64)
     ..      1 + 1       chroma map width u, height v (the longer side is 32, or both 0)
-    ..      u x v x 2   its a* and b* (i8 pairs), row by row (see :mod:`ris_local.colour`)
+    ..      u x v x 2   its a* and b* (i8 pairs), row by row (see :mod:`ris_local.scoring.colour`)
 
 A keypoint's signature is 28 chosen bits of its descriptor (``SIGNATURE_BITS``). A packed
 keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orientation in 64 steps
@@ -40,9 +40,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_core.images import ImageData
-from ris_local import colour, keypoints, thumbnails, vocabulary
-from ris_local.decoding import content_box, decode_gray, decode_rgb, draft_size
-from ris_local.globalhash import HashCodes, hash_codes
+from ris_local.features import keypoints, vocabulary
+from ris_local.features.decoding import content_box, decode_gray, decode_rgb, draft_size
+from ris_local.features.hashcodes import HashCodes, hash_codes
+from ris_local.scoring import colour, thumbnails
 
 __all__ = [
     "CENTRE_SHARES",
@@ -58,8 +59,8 @@ __all__ = [
     "to_blob",
 ]
 
-#: Keypoints of the work scale per image the robust index keeps (10 bytes each, with the
-#: ``COARSE_KEYPOINTS``, a 2-byte frame size and the centre codes: see :mod:`ris_local.twostage`).
+#: Keypoints of the work scale per image the keypoint index keeps (10 bytes each, with the
+#: ``COARSE_KEYPOINTS``, a 2-byte frame size and the centre codes: see :mod:`ris_local.index.cascade`).
 INDEX_KEYPOINTS = 200
 #: The hash stage decodes so the longer side is at least this many pixels.
 HASH_SIDE = 64
@@ -133,7 +134,7 @@ class Features:
     #: DCT codes of the picture's centre at each of ``CENTRE_SHARES``: a query cut from
     #: the middle of this picture has a DCT code close to one of them.
     centre_codes: tuple[int, ...] = (0, 0, 0)
-    #: The picture's chroma map (:mod:`ris_local.colour`); empty for the hash stage alone.
+    #: The picture's chroma map (:mod:`ris_local.scoring.colour`); empty for the hash stage alone.
     chroma: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros((0, 0, 2), np.int8))
     #: The DCT codes (normal, mirrored) of the whole frame, borders kept; ``None`` when
     #: nothing was trimmed (they are ``codes``'). A crop whose edge runs through a flat,
@@ -209,7 +210,7 @@ def centre_codes(gray: npt.NDArray[np.uint8]) -> tuple[int, ...]:
 
 
 def extract(image: ImageData) -> Features:
-    """Both stages: hash codes, then ORB keypoints of the picture at two scales (the
+    """Every stage's features: hash codes, then ORB keypoints of the picture at two scales (the
     index keeps some of the first scale's) and of its mirror."""
     whole, small = _hash_grays(image)
     codes = hash_codes(small)
