@@ -61,7 +61,7 @@ __all__ = [
 
 #: Keypoints of the work scale per image the keypoint index keeps (10 bytes each, with the
 #: ``COARSE_KEYPOINTS``, a 2-byte frame size and the centre codes: see :mod:`ris_local.index.cascade`).
-INDEX_KEYPOINTS = 200
+INDEX_KEYPOINTS = 300
 #: The hash stage decodes so the longer side is at least this many pixels.
 HASH_SIDE = 64
 #: Visual words stored per keypoint, nearest first: the index takes the first, queries
