@@ -217,7 +217,7 @@ def robust_index_times(
     real.add(list(real_keys), list(real_blobs))
     real_starts, _, real_packed, real_rest, _ = real.core.postings.arrays()
     real_words = np.repeat(np.arange(len(real_starts) - 1, dtype=np.int64), np.diff(real_starts))
-    per_image = layout.INDEX_KEYPOINTS + layout.COARSE_KEYPOINTS
+    per_image = layout.INDEX_KEYPOINTS
     copied = rng.integers(0, len(real_words), size=n * per_image)
     words = real_words[copied]
     syn_rows = np.repeat(np.arange(n, dtype=np.uint32), per_image)

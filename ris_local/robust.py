@@ -1,14 +1,21 @@
 """The default local engine: hash codes for the easy cases, ORB keypoints for the rest.
 
 :class:`RobustEngine` extracts, per image, four 64-bit hash codes (a DCT and a gradient
-hash of the picture inside its borders, and of its mirror) and ORB keypoints: up to 400
-of the picture at each of two scales and 400 of its mirror, quantised to a 65,536-word
-vocabulary (the layout is in :mod:`ris_local.features.layout`). :class:`RobustIndex` answers
-queries with the hash stage alone when a hash is sure, and otherwise verifies keypoint
-matches geometrically (see :mod:`ris_local.index.cascade`). Thresholds come from the benchmark's calibration
-(BENCHMARKS.md); :mod:`ris_core.calibration` derives them from other labelled pairs.
+hash of the picture inside its borders, and of its mirror), ORB keypoints (up to 400 of
+the picture at each of two scales and 400 of its mirror, quantised to a 65,536-word
+vocabulary), a grey thumbnail, centre codes and a chroma map (the layout is in
+:mod:`ris_local.features.layout`).
 
-:class:`HashStageEngine` is the hash stage alone: the same codes, no keypoints, for
+Every operation scores a pair the same way: the index only proposes candidates
+(:mod:`ris_local.index.cascade`), and each candidate pair is scored from its own evidence
+(:func:`ris_local.scoring.gather.gather`) by the one decision
+(:func:`ris_local.scoring.decision.decide`). A search, ``find_duplicates`` and
+``compare`` therefore give a pair one score, whatever else is stored and in whatever
+order the work is done (``docs/scoring.md``). Thresholds come from the benchmark's
+calibration (BENCHMARKS.md); :mod:`ris_core.calibration` derives them from other
+labelled pairs.
+
+:class:`HashStageEngine` is the hash look alone: the same codes, no keypoints, for
 collections where crops and rotations do not matter and ingest speed does.
 """
 
@@ -23,54 +30,44 @@ import numpy.typing as npt
 from ris_core.images import ImageData
 from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Score
 from ris_local.features import layout
+from ris_local.features.hashcodes import HashCodes
 from ris_local.features.layout import Features, KeypointSet
-from ris_local.index import centres
 from ris_local.index.blocks import from_blocks, to_blocks
-from ris_local.index.cascade import (
-    AGREEING_BONUS,
-    CONFIRM_KEYPOINTS,
-    FLAT,
-    FLAT_SIMILARITY,
-    HASH,
-    KEYPOINTS,
-    MIRROR_BELOW,
-    THUMBNAIL,
-    TURN_BELOW,
-    UNCONFIRMED_PENALTY,
-    ZERO_SIMILARITY_BITS,
-    CascadeIndex,
-    hash_radius,
-    hash_similarity,
-    hash_stages,
-)
-from ris_local.index.invertedfile import RowPostings, signature_close
-from ris_local.scoring import colour, thumbnails
-from ris_local.scoring.verification import Match, signatures, similarity, unpack, verify
+from ris_local.index.cascade import CascadeIndex, hash_distances, hash_radius
+from ris_local.scoring.decision import Decision, Stage, decide, is_flat
+from ris_local.scoring.evidence import Evidence
+from ris_local.scoring.gather import gather
+from ris_local.scoring.policy import POLICY, ScoringPolicy
 
-__all__ = ["HashStageEngine", "RobustEngine", "RobustIndex"]
+__all__ = ["HashStageEngine", "RobustEngine", "RobustIndex", "score_of"]
 
-#: A hash similarity at least this high (a summed distance of 9 bits or less) settles a
-#: query without keypoints. Two screens of one app's list view (grey, the same rows) reach
-#: 81-83, so an unsure hash hit in that band is checked against the keypoints.
-SURE_SIMILARITY = 85.0
-#: Summed Hamming radius of the hash stage's lookups (its similarity floor is 100*(1-r/64)).
+#: Summed Hamming radius of the hash look's lookups (its similarity floor is 100*(1-r/64)).
+#: Candidate generation: whole benchmark.
 SEARCH_RADIUS = 24
-#: Below this similarity a row can qualify without being near in either stage, so
-#: searches and self-joins fall back to scoring every row's hash codes.
-FLOOR_SIMILARITY = 100.0 * (1.0 - SEARCH_RADIUS / 64.0)
-#: The hash stage's self-join never looks further than this many DCT bits.
+#: The hash look's self-join never looks further than this many DCT bits.
 MAX_JOIN_BITS = 8
 _COMPACT_SHARE = 0.2  # compact when this share of rows has been removed
-_JOIN_SHORTLIST = 5  # rows verified per image in the keypoint self-join
-_READ_BATCH = 256  # stored blobs read at a time by the searched self-join
-_CLASHED = -1  # the searched self-join's mark for a pair whose colours clash
+_JOIN_SHORTLIST = 5  # rows verified per image in the keypoint self-join without blobs
+_READ_BATCH = 256  # stored blobs read at a time by the self-join
+
+
+def score_of(decision: Decision, policy: ScoringPolicy = POLICY) -> Score:
+    """A decision as the backend reports it: the distance is in hash bits for the hash
+    look, ``100 - similarity`` otherwise."""
+    if decision.stage in (Stage.HASH, Stage.FLAT_HASH):
+        distance = policy.zero_similarity_bits * (1 - decision.similarity / 100.0)
+    else:
+        distance = 100.0 - decision.similarity
+    return Score(decision.similarity, distance, decision.explanation)
 
 
 class RobustIndex(FeatureIndex):
-    """A :class:`CascadeIndex` behind the backend's :class:`FeatureIndex` interface."""
+    """A :class:`CascadeIndex` behind the backend's :class:`FeatureIndex` interface: it
+    finds candidates, and every candidate pair is scored by the one decision."""
 
     def __init__(self, always_verify: bool = False, keypoint_duplicates: bool = True) -> None:
-        self.core = CascadeIndex(SURE_SIMILARITY, SEARCH_RADIUS)
+        self.policy = POLICY
+        self.core = CascadeIndex(self.policy, SEARCH_RADIUS)
         self.always_verify, self.keypoint_duplicates = always_verify, keypoint_duplicates
 
     def __len__(self) -> int:
@@ -95,69 +92,109 @@ class RobustIndex(FeatureIndex):
             return self.core.alive
         return self.core.alive & np.isin(self.core.keys, allowed)
 
+    def _stored(self, rows: Sequence[int], blobs: BlobReader | None) -> dict[int, Features]:
+        """Each row's features: from its stored blob where it can be read, otherwise what
+        the index holds of it (no thumbnail, no colours: the looks that need them abstain)."""
+        read = blobs(self.core.keys[np.asarray(rows, np.int64)].tolist()) if blobs is not None and len(rows) else {}
+        out = {}
+        for row in rows:
+            blob = read.get(int(self.core.keys[row]))
+            out[row] = layout.from_blob(blob) if blob is not None else self.core.row_features(row)
+        return out
+
+    def _flat(self, query: Features, rows: npt.NDArray[np.int64]) -> list[bool]:
+        """Whether the query's or each row's DCT code is a flat picture's."""
+        flat = np.bitwise_count(self.core.mih.codes[rows]) < self.policy.flat_bits
+        return (flat | (query.codes.dct.bit_count() < self.policy.flat_bits)).tolist()  # type: ignore[no-any-return]
+
+    def _decisions(self, query: Features, rows: npt.NDArray[np.int64], blobs: BlobReader | None) -> list[Decision]:
+        """The decision for the query and each of ``rows``: sure hashes straight from the
+        index's codes, the rest from the pair's full evidence."""
+        distance = hash_distances(query.codes, self.core.stored_codes(rows))
+        decided: dict[int, Decision] = {}
+        unsure = []
+        for row, d, f in zip(rows.tolist(), distance.tolist(), self._flat(query, rows), strict=True):
+            first = decide(Evidence(d, f), self.policy)
+            if first.similarity >= self.policy.sure_similarity:
+                decided[row] = first
+            else:
+                unsure.append(row)
+        looks_further = bool(len(query.normal.packed) or query.thumbnail.size)
+        for start in range(0, len(unsure), _READ_BATCH):
+            batch = unsure[start : start + _READ_BATCH]
+            stored = self._stored(batch, blobs) if looks_further else {r: self.core.row_features(r) for r in batch}
+            for row in batch:
+                decided[row] = decide(gather(query, stored[row], self.policy), self.policy)
+        return [decided[row] for row in rows.tolist()]
+
     def search(
         self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None, blobs: BlobReader | None = None
     ) -> list[Hit]:
         """Rows at or above ``threshold``, best first, ties by key; with the stored
-        ``blobs``, thumbnails are tried where keypoints verified nothing good."""
+        ``blobs``, candidates are scored with their thumbnails and colours too."""
         query, ok = layout.from_blob(blob), self._rows_ok(allowed)
-        rows, sims, stages = self.core.scores(query, ok, self.always_verify, blobs)
-        if threshold < FLOOR_SIMILARITY:
-            # Below the stages' reach every row may qualify: add the hash score of the rest.
-            rest = np.setdiff1d(np.flatnonzero(ok), rows)
-            rows = np.concatenate([rows, rest])
-            rest_codes = self.core.mih.codes[rest]
-            sims = np.concatenate(
-                [sims, hash_similarity(_distances(self.core, query, rest), query.codes.dct, rest_codes)]
-            )
-            rest_stages = np.broadcast_to(hash_stages(query.codes.dct, rest_codes), rest.shape)
-            stages = np.concatenate([stages, rest_stages])
-        keep = sims >= threshold
-        rows, sims, stages = rows[keep], sims[keep], stages[keep]
-        keys = self.core.keys[rows]
-        order = np.lexsort((keys, -sims))[:max_count]
-        return [Hit(int(keys[i]), _score(float(sims[i]), int(stages[i]))) for i in order]
+        rows = self.core.candidates(query, ok, self.always_verify, blobs is not None)
+        decisions = self._decisions(query, rows, blobs)
+        if hash_radius(threshold, self.policy) > SEARCH_RADIUS:
+            # Below the looks' reach every row may qualify. Gathering every row's evidence
+            # would verify the whole collection, so the ``max_count`` rows nearest in hash
+            # that no look proposed join the candidates, scored like every other.
+            rest = np.setdiff1d(np.flatnonzero(ok), rows).astype(np.int64)
+            distance = hash_distances(query.codes, self.core.stored_codes(rest))
+            nearest = rest[np.lexsort((self.core.keys[rest], distance))[:max_count]]
+            decisions += self._decisions(query, nearest, blobs)
+            rows = np.concatenate([rows, nearest])
+        sims = np.fromiter((d.similarity for d in decisions), np.float64, len(decisions))
+        keep = np.flatnonzero(sims >= threshold)
+        keys = self.core.keys[rows[keep]]
+        order = np.lexsort((keys, -sims[keep]))[:max_count]
+        return [Hit(int(keys[i]), score_of(decisions[keep[i]], self.policy)) for i in order]
 
     def pairs(
         self, threshold: float, allowed: Keys | None, blobs: BlobReader | None = None
     ) -> Iterable[tuple[int, int, Score]]:
-        """Pairs at or above ``threshold``: a multi-index self-join of the hash codes,
-        then (with ``keypoint_duplicates``) each image's keypoints searched in the index:
-        all of them, as a query's, when the stored ``blobs`` can be read, otherwise the
-        ones the index keeps."""
+        """Pairs at or above ``threshold``. Candidates come from a multi-index self-join
+        of the hash codes and (with ``keypoint_duplicates``) from each image's keypoints
+        searched in the index, all of them as a query's when the stored ``blobs`` can be
+        read; each candidate pair is then scored as :meth:`RobustEngine.compare` scores it."""
         ok = self._rows_ok(allowed).copy()
-        best: dict[tuple[int, int], tuple[float, int]] = {}
-        hash_pairs = _hash_pairs if threshold >= FLOOR_SIMILARITY else _all_hash_pairs
-        codes = self.core.mih.codes
-        for a, b, sim in hash_pairs(self.core, threshold, ok):
-            best[(a, b)] = (sim, int(hash_stages(codes[a], codes[b])))
-        sure = {pair for pair, (sim, _) in best.items() if sim >= SURE_SIMILARITY}
-        if self.keypoint_duplicates:
-            by_row = self.core.postings.by_row()
-            confirmed = set()
-            robust_pairs = _searched_pairs(self.core, ok, blobs) if blobs else _keypoint_pairs(self.core, ok, by_row)
-            clashed = set()
-            for a, b, sim, stage in robust_pairs:
-                if stage == _CLASHED:
-                    clashed.add((a, b))
-                    continue
-                confirmed.add((a, b))
-                if sim >= threshold and sim > best.get((a, b), (0.0, HASH))[0]:
-                    best[(a, b)] = (sim, stage)
-            for pair in clashed - sure:
-                best.pop(pair, None)  # as in a search: a clash in colour outweighs all but a sure hash
-            for (a, b), (sim, stage) in list(best.items()):
-                # As in a search: an unsure hash pair the keypoints do not confirm drops.
-                unsure = stage in (HASH, FLAT) and sim < SURE_SIMILARITY and (a, b) not in confirmed
-                if unsure and _contradicted(self.core, by_row, a, b):
-                    sim -= UNCONFIRMED_PENALTY
-                    best[(a, b)] = (sim, stage)
-                    if sim < threshold:
-                        del best[(a, b)]
+        candidates: dict[int, set[int]] = {}
+        decided: dict[tuple[int, int], Decision] = {}
+        dct = self.core.mih.codes
+        for a, b, distance in _hash_pairs(self.core, threshold, ok, self.policy):
+            flat = is_flat(int(dct[a]), self.policy) or is_flat(int(dct[b]), self.policy)
+            by_hash = decide(Evidence(distance, flat), self.policy)
+            if by_hash.similarity >= self.policy.sure_similarity:
+                decided[(a, b)] = by_hash  # a sure hash needs nothing more
+            else:
+                candidates.setdefault(a, set()).add(b)
+        if self.keypoint_duplicates and blobs is None:
+            for a, b in _keypoint_pairs(self.core, ok):
+                candidates.setdefault(a, set()).add(b)
+        searched = self.keypoint_duplicates and blobs is not None
+        rows = np.flatnonzero(ok).tolist() if searched else sorted(candidates)
+        for start in range(0, len(rows), _READ_BATCH):
+            batch = rows[start : start + _READ_BATCH]
+            stored = self._stored(batch, blobs)
+            for row in batch:
+                found = set(candidates.pop(row, ()))
+                if searched:
+                    ok[row] = False  # a row is not its own duplicate (and would crowd the shortlist)
+                    try:
+                        found.update(self.core.unsure_candidates(stored[row], ok, True).tolist())
+                    finally:
+                        ok[row] = True
+                others = [o for o in sorted(found - {row}) if (min(row, o), max(row, o)) not in decided]
+                known = {o: stored[o] for o in others if o in stored}
+                known.update(self._stored([o for o in others if o not in stored], blobs))
+                for other in others:
+                    pair = (min(row, other), max(row, other))
+                    decided[pair] = decide(gather(stored[row], known[other], self.policy), self.policy)
         keys = self.core.keys
-        for (a, b), (sim, stage) in sorted(best.items()):
-            first, second = sorted((int(keys[a]), int(keys[b])))
-            yield first, second, _score(sim, stage)
+        for (a, b), decision in sorted(decided.items()):
+            if decision.similarity >= threshold:
+                first, second = sorted((int(keys[a]), int(keys[b])))
+                yield first, second, score_of(decision, self.policy)
 
     def to_blocks(self) -> dict[str, bytes]:
         """The index as named byte blocks (see :mod:`ris_local.index.blocks`)."""
@@ -166,155 +203,61 @@ class RobustIndex(FeatureIndex):
     def load_blocks(self, blocks: Mapping[str, bytes | bytearray]) -> None:
         """Replace this index's contents with blocks from :meth:`to_blocks`."""
         from_blocks(self.core, blocks)
+        self.core.forget_rows()
 
 
-def _score(sim: float, stage: int) -> Score:
-    if stage == FLAT:
-        return Score(
-            sim,
-            ZERO_SIMILARITY_BITS * (1 - sim / 100.0),
-            f"dct+gradient hash, capped at {FLAT_SIMILARITY:g}: a flat picture has no detail to match",
-        )
-    if stage == KEYPOINTS:
-        return Score(sim, 100.0 - sim, "orb keypoints, verified")
-    if stage == THUMBNAIL:
-        return Score(sim, 100.0 - sim, "grey thumbnail, correlated")
-    return Score(sim, ZERO_SIMILARITY_BITS * (1 - sim / 100.0), "dct+gradient hash")
-
-
-def _hash_pairs(core: CascadeIndex, threshold: float, ok: npt.NDArray[np.bool_]) -> Iterable[tuple[int, int, float]]:
-    radius = hash_radius(threshold)
+def _hash_pairs(
+    core: CascadeIndex, threshold: float, ok: npt.NDArray[np.bool_], policy: ScoringPolicy
+) -> Iterable[tuple[int, int, int]]:
+    """Row pairs whose hash similarity may reach ``threshold`` (the smaller row first),
+    with their summed hash distance."""
+    radius = hash_radius(threshold, policy)
     if radius < 0:
         return
-    dct_radius = min(radius, MAX_JOIN_BITS)
+    live = np.flatnonzero(ok)
+    if radius >= SEARCH_RADIUS:
+        # Below the self-join's reach: every pair, by brute force (quadratic, like the
+        # number of pairs such a threshold admits).
+        for index, a in enumerate(live[:-1].tolist()):
+            rest = live[index + 1 :]
+            codes = core.stored_codes(np.array([a]))[0]
+            distance = hash_distances(HashCodes(*(int(c) for c in codes)), core.stored_codes(rest))
+            close = distance <= radius
+            for b, d in zip(rest[close].tolist(), distance[close].tolist(), strict=True):
+                yield a, b, d
+        return
     # Direct and mirrored candidates in one pass over the tables (sorted, each pair once).
-    pairs = core.mih.pairs(dct_radius, probes=core.other[:, 1], direct=True)
+    pairs = core.mih.pairs(min(radius, MAX_JOIN_BITS), probes=core.other[:, 1], direct=True)
     pairs = pairs[ok[pairs[:, 0]] & ok[pairs[:, 1]]]
+    codes = core.stored_codes(np.arange(len(core.keys)))
     a, b = pairs[:, 0], pairs[:, 1]
-    codes, other = core.mih.codes, core.other
-    direct = np.bitwise_count(codes[a] ^ codes[b]) + np.bitwise_count(other[a, 0] ^ other[b, 0])
-    mirror = np.bitwise_count(other[a, 1] ^ codes[b]) + np.bitwise_count(other[a, 2] ^ other[b, 0])
-    sims = hash_similarity(np.minimum(direct, mirror), codes[a], codes[b])
-    for i in np.flatnonzero(sims >= threshold):
-        yield int(a[i]), int(b[i]), float(sims[i])
+    direct = np.bitwise_count(codes[a, 0] ^ codes[b, 0]) + np.bitwise_count(codes[a, 1] ^ codes[b, 1])
+    a_mirrored = np.bitwise_count(codes[a, 2] ^ codes[b, 0]) + np.bitwise_count(codes[a, 3] ^ codes[b, 1])
+    b_mirrored = np.bitwise_count(codes[a, 0] ^ codes[b, 2]) + np.bitwise_count(codes[a, 1] ^ codes[b, 3])
+    distance = np.minimum(np.minimum(direct, a_mirrored), b_mirrored)
+    close = distance <= radius
+    for first, second, d in zip(a[close].tolist(), b[close].tolist(), distance[close].tolist(), strict=True):
+        yield min(first, second), max(first, second), d
 
 
-def _distances(core: CascadeIndex, f: Features, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Summed hash distance of the query (or its mirror) to each of ``rows``."""
-    codes, other, c = core.mih.codes[rows], core.other[rows], f.codes
-    direct = np.bitwise_count(codes ^ np.uint64(c.dct)) + np.bitwise_count(other[:, 0] ^ np.uint64(c.gradient))
-    mirror = np.bitwise_count(codes ^ np.uint64(c.mirrored_dct)) + np.bitwise_count(
-        other[:, 0] ^ np.uint64(c.mirrored_gradient)
-    )
-    return np.asarray(np.minimum(direct, mirror), dtype=np.int64)
-
-
-def _all_hash_pairs(
-    core: CascadeIndex, threshold: float, ok: npt.NDArray[np.bool_]
-) -> Iterable[tuple[int, int, float]]:
-    """Every pair by brute force, for thresholds below the self-join's reach (its cost
-    is quadratic, like the number of pairs such a threshold admits)."""
-    rows = np.flatnonzero(ok)
-    codes, other = core.mih.codes, core.other
-    for index, a in enumerate(rows[:-1]):
-        b = rows[index + 1 :]
-        direct = np.bitwise_count(codes[b] ^ codes[a]) + np.bitwise_count(other[b, 0] ^ other[a, 0])
-        mirror = np.bitwise_count(codes[b] ^ other[a, 1]) + np.bitwise_count(other[b, 0] ^ other[a, 2])
-        sims = hash_similarity(np.minimum(direct, mirror), codes[a], codes[b])
-        for i in np.flatnonzero(sims >= threshold):
-            yield int(a), int(b[i]), float(sims[i])
-
-
-def _indexed_set(core: CascadeIndex, by_row: RowPostings, row: int) -> tuple[KeypointSet, tuple[int, int]]:
-    """A row's indexed keypoints (with their one word) and frame."""
-    words, packed, rest = by_row(row)
-    return KeypointSet(packed, rest, words[:, None]), (
-        int(core.sizes[row, 0]) * 2,
-        int(core.sizes[row, 1]) * 2,
-    )
-
-
-def _contradicted(core: CascadeIndex, by_row: RowPostings, a: int, b: int) -> bool:
-    """Whether two rows both have plenty of indexed keypoints and none verify either way."""
-    (first, first_size), (second, second_size) = _indexed_set(core, by_row, a), _indexed_set(core, by_row, b)
-    if min(len(first.packed), len(second.packed)) < CONFIRM_KEYPOINTS // 2:
-        return False
-    return (
-        similarity(_compare_sets(first, first_size, second, len(second.packed), second_size)) <= 0
-        and similarity(_compare_sets(second, second_size, first, len(first.packed), first_size)) <= 0
-    )
-
-
-def _keypoint_pairs(
-    core: CascadeIndex, ok: npt.NDArray[np.bool_], by_row: RowPostings
-) -> Iterable[tuple[int, int, float, int]]:
-    """Each live row's indexed keypoints searched against the others."""
-    for row in np.flatnonzero(ok):
-        kps, size = _indexed_set(core, by_row, int(row))
-        if not len(kps.packed):
+def _keypoint_pairs(core: CascadeIndex, ok: npt.NDArray[np.bool_]) -> Iterable[tuple[int, int]]:
+    """Each live row's indexed keypoints searched against the others (without blobs)."""
+    for row in np.flatnonzero(ok).tolist():
+        f = core.row_features(row)
+        if not len(f.normal.packed):
             continue
-        matches, _ = core.keypoint_matches(kps, size, ok, shortlist=_JOIN_SHORTLIST, words_per_keypoint=1)
-        for other, match in matches.items():
+        matches, _ = core.keypoint_matches(f.normal, f.size, ok, shortlist=_JOIN_SHORTLIST, words_per_keypoint=1)
+        for other in matches:
             if other != row:
-                yield min(int(row), other), max(int(row), other), similarity(match), KEYPOINTS
-
-
-def _searched_pairs(
-    core: CascadeIndex, ok: npt.NDArray[np.bool_], blobs: BlobReader
-) -> Iterable[tuple[int, int, float, int]]:
-    """Each live row searched in the others with its stored blob, exactly as a query
-    would be: every keypoint at both scales with all its words, the mirror, then the
-    thumbnail. The indexed keypoints alone, with one word each, find about a tenth
-    fewer true pairs (BENCHMARKS.md)."""
-    rows = np.flatnonzero(ok)
-    for start in range(0, len(rows), _READ_BATCH):
-        batch = rows[start : start + _READ_BATCH]
-        stored = blobs(core.keys[batch].tolist())
-        for row in batch.tolist():
-            blob = stored.get(int(core.keys[row]))
-            if blob is None:
-                continue
-            ok[row] = False  # a row is not its own duplicate (and would crowd the shortlist)
-            try:
-                robust, by_thumbnail, clashed = core.unsure_similarities(layout.from_blob(blob), ok, blobs)
-            finally:
-                ok[row] = True
-            for stage, found in ((KEYPOINTS, robust), (THUMBNAIL, by_thumbnail)):
-                for other, sim in found.items():
-                    yield min(row, other), max(row, other), sim, stage
-            for other in clashed:
-                yield min(row, other), max(row, other), 0.0, _CLASHED
-
-
-def _compare_sets(
-    query: KeypointSet, query_size: tuple[int, int], cand: KeypointSet, n_cand: int, cand_size: tuple[int, int]
-) -> Match | None:
-    """The verified match of two blobs' keypoints, matched by word and signature."""
-    if not len(query.packed) or not n_cand:
-        return None
-    cand_words = cand.words[:n_cand, 0].astype(np.int64)
-    equal = query.words.astype(np.int64)[:, :, None] == cand_words[None, None, :]
-    q_idx, _, c_idx = np.nonzero(equal)
-    q_xy, q_angle = unpack(query.packed)
-    c_xy, c_angle = unpack(cand.packed[:n_cand])
-    close = signature_close(cand.packed[c_idx], cand.rest[c_idx], signatures(query.packed, query.rest)[q_idx])
-    q_idx, c_idx = q_idx[close], c_idx[close]
-    return verify(
-        q_idx,
-        q_xy[q_idx],
-        q_angle[q_idx],
-        c_idx,
-        c_xy[c_idx],
-        c_angle[c_idx],
-        (query_size[0] / 2, query_size[1] / 2),
-        (cand_size[0] / 2, cand_size[1] / 2),
-    )
+                yield min(row, other), max(row, other)
 
 
 class RobustEngine(Engine):
     """Hash codes plus ORB keypoints, searched as a cascade (see the module docstring)."""
 
     algorithm: ClassVar[str] = "ris-hash+orb"
+    #: 7: every operation scores a pair by the one decision (the scores of 6 differed
+    #: between search, duplicates and compare).
     version: ClassVar[str] = "7"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
@@ -323,7 +266,7 @@ class RobustEngine(Engine):
         self.always_verify, self.keypoint_duplicates = always_verify, keypoint_duplicates
 
     def extract(self, image: ImageData) -> bytes:
-        """Decode at reduced scale and extract every stage's features."""
+        """Decode at reduced scale and extract every look's features."""
         return layout.to_blob(layout.extract(image))
 
     def describe(self, blob: bytes) -> tuple[int, int]:
@@ -332,74 +275,22 @@ class RobustEngine(Engine):
         return len(f.normal.packed) + 2, 256
 
     def compare(self, first: bytes, second: bytes) -> Score:
-        """The best of the hash, keypoint and thumbnail similarities (either way round),
-        scored as a search scores them: thumbnails tried only when keypoints verified
-        nothing good (from ``thumbnails.AGREEING_LOW`` when one side's centre code agrees
-        with the other's DCT code, with ``AGREEING_BONUS`` when keypoints weakly
-        verified), turned ones only when upright ones matched under ``TURN_BELOW``; an
-        unsure hash similarity that plentiful keypoints contradict loses
-        ``UNCONFIRMED_PENALTY``, and keypoints whose colours clash score 0."""
+        """The pair's score: its evidence, gathered from both blobs, decided as a search
+        and ``find_duplicates`` decide it (the order of the two does not matter)."""
         a, b = layout.from_blob(first), layout.from_blob(second)
-        sim = float(hash_similarity(_pair_distance(a, b), a.codes.dct, b.codes.dct))
-        hash_stage = int(hash_stages(a.codes.dct, b.codes.dct))
-        if sim >= SURE_SIMILARITY:
-            return _score(sim, hash_stage)
-        tries = (
-            (_compare_sets(a.normal, a.size, b.normal, b.n_index, b.size), a.chroma, b.chroma),
-            (_compare_sets(a.mirrored, a.size, b.normal, b.n_index, b.size), colour.mirrored(a.chroma), b.chroma),
-            (_compare_sets(b.normal, b.size, a.normal, a.n_index, a.size), b.chroma, a.chroma),
-        )
-        match, query, stored = max(tries, key=lambda tried: similarity(tried[0]))
-        if match is not None and match.matrix is not None and colour.clashes(query, stored, match.matrix):
-            return Score(0.0, 100.0, "orb keypoints, colours clash")  # as in a search: left out
-        robust = similarity(match)
-        by_thumbnail = _thumbnail_similarity(a, b) if robust < MIRROR_BELOW else 0.0
-        if by_thumbnail > 0 and robust > 0:
-            by_thumbnail = min(100.0, by_thumbnail + AGREEING_BONUS)
-        plentiful = min(len(a.normal.packed), len(b.normal.packed)) >= CONFIRM_KEYPOINTS
-        if robust <= 0 and by_thumbnail <= 0 and plentiful:
-            sim = max(0.0, sim - UNCONFIRMED_PENALTY)  # contradicted, as in a search
-        best = max((sim, hash_stage), (robust, KEYPOINTS), (by_thumbnail, THUMBNAIL), key=lambda found: found[0])
-        return _score(*best)
+        return score_of(decide(gather(a, b, POLICY), POLICY), POLICY)
 
     def new_index(self) -> RobustIndex:
         """An empty cascade index."""
         return RobustIndex(self.always_verify, self.keypoint_duplicates)
 
 
-def _thumbnail_similarity(a: Features, b: Features) -> float:
-    """The best thumbnail similarity of ``a`` and ``b``, either way round, mirrored too,
-    and turned when upright views matched under ``TURN_BELOW`` (plain correlation, not
-    containment: a comparison must not depend on which image comes first)."""
-    best = 0.0
-    for query, candidate in ((a, b), (b, a)):
-        stored_centre = np.array(centres.row_codes(candidate), np.uint64)[:, None]
-        for view, codes in zip((query.thumbnail, np.fliplr(query.thumbnail)), centres.views(query), strict=True):
-            agreeing = int(centres.distance(codes, stored_centre)[0]) <= centres.AGREEING_BITS
-            low = thumbnails.AGREEING_LOW if agreeing else thumbnails.LOW
-            best = max(best, thumbnails.similarity(thumbnails.correlation(view, candidate.thumbnail), low))
-    if best < TURN_BELOW:
-        for query, candidate in ((a, b), (b, a)):
-            for degrees in thumbnails.TURNS:
-                turned = thumbnails.turned(query.thumbnail, degrees)
-                best = max(best, thumbnails.similarity(thumbnails.correlation(turned, candidate.thumbnail)))
-    return best
-
-
-def _pair_distance(a: Features, b: Features) -> int:
-    def bits(x: int, y: int) -> int:
-        return int(x ^ y).bit_count()
-
-    direct = bits(a.codes.dct, b.codes.dct) + bits(a.codes.gradient, b.codes.gradient)
-    mirror = bits(a.codes.mirrored_dct, b.codes.dct) + bits(a.codes.mirrored_gradient, b.codes.gradient)
-    return min(direct, mirror)
-
-
 class HashStageEngine(RobustEngine):
-    """The hash stage alone: four codes per image, no keypoints, no keypoint stage."""
+    """The hash look alone: four codes per image, no keypoints, no thumbnails."""
 
     algorithm: ClassVar[str] = "ris-hash"
-    version: ClassVar[str] = "4"
+    #: 5: the mirrored distance counts either side's mirror, as the robust engine's does.
+    version: ClassVar[str] = "5"
 
     def extract(self, image: ImageData) -> bytes:
         """Decode small and hash (no keypoints)."""

@@ -16,18 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = [
-    "GRID",
-    "MAX_KEYPOINTS",
-    "WORK_SIDE",
-    "Keypoints",
-    "concatenate",
-    "detect",
-    "select",
-    "shrink",
-    "strongest",
-    "work_image",
-]
+__all__ = ["GRID", "MAX_KEYPOINTS", "WORK_SIDE", "Keypoints", "concatenate", "detect", "shrink", "work_image"]
 
 #: Longer side, in pixels, of the image ORB runs on.
 WORK_SIDE = 384
@@ -90,16 +79,6 @@ def concatenate(first: Keypoints, second: Keypoints) -> Keypoints:
         np.concatenate([first.descriptors, second.descriptors]),
         first.size,
     )
-
-
-def select(found: Keypoints, rows: npt.NDArray[np.intp]) -> Keypoints:
-    """The keypoints of ``found`` at ``rows``, in that order."""
-    return Keypoints(found.xy[rows], found.angle[rows], found.octave[rows], found.descriptors[rows], found.size)
-
-
-def strongest(found: Keypoints, count: int) -> Keypoints:
-    """The first ``count`` keypoints of ``found`` (:func:`detect` puts the strongest first)."""
-    return select(found, np.arange(min(count, len(found.xy))))
 
 
 def detect(work: npt.NDArray[np.uint8]) -> Keypoints:

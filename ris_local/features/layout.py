@@ -59,9 +59,8 @@ __all__ = [
     "to_blob",
 ]
 
-#: Keypoints of the work scale per image the keypoint index keeps (10 bytes each, with the
-#: ``COARSE_KEYPOINTS``, a 2-byte frame size and the centre codes: see :mod:`ris_local.index.cascade`).
-INDEX_KEYPOINTS = 300
+#: Keypoints per image the keypoint index keeps (10 bytes each, with a 2-byte frame size: under 2 KB per image).
+INDEX_KEYPOINTS = 200
 #: The hash stage decodes so the longer side is at least this many pixels.
 HASH_SIDE = 64
 #: Visual words stored per keypoint, nearest first: the index takes the first, queries
@@ -97,12 +96,6 @@ _SET_BYTES = 4 + 2 + 2 * WORDS_PER_KEYPOINT  # per keypoint: packed, signature r
 #: its finest pyramid levels, so the query's finest keypoints have no counterpart in
 #: the indexed picture; shrinking brings the crop back near the indexed scale.
 SECOND_SCALE = 0.7
-#: The index also keeps up to ``COARSE_KEYPOINTS`` keypoints of the work image shrunk to
-#: ``COARSE_SCALE``. A picture reused small (a third of a larger frame, half of a
-#: collage) shows the query's finest keypoints at the scale of the indexed picture's
-#: coarsest pyramid levels, where ORB keeps few; these put some of them in the index.
-COARSE_SCALE = 0.4
-COARSE_KEYPOINTS = 100
 _SPREAD_GRID = 4  # index keypoints are taken round-robin from a 4x4 grid of cells
 
 
@@ -222,16 +215,14 @@ def extract(image: ImageData) -> Features:
     left, top, right, bottom = content_box(gray)
     work = keypoints.work_image(gray[top:bottom, left:right])
     found, smaller = keypoints.detect(work), keypoints.detect(keypoints.shrink(work, SECOND_SCALE))
-    coarse = keypoints.strongest(keypoints.detect(keypoints.shrink(work, COARSE_SCALE)), COARSE_KEYPOINTS)
     order = _spread_order(found) if len(found.xy) else np.empty(0, np.intp)
-    kept = min(INDEX_KEYPOINTS, len(order))
-    # The index keeps the first n_index: the spread-out ones of the work scale, then the coarse ones.
-    indexed, rest = keypoints.select(found, order[:kept]), keypoints.select(found, order[kept:])
+    found = keypoints.Keypoints(
+        found.xy[order], found.angle[order], found.octave[order], found.descriptors[order], found.size
+    )
     mirrored = keypoints.detect(np.asarray(cv2.flip(work, 1), dtype=np.uint8))
     size = (round(found.size[0]), round(found.size[1]))
-    first, then = keypoints.concatenate(indexed, coarse), keypoints.concatenate(rest, smaller)
-    normal = _keypoint_set(keypoints.concatenate(first, then))
-    n_index = kept + len(coarse.xy)
+    normal = _keypoint_set(keypoints.concatenate(found, smaller))
+    n_index = min(INDEX_KEYPOINTS, len(order))
     chroma = _chroma(image, (left, top, right, bottom), gray.shape)
     return Features(
         size,

@@ -1,34 +1,25 @@
-"""The cascade index: hash codes first, then keypoints, then thumbnails, each when the last was unsure.
+"""The cascade index: where a query's candidates come from, hash codes first, then keypoints, then thumbnails.
 
 Rows are numbered in insertion order; ``keys`` maps them to the backend's keys and
-``alive`` marks removed rows until the next compaction. Per row the hash stage holds
+``alive`` marks removed rows until the next compaction. Per row the hash look holds
 four 64-bit codes and three multi-index tables (8 + 32 + 24 = 64 bytes with the key)
-and the keypoint stage up to 400 postings of 10 bytes (``layout.INDEX_KEYPOINTS`` of the
-work scale and ``layout.COARSE_KEYPOINTS`` coarse ones), a 2-byte frame size and four
-64-bit centre codes (4,034 bytes: the issue allows 8 KB where accuracy needs it).
+and the keypoint look up to 200 postings of 10 bytes, a 2-byte frame size and four
+64-bit centre codes (2,034 bytes: under 2 KB).
 
-A query is settled by the hash stage when its best hash similarity reaches
-``sure_similarity``: nothing a hash that close has ever been a different picture in
-the benchmark. Otherwise the keypoint stage votes for rows through the inverted file
-(scanning at most ``SCAN_BUDGET`` postings, rarest words first; the frequent words count
-only for the rows the rare ones put forward), verifies the best ``shortlist``
-geometrically (stopping halfway when a match is already good), tries the mirrored
-keypoints when nothing verified well, and each row scores the better of its two
-similarities. When keypoints verified nothing good and the stored blobs can be read,
-the query's thumbnail is correlated with those of the best-voted rows and of the rows
-whose centre code is near the query's DCT code (:mod:`ris_local.scoring.thumbnails`): smooth
-pictures give keypoints too little to hold. Border trimming can cut a flat, dark edge off
-a crop or a picture but not off the other, so each side's whole frame, borders kept, is
-looked up too (:mod:`ris_local.index.centres`). A candidate within ``centres.AGREEING_BITS``
-of the query counts its thumbnail from a lower ``thumbnails.AGREEING_LOW``, and a
-thumbnail match that keypoints weakly verified gains ``AGREEING_BONUS``. If none
-matches well, the query's thumbnail
-turned a few degrees either way is tried on the best-voted rows: rotated copies of busy
-textures are voted high but rarely verify. An unsure hash hit that plentiful query
-keypoints do not confirm loses ``UNCONFIRMED_PENALTY``. With the stored blobs, each
-verified row's colours are checked through its match (:mod:`ris_local.scoring.colour`): a row
-whose colours clash is a different picture of the same shapes, and is left out, hash
-hit and thumbnails included, unless its hash is sure.
+This module only finds candidates; it never scores them. Every candidate it returns is
+scored from the pair's own evidence (:mod:`ris_local.scoring`), so which rows are found
+may depend on the rest of the index (a shortlist is a shortlist), but a found row's
+score never does.
+
+The looks, in turn: rows within the hash radius of the query or its mirror; when one of
+them is sure (``sure_similarity``), that is all. Otherwise the keypoint look votes for
+rows through the inverted file (scanning at most ``SCAN_BUDGET`` postings, rarest words
+first; the frequent words count only for the rows the rare ones put forward), verifies
+the best ``SHORTLIST`` geometrically (stopping after ``CONFIDENT_AFTER`` when a match is
+already good), and tries the mirrored keypoints when nothing verified well. When no
+keypoint match was good and the stored thumbnails can be read, the best-voted rows and
+the rows whose centre code is near the query's (:mod:`ris_local.index.centres`) join
+the candidates for the thumbnail look: smooth pictures give keypoints too little to hold.
 """
 
 from __future__ import annotations
@@ -36,94 +27,70 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from ris_local.engine import BlobReader, remembering
 from ris_local.features import vocabulary
-from ris_local.features.layout import Features, KeypointSet, chroma_of, thumbnail_of
+from ris_local.features.hashcodes import HashCodes
+from ris_local.features.layout import Features, KeypointSet
 from ris_local.index import centres
-from ris_local.index.invertedfile import InvertedFile
+from ris_local.index.invertedfile import InvertedFile, RowPostings
 from ris_local.index.multiindex import MultiIndex
-from ris_local.scoring import colour, thumbnails
-from ris_local.scoring.verification import Match, signatures, similarity, unpack, verify
+from ris_local.scoring import thumbnails
+from ris_local.scoring.decision import hash_similarity, keypoint_similarity
+from ris_local.scoring.policy import ScoringPolicy
+from ris_local.scoring.verification import Match, signatures, unpack, verify
 
 __all__ = ["CascadeIndex"]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
-#: Hash similarity falls linearly from 100 to 0 as the summed distance reaches this.
-ZERO_SIMILARITY_BITS = 64.0
 #: Best-voted rows verified per query. Crops and rotations of busy pictures (many
 #: tentative matches with every row) can rank their picture 40th to 80th; queries that
 #: find a good match early stop after CONFIDENT_AFTER, so the longer list mostly costs
-#: queries that match nothing.
+#: queries that match nothing. Candidate generation, not scoring: whole benchmark.
 SHORTLIST = 80
-#: Past this many verified rows, the shortlist ends early once a match scores MIRROR_BELOW:
-#: most queries find their picture among the first few, and hard ones get the whole list.
+#: Past this many verified rows, the shortlist ends early once a match scores the
+#: policy's ``thumbnails_below``: most queries find their picture among the first few.
 CONFIDENT_AFTER = 20
 #: DCT radius of the first, cheap lookup (nearly every sure hit is within it) and the
-#: second one made when the hash stage is unsure and keypoints will be searched anyway.
+#: second one made when the hash look is unsure and keypoints will be searched anyway.
 SURE_DCT_BITS, WIDE_DCT_BITS = 11, 15
-MIRROR_BELOW = 80.0  # try the mirrored keypoints when no keypoint match reached this
 #: Postings a query's vote may scan; longer lists (frequent words) only feed verification.
 SCAN_BUDGET = 1_000_000
-#: Unsure hash hits lose this much similarity unless keypoints confirm them, when the
-#: query has at least CONFIRM_KEYPOINTS keypoints (see ``scores``).
-UNCONFIRMED_PENALTY = 10.0
-CONFIRM_KEYPOINTS = 200
 #: When frequent words were left out, this many shortlists' worth of rows are re-voted.
 PRESELECT = 5
-#: Best-voted rows whose thumbnails are correlated when keypoints verified nothing good.
+#: Best-voted rows that join the candidates for the thumbnail look (with the rows
+#: nearest in centre code) when keypoints verified nothing good.
 THUMBNAIL_CANDIDATES = 10
-#: When no thumbnail matched at TURN_BELOW or more, the query's thumbnail turned by each
-#: of ``thumbnails.TURNS`` is tried on this many best-voted rows and the TURNED_CENTRED
-#: rows nearest in centre code: a rotated copy of a busy picture is voted high but its
-#: keypoints rarely verify, a rotated crop of a smooth one is nearest in centre code, and
-#: an upright thumbnail lines up with neither.
-TURNED_CANDIDATES, TURNED_CENTRED = 3, 1
-TURN_BELOW = 70.0
-#: A thumbnail match of a row that the keypoints also verified, if only weakly (a weak
-#: consensus scores 55 to 65), gains this much: two looks that agree are surer than
-#: either. No false thumbnail pair of the benchmark's duplicate collection had any
-#: keypoint consensus; a third of the true ones did.
-AGREEING_BONUS = 5.0
-#: Where a similarity came from (FLAT: the hash stage, capped for a flat picture).
-HASH, KEYPOINTS, THUMBNAIL, FLAT = 0, 1, 2, 3
-#: A DCT code sets the bits of the 64 low frequencies above their median, so a picture
-#: with any detail sets 32 of them. A flat one (a solid colour, a plain gradient) has
-#: nearly all at the median, zero, and sets a handful: two solid colours, or the same
-#: gradient in two colours, share one code. Below this many set bits a code holds no
-#: detail to tell pictures apart (solid colours set 1, linear gradients 2 to 8, the
-#: photos of the benchmark 32)...
-FLAT_BITS = 16
-#: ...and a hash similarity involving it is capped here, under every default threshold
-#: (70 to search, 85 for duplicates); keypoints and thumbnails may still match it.
-FLAT_SIMILARITY = 50.0
 
 
-def hash_similarity(distance: F64 | I64 | int, *dct_codes: object) -> F64:
-    """0..100 from the summed DCT and gradient Hamming distance (0..128 bits), capped at
-    ``FLAT_SIMILARITY`` where any of ``dct_codes`` (a code or an array of them, one per
-    distance) is flat."""
-    sims = np.clip(100.0 * (1.0 - np.asarray(distance, np.float64) / ZERO_SIMILARITY_BITS), 0.0, 100.0)
-    flat = is_flat(*dct_codes)
-    return np.where(flat, np.minimum(sims, FLAT_SIMILARITY), sims) if np.any(flat) else sims
+def hash_distances(codes: HashCodes, stored: npt.NDArray[np.uint64]) -> I64:
+    """The summed hash distance of a query's ``codes`` to each stored row's four codes
+    (``stored``: DCT, gradient, mirrored DCT, mirrored gradient), the best of direct and
+    either side mirrored, as :func:`ris_local.scoring.gather.hash_distance` counts it."""
+    dct, gradient, mirrored_dct, mirrored_gradient = (stored[:, i] for i in range(4))
+    direct = np.bitwise_count(dct ^ np.uint64(codes.dct)) + np.bitwise_count(gradient ^ np.uint64(codes.gradient))
+    query_mirrored = np.bitwise_count(dct ^ np.uint64(codes.mirrored_dct)) + np.bitwise_count(
+        gradient ^ np.uint64(codes.mirrored_gradient)
+    )
+    row_mirrored = np.bitwise_count(mirrored_dct ^ np.uint64(codes.dct)) + np.bitwise_count(
+        mirrored_gradient ^ np.uint64(codes.gradient)
+    )
+    found: I64 = np.minimum(np.minimum(direct, query_mirrored), row_mirrored).astype(np.int64)
+    return found
 
 
-def is_flat(*dct_codes: object) -> npt.NDArray[np.bool_]:
-    """Whether any of ``dct_codes`` (elementwise) is the code of a flat picture."""
-    flat = np.zeros((), dtype=bool)
-    for codes in dct_codes:
-        flat = flat | (np.bitwise_count(np.asarray(codes, dtype=np.uint64)) < FLAT_BITS)
-    return flat
+def hash_radius(threshold: float, policy: ScoringPolicy) -> int:
+    """The largest summed distance whose (unflat) hash similarity still reaches
+    ``threshold``, from the decision's own formula; -1 when none does."""
+    reaching = [d for d in range(129) if hash_similarity(d, False, policy) >= threshold]
+    return max(reaching, default=-1)
 
 
-def hash_stages(*dct_codes: object) -> npt.NDArray[np.int8]:
-    """``FLAT`` where a hash similarity was capped for a flat picture, else ``HASH``."""
-    return np.where(is_flat(*dct_codes), FLAT, HASH).astype(np.int8)
-
-
-def hash_radius(threshold: float) -> int:
-    """The largest summed distance whose similarity still reaches ``threshold``."""
-    return int(np.floor(ZERO_SIMILARITY_BITS * (1.0 - threshold / 100.0) + 1e-9))
+def sure(
+    distance: I64, query_dct: int, stored_dct: npt.NDArray[np.uint64], policy: ScoringPolicy
+) -> npt.NDArray[np.bool_]:
+    """Which distances make a sure hash, as the decision would say (a flat side never does)."""
+    flat = (np.bitwise_count(stored_dct) < policy.flat_bits) | (int(query_dct).bit_count() < policy.flat_bits)
+    return np.asarray((distance <= hash_radius(policy.sure_similarity, policy)) & ~flat)
 
 
 def _votes(entry: I64, rows: I64, owners: I64, words: I64, idf: F64, n: int, row_count: int) -> F64:
@@ -154,8 +121,8 @@ def _top(votes: F64, count: int) -> I64:
 class CascadeIndex:
     """The storage and all three stages; :class:`~ris_local.robust.RobustIndex` wraps it."""
 
-    def __init__(self, sure_similarity: float, search_radius: int) -> None:
-        self.sure_similarity, self.search_radius = sure_similarity, search_radius
+    def __init__(self, policy: ScoringPolicy, search_radius: int) -> None:
+        self.policy, self.search_radius = policy, search_radius
         self.keys: I64 = np.empty(0, np.int64)
         self.alive = np.empty(0, bool)
         self.mih = MultiIndex()  # over the DCT codes
@@ -164,10 +131,16 @@ class CascadeIndex:
         #: DCT codes of each picture's centre, by share, then of its whole frame, borders kept
         self.centre = np.empty((4, 0), np.uint64)
         self.postings = InvertedFile(vocabulary.load().size)
+        self._by_row: RowPostings | None = None  # each row's postings, built on first use
+
+    def forget_rows(self) -> None:
+        """Drop the per-row lookup of postings after the rows changed."""
+        self._by_row = None
 
     # -- storage -------------------------------------------------------------------
     def append(self, keys: I64, features: list[Features]) -> None:
         """Add rows (the caller has removed any earlier rows of these keys)."""
+        self.forget_rows()
         start = len(self.keys)
         self.keys = np.concatenate([self.keys, keys])
         self.alive = np.concatenate([self.alive, np.ones(len(keys), bool)])
@@ -190,6 +163,7 @@ class CascadeIndex:
 
     def compact(self) -> None:
         """Drop removed rows for good and renumber the rest."""
+        self.forget_rows()
         keep = self.alive
         renumber = np.cumsum(keep) - 1
         self.postings.merge(keep, renumber)
@@ -198,25 +172,44 @@ class CascadeIndex:
         self.mih.replace(self.mih.codes[keep])
         self.alive = np.ones(len(self.keys), bool)
 
-    # -- the hash stage ------------------------------------------------------------
+    # -- the hash look -------------------------------------------------------------
+    def stored_codes(self, rows: I64) -> npt.NDArray[np.uint64]:
+        """The four hash codes of each of ``rows`` (DCT, gradient, mirrored DCT and gradient)."""
+        return np.column_stack([self.mih.codes[rows], self.other[rows]]).astype(np.uint64).reshape(-1, 4)
+
     def hash_candidates(
         self, f: Features, radius: int, rows_ok: npt.NDArray[np.bool_], dct_radius: int
     ) -> tuple[I64, I64]:
-        """Rows within ``radius`` summed bits of the query or its mirror whose DCT code is
-        within ``dct_radius`` bits of either, with their distances."""
+        """Rows within ``radius`` summed bits of the query whose DCT code is within
+        ``dct_radius`` bits of the query's or its mirror's, with their distances."""
         found = self.mih.within_any([f.codes.dct, f.codes.mirrored_dct], dct_radius)
         found = found[rows_ok[found]]
-        codes, other = self.mih.codes[found], self.other[found]
-        c = f.codes
-        direct = np.bitwise_count(codes ^ np.uint64(c.dct)) + np.bitwise_count(other[:, 0] ^ np.uint64(c.gradient))
-        mirror = np.bitwise_count(codes ^ np.uint64(c.mirrored_dct)) + np.bitwise_count(
-            other[:, 0] ^ np.uint64(c.mirrored_gradient)
-        )
-        distance = np.minimum(direct, mirror).astype(np.int64)
+        distance = hash_distances(f.codes, self.stored_codes(found))
         close = distance <= radius
         return found[close], distance[close]
 
-    # -- the keypoint stage -------------------------------------------------------
+    def row_features(self, row: int) -> Features:
+        """What the index itself holds of a row, as features: its hash codes, frame,
+        centre codes and indexed keypoints (one word each); no thumbnail, no colours.
+        Used to score a row whose stored blob cannot be read."""
+        dct, gradient, mirrored_dct, mirrored_gradient = (int(c) for c in self.stored_codes(np.array([row]))[0])
+        if self._by_row is None:
+            self._by_row = self.postings.by_row()
+        words, packed, rest = self._by_row(row)
+        normal = KeypointSet(packed, rest, words[:, None])
+        size = (int(self.sizes[row, 0]) * 2, int(self.sizes[row, 1]) * 2)
+        first, second, third, whole = (int(c) for c in self.centre[:, row])
+        return Features(
+            size,
+            HashCodes(dct, gradient, mirrored_dct, mirrored_gradient),
+            normal,
+            len(packed),
+            KeypointSet.empty(),
+            centre_codes=(first, second, third),
+            untrimmed_codes=None if whole == dct else (whole, whole),
+        )
+
+    # -- the keypoint look -----------------------------------------------------------
     def keypoint_matches(
         self,
         kps: KeypointSet,
@@ -280,45 +273,19 @@ class CascadeIndex:
             )
             if match is not None:
                 matches[int(row)] = match
-                confident = confident or similarity(match) >= MIRROR_BELOW
+                confident = confident or keypoint_similarity(match, self.policy) >= self.policy.thumbnails_below
         return matches, best
 
-    def keypoint_similarities(
-        self, f: Features, rows_ok: npt.NDArray[np.bool_], blobs: BlobReader | None = None
-    ) -> tuple[dict[int, float], I64, set[int]]:
-        """Robust similarity of each verified row, mirrored keypoints tried if needed,
-        the normal keypoints' shortlist, and (with ``blobs``) the verified rows whose
-        colours clash with the query's, which are left out (see :mod:`ris_local.scoring.colour`)."""
+    def keypoint_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> tuple[dict[int, float], I64]:
+        """Rows whose keypoints verified with the query's (mirrored ones tried when none
+        reached ``thumbnails_below``), with that similarity, and the normal keypoints'
+        shortlist, best-voted first."""
         matches, shortlist = self.keypoint_matches(f.normal, f.size, rows_ok)
-        best = {row: (similarity(m), m, False) for row, m in matches.items()}
-        if max((found[0] for found in best.values()), default=0.0) < MIRROR_BELOW and len(f.mirrored.packed):
+        best = {row: keypoint_similarity(m, self.policy) for row, m in matches.items()}
+        if max(best.values(), default=0.0) < self.policy.thumbnails_below and len(f.mirrored.packed):
             for row, m in self.keypoint_matches(f.mirrored, f.size, rows_ok)[0].items():
-                sim = similarity(m)
-                if row not in best or sim > best[row][0]:
-                    best[row] = (sim, m, True)
-        best = {row: found for row, found in best.items() if found[0] > 0}
-        clashed = self.colour_clashes(f, best, blobs) if blobs is not None and f.chroma.size else set()
-        return {row: found[0] for row, found in best.items() if row not in clashed}, shortlist, clashed
-
-    def colour_clashes(
-        self, f: Features, verified: dict[int, tuple[float, Match, bool]], blobs: BlobReader
-    ) -> set[int]:
-        """The ``verified`` rows (similarity, match, whether the mirrored keypoints made
-        it) whose stored colours, carried through the match, disagree with the query's."""
-        if not verified:
-            return set()
-        rows = np.fromiter(verified, np.int64, len(verified))
-        stored = blobs(self.keys[rows].tolist())
-        query = {False: f.chroma, True: colour.mirrored(f.chroma)}
-        clashed = set()
-        for row in rows.tolist():
-            blob = stored.get(int(self.keys[row]))
-            _, match, mirrored = verified[row]
-            if blob is None or match.matrix is None:
-                continue
-            if colour.clashes(query[mirrored], chroma_of(blob), match.matrix):
-                clashed.add(row)
-        return clashed
+                best[row] = max(best.get(row, 0.0), keypoint_similarity(m, self.policy))
+        return {row: sim for row, sim in best.items() if sim > 0}, shortlist
 
     def centre_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
         """The rows whose centre codes are nearest the query's and its mirror's (see
@@ -327,96 +294,29 @@ class CascadeIndex:
         view, mirrored_view = centres.views(f)
         return centres.nearest(view, self.centre, rows_ok), centres.nearest(mirrored_view, self.centre, rows_ok)
 
-    def stored_thumbnails(self, rows: I64, blobs: BlobReader) -> dict[int, npt.NDArray[np.uint8]]:
-        """The thumbnails of ``rows`` (those whose blob ``blobs`` still has), by row."""
-        if not len(rows):
-            return {}
-        stored = blobs(self.keys[rows].tolist())
-        out = {}
-        for row in rows.tolist():
-            blob = stored.get(int(self.keys[row]))
-            if blob is not None:
-                out[row] = thumbnail_of(blob)
-        return out
-
-    def unsure_similarities(
-        self, f: Features, rows_ok: npt.NDArray[np.bool_], blobs: BlobReader | None
-    ) -> tuple[dict[int, float], dict[int, float], set[int]]:
-        """The keypoint stage: keypoint similarities, then (with ``blobs``, when keypoints
-        verified nothing good) thumbnail similarities of the best-voted rows and of the
-        rows whose centre looks like the query, or like its mirror (those within
-        ``centres.AGREEING_BITS`` from ``thumbnails.AGREEING_LOW``), and (when those
-        matched under ``TURN_BELOW``) of the query's turned thumbnails with the
-        ``TURNED_CANDIDATES`` best-voted rows and the ``TURNED_CENTRED`` nearest in centre
-        code. A query thumbnail without detail is never tried (see
-        ``thumbnails.MIN_DETAIL``). A thumbnail match of a row the keypoints
-        verified too gains ``AGREEING_BONUS``. Rows whose verified keypoints clash in
-        colour come back apart, and no thumbnail is tried on them: their shapes do match."""
-        if blobs is not None:
-            blobs = remembering(blobs)  # the colour check and the thumbnails share rows
-        robust, shortlist, clashed = self.keypoint_similarities(f, rows_ok, blobs)
+    def unsure_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_], thumbnails_too: bool) -> I64:
+        """The keypoint look's candidates: the rows whose keypoints verified, and (with
+        ``thumbnails_too``, when none verified well and the query's thumbnail has detail)
+        the ``THUMBNAIL_CANDIDATES`` best-voted rows and those nearest in centre code."""
+        verified, shortlist = self.keypoint_candidates(f, rows_ok)
+        found = np.fromiter(verified, np.int64, len(verified))
         if (
-            blobs is None
-            or max(robust.values(), default=0.0) >= MIRROR_BELOW
+            not thumbnails_too
+            or max(verified.values(), default=0.0) >= self.policy.thumbnails_below
             or thumbnails.detail(f.thumbnail) < thumbnails.MIN_DETAIL
         ):
-            return robust, {}, clashed
+            return found
         centred, mirrored = self.centre_candidates(f, rows_ok)
-        if clashed:
-            known = np.fromiter(clashed, np.int64, len(clashed))
-            shortlist, centred, mirrored = (r[~np.isin(r, known)] for r in (shortlist, centred, mirrored))
-        voted = shortlist[:THUMBNAIL_CANDIDATES]
-        rows = np.concatenate([voted, centred[~np.isin(centred, voted)]])
-        # One read of the stored blobs serves every look (the turned rows are among these).
-        stored = self.stored_thumbnails(np.union1d(rows, mirrored), blobs)
-        view, mirrored_view = centres.views(f)
-        agreeing = (
-            rows[centres.distance(view, self.centre[:, rows]) <= centres.AGREEING_BITS].tolist(),
-            mirrored[centres.distance(mirrored_view, self.centre[:, mirrored]) <= centres.AGREEING_BITS].tolist(),
-        )
-        found = thumbnails.similarities(f.thumbnail, rows.tolist(), mirrored.tolist(), stored, agreeing)
-        if max(found.values(), default=0.0) < TURN_BELOW:
-            tried = voted[:TURNED_CANDIDATES].tolist()
-            tried += [row for row in centred[:TURNED_CENTRED].tolist() if row not in tried]
-            turned = thumbnails.turned_similarities(f.thumbnail, tried, stored)
-            for row, sim in turned.items():
-                found[row] = max(sim, found.get(row, 0.0))
-        for row in found.keys() & robust.keys():
-            found[row] = min(100.0, found[row] + AGREEING_BONUS)
-        return robust, found, clashed
+        return np.unique(np.concatenate([found, shortlist[:THUMBNAIL_CANDIDATES], centred, mirrored]))
 
-    # -- both ----------------------------------------------------------------------
-    def scores(
-        self, f: Features, rows_ok: npt.NDArray[np.bool_], always_verify: bool, blobs: BlobReader | None = None
-    ) -> tuple[I64, F64, npt.NDArray[np.int8]]:
-        """Rows with a similarity, the similarity, and the stage it came from (``HASH``,
-        ``KEYPOINTS`` or ``THUMBNAIL``); ``blobs`` reads stored blobs for thumbnails."""
+    # -- all three -------------------------------------------------------------------
+    def candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_], always_verify: bool, thumbnails_too: bool) -> I64:
+        """The rows a query is scored against: the hash look's, and unless one of them is
+        sure (or ``always_verify``), the keypoint and thumbnail looks' too."""
         # A sure hit has a DCT distance of at most SURE_DCT_BITS: probe that cheaply first.
         rows, distance = self.hash_candidates(f, self.search_radius, rows_ok, SURE_DCT_BITS)
-        sims = hash_similarity(distance, f.codes.dct, self.mih.codes[rows])
-        if not always_verify and len(sims) and sims.max() >= self.sure_similarity:
-            return rows, sims, np.broadcast_to(hash_stages(f.codes.dct, self.mih.codes[rows]), rows.shape).copy()
-        rows, distance = self.hash_candidates(f, self.search_radius, rows_ok, WIDE_DCT_BITS)
-        sims = hash_similarity(distance, f.codes.dct, self.mih.codes[rows])
-        hash_stage = np.broadcast_to(hash_stages(f.codes.dct, self.mih.codes[rows]), rows.shape)
-        robust, by_thumbnail, clashed = self.unsure_similarities(f, rows_ok, blobs)
-        if clashed:  # a different picture of the same shapes, unless a hash is sure
-            keep = (sims >= self.sure_similarity) | ~np.isin(rows, np.fromiter(clashed, np.int64, len(clashed)))
-            rows, sims, hash_stage = rows[keep], sims[keep], hash_stage[keep]
-        if len(f.normal.packed) >= CONFIRM_KEYPOINTS:
-            # An unsure hash hit that the query's keypoints, plentiful, did not confirm
-            # is most likely a different picture of the same layout (two screens of one
-            # app, two pages of one document): it drops below the default threshold.
-            confirmed = (sims >= self.sure_similarity) | np.isin(rows, [*robust, *by_thumbnail])
-            sims = np.where(confirmed, sims, sims - UNCONFIRMED_PENALTY)
-        merged = {
-            row: (sim, stage) for row, sim, stage in zip(rows.tolist(), sims.tolist(), hash_stage.tolist(), strict=True)
-        }
-        for stage, found in ((KEYPOINTS, robust), (THUMBNAIL, by_thumbnail)):
-            for row, s in found.items():
-                if s > merged.get(row, (0.0, HASH))[0]:
-                    merged[row] = (s, stage)
-        out_rows = np.fromiter(merged.keys(), np.int64, len(merged))
-        values = list(merged.values())
-        out_sims = np.fromiter((v[0] for v in values), np.float64, len(values))
-        return out_rows, out_sims, np.fromiter((v[1] for v in values), np.int8, len(values))
+        if not always_verify and sure(distance, f.codes.dct, self.mih.codes[rows], self.policy).any():
+            return rows
+        rows, _ = self.hash_candidates(f, self.search_radius, rows_ok, WIDE_DCT_BITS)
+        more = self.unsure_candidates(f, rows_ok, thumbnails_too)
+        return np.union1d(rows, more).astype(np.int64)

@@ -19,16 +19,12 @@ import numpy.typing as npt
 
 from ris_local.features.layout import Features
 
-__all__ = ["AGREEING_BITS", "CANDIDATES", "RADIUS", "distance", "nearest", "row_codes", "views"]
+__all__ = ["CANDIDATES", "RADIUS", "distance", "nearest", "row_codes", "views"]
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 #: Rows, nearest first, within RADIUS bits that a lookup returns.
 CANDIDATES, RADIUS = 5, 24
-#: A row within this many bits agrees with the query: its thumbnail is counted from
-#: ``thumbnails.AGREEING_LOW``. Wrong rows come this close to 12 of the benchmark's
-#: 11,875 queries, and their thumbnails rarely correlate as well.
-AGREEING_BITS = 4
 
 
 def views(f: Features) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -5,8 +5,9 @@ corners, and a crop of one gives even fewer that the indexed picture shares; the
 keypoint stage then verifies nothing. Their shapes survive at thumbnail size, though:
 a crop of a picture is a region of the picture's thumbnail, scaled. So the query's
 thumbnail is slid over a candidate's at the scales a crop can have (OpenCV's
-``matchTemplate``, normalised correlation), and the candidate's over the query's at the
-scales a border or caption bar leaves, and the best correlation scores.
+``matchTemplate``, normalised correlation), and the candidate's over the query's (a
+border or caption bar), and the best correlation is evidence for the decision
+(:mod:`ris_local.scoring.decision` maps it to a similarity).
 
 Only a few candidates are tried (those the keypoint vote ranks first and those whose
 centre codes are near the query's, see :mod:`ris_local.index.cascade`), and only when the
@@ -19,13 +20,13 @@ a correlation of 0.97, and crops of the right picture mostly score 0.98 and abov
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SIDE", "containment", "correlation", "detail", "make", "similarities", "similarity", "turned_similarities"]
+__all__ = ["MIN_DETAIL", "SIDE", "TURNS", "correlation", "detail", "make", "turned"]
 
 U8 = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
@@ -35,9 +36,6 @@ SIDE = 64
 #: per side is 0.6 of the picture, a centre 70% crop 0.7; slightly above 1 covers a
 #: query with a thin border left on it.
 SCALES = np.round(np.arange(0.45, 1.051, 0.05), 2)
-#: Scales at which a candidate is tried inside the query: a border, letterbox or caption
-#: bar added around a picture leaves it most of the frame.
-FRAMED_SCALES = np.round(np.arange(0.7, 1.051, 0.05), 2)
 #: Fewer pixels than this on a side and a thumbnail says too little.
 MIN_SIDE = 8
 #: The query thumbnail's detail (standard deviation, in grey levels, of the thumbnail
@@ -48,12 +46,6 @@ _DETAIL_SIGMA = 4.0
 COARSE_GATE = 0.8
 #: Scales refined at full size on each side of the best half-size one.
 REFINE = 2
-#: Correlation mapped to similarity: LOW -> SCORE_LOW, 1.0 -> SCORE_HIGH, nothing below LOW.
-LOW, SCORE_LOW, SCORE_HIGH = 0.96, 55.0, 90.0
-#: ``LOW`` for a candidate whose centre code agrees with the query's DCT code (see
-#: ``centres.AGREEING_BITS``): crops of busy textures (autumn trees, rock) correlate only
-#: 0.93 to 0.95 at thumbnail size, and the agreeing code makes up for it.
-AGREEING_LOW = 0.93
 
 
 def make(gray: U8) -> U8:
@@ -111,12 +103,6 @@ def correlation(query: U8, candidate: U8, scales: npt.NDArray[np.float64] = SCAL
     return _best(target, source, nearby, MIN_SIDE)[0]
 
 
-def containment(query: U8, candidate: U8) -> float:
-    """The better of the query inside the candidate (a crop) and the candidate inside
-    the query at ``FRAMED_SCALES`` (a border, a caption bar)."""
-    return max(correlation(query, candidate), correlation(candidate, query, FRAMED_SCALES))
-
-
 #: Turns tried for a rotated copy (degrees): the benchmark's 3 and 10 either way.
 TURNS = (-10.0, -3.0, 3.0, 10.0)
 
@@ -135,47 +121,3 @@ def turned(thumbnail: U8, degrees: float) -> U8:
     inner_w, inner_h = max(1, int(width * shrink)), max(1, int(height * shrink))
     left, top = (width - inner_w) // 2, (height - inner_h) // 2
     return np.ascontiguousarray(rotated[top : top + inner_h, left : left + inner_w])
-
-
-def similarity(value: float, low: float = LOW) -> float:
-    """0..100 from a correlation: 0 below ``low``, then linear to ``SCORE_HIGH``."""
-    if value < low:
-        return 0.0
-    return SCORE_LOW + (SCORE_HIGH - SCORE_LOW) * min(1.0, (value - low) / (1.0 - low))
-
-
-def similarities(
-    query: U8,
-    rows: Sequence[int],
-    mirrored_rows: Sequence[int],
-    stored: Mapping[int, U8],
-    agreeing: tuple[Collection[int], Collection[int]] = ((), ()),
-) -> dict[int, float]:
-    """The similarity (see :func:`containment`) of the ``query`` thumbnail with each of
-    ``rows``, and of its mirror with each of ``mirrored_rows``, from their ``stored``
-    thumbnails; rows without one are left out. Rows in ``agreeing`` (for the query, for
-    its mirror) count from ``AGREEING_LOW``."""
-    out: dict[int, float] = {}
-    for view, wanted, near in ((query, rows, agreeing[0]), (np.fliplr(query), mirrored_rows, agreeing[1])):
-        for row in wanted:
-            if row not in stored:
-                continue
-            sim = similarity(containment(view, stored[row]), AGREEING_LOW if row in near else LOW)
-            if sim > out.get(row, 0.0):
-                out[row] = sim
-    return out
-
-
-def turned_similarities(query: U8, rows: Sequence[int], stored: Mapping[int, U8]) -> dict[int, float]:
-    """The similarity of the ``query`` thumbnail turned by each of ``TURNS`` with each of
-    ``rows`` that has a ``stored`` thumbnail (a rotated copy whose keypoints did not
-    verify); rows that match nothing are left out."""
-    views = [turned(query, degrees) for degrees in TURNS]
-    out: dict[int, float] = {}
-    for row in rows:
-        if row not in stored:
-            continue
-        sim = similarity(max(correlation(view, stored[row]) for view in views))
-        if sim > 0:
-            out[row] = sim
-    return out

@@ -7,10 +7,8 @@ hypotheses only (see :func:`_fit`). A match counts only if the transform's scale
 plausible and its inliers are spread over the picture, and each keypoint counts once
 on each side.
 
-The similarity discounts what chance explains: many tentative matches (text, flat
-shapes and textures repeat visual words) leave room for a consensus of wrong ones, and
-inliers bunched on one shape (an ellipse's rim) say less than inliers spread over
-the shared area.
+How much a match is worth (the chance level of its tentative matches, its coverage,
+its spread) is the decision's to say: :func:`ris_local.scoring.decision.keypoint_similarity`.
 
 *Coverage* is the area the two frames share under that transform, over the smaller
 frame: 1.0 when one picture lies inside the other (a crop, a caption bar, a rotation
@@ -27,7 +25,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Match", "signatures", "similarity", "unpack", "verify"]
+__all__ = ["Match", "signatures", "unpack", "verify"]
 
 _ANGLE_STEPS = 64
 _MIN_MATCHES = 5
@@ -38,25 +36,8 @@ _MAX_TURN_GAP = np.radians(20.0)  # hypothesis rotation vs the dominant orientat
 # Plausible scales from query to candidate: both frames are normalised, so a copy is
 # near 1 and a crop of 5-20% per side maps to 0.6-1; zooming far in or out is not the
 # same picture, and random consensus mostly has extreme scales.
-_MIN_SCALE, _MAX_SCALE = 0.33, 3.6
-# Scales of whole-picture copies and light crops; outside them (a picture inside a larger
-# one, a crop of a quarter or less) the chance discount grows (see ``_far_scale``).
-_COPY_SCALES = (0.5, 1.35)
-_MIN_SPREAD = 0.02  # inliers' convex hull over the area of the query both pictures share
-# Where the keypoint similarity's terms start and saturate: inliers (after discounting
-# _CHANCE * sqrt(tentative matches)), coverage, and the inliers' spread. Calibrated on
-# the benchmark (BENCHMARKS.md): true matches almost always cover >= 0.92.
-_INLIERS_LOW, _INLIERS_HIGH = 9.0, 25.0
-_COVER_LOW, _COVER_HIGH = 0.8, 0.95
-_SPREAD_LOW, _SPREAD_HIGH = 0.03, 0.10
-_CHANCE = 0.5
-# A weaker consensus over the whole frame: from _WEAK_INLIERS inliers (after the chance
-# discount) it scores _WEAK_LOW.._WEAK_HIGH, under the default threshold and the
-# benchmark's 1%-false-positive threshold. It accepts nothing on its own; it only ranks
-# a probable crop above hash neighbours when no stage is sure.
-_WEAK_INLIERS = 4.0
-_WEAK_LOW, _WEAK_HIGH = 55.0, 65.0
-_EVIDENCE_FOR_COVER = 0.05
+_MIN_SCALE, _MAX_SCALE = 0.5, 1.35
+_MIN_SPREAD = 0.02  # inliers' convex hull over the query frame's area
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +116,7 @@ def _fit(
     if not len(a):
         return None
     b = zd[i] - a * zs[i]
-    # Positions are quantised on both grids, and a query's rounding is magnified by the
-    # scale: a picture shrunk to a third of the query lands three times as far off.
-    # Within the scales of copies the tolerance stays as it was tuned.
-    tolerance = _RANSAC_PIXELS * np.maximum(1.0, np.abs(a) / _COPY_SCALES[1])
-    close = np.abs(a[:, None] * zs[None, :] + b[:, None] - zd[None, :]) <= tolerance[:, None]
+    close = np.abs(a[:, None] * zs[None, :] + b[:, None] - zd[None, :]) <= _RANSAC_PIXELS
     best = int(np.argmax(close.sum(axis=1)))
     inliers = close[best]
     # Refine on the inliers by least squares, and take the inliers of the refined model.
@@ -148,8 +125,7 @@ def _fit(
     if spread > 0:
         refined = np.vdot(zs[inliers] - ms, zd[inliers] - md) / spread
         if _MIN_SCALE <= abs(refined) <= _MAX_SCALE:
-            again_tolerance = _RANSAC_PIXELS * max(1.0, abs(refined) / _COPY_SCALES[1])
-            again = np.abs(refined * zs + (md - refined * ms) - zd) <= again_tolerance
+            again = np.abs(refined * zs + (md - refined * ms) - zd) <= _RANSAC_PIXELS
             if again.sum() >= inliers.sum():
                 a[best], b[best], inliers = refined, md - refined * ms, again
     ar, ai, br, bi = a[best].real, a[best].imag, b[best].real, b[best].imag
@@ -196,46 +172,8 @@ def verify(
     if distinct < _MIN_MATCHES:
         return None
     hull = cv2.contourArea(cv2.convexHull(src[inliers].astype(np.float32)))
-    coverage, shared = _coverage(np.asarray(matrix, np.float64), query_size, cand_size)
-    # The inliers must spread over the part of the query the two pictures share, not over
-    # its whole frame: a picture reused small inside a larger one (containment) is a
-    # small part of the query's frame.
-    if hull < _MIN_SPREAD * min(query_size[0] * query_size[1], shared / (scale * scale)):
+    if hull < _MIN_SPREAD * query_size[0] * query_size[1]:
         return None
+    coverage, shared = _coverage(np.asarray(matrix, np.float64), query_size, cand_size)
     spread = hull * scale * scale / shared if shared > 0 else 0.0
     return Match(distinct, coverage, scale, len(query_idx), spread, matrix)
-
-
-def _far_scale(scale: float) -> float:
-    """How much more chance consensus a scale outside the range of whole-picture copies
-    (``_COPY_SCALES``) leaves room for: 1 inside it, growing with the distance from it.
-    A picture reused small, or cropped hard, is matched over a small part of a frame, where
-    a loose tolerance (see ``_fit``) and many hypotheses make a random consensus likelier."""
-    low, high = _COPY_SCALES
-    return max(1.0, scale / high, low / scale)
-
-
-def similarity(match: Match | None) -> float:
-    """The keypoint stage's 0..100 similarity: half from inliers (discounted for chance and
-    bunching), half from coverage, and nothing unless both are past their lower bounds;
-    a weaker consensus over the whole frame still scores 55..65 (see ``_WEAK_INLIERS``)."""
-    if match is None:
-        return 0.0
-    # Random consensus among tentative matches grows with their number: count only
-    # the inliers beyond it.
-    inliers = match.inliers - _CHANCE * _far_scale(match.scale) * np.sqrt(match.tentative)
-    cover = np.clip((match.coverage - _COVER_LOW) / (_COVER_HIGH - _COVER_LOW), 0.0, 1.0)
-    if cover <= 0 or inliers < _WEAK_INLIERS:
-        return 0.0
-    weak = _WEAK_LOW + (_WEAK_HIGH - _WEAK_LOW) * min(1.0, (inliers - _WEAK_INLIERS) / (_INLIERS_LOW - _WEAK_INLIERS))
-    evidence = np.clip((inliers - _INLIERS_LOW) / (_INLIERS_HIGH - _INLIERS_LOW), 0.0, 1.0)
-    # Inliers bunched on one shape (an ellipse's rim, a rectangle's corners) are weaker
-    # evidence than the same number spread over the shared area.
-    # Far from a copy's scale the bar for spread rises with the chance discount: a
-    # picture reused small is matched all over its area, a random consensus in a clump.
-    far = _far_scale(match.scale)
-    evidence *= np.clip((match.spread - _SPREAD_LOW * far) / ((_SPREAD_HIGH - _SPREAD_LOW) * far), 0.0, 1.0)
-    # Coverage counts in full only with some evidence: barely any must not score as if
-    # a full frame of it had been seen.
-    strong = 50.0 + 25.0 * evidence + 25.0 * cover * min(1.0, evidence / _EVIDENCE_FOR_COVER)
-    return float(max(weak, strong))

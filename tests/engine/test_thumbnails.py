@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
+from dataclasses import replace
 
 import numpy as np
-import pytest
 from PIL import Image, ImageFilter, ImageOps
 
 from ris_core.images import load_image
-from ris_local import robust
 from ris_local.features import layout
-from ris_local.index import cascade, centres
-from ris_local.index.cascade import CascadeIndex
+from ris_local.index import centres
 from ris_local.robust import HashStageEngine, RobustEngine
 from ris_local.scoring import thumbnails
+from ris_local.scoring.decision import Stage, decide, thumbnail_similarity
+from ris_local.scoring.evidence import ThumbnailLook
+from ris_local.scoring.gather import gather
+from ris_local.scoring.policy import POLICY
 
 from .conftest import encode
 
@@ -56,8 +57,8 @@ def test_a_crop_correlates_inside_its_picture_and_not_inside_another(photos: dic
     coffee, camera = (layout.extract(load_image(encode(soft(photos[n])))).thumbnail for n in ("coffee", "camera"))
     cut = layout.extract(load_image(encode(crop(soft(photos["coffee"]), 0.2)))).thumbnail
     assert thumbnails.correlation(cut, coffee) >= 0.97
-    assert thumbnails.correlation(cut, camera) < thumbnails.LOW
-    assert thumbnails.similarity(thumbnails.correlation(cut, camera)) == 0.0
+    assert thumbnails.correlation(cut, camera) < POLICY.thumbnail_low
+    assert thumbnail_similarity((ThumbnailLook(thumbnails.correlation(cut, camera)),)) == 0.0
 
 
 def test_plain_gradients_say_nothing() -> None:
@@ -68,7 +69,7 @@ def test_plain_gradients_say_nothing() -> None:
     assert thumbnails.correlation(sky.thumbnail, other_sky.thumbnail) == 0.0
 
 
-def test_a_soft_crop_is_found(photos: dict[str, Image.Image]) -> None:
+def test_a_soft_crop_is_found_through_its_thumbnail(photos: dict[str, Image.Image]) -> None:
     names = list(photos)
     stored = {key: blob(soft(photos[name])) for key, name in enumerate(names)}
     index = ENGINE.new_index()
@@ -76,9 +77,9 @@ def test_a_soft_crop_is_found(photos: dict[str, Image.Image]) -> None:
     query = blob(crop(soft(photos["astronaut"]), 0.2))
     hits = index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))
     assert [h.key for h in hits] == [names.index("astronaut")]
-    # The index's coarse keypoints (found on the picture shrunk, where a blur is small)
-    # verify it before the thumbnails are needed; the thumbnail path itself is tested below.
-    assert hits[0].score.method in (THUMBNAIL_METHOD, "orb keypoints, verified")
+    assert hits[0].score.method == THUMBNAIL_METHOD
+    # Without the stored blobs the index cannot look: the keypoints alone do not hold.
+    assert index.search(query, RobustEngine.default_threshold, 5, None) == []
     # compare() looks the same way, either way round.
     assert ENGINE.compare(query, stored[names.index("astronaut")]).similarity >= RobustEngine.default_threshold
     assert ENGINE.compare(stored[names.index("astronaut")], query).similarity >= RobustEngine.default_threshold
@@ -113,7 +114,7 @@ def test_duplicates_join_finds_soft_crops_with_the_stored_blobs(photos: dict[str
 
 def test_a_mirrored_soft_crop_is_found_by_its_centre_and_survives_a_reopen(photos: dict[str, Image.Image]) -> None:
     """The keypoint vote misses it; the mirror of its DCT code is near the picture's
-    centre code, and the mirrored thumbnail correlates."""
+    centre code, which makes it a candidate, and it is scored as compare scores it."""
     names = list(photos)
     stored = {key: blob(soft(photos[name])) for key, name in enumerate(names)}
     index = ENGINE.new_index()
@@ -122,7 +123,8 @@ def test_a_mirrored_soft_crop_is_found_by_its_centre_and_survives_a_reopen(photo
     _, mirrored = index.core.centre_candidates(layout.from_blob(query), index.core.alive)
     assert mirrored[0] == names.index("coffee")
     hits = index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))
-    assert [(h.key, h.score.method) for h in hits] == [(names.index("coffee"), THUMBNAIL_METHOD)]
+    assert [h.key for h in hits] == [names.index("coffee")]
+    assert hits[0].score == ENGINE.compare(query, stored[names.index("coffee")])
     reopened = ENGINE.new_index()
     reopened.load_blocks(index.to_blocks())
     assert reopened.search(query, RobustEngine.default_threshold, 5, None, reader(stored)) == hits
@@ -159,11 +161,7 @@ def test_a_crop_whose_edge_runs_through_a_dark_band_is_found_by_its_whole_frame(
         assert hits and hits[0].key == key, name
         compared = ENGINE.compare(query, stored[key])
         assert compared.similarity >= RobustEngine.default_threshold, name
-        # compare() scores a thumbnail match as the search did. (Its keypoints, tried both
-        # ways round, can verify above MIRROR_BELOW where the search's did not, and then it
-        # never looks at thumbnails: the one scoring decision of issue 13 removes that gap.)
-        if hits[0].score.method == THUMBNAIL_METHOD == compared.method:
-            assert compared.similarity == pytest.approx(hits[0].score.similarity), name
+        assert compared == hits[0].score, name  # compare() scores it as the search did
 
 
 def test_the_whole_frame_codes_survive_the_blob_and_are_absent_when_nothing_was_trimmed(
@@ -191,7 +189,7 @@ def rotated(image: Image.Image, degrees: float) -> Image.Image:
 def test_a_turned_thumbnail_lines_up_with_a_rotated_copy(photos: dict[str, Image.Image]) -> None:
     original = layout.extract(load_image(encode(soft(photos["astronaut"])))).thumbnail
     copy = layout.extract(load_image(encode(rotated(soft(photos["astronaut"]), 10)))).thumbnail
-    assert thumbnails.correlation(copy, original) < thumbnails.LOW  # upright, it does not line up
+    assert thumbnails.correlation(copy, original) < POLICY.thumbnail_low  # upright, it does not line up
     assert max(thumbnails.correlation(thumbnails.turned(copy, d), original) for d in thumbnails.TURNS) >= 0.98
 
 
@@ -204,41 +202,32 @@ def soft_index(photos: dict[str, Image.Image]):  # type: ignore[no-untyped-def]
     return index, stored, names
 
 
-def keypoints_verifying(found: dict[int, float]):  # type: ignore[no-untyped-def]
-    """A stand-in for ``CascadeIndex.keypoint_similarities`` whose keypoints verified
-    ``found`` (row -> similarity), keeping the vote's real shortlist."""
-    verify = CascadeIndex.keypoint_similarities
-    return lambda self, f, ok, blobs=None: (found, verify(self, f, ok)[1], set())
+def features(image: Image.Image) -> layout.Features:
+    return layout.from_blob(blob(image))
 
 
-def test_a_rotated_copy_is_found_by_its_turned_thumbnail_when_keypoints_fail(  # type: ignore[no-untyped-def]
-    photos: dict[str, Image.Image], monkeypatch
-) -> None:
+def test_a_rotated_copy_is_found_by_its_turned_thumbnail_when_keypoints_fail(photos: dict[str, Image.Image]) -> None:
     index, stored, names = soft_index(photos)
-    query = blob(rotated(soft(photos["astronaut"]), -10))
-    # Keypoints verify this copy; take their verdicts away (keeping the vote's shortlist)
-    # to see the look that rotated copies of busy textures rely on.
-    monkeypatch.setattr(CascadeIndex, "keypoint_similarities", keypoints_verifying({}))
-    hits = index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))
+    copy, original = features(rotated(soft(photos["astronaut"]), -10)), features(soft(photos["astronaut"]))
+    # Keypoints verify this copy; a policy that always looks at thumbnails, and the
+    # evidence without its keypoints, show the look that rotated copies of busy
+    # textures rely on: only a turned thumbnail lines up.
+    looking = replace(POLICY, thumbnails_below=101.0)
+    without_keypoints = replace(gather(copy, original, looking), keypoints=None)
+    found = decide(without_keypoints, looking)
+    assert found.stage is Stage.THUMBNAIL and found.similarity >= RobustEngine.default_threshold
+    upright = tuple(t for t in without_keypoints.thumbnails if not t.turned)
+    assert decide(replace(without_keypoints, thumbnails=upright), looking).similarity < RobustEngine.default_threshold
+    hits = index.search(
+        blob(rotated(soft(photos["astronaut"]), -10)), RobustEngine.default_threshold, 5, None, reader(stored)
+    )
     assert [h.key for h in hits] == [names.index("astronaut")]
-    assert hits[0].score.method == THUMBNAIL_METHOD
-    # Without the vote's rows, the row nearest in centre code is turned too.
-    monkeypatch.setattr(cascade, "TURNED_CANDIDATES", 0)
-    assert [h.key for h in index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))] == [
-        names.index("astronaut")
-    ]
-    monkeypatch.setattr(cascade, "TURNED_CENTRED", 0)
-    assert index.search(query, RobustEngine.default_threshold, 5, None, reader(stored)) == []
 
 
-def test_compare_turns_the_thumbnail_too(photos: dict[str, Image.Image], monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_compare_turns_the_thumbnail_either_way_round(photos: dict[str, Image.Image]) -> None:
     original, copy = blob(soft(photos["astronaut"])), blob(rotated(soft(photos["astronaut"]), 10))
-    monkeypatch.setattr(robust, "_compare_sets", lambda *args: None)  # as if keypoints verified nothing
-    score = ENGINE.compare(copy, original)
-    assert score.similarity >= RobustEngine.default_threshold and score.method == THUMBNAIL_METHOD
-    assert ENGINE.compare(original, copy).similarity >= RobustEngine.default_threshold
-    monkeypatch.setattr(thumbnails, "TURNS", ())
-    assert ENGINE.compare(copy, original).similarity < RobustEngine.default_threshold
+    assert ENGINE.compare(copy, original) == ENGINE.compare(original, copy)
+    assert ENGINE.compare(copy, original).similarity >= RobustEngine.default_threshold
 
 
 def test_compare_without_thumbnails_stays_with_the_hashes(photos: dict[str, Image.Image]) -> None:
@@ -249,48 +238,14 @@ def test_compare_without_thumbnails_stays_with_the_hashes(photos: dict[str, Imag
     assert thumbnails.turned(np.zeros((0, 0), np.uint8), 10.0).shape == (0, 0)
 
 
-def test_a_thumbnail_match_the_keypoints_also_saw_gains_the_bonus(  # type: ignore[no-untyped-def]
-    photos: dict[str, Image.Image], monkeypatch
-) -> None:
-    index, stored, names = soft_index(photos)
-    query = blob(crop(soft(photos["coffee"]), 0.15))
-    target = names.index("coffee")
-    monkeypatch.setattr(CascadeIndex, "keypoint_similarities", keypoints_verifying({}))
-    alone = index.search(query, 0.0, 1, None, reader(stored))[0]
-    assert alone.key == target and alone.score.method == THUMBNAIL_METHOD
-    weak = {index.core.keys.tolist().index(target): 60.0}  # a weak consensus
-    monkeypatch.setattr(CascadeIndex, "keypoint_similarities", keypoints_verifying(weak))
-    agreed = index.search(query, 0.0, 1, None, reader(stored))[0]
-    assert agreed.key == target and agreed.score.method == THUMBNAIL_METHOD
-    assert agreed.score.similarity > alone.score.similarity
-    assert agreed.score.similarity == min(100.0, alone.score.similarity + cascade.AGREEING_BONUS)
-
-
-def test_compare_gives_the_bonus_as_a_search_does(photos: dict[str, Image.Image], monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    original, copy = blob(soft(photos["coffee"])), blob(crop(soft(photos["coffee"]), 0.15))
-    weak_match = SimpleNamespace(matrix=None)  # a consensus too weak to place the colours
-
-    def verdict(score: float):  # type: ignore[no-untyped-def]
-        monkeypatch.setattr(robust, "_compare_sets", lambda *args: weak_match if score else None)
-        monkeypatch.setattr(robust, "similarity", lambda match: score if match is not None else 0.0)
-        return ENGINE.compare(copy, original)
-
-    alone, agreed = verdict(0.0), verdict(60.0)
-    assert alone.method == agreed.method == THUMBNAIL_METHOD
-    assert agreed.similarity == min(100.0, alone.similarity + cascade.AGREEING_BONUS)
-
-
 def test_an_agreeing_centre_code_lowers_the_correlation_a_thumbnail_needs(photos: dict[str, Image.Image]) -> None:
-    """A thumbnail that correlates between ``AGREEING_LOW`` and ``LOW`` counts only for a
-    row whose centre code agrees with the query's."""
+    """A thumbnail that correlates between ``agreeing_low`` and ``thumbnail_low`` counts
+    only when one side's centre code agrees with the other's."""
     stored = layout.extract(load_image(encode(photos["chelsea"]))).thumbnail
     pixels = stored.astype(np.float64)
     noise = np.random.default_rng(5).normal(0.0, 0.35 * pixels.std(), pixels.shape)
     query = np.clip(pixels + noise, 0, 255).astype(np.uint8)  # the same picture, fine detail lost
-    value = thumbnails.containment(query, stored)
-    assert thumbnails.AGREEING_LOW <= value < thumbnails.LOW
-    assert thumbnails.similarities(query, [7], [], {7: stored}) == {}
-    agreeing = thumbnails.similarities(query, [7], [], {7: stored}, ([7], []))
-    assert agreeing == {7: thumbnails.similarity(value, thumbnails.AGREEING_LOW)} and agreeing[7] >= 55.0
-    # the mirrored query's agreeing rows are its own
-    assert thumbnails.similarities(query, [7], [], {7: stored}, ([], [7])) == {}
+    value = max(thumbnails.correlation(query, stored), thumbnails.correlation(stored, query))
+    assert POLICY.agreeing_low <= value < POLICY.thumbnail_low
+    assert thumbnail_similarity((ThumbnailLook(value),)) == 0.0
+    assert thumbnail_similarity((ThumbnailLook(value, centre_agrees=True),)) >= 55.0

@@ -1,0 +1,57 @@
+"""What is known about one candidate pair: the evidence the decision is made from.
+
+Gathered by :func:`ris_local.scoring.gather.gather` from the two pictures' features
+alone (never from the rest of the index), so the same pair always has the same
+evidence, whichever operation asks and whatever else is stored. Built by hand, it is
+also how the decision is tested: a table of evidence in, decision out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Evidence", "KeypointEvidence", "ThumbnailLook"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeypointEvidence:
+    """The best geometric verification of the pair's keypoints (either way round,
+    mirrored or not): distinct inliers, the tentative matches they were found among
+    (their number sets the chance level), the share of the smaller frame the other
+    covers under the fitted transform, the inliers' hull over that shared area, and
+    whether the colours carried through the transform clash."""
+
+    inliers: int
+    tentative: int
+    coverage: float
+    spread: float
+    colours_clash: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbnailLook:
+    """One correlation of one side's grey thumbnail inside the other's: whether that
+    side's centre code agreed with the other's DCT code (a lower bar), and whether the
+    thumbnail was turned a few degrees (tried only when no upright look matched)."""
+
+    correlation: float
+    centre_agrees: bool = False
+    turned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Everything the decision weighs about one pair.
+
+    ``hash_distance`` is the summed DCT + gradient Hamming distance (0..128), the best of
+    the direct and the mirrored codes; ``flat`` says a side's DCT code has no detail;
+    ``keypoint_counts`` are each side's keypoints (their silence counts only when both
+    have plenty); ``keypoints`` is ``None`` when nothing verified (or when the hash was
+    sure and nothing was looked at); ``thumbnails`` are the thumbnail looks made.
+    """
+
+    hash_distance: int
+    flat: bool = False
+    keypoint_counts: tuple[int, int] = (0, 0)
+    keypoints: KeypointEvidence | None = None
+    thumbnails: tuple[ThumbnailLook, ...] = ()

@@ -1,0 +1,98 @@
+"""Every number the scoring decision is tuned by, in one frozen object.
+
+Each field says where its value came from and on which split it was fitted. Until this
+branch the benchmark had no held-out half, so every value below that says "whole
+benchmark" was fitted on all of today's photographs, the ones now in the held-out half
+included: those figures are optimistic, and a value refitted on the tuning half
+(``python -m benchmarks run --quick --split tuning``) replaces the line that says so.
+
+A policy is a value: :func:`~ris_local.scoring.decision.decide` takes one, the engine
+uses :data:`POLICY`, and an experiment makes another with :func:`dataclasses.replace`.
+Changing a shipped value changes scores, so it moves the engine's ``version`` too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["POLICY", "ScoringPolicy"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringPolicy:
+    """The tuned numbers of the scoring decision (see the module docstring)."""
+
+    # -- the hash look -----------------------------------------------------------------
+    #: Summed DCT + gradient distance (0..128 bits) at which hash similarity reaches 0;
+    #: where unrelated pictures sit (each 64-bit hash differs in about half its bits).
+    #: Not fitted: the expected distance of two unrelated codes.
+    zero_similarity_bits: float = 64.0
+    #: A hash similarity at least this high (9 bits or less) settles a pair alone: no
+    #: penalty, no veto. Whole benchmark: no different picture ever came that close; two
+    #: screens of one app's list view reach 81-83.
+    sure_similarity: float = 85.0
+    #: A DCT code with fewer set bits than this is a flat picture's (solid colours set 1,
+    #: linear gradients 2-8, photographs about 32). Whole benchmark and its graphics.
+    flat_bits: int = 16
+    #: A hash similarity involving a flat code is capped here, under every default
+    #: threshold. Not fitted: chosen below the lowest threshold (70).
+    flat_similarity: float = 50.0
+    #: An unsure hash similarity loses this when keypoints, plentiful on both sides,
+    #: confirm nothing (and no thumbnail does): two different screens of one layout.
+    #: Whole benchmark's graphics: brings a 75-83 layout twin under the default of 70.
+    unconfirmed_penalty: float = 10.0
+    #: Keypoints each side must have for their silence to count against a hash hit.
+    #: Whole benchmark: smooth photographs with fewer keypoints verify too rarely.
+    confirm_keypoints: int = 200
+
+    # -- the keypoint look (see ris_local.scoring.verification for the fit itself) ------
+    #: Random consensus among ``t`` tentative matches is discounted as
+    #: ``chance * sqrt(t)`` inliers. Whole benchmark.
+    chance: float = 0.5
+    #: Inliers (after the discount) at which the strong score starts and saturates.
+    #: Whole benchmark.
+    inliers_low: float = 9.0
+    inliers_high: float = 25.0
+    #: Coverage (shared area over the smaller frame) at which the score starts and
+    #: saturates. Whole benchmark: true matches almost always cover 0.92 or more.
+    cover_low: float = 0.8
+    cover_high: float = 0.95
+    #: Inliers' hull over the shared area at which their evidence starts and saturates.
+    #: Whole benchmark: inliers bunched on one shape (an ellipse's rim) say less.
+    spread_low: float = 0.03
+    spread_high: float = 0.10
+    #: Evidence (0..1) at which coverage counts in full. Whole benchmark.
+    evidence_for_cover: float = 0.05
+    #: A weaker consensus from ``weak_inliers`` inliers scores ``weak_low..weak_high``:
+    #: under the default threshold (70) and the 1%-false-positive one, so it accepts
+    #: nothing alone but ranks a probable crop above hash neighbours. Whole benchmark.
+    weak_inliers: float = 4.0
+    weak_low: float = 55.0
+    weak_high: float = 65.0
+
+    # -- the thumbnail look -------------------------------------------------------------
+    #: Thumbnails are looked at only when keypoints scored under this: a good keypoint
+    #: match is surer than any correlation. Whole benchmark.
+    thumbnails_below: float = 80.0
+    #: Correlation mapped to similarity: ``thumbnail_low`` -> ``thumbnail_score_low``,
+    #: 1.0 -> ``thumbnail_score_high``, nothing below. Whole benchmark.
+    thumbnail_low: float = 0.96
+    thumbnail_score_low: float = 55.0
+    thumbnail_score_high: float = 90.0
+    #: ``thumbnail_low`` when one side's centre code agrees with the other's DCT code:
+    #: crops of busy textures correlate only 0.93-0.95. Whole benchmark.
+    agreeing_low: float = 0.93
+    #: A centre code within this many bits agrees. Whole benchmark: wrong rows came this
+    #: close for 12 of its 11,875 queries.
+    agreeing_bits: int = 4
+    #: Turned thumbnails are tried only when upright ones scored under this. Whole
+    #: benchmark: rotated copies of busy textures.
+    turn_below: float = 70.0
+    #: A thumbnail match that keypoints also verified, if only weakly, gains this. Whole
+    #: benchmark's duplicate collection: no false thumbnail pair had any keypoint
+    #: consensus, a third of the true ones did.
+    agreeing_bonus: float = 5.0
+
+
+#: The policy the shipped engine scores by.
+POLICY = ScoringPolicy()
