@@ -4,12 +4,14 @@ Every source ships inside a package from a registry, so nothing is downloaded wh
 benchmark runs. ``core`` sources come with scikit-image, scikit-learn and PyWavelets;
 ``extra`` sources with matplotlib, mahotas and Debian's ``mate-backgrounds`` (its
 ``nature`` photographs), ``lomiri-wallpapers-16.04``/``-20.04`` (their photographs),
-``opencv-doc`` (the photographs among OpenCV's sample data) and ``gimp-help-en`` (the
+``opencv-doc`` (the photographs among OpenCV's sample data), ``gimp-help-en`` (the
 original photographs of the GIMP manual's examples, those large enough to cut crops
-from). Synthetic pictures (charts, logos, chessboards, phantoms, renders, paintings,
-drawings) are left out on purpose: the benchmark is about photographs. So are second
-views of one scene (stereo pairs, the frames of one sequence, a filter's output beside
-its original): two photographs of one scene could fall on both sides of the split.
+from), ``tuxpaint-data`` (the photographs of Tux Paint's templates) and
+``scribus-template`` (the photographs of Scribus's document templates). Synthetic
+pictures (charts, logos, chessboards, phantoms, renders, paintings, drawings) are left
+out on purpose: the benchmark is about photographs. So are second views of one scene
+(stereo pairs, the frames of one sequence, a filter's output beside its original): two
+photographs of one scene could fall on both sides of the split.
 
 Pictures from endless-sky-high-dpi, plasma-workspace-wallpapers, ukui-wallpapers,
 gnome-backgrounds, stellarium-data, palapeli-data and sddm-theme-maldives are kept for
@@ -77,7 +79,7 @@ _LOMIRI = (
 )
 #: Names of the photographs added for issue 13. The engine's constants were tuned on
 #: the others (all of them, before the split existed), so only these are unseen.
-NEW_PHOTO_PREFIXES = ("opencv-doc/", "gimp-help-en/")
+NEW_PHOTO_PREFIXES = ("opencv-doc/", "gimp-help-en/", "tuxpaint-data/", "scribus-template/")
 _OPENCV_DIR = Path("/usr/share/doc/opencv-doc/examples")
 #: OpenCV's sample photographs: one of each stereo pair or sequence (aero1, aloeL,
 #: basketball1, leuvenA, rubberwhale1), no drawings, renders, paintings or documents.
@@ -128,6 +130,41 @@ _GIMP = (
     "filters/examples/blur/mean_curvature-ex-1.jpg",
     "tutorials/tone-mapping/apple-orchard-truck-from-camera.jpg",
     "tutorials/tone-mapping/power-lines.jpg",
+)
+
+_TUXPAINT_DIR = Path("/usr/share/tuxpaint/templates")
+#: Tux Paint's templates: every one is a photograph (its "starters" are drawings).
+_TUXPAINT = (
+    "burnt_bark.jpg",
+    "cliff.jpg",
+    "corn_maze.jpg",
+    "jellyfish.jpg",
+    "lighthouse.jpg",
+    "mossy_bark.jpg",
+    "mossy_log.jpg",
+    "mudstone.jpg",
+    "ocean_splash.jpg",
+    "ocean_waves.jpg",
+    "redwoods_above.jpg",
+    "rocks.jpg",
+    "sheep.jpg",
+    "spiders_web.jpg",
+    "sun_behind_clouds.jpg",
+    "sun_behind_leaves.jpg",
+    "trees_above.jpg",
+    "trees_at_dusk.jpg",
+    "wool_mill_machine.jpg",
+)
+_SCRIBUS_DIR = Path("/usr/share/scribus/templates")
+#: The photographs of Scribus's templates, one per scene: not ``br2/brightness.jpg``
+#: (a second frame of the eclipse in ``br2/halfmoon.jpg``) nor ``br2/moon.jpg`` (the
+#: same face of the moon as ``cal2/moon.jpg``), nor those too small for crops.
+_SCRIBUS = (
+    "br2/halfmoon.jpg",
+    "br2/nature.jpg",
+    "br2/sunset.jpg",
+    "cal2/moon.jpg",
+    "menu2/pizza.jpg",
 )
 
 
@@ -207,6 +244,14 @@ def _gimp() -> Iterator[Photo]:
     yield from _files("gimp-help-en", _GIMP_DIR, _GIMP)
 
 
+def _tuxpaint() -> Iterator[Photo]:
+    yield from _files("tuxpaint-data", _TUXPAINT_DIR, _TUXPAINT)
+
+
+def _scribus() -> Iterator[Photo]:
+    yield from _files("scribus-template", _SCRIBUS_DIR, _SCRIBUS)
+
+
 #: name -> (loader, how to install it); ``core`` ones are what CI has.
 _SOURCES: dict[str, tuple[Callable[[], Iterator[Photo]], str]] = {
     "skimage": (_skimage, "pip install scikit-image"),
@@ -218,6 +263,8 @@ _SOURCES: dict[str, tuple[Callable[[], Iterator[Photo]], str]] = {
     "lomiri": (_lomiri, "apt-get install lomiri-wallpapers-16.04 lomiri-wallpapers-20.04"),
     "opencv": (_opencv, "apt-get install opencv-doc"),
     "gimp": (_gimp, "apt-get install gimp-help-en"),
+    "tuxpaint": (_tuxpaint, "apt-get install tuxpaint-data"),
+    "scribus": (_scribus, "apt-get install scribus-template"),
 }
 CORE = ("skimage",)
 
@@ -238,6 +285,8 @@ def available_sources() -> list[str]:
             "lomiri": _LOMIRI_DIR / _LOMIRI[0],
             "opencv": _OPENCV_DIR / _OPENCV[0],
             "gimp": _GIMP_DIR / _GIMP[0],
+            "tuxpaint": _TUXPAINT_DIR / _TUXPAINT[0],
+            "scribus": _SCRIBUS_DIR / _SCRIBUS[0],
         }.get(name)
         if (package and importlib.util.find_spec(package)) or (folder and folder.exists()):
             found.append(name)
