@@ -377,7 +377,7 @@ class RobustEngine(Engine):
     #: 7: every operation scores a pair by the one decision (the scores of 6 differed
     #: between search, duplicates and compare). 8: every view comes from one decode
     #: (issue 14), which moves the hash codes and chroma maps a little.
-    version: ClassVar[str] = "8"
+    version: ClassVar[str] = "9"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 
