@@ -3,7 +3,7 @@
 Matches between a query and a candidate are first filtered by weak geometric
 consistency (the orientation differences of true matches agree), then a similarity
 transform (rotation, uniform scale, translation) is fitted by RANSAC over plausible
-hypotheses only (see :func:`_fit`). A match counts only if the transform's scale is
+hypotheses only (see :func:`fit_similarity`). A match counts only if the transform's scale is
 plausible and its inliers are spread over the picture, and each keypoint counts once
 on each side.
 
@@ -85,7 +85,7 @@ def _consistent(
     return np.asarray(gap <= 3, dtype=bool)
 
 
-def _fit(
+def fit_similarity(
     src: npt.NDArray[np.float32],
     dst: npt.NDArray[np.float32],
     src_ids: npt.NDArray[np.int64],
@@ -163,11 +163,11 @@ def verify(
     if keep.sum() < _MIN_MATCHES:
         return None
     src, dst = query_xy[keep], cand_xy[keep]
-    fitted = _fit(src, dst, query_idx[keep], cand_idx[keep], step * 2 * np.pi / _ANGLE_STEPS)
+    fitted = fit_similarity(src, dst, query_idx[keep], cand_idx[keep], step * 2 * np.pi / _ANGLE_STEPS)
     if fitted is None:
         return None
     matrix, inliers = fitted
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))  # in range: _fit keeps only such models
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))  # in range: fit_similarity keeps only such models
     distinct = min(len(np.unique(query_idx[keep][inliers])), len(np.unique(cand_idx[keep][inliers])))
     if distinct < _MIN_MATCHES:
         return None

@@ -27,7 +27,7 @@ def test_fit_recovers_the_transform_among_many_to_many_matches() -> None:
     all_dst = np.concatenate([dst, np.tile(np.float32([[64.0, 64.0]]), (300, 1))])
     src_ids = np.arange(len(all_src))
     dst_ids = np.concatenate([np.arange(60), np.full(300, 999)])
-    fitted = verification._fit(all_src, all_dst, src_ids, dst_ids, angle)
+    fitted = verification.fit_similarity(all_src, all_dst, src_ids, dst_ids, angle)
     assert fitted is not None
     matrix, inliers = fitted
     assert np.sqrt(abs(np.linalg.det(matrix[:, :2]))) == pytest.approx(scale, rel=0.02)
