@@ -42,14 +42,13 @@ from ris_core.errors import (
     ConfigurationError,
     CorruptStorageError,
     InvalidArgumentError,
-    NewerSchemaError,
     ReadOnlyStorageError,
     StorageError,
     StorageFullError,
     StorageLockedError,
     StorageUnavailableError,
 )
-from ris_core.sqlite import write_wait
+from ris_core.sqlite import check_schema_version, write_wait
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -413,7 +412,7 @@ class PostgresDatabase:
         Reads first; when a migration is due, takes an advisory lock for the transaction,
         reads again, and applies the missing scripts (DDL included) in that one transaction.
         """
-        if self._check_version(component, self.schema_version(component), migrations) == len(migrations):
+        if check_schema_version(self.path, component, self.schema_version(component), migrations) == len(migrations):
             return
         with self.transaction() as connection:
             connection.execute("SELECT pg_advisory_xact_lock(hashtext('ris_schema'))")
@@ -421,7 +420,7 @@ class PostgresDatabase:
                 "CREATE TABLE IF NOT EXISTS ris_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
             )
             row = connection.execute("SELECT version FROM ris_schema WHERE component = ?", (component,)).fetchone()
-            current = self._check_version(component, int(row[0]) if row else 0, migrations)
+            current = check_schema_version(self.path, component, int(row[0]) if row else 0, migrations)
             for script in migrations[current:]:
                 for statement in postgres_statements(script):
                     connection.execute(postgres_ddl(statement))
@@ -430,15 +429,6 @@ class PostgresDatabase:
                 "ON CONFLICT (component) DO UPDATE SET version = excluded.version",
                 (component, len(migrations)),
             )
-
-    def _check_version(self, component: str, current: int, migrations: Sequence[str]) -> int:
-        if current > len(migrations):
-            raise NewerSchemaError(
-                f"{self.path} holds {component} schema version {current}, newer than this "
-                f"ris understands ({len(migrations)}); upgrade ris",
-                path=self.path,
-            )
-        return current
 
     def close(self) -> None:
         """Close the connection."""

@@ -57,7 +57,9 @@ def resolve_path(location: str | os.PathLike[str]) -> str:
     if "://" in text:
         scheme, _, rest = text.partition("://")
         if scheme != "sqlite":
-            raise ConfigurationError(f"unsupported database URL scheme {scheme!r}; use a file path, sqlite:///path or postgresql://...")
+            raise ConfigurationError(
+                f"unsupported database URL scheme {scheme!r}; use a file path, sqlite:///path or postgresql://..."
+            )
         text = rest.removeprefix("/")
     path = Path(text).expanduser()
     if not path.exists():
@@ -112,6 +114,21 @@ def statements(script: str) -> Iterator[str]:
             buffer = ""
     if buffer.strip().strip(";").strip():
         raise ConfigurationError(f"incomplete SQL statement in a migration: {buffer.strip()[:60]!r}")
+
+
+def check_schema_version(path: str, component: str, current: int, migrations: Sequence[str]) -> int:
+    """``current``, or :class:`NewerSchemaError` when a newer ris wrote ``path``'s schema.
+
+    Both stores (SQLite here, PostgreSQL in :mod:`ris_core.postgres`) refuse a schema
+    they do not know rather than guess at it.
+    """
+    if current > len(migrations):
+        raise NewerSchemaError(
+            f"{path} holds {component} schema version {current}, newer than this "
+            f"ris understands ({len(migrations)}); upgrade ris",
+            path=path,
+        )
+    return current
 
 
 class Database:
@@ -247,7 +264,7 @@ class Database:
         Reads first and writes only when a migration is due. Refuses a file written by a
         newer version of ris instead of guessing.
         """
-        if self._check_version(component, self.schema_version(component), migrations) == len(migrations):
+        if check_schema_version(self.path, component, self.schema_version(component), migrations) == len(migrations):
             return
         try:
             with self.transaction() as connection:
@@ -255,7 +272,7 @@ class Database:
                     "CREATE TABLE IF NOT EXISTS ris_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
                 )
                 # Another process may have migrated between the read and the lock.
-                current = self._check_version(component, self.schema_version(component), migrations)
+                current = check_schema_version(self.path, component, self.schema_version(component), migrations)
                 for script in migrations[current:]:
                     for statement in statements(script):
                         connection.execute(statement)
@@ -270,15 +287,6 @@ class Database:
                 "open it once with write access",
                 path=self.path,
             ) from exc
-
-    def _check_version(self, component: str, current: int, migrations: Sequence[str]) -> int:
-        if current > len(migrations):
-            raise NewerSchemaError(
-                f"{self.path} holds {component} schema version {current}, newer than this "
-                f"ris understands ({len(migrations)}); upgrade ris",
-                path=self.path,
-            )
-        return current
 
     def close(self) -> None:
         """Close the connection."""
