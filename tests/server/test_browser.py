@@ -123,7 +123,8 @@ def test_upload_then_search_ranks_the_right_thumbnail_first(page: Page, tmp_path
     assert "/thumbnails/p3.png" in source and 0 < width <= 160  # a thumbnail, never the full image
     first.click()
     page.wait_for_selector("#compare-text:has-text('similarity')")
-    assert page.is_visible("#compare-right img")
+    # The picture shows once it has loaded: wait for it (this fails, with a timeout, if it never shows).
+    page.wait_for_selector("#compare-right img", state="visible")
 
 
 def test_review_a_duplicate_group_and_apply_a_move(page: Page, settings: ServerSettings, system: ImageSearch) -> None:
