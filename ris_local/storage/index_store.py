@@ -15,11 +15,12 @@ from the feature rows instead of being trusted.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 
 from ris_core.database import Database
 from ris_core.sqlite import BEST_EFFORT_WAIT
 
-__all__ = ["MIGRATION", "PART_BYTES", "READ_BYTES", "IndexStore"]
+__all__ = ["MIGRATION", "PART_BYTES", "READ_BYTES", "IndexStore", "allocate_blocks"]
 
 PART_BYTES = 256 * 1024 * 1024
 #: Bytes read from a part at a time: small enough to stay in cache on the way through.
@@ -82,10 +83,32 @@ class IndexStore:
             ).fetchone()
             if state is None or tuple(state) != (generation, algorithm, version):
                 return None
-            parts = db.execute(
+            return self.read_blocks(db, ref)
+
+    def read_blocks(self, db: sqlite3.Connection, ref: str) -> dict[str, bytearray]:
+        """Every saved block of ``ref``, its parts in order, in one preallocated buffer per block.
+
+        A part is read through an incremental BLOB handle a slice of :data:`READ_BYTES` at a
+        time: fetching it as a value would build a bytes object of the whole part (fresh
+        pages, then one more copy) only to copy it again into the buffer.
+        """
+        parts = [
+            (int(rowid), str(name), int(size))
+            for rowid, name, size in db.execute(
                 "SELECT rowid, name, LENGTH(data) FROM local_index_blocks WHERE ref = ? ORDER BY name, part", (ref,)
             ).fetchall()
-            return _read_parts(db, [(int(rowid), str(name), int(size)) for rowid, name, size in parts])
+        ]
+        blocks = allocate_blocks((name, size) for _, name, size in parts)
+        filled = dict.fromkeys(blocks, 0)
+        for rowid, name, size in parts:
+            start = filled[name]
+            blob_handle = db.blobopen("local_index_blocks", "data", rowid, readonly=True)
+            with memoryview(blocks[name]) as view, blob_handle as blob:
+                for offset in range(0, size, READ_BYTES):
+                    stop = min(size, offset + READ_BYTES)
+                    view[start + offset : start + stop] = blob.read(stop - offset)
+            filled[name] = start + size
+        return blocks
 
     def forget(self, ref: str) -> None:
         """Drop the saved index of ``ref`` (it no longer matches the engine)."""
@@ -94,23 +117,9 @@ class IndexStore:
             db.execute("DELETE FROM local_index_state WHERE ref = ?", (ref,))
 
 
-def _read_parts(db: sqlite3.Connection, parts: list[tuple[int, str, int]]) -> dict[str, bytearray]:
-    """Each block's parts, in order, read into one preallocated buffer per block.
-
-    A part is read through an incremental BLOB handle a slice of :data:`READ_BYTES` at a
-    time: fetching it as a value would build a bytes object of the whole part (fresh
-    pages, then one more copy) only to copy it again into the buffer.
-    """
+def allocate_blocks(parts: Iterable[tuple[str, int]]) -> dict[str, bytearray]:
+    """One zeroed buffer per block name, sized to the sum of its parts' ``(name, size)``."""
     sizes: dict[str, int] = {}
-    for _, name, size in parts:
+    for name, size in parts:
         sizes[name] = sizes.get(name, 0) + size
-    blocks = {name: bytearray(size) for name, size in sizes.items()}
-    filled = dict.fromkeys(blocks, 0)
-    for rowid, name, size in parts:
-        start = filled[name]
-        with memoryview(blocks[name]) as view, db.blobopen("local_index_blocks", "data", rowid, readonly=True) as blob:
-            for offset in range(0, size, READ_BYTES):
-                stop = min(size, offset + READ_BYTES)
-                view[start + offset : start + stop] = blob.read(stop - offset)
-        filled[name] = start + size
-    return blocks
+    return {name: bytearray(size) for name, size in sizes.items()}

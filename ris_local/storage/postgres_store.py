@@ -21,9 +21,11 @@ ever held twice in memory.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ris_core.database import Database
 from ris_core.postgres import PostgresDatabase
-from ris_local.storage.index_store import IndexStore
+from ris_local.storage.index_store import IndexStore, allocate_blocks
 from ris_local.storage.store import Changes, LocalStore
 
 __all__ = ["READ_BYTES", "PostgresIndexStore", "PostgresLocalStore", "index_store_for", "store_for"]
@@ -125,36 +127,27 @@ def index_store_for(database: Database) -> IndexStore:
 class PostgresIndexStore(IndexStore):
     """Saved indexes in PostgreSQL: written as :class:`IndexStore` writes them, read by slices."""
 
-    def load(self, ref: str, generation: int, algorithm: str, version: str) -> dict[str, bytearray] | None:
-        """The saved blocks of ``ref`` if they were made at ``generation`` by this engine."""
-        with self.database.snapshot() as db:  # one snapshot for the state and every part
-            state = db.execute(
-                "SELECT generation, algorithm, version FROM local_index_state WHERE ref = ?", (ref,)
-            ).fetchone()
-            if state is None or tuple(state) != (generation, algorithm, version):
-                return None
-            parts = [
-                (str(name), int(part), int(size))
-                for name, part, size in db.execute(
-                    "SELECT name, part, LENGTH(data) FROM local_index_blocks WHERE ref = ? ORDER BY name, part", (ref,)
-                ).fetchall()
-            ]
-            sizes: dict[str, int] = {}
-            for name, _, size in parts:
-                sizes[name] = sizes.get(name, 0) + size
-            blocks = {name: bytearray(size) for name, size in sizes.items()}
-            filled = dict.fromkeys(blocks, 0)
-            for name, part, size in parts:
-                start = filled[name]
-                with memoryview(blocks[name]) as view:
-                    for offset in range(0, size, READ_BYTES):
-                        stop = min(size, offset + READ_BYTES)
-                        row = db.execute(
-                            "SELECT substring(data FROM ? FOR ?) FROM local_index_blocks "
-                            "WHERE ref = ? AND name = ? AND part = ?",
-                            (offset + 1, stop - offset, ref, name, part),
-                        ).fetchone()
-                        assert row is not None  # the snapshot still holds the part it listed
-                        view[start + offset : start + stop] = row[0]
-                filled[name] = start + size
-            return blocks
+    def read_blocks(self, db: Any, ref: str) -> dict[str, bytearray]:
+        """Every saved block of ``ref``, fetched a slice of :data:`READ_BYTES` at a time."""
+        parts = [
+            (str(name), int(part), int(size))
+            for name, part, size in db.execute(
+                "SELECT name, part, LENGTH(data) FROM local_index_blocks WHERE ref = ? ORDER BY name, part", (ref,)
+            ).fetchall()
+        ]
+        blocks = allocate_blocks((name, size) for name, _, size in parts)
+        filled = dict.fromkeys(blocks, 0)
+        for name, part, size in parts:
+            start = filled[name]
+            with memoryview(blocks[name]) as view:
+                for offset in range(0, size, READ_BYTES):
+                    stop = min(size, offset + READ_BYTES)
+                    row = db.execute(
+                        "SELECT substring(data FROM ? FOR ?) FROM local_index_blocks "
+                        "WHERE ref = ? AND name = ? AND part = ?",
+                        (offset + 1, stop - offset, ref, name, part),
+                    ).fetchone()
+                    assert row is not None  # the snapshot still holds the part it listed
+                    view[start + offset : start + stop] = row[0]
+            filled[name] = start + size
+        return blocks
