@@ -46,6 +46,7 @@ __all__ = [
     "check_key",
     "compile_filter",
     "dump_metadata",
+    "filter_conditions",
     "load_metadata",
 ]
 
@@ -146,10 +147,6 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _path(key: Any) -> str:
-    return f'$."{check_key(key, "filter key")}"'
-
-
 def _scalar_operand(operator: str, value: Any) -> None:
     if not _is_scalar(value):
         raise InvalidMetadataError(f"{operator} needs a string, number, boolean or null, not {_describe(value)}")
@@ -219,6 +216,28 @@ def _membership(column: str, path: str, operator: str, operand: Any, params: lis
     return member if operator == "$in" else f"NOT {member}"
 
 
+def filter_conditions(where: Any) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """A filter checked and spelled out: each key with its ``(operator, operand)`` pairs.
+
+    Shared by both SQL dialects, so a filter is refused the same way on SQLite and on
+    PostgreSQL: a non-mapping, more than :data:`MAX_FILTER_TERMS` conditions, a bad key.
+    A bare value means ``$eq``.
+    """
+    if not isinstance(where, Mapping):
+        raise InvalidMetadataError(f"a metadata filter must be a mapping, not {type(where).__name__}")
+    terms = sum(len(c) if isinstance(c, Mapping) and c else 1 for c in where.values())
+    if terms > MAX_FILTER_TERMS:
+        raise InvalidMetadataError(f"a metadata filter holds at most {MAX_FILTER_TERMS} conditions, not {terms}")
+    conditions: list[tuple[str, list[tuple[str, Any]]]] = []
+    for key, condition in where.items():
+        key = check_key(key, "filter key")
+        if isinstance(condition, Mapping) and condition and all(str(op).startswith("$") for op in condition):
+            conditions.append((key, [(str(op), operand) for op, operand in condition.items()]))
+        else:
+            conditions.append((key, [("$eq", condition)]))
+    return conditions
+
+
 def compile_filter(where: Any, column: str = "metadata", dialect: str = "sqlite") -> tuple[str, list[Any]]:
     """A SQL condition over the JSON ``column`` and its parameters, for a filter
     (in PostgreSQL's operators for ``dialect="postgresql"``)."""
@@ -226,17 +245,9 @@ def compile_filter(where: Any, column: str = "metadata", dialect: str = "sqlite"
         from ris_core.postgres_filter import compile_postgres_filter
 
         return compile_postgres_filter(where, column)
-    if not isinstance(where, Mapping):
-        raise InvalidMetadataError(f"a metadata filter must be a mapping, not {type(where).__name__}")
-    terms = sum(len(c) if isinstance(c, Mapping) and c else 1 for c in where.values())
-    if terms > MAX_FILTER_TERMS:
-        raise InvalidMetadataError(f"a metadata filter holds at most {MAX_FILTER_TERMS} conditions, not {terms}")
     clauses: list[str] = []
     params: list[Any] = []
-    for key, condition in where.items():
-        path = _path(key)
-        if isinstance(condition, Mapping) and condition and all(str(op).startswith("$") for op in condition):
-            clauses.extend(_operator(column, path, str(op), operand, params) for op, operand in condition.items())
-        else:
-            clauses.append(_operator(column, path, "$eq", condition, params))
+    for key, pairs in filter_conditions(where):
+        path = f'$."{key}"'
+        clauses.extend(_operator(column, path, operator, operand, params) for operator, operand in pairs)
     return (" AND ".join(clauses) or "1"), params

@@ -11,20 +11,18 @@ collation (code point order, as SQLite's BINARY does).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from ris_core.errors import InvalidMetadataError
 from ris_core.metadata import (
     _KNOWN,
     _ORDER,
-    MAX_FILTER_TERMS,
     MAX_LIST_VALUES,
     _check_scalar,
     _describe,
     _is_scalar,
     _scalar_operand,
-    check_key,
+    filter_conditions,
 )
 
 __all__ = ["compile_postgres_filter"]
@@ -83,19 +81,9 @@ def _operator(value: str, operator: str, operand: Any, params: list[Any]) -> str
 
 def compile_postgres_filter(where: Any, column: str = "metadata") -> tuple[str, list[Any]]:
     """A PostgreSQL condition over the JSON text ``column`` and its parameters, for a filter."""
-    if not isinstance(where, Mapping):
-        raise InvalidMetadataError(f"a metadata filter must be a mapping, not {type(where).__name__}")
-    terms = sum(len(c) if isinstance(c, Mapping) and c else 1 for c in where.values())
-    if terms > MAX_FILTER_TERMS:
-        raise InvalidMetadataError(f"a metadata filter holds at most {MAX_FILTER_TERMS} conditions, not {terms}")
     clauses: list[str] = []
     params: list[Any] = []
-    for key, condition in where.items():
-        check_key(key, "filter key")
-        if isinstance(condition, Mapping) and condition and all(str(op).startswith("$") for op in condition):
-            pairs = [(str(op), operand) for op, operand in condition.items()]
-        else:
-            pairs = [("$eq", condition)]
+    for key, pairs in filter_conditions(where):
         for operator, operand in pairs:
             # The value is looked up once, in a one-row subquery, so the condition can name
             # it as often as it needs while its parameters stay in order.
