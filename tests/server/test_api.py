@@ -260,6 +260,28 @@ def test_export_and_import(filled: Client) -> None:
     error_of(filled.post("/api/import", files={"file": ("x.tar.gz", b"not a tar")}), 400)
 
 
+def test_searches_of_stored_images_take_one_set_of_options(filled: Client) -> None:
+    """By id, by tag and by upload: the same query parameters, documented alike, with
+    the same effect."""
+    paths = filled.get("/openapi.json").json()["paths"]
+
+    def query_parameters(path: str, method: str) -> dict[str, object]:
+        return {p["name"]: p["schema"] for p in paths[path][method]["parameters"] if p["in"] == "query"}
+
+    by_id = query_parameters("/api/contexts/{context}/similar/{image_id}", "get")
+    assert set(by_id) == {"threshold", "max_count", "where", "collection"}
+    assert query_parameters("/api/contexts/{context}/tags/{tag}/images", "get") == by_id
+    assert query_parameters("/api/contexts/{context}/search", "post") == by_id
+    filled.put("/api/contexts/photos/tags/one", files=[("file", ("r.png", png(1)))])
+    copies = {"where": '{"kind": "copy"}'}
+    for path in ("/api/contexts/photos/similar/p1.png", "/api/contexts/photos/tags/one/images"):
+        assert [r["image_id"] for r in filled.get(path, params=copies).json()["results"]] == ["copies/p1.jpg"]
+        assert len(filled.get(path, params={"max_count": 1}).json()["results"]) == 1
+        error_of(filled.get(path, params={"where": "[1]"}), 400, "InvalidRequestError")
+    by_form = filled.post("/api/contexts/photos/search", files={"file": ("q.png", png(1))}, data=copies).json()
+    assert [r["image_id"] for r in by_form["results"]] == ["copies/p1.jpg"]
+
+
 def test_openapi_and_the_page(client: Client) -> None:
     document = client.get("/openapi.json").json()
     for path in (

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 
 from ris_core.server.errors import ApiError
-from ris_core.server.routes.common import blocking, context_of, json_query, jsonable, settings_of
+from ris_core.server.routes.common import SearchOptions, blocking, context_of, jsonable, settings_of
 from ris_core.server.uploads import read_file, read_form
 
 router = APIRouter(prefix="/api/contexts/{context}", tags=["tags and collections"])
@@ -51,21 +51,11 @@ async def create_tag(request: Request, context: str, tag: str) -> dict[str, Any]
 
 @router.get("/tags/{tag}/images")
 async def images_by_tag(
-    request: Request,
-    context: str,
-    tag: str,
-    threshold: float | None = None,
-    max_count: int = 10,
-    where: str | None = None,
-    collection: str | None = None,
+    request: Request, context: str, tag: str, options: Annotated[SearchOptions, Depends()]
 ) -> dict[str, Any]:
     """Images similar to the tag's reference images."""
-    condition = json_query(where, "where")
-    results = await blocking(
-        lambda: context_of(request, context).find_images_by_tags(
-            tag, threshold=threshold, max_count=max_count, where=condition, collection=collection
-        )
-    )
+    limits = options.limits()
+    results = await blocking(lambda: context_of(request, context).find_images_by_tags(tag, **limits))
     return {"results": jsonable(results)}
 
 

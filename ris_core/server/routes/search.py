@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import UploadFile
 
 from ris_core.models import SearchResult
 from ris_core.server.errors import ApiError
-from ris_core.server.routes.common import blocking, context_of, json_query, jsonable, settings_of
+from ris_core.server.routes.common import SearchOptions, blocking, context_of, jsonable, settings_of
 from ris_core.server.uploads import SEARCH_SCHEMA, UPLOAD_SCHEMA, image_bytes, is_form, read_file, read_form
 
 router = APIRouter(prefix="/api/contexts/{context}", tags=["search"])
@@ -19,28 +19,8 @@ def _results(results: list[SearchResult]) -> dict[str, Any]:
     return {"results": jsonable(results)}
 
 
-def _number(value: Any, name: str, kind: type[int] | type[float]) -> Any:
-    if value is None or value == "":
-        return None
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ApiError(400, "InvalidRequestError", f"{name} must be a number, not {value!r}") from None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 @router.post("/search", openapi_extra=SEARCH_SCHEMA)
-async def search(
-    request: Request,
-    context: str,
-    threshold: float | None = None,
-    max_count: int | None = None,
-    where: str | None = None,
-    collection: str | None = None,
-) -> dict[str, Any]:
+async def search(request: Request, context: str, options: Annotated[SearchOptions, Depends()]) -> dict[str, Any]:
     """Images similar to the multipart ``file`` (or to the stored ``image_id`` form
     field). ``threshold``, ``max_count``, ``where`` and ``collection`` may be query or
     form fields. Returns ``{"results": [{image_id, similarity, method, distance, metadata}]}``."""
@@ -53,16 +33,7 @@ async def search(
     if image_id is None and not isinstance(upload, UploadFile):
         raise ApiError(400, "InvalidRequestError", "send a multipart field 'file' (or 'image_id' for a stored image)")
     data = None if image_id is not None else await read_file(upload, limit)  # type: ignore[arg-type]
-    threshold = threshold if threshold is not None else _number(form.get("threshold"), "threshold", float)
-    max_count = max_count if max_count is not None else _number(form.get("max_count"), "max_count", int)
-    where = where if where is not None else _text(form.get("where"))
-    collection = collection if collection is not None else _text(form.get("collection"))
-    limits: dict[str, Any] = {
-        "threshold": threshold,
-        "max_count": 10 if max_count is None else max_count,
-        "where": json_query(where, "where"),
-        "collection": collection,
-    }
+    limits = options.or_form(form, request.query_params).limits()
 
     def run() -> list[SearchResult]:
         opened = context_of(request, context)
@@ -75,22 +46,11 @@ async def search(
 
 @router.get("/similar/{image_id:path}")
 async def similar(
-    request: Request,
-    context: str,
-    image_id: str,
-    threshold: float | None = None,
-    max_count: int = 10,
-    where: str | None = None,
-    collection: str | None = None,
+    request: Request, context: str, image_id: str, options: Annotated[SearchOptions, Depends()]
 ) -> dict[str, Any]:
     """Images similar to a stored image (not itself)."""
-    condition = json_query(where, "where")
-    results = await blocking(
-        lambda: context_of(request, context).find_similar_images(
-            image_id, threshold=threshold, max_count=max_count, where=condition, collection=collection
-        )
-    )
-    return _results(results)
+    limits = options.limits()
+    return _results(await blocking(lambda: context_of(request, context).find_similar_images(image_id, **limits)))
 
 
 @router.get("/compare")
