@@ -24,7 +24,6 @@ import argparse
 import platform
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +35,7 @@ import httpx
 
 import ris_core
 from ris_core.testing.images import encode, photo
+from ris_core.testing.serve import served
 
 
 def _server(database: str, port: int) -> None:
@@ -127,21 +127,12 @@ def main() -> None:
     missed = sum(not context.find_similar_images(image=q, max_count=1) for q in queries(90)[:20])
     assert missed == 0, "a re-encoded copy was not found"
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "benchmarks.serve", "--serve", f"{database}:{port}"])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/api/contexts", timeout=2)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.1)
+    def serve(port: int) -> list[str]:
+        return [sys.executable, "-m", "benchmarks.serve", "--serve", f"{database}:{port}"]
+
+    # The server stops first, then the library's system closes.
+    with system, served(serve, capture=False) as server:
+        url = server.url
         search_path = "/api/contexts/bench/search"
 
         def search(http: httpx.Client, number: int, pool: list[bytes] = load_queries) -> None:
@@ -165,10 +156,6 @@ def main() -> None:
         rps_one = _throughput(search, url, 1, args.seconds, len(load_queries))
         rps_many = _throughput(search, url, args.clients, args.seconds, len(load_queries))
         rps_thumbs = _throughput(thumbnail, url, args.clients, args.seconds)
-    finally:
-        server.terminate()
-        server.wait(30)
-        system.close()
 
     lib50, lib90 = _percentile(library, 0.5), _percentile(library, 0.9)
     http50, http90 = _percentile(over_http, 0.5), _percentile(over_http, 0.9)

@@ -3,10 +3,6 @@ write and see no error; and ``ris serve --workers 2`` shares one database."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ris_core.testing.serve import ris_command, served
 from tests.server.conftest import LiveServer, copy_jpeg, png
 
 CLIENTS = 6
@@ -67,47 +64,24 @@ def test_concurrent_clients_searching_and_adding(live_server: LiveServer) -> Non
         assert httpx.get(f"{base}/images/{image_id}").content == data
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_serve_with_two_workers_shares_one_database(tmp_path: Path) -> None:
-    port = _free_port()
-    command = [sys.executable, "-c", "import sys; from ris_core.cli import main; sys.exit(main(sys.argv[1:]))"]
-    server = subprocess.Popen(
-        [*command, "--database", str(tmp_path / "ris.db"), "serve", "--port", str(port), "--workers", "2",
-         "--thumbnails", str(tmp_path / "thumbs")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/api/contexts/shared"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/api/contexts", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline and server.poll() is None, "ris serve --workers 2 did not start"
-                time.sleep(0.2)
-        with httpx.Client(timeout=30) as first, httpx.Client(timeout=30) as second:
-            for seed in range(6):
-                # A fresh connection each time lands on either worker; each must see
-                # the write the other made just before.
-                assert (
-                    first.put(
-                        f"{url}/images/p{seed}.png", content=png(seed), headers={"Connection": "close"}
-                    ).status_code
-                    == 201
-                )
-                for _ in range(3):
-                    found = second.post(
-                        f"{url}/search", files={"file": ("q.jpg", copy_jpeg(seed))}, headers={"Connection": "close"}
-                    ).json()["results"]
-                    assert found and found[0]["image_id"] == f"p{seed}.png"
-    finally:
-        server.terminate()
-        output = server.communicate(timeout=30)[0]
+    with served(
+        lambda port: ris_command(
+            "--database", str(tmp_path / "ris.db"), "serve", "--port", str(port), "--workers", "2",
+            "--thumbnails", str(tmp_path / "thumbs"),
+        )
+    ) as server, httpx.Client(timeout=30) as first, httpx.Client(timeout=30) as second:
+        url = f"{server.url}/api/contexts/shared"
+        for seed in range(6):
+            # A fresh connection each time lands on either worker; each must see
+            # the write the other made just before.
+            added = first.put(f"{url}/images/p{seed}.png", content=png(seed), headers={"Connection": "close"})
+            assert added.status_code == 201
+            for _ in range(3):
+                found = second.post(
+                    f"{url}/search", files={"file": ("q.jpg", copy_jpeg(seed))}, headers={"Connection": "close"}
+                ).json()["results"]
+                assert found and found[0]["image_id"] == f"p{seed}.png"
+    output = server.output
     assert output.count("Started server process") >= 2, output

@@ -16,11 +16,12 @@ from fastapi.testclient import TestClient
 from ris_core.server import ServerSettings, create_app
 from ris_core.server.settings import is_loopback
 from ris_core.system import ImageSearch
+from ris_core.testing.serve import ris_command
 from tests.server.conftest import LiveServer, png
 
 TOKEN = "s3cret-token-for-tests-only"
 #: The ris command, run by this interpreter.
-RIS = [sys.executable, "-c", "import sys; from ris_core.cli import main; sys.exit(main(sys.argv[1:]))"]
+RIS = ris_command()
 
 
 @pytest.fixture
