@@ -190,7 +190,10 @@ class ContextStats:
     ``searches`` counts each search operation; ``latency`` summarises their wall
     times; ``most_searched`` lists the stored images most often used as queries and
     ``most_matched`` the images most often returned, each as ``(image_id, count)``.
-    ``cache_hits`` counts searches answered from the cache.
+    ``cache_hits`` counts searches answered from the cache. ``dropped`` counts the
+    searches this process made whose statistics it could not write (the database was
+    read-only, full, or locked for too long), so the counts above are short by as many;
+    other processes' drops are not known here.
     """
 
     context: str
@@ -203,3 +206,4 @@ class ContextStats:
     most_searched: tuple[tuple[str, int], ...]
     most_matched: tuple[tuple[str, int], ...]
     cache_hits: int
+    dropped: int = 0

@@ -53,6 +53,7 @@ class StatsRecorder:
         self._lock = threading.Lock()
         #: Searches whose statistics were dropped (the database was locked, read-only or full).
         self.dropped = 0
+        self._dropped_in: Counter[str] = Counter()
 
     @hookimpl
     def ris_after_search(
@@ -104,6 +105,11 @@ class StatsRecorder:
             except StorageError as exc:
                 self._keep_or_drop(context, count, samples, exc, final)
 
+    def dropped_in(self, context: str) -> int:
+        """Searches of ``context`` whose statistics this recorder dropped (of :attr:`dropped`)."""
+        with self._lock:
+            return self._dropped_in[context]
+
     def _keep_or_drop(
         self,
         context: str,
@@ -121,6 +127,7 @@ class StatsRecorder:
                 self._buffered += searches
             else:
                 self.dropped += searches
+                self._dropped_in[context] += searches
         if not keep:
             # Expected of a read-only file or a busy one (statistics must not wait);
             # anything else is worth a warning.
@@ -151,4 +158,5 @@ def context_stats(context: SearchContext) -> ContextStats:
         most_searched=tuple(catalog.counters(context.name, "query", TOP)),
         most_matched=tuple(catalog.counters(context.name, "match", TOP)),
         cache_hits=dict(catalog.counters(context.name, "cache")).get("hit", 0),
+        dropped=context.system.stats_recorder.dropped_in(context.name),
     )

@@ -21,6 +21,7 @@ def stats_json(found: ContextStats) -> dict[str, Any]:
         "collections": found.collections,
         "searches": dict(found.searches),
         "cache_hits": found.cache_hits,
+        "dropped": found.dropped,
         "latency_ms": {
             operation: {
                 "count": s.count,
@@ -45,15 +46,21 @@ def format_stats(found: ContextStats) -> list[str]:
         f"{found.collections} collections",
         f"{total} searches, {found.cache_hits} answered from the cache",
     ]
+    if found.dropped:
+        lines.append(
+            f"{found.dropped} more searches of this process are not counted: their statistics could not be "
+            "written (the database is read-only, full or was locked too long)"
+        )
     if found.latency:
         lines.append("")
         lines.extend(
             format_table(
-                ["operation", "searches", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+                ["operation", "searches", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms"],
                 [
                     (
                         operation,
                         found.searches.get(operation, s.count),
+                        f"{s.mean * 1000:.2f}",
                         f"{s.p50 * 1000:.2f}",
                         f"{s.p90 * 1000:.2f}",
                         f"{s.p99 * 1000:.2f}",
@@ -75,8 +82,9 @@ def format_stats(found: ContextStats) -> list[str]:
 def stats(state: CliState, as_json: bool) -> None:
     """Counts, searches, latencies and search analytics.
 
-    Images, tags and collections; searches per operation and their latency
-    percentiles (ms); the most searched and most matched images; cache hits.
+    Images, tags and collections; searches per operation and their mean and
+    percentile latencies (ms); the most searched and most matched images; cache
+    hits; searches whose statistics could not be written (a read-only database).
     """
     found = state.context().stats()
     if as_json:

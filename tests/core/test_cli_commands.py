@@ -368,6 +368,7 @@ def test_stats_count_searches_cache_hits_and_analytics(capsys: Capture, indexed:
         "collections": 0,
         "searches": {"find_similar_images": 2, "find_duplicates": 1},
         "cache_hits": 0,
+        "dropped": 0,
         "latency_ms": None,
         "most_searched": [{"image_id": "p1.png", "count": 1}, {"image_id": "p3.png", "count": 1}],
         "most_matched": [{"image_id": "p1-copy.jpg", "count": 2}, {"image_id": "p1.png", "count": 1}],
@@ -378,6 +379,18 @@ def test_stats_count_searches_cache_hits_and_analytics(capsys: Capture, indexed:
     text = ok(capsys, "stats")
     assert "6 images, 1 tags, 0 collections" in text and "3 searches" in text
     assert "p50 ms" in text and "most matched: p1-copy.jpg (2)" in text
+    header, row = next(
+        (line.split(), following.split())
+        for line, following in zip(text.splitlines(), text.splitlines()[1:], strict=False)
+        if line.startswith("operation")
+    )
+    # Every figure of the JSON's latency is in the table, the mean too.
+    assert header == ["operation", "searches", "mean", "ms", "p50", "ms", "p90", "ms", "p99", "ms", "max", "ms"]
+    shown = {"find_duplicates": found["latency_ms"]["find_duplicates"], "find_similar_images": latency}[row[0]]
+    assert [float(cell) for cell in row[2:]] == [
+        round(shown[key], 2) for key in ("mean", "p50", "p90", "p99", "max")
+    ]
+    assert "not counted" not in text  # nothing was dropped
 
 
 # --- the README lists every command ------------------------------------------------

@@ -24,6 +24,7 @@ import pytest
 import ris_core
 from ris_core import errors
 from ris_core.cli import main
+from ris_core.cli.shell import Shell
 from ris_core.testing.images import encode, photo
 from ris_local.defaults import DEFAULT_ENGINE
 
@@ -134,6 +135,22 @@ def test_a_read_only_database_is_searched_and_listed(read_only: Path) -> None:
         assert isinstance(raised.value, PermissionError)
         assert len(context) == 3
     # Closing dropped the statistics and the index cache it could not write; no error.
+
+
+def test_statistics_a_read_only_database_could_not_keep_are_reported(read_only: Path) -> None:
+    with ris_core.open("local", database=read_only) as system:
+        context = system.context("default")
+        for seed in (0, 1):
+            context.find_similar_images(image=encode(photo(seed)))
+        found = context.stats()
+        assert (sum(found.searches.values()), found.dropped) == (0, 2)
+        assert system.context("default").stats().dropped == 2  # reported again, not reset by reading
+        replies = iter(["13", "q"])  # the shell's menu: statistics, quit
+        printed: list[str] = []
+        Shell(system, "default", lambda prompt: next(replies), printed.append).run()
+    text = "\n".join(printed)
+    assert "0 searches, 0 answered from the cache" in text
+    assert "2 more searches of this process are not counted" in text and "read-only" in text
 
 
 def test_a_read_only_database_on_the_command_line(capsys: Capture, read_only: Path, tmp_path: Path) -> None:

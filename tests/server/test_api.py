@@ -247,6 +247,7 @@ def test_statistics(filled: Client) -> None:
     assert stats["images"] == 4 and stats["searches"]["find_similar_images"] == 2
     assert set(stats["latency"]["find_similar_images"]) == {"count", "mean", "p50", "p90", "p99", "max"}
     assert ["p2.png", 1] in stats["most_searched"]
+    assert stats["dropped"] == 0  # every search's statistics were written
 
 
 def test_export_and_import(filled: Client) -> None:
