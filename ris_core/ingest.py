@@ -5,7 +5,7 @@ iterable of ``(image_id, image)`` pairs. Each item ends in one :class:`IngestIte
 ``added``, ``updated`` (the same file, or the same id given as data, now holds other
 bytes), ``skipped`` (the id already holds these exact bytes, so a re-run after an
 interruption skips finished work; or the file is already indexed under another id,
-reached through another link), ``removed`` (by :func:`sync_one`: its file is gone) or
+reached through another link: a symlink or a hard link), ``removed`` (by :func:`sync_one`: its file is gone) or
 ``failed`` with a typed error and its message. Any exception while reading, decoding,
 extracting or storing one item is that item's failure; only a failure of the store
 itself (:class:`~ris_core.errors.StorageError`: disk full, database gone) stops the
@@ -228,14 +228,15 @@ def ingest(
 
 def _collisions(work: Sequence[Work]) -> dict[int, IngestItem]:
     """Items settled before reading: a second file claiming an id already given to
-    another file of the batch fails; a second link to one file is skipped."""
+    another file of the batch fails; a second link to one file (symlink or hard link)
+    is skipped, so the file is read once."""
     settled: dict[int, IngestItem] = {}
     first_source: dict[str, str] = {}
-    first_file: dict[str, str] = {}
+    first_file: dict[object, str] = {}
     for number, (image_id, image, source, _) in enumerate(work):
         if source is None:
             continue
-        real = os.path.realpath(image) if isinstance(image, str | os.PathLike) else source
+        real = _file_identity(image) if isinstance(image, str | os.PathLike) else source
         if real in first_file:
             detail = f"same file as {printable(first_file[real])!r}"
             settled[number] = IngestItem(printable(image_id), IngestStatus.SKIPPED, printable(source), detail=detail)
@@ -250,6 +251,38 @@ def _collisions(work: Sequence[Work]) -> dict[int, IngestItem]:
         else:
             first_source[image_id], first_file[real] = source, image_id
     return settled
+
+
+def _file_identity(path: str | os.PathLike[str]) -> object:
+    """What one file is however it is reached: its device and inode (alike through a
+    symlink or a hard link), or its real path where there is none (an unreadable or
+    missing file, whose read then says why; a file system without inode numbers)."""
+    try:
+        facts = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return (facts.st_dev, facts.st_ino) if facts.st_ino else os.path.realpath(path)
+
+
+def _linked_id(context: SearchContext, image_id: str, data: ImageData) -> str | None:
+    """Another image of the context read from this very file through another hard link
+    (the catalog keeps real paths, which differ between hard links): only images with
+    the same bytes can be, so this costs one indexed lookup and, rarely, a stat."""
+    assert data.source is not None
+    catalog = context.system.catalog
+    for other in catalog.ids_with_hash(context.name, data.sha256):
+        record = catalog.image_record(context.name, other)
+        held = None if record is None else record.source
+        if other != image_id and held is not None and _same_file(held, data.source.path):
+            return other
+    return None
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them is gone: not the same file now
+        return False
 
 
 #: A read item: its data, or its outcome already, or the store failure to stop on
@@ -326,7 +359,7 @@ def _settled(context: SearchContext, item: Work, data: ImageData) -> IngestItem 
     catalog = context.system.catalog
     file = data.source
     if file is not None:
-        other = catalog.id_with_source(context.name, file.path)
+        other = catalog.id_with_source(context.name, file.path) or _linked_id(context, image_id, data)
         if other is not None and other != image_id:
             return IngestItem(image_id, IngestStatus.SKIPPED, source, detail=f"same file as {other!r}")
     record = catalog.image_record(context.name, image_id)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import ris_core
 from ris_core import errors
+from ris_core.cli import main
 from ris_core.context import SearchContext
 from ris_core.ingest import IngestItem, IngestStatus
 from ris_core.system import ImageSearch
@@ -105,3 +109,47 @@ def test_mixing_paths_and_pairs_is_refused(system: ImageSearch, folder: Path) ->
     context: SearchContext = system.create_context("c")
     with pytest.raises(errors.InvalidArgumentError):
         context.add_images([folder / "p0.jpg", ("a", encode(photo(1)))], progress=False)  # type: ignore[list-item]
+
+
+def _index(capsys: pytest.CaptureFixture[str], database: Path, folder: Path) -> dict[str, Any]:
+    code = main(["-d", str(database), "index", str(folder), "--no-progress", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    found: dict[str, Any] = json.loads(captured.out)
+    return found
+
+
+def _skipped(report: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(item["image_id"], item["detail"]) for item in report["items"] if item["status"] == "skipped"]
+
+
+def test_hard_links_to_one_file_are_indexed_once(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Two names of one file (same device and inode) are one image, as two symlinks to
+    it are: the second name is reported as the same file, not read and stored again."""
+    folder, elsewhere, database = tmp_path / "photos", tmp_path / "elsewhere", tmp_path / "ris.db"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (folder / "a.jpg").write_bytes(encode(photo(1), "JPEG", quality=90))
+    os.link(folder / "a.jpg", folder / "b.jpg")
+    (folder / "c.png").write_bytes(encode(photo(2)))
+    first = _index(capsys, database, folder)
+    assert first["summary"] == {"added": 2, "updated": 0, "skipped": 1, "failed": 0}
+    assert _skipped(first) == [("b.jpg", "same file as 'a.jpg'")]
+    # Later, from another folder: the link to a file indexed by an earlier run is known too.
+    os.link(folder / "c.png", elsewhere / "c-link.png")
+    later = _index(capsys, database, elsewhere)
+    assert later["summary"] == {"added": 0, "updated": 0, "skipped": 1, "failed": 0}
+    assert _skipped(later) == [("c-link.png", "same file as 'c.png'")]
+    again = _index(capsys, database, folder)  # a re-run changes nothing
+    assert again["summary"] == {"added": 0, "updated": 0, "skipped": 3, "failed": 0}
+    with ris_core.open("local", database=database) as system:
+        assert system.context("default").image_ids() == ["a.jpg", "c.png"]
+
+
+def test_a_copy_with_the_same_bytes_is_not_a_link(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Equal bytes in two files are two images (duplicates to review), not one file."""
+    folder, database = tmp_path / "photos", tmp_path / "ris.db"
+    folder.mkdir()
+    for name in ("a.jpg", "copy.jpg"):
+        (folder / name).write_bytes(encode(photo(1), "JPEG", quality=90))
+    assert _index(capsys, database, folder)["summary"] == {"added": 2, "updated": 0, "skipped": 0, "failed": 0}
