@@ -141,7 +141,7 @@ def main() -> None:
             assert response.status_code == 200 and response.json()["results"], response.text
 
         def thumbnail(http: httpx.Client, number: int) -> None:
-            assert http.get(f"/api/contexts/bench/thumbnails/p{number % 50}.jpg").status_code == 200
+            assert http.get(f"/api/contexts/bench/thumbnails/p{number % min(50, args.images)}.jpg").status_code == 200
 
         library: list[float] = []
         over_http: list[float] = []
