@@ -40,7 +40,7 @@ from ris_core.cli.output import (
     report,
     table,
 )
-from ris_core.cli.params import MAX_COUNT, THRESHOLD, filters
+from ris_core.cli.params import search_limits
 from ris_core.context import SearchContext
 from ris_core.errors import ContextNotFoundError, ImageNotFoundError, SourceNotFoundError
 from ris_core.images import load_image
@@ -176,28 +176,16 @@ def index(
 @cli.command()
 @click.argument("image")
 @click.option("--id", "by_id", is_flag=True, help="IMAGE is the id of an indexed image, not a file.")
-@THRESHOLD
-@MAX_COUNT
-@filters
+@search_limits
 @json_option
 @pass_state
-def search(
-    state: CliState,
-    image: str,
-    by_id: bool,
-    threshold: float | None,
-    max_count: int,
-    where: dict[str, Any] | None,
-    collection: str | None,
-    as_json: bool,
-) -> None:
+def search(state: CliState, image: str, by_id: bool, limits: dict[str, Any], as_json: bool) -> None:
     """Find indexed images similar to IMAGE.
 
     IMAGE is a file, or an indexed id with --id. --where and --collection narrow the
     candidates before the search, so the answer is the best matches among them.
     """
     context = state.context()
-    limits: dict[str, Any] = {"threshold": threshold, "max_count": max_count, "where": where, "collection": collection}
     if not by_id and not Path(image).exists() and image in context:
         raise SourceNotFoundError(f"no such file: {image!r}; it is an indexed image id, so search with --id {image}")
     if by_id:

@@ -8,6 +8,7 @@ operator, metadata over the size limit) is invalid input, exit 4, like ``-t 150`
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ris_core.context.base import DEFAULT_MAX_COUNT
 from ris_core.errors import InvalidMetadataError, SourceNotFoundError
 from ris_core.images import ImageInput
 from ris_core.metadata import MAX_DEPTH
@@ -30,6 +32,7 @@ __all__ = [
     "image_source",
     "json_object",
     "parse_key_values",
+    "search_limits",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,7 +89,7 @@ MAX_COUNT = click.option(
     "-n",
     "--max-count",
     type=int,
-    default=10,
+    default=DEFAULT_MAX_COUNT,
     show_default=True,
     help="At most this many results.",
 )
@@ -114,6 +117,26 @@ METADATA = click.option(
 def filters(function: F) -> F:
     """Add ``--where`` and ``--collection`` to a command."""
     return WHERE(COLLECTION(function))
+
+
+def search_limits(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``-t``, ``-n``, ``--where`` and ``--collection`` to a search command, handed
+    to it as one ``limits`` keyword: the keyword arguments of ``find_similar_images``
+    and ``find_images_by_tags``, so the search commands cannot drift apart."""
+
+    @functools.wraps(function)
+    def command(
+        *args: Any,
+        threshold: float | None,
+        max_count: int,
+        where: dict[str, Any] | None,
+        collection: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        limits = {"threshold": threshold, "max_count": max_count, "where": where, "collection": collection}
+        return function(*args, limits=limits, **kwargs)
+
+    return THRESHOLD(MAX_COUNT(filters(command)))
 
 
 def parse_key_values(values: tuple[str, ...], hint: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ import click
 from ris_core.cli.app import CliState, cli, cli_message, pass_state
 from ris_core.cli.output import for_terminal, format_duplicates, format_results, format_table
 from ris_core.cli.stats import format_stats
+from ris_core.context.base import DEFAULT_MAX_COUNT
 from ris_core.errors import RisError
 from ris_core.images import ImageInput
 from ris_core.ingest import IngestStatus
@@ -185,6 +186,13 @@ class Shell:
                 raise BadAnswer(f"not valid JSON: {exc}") from None
         return {"where": None, "collection": answer or None}
 
+    def ask_limits(self) -> dict[str, Any]:
+        """A search's threshold, how many results at most, and where to search: the
+        keyword arguments of ``find_similar_images`` and ``find_images_by_tags``."""
+        threshold = self.ask_number("threshold 0-100", None)
+        max_count = self.ask_number("at most how many", DEFAULT_MAX_COUNT, int)
+        return {"threshold": threshold, "max_count": max_count, **self.ask_scope()}
+
     def image_or_id(self, answer: str) -> tuple[str | None, ImageInput | None]:
         """An indexed id (preferred when it is one) or a file path."""
         if answer in self.context:
@@ -222,12 +230,7 @@ class Shell:
     def find_similar(self) -> None:
         """Images similar to a file or an indexed image."""
         image_id, image = self.image_or_id(self.ask("image file or indexed id"))
-        threshold = self.ask_number("threshold 0-100", None)
-        max_count = self.ask_number("at most how many", 10, int)
-        results = self.context.find_similar_images(
-            image_id, image=image, threshold=threshold, max_count=max_count, **self.ask_scope()
-        )
-        self.lines(format_results(results))
+        self.lines(format_results(self.context.find_similar_images(image_id, image=image, **self.ask_limits())))
 
     def find_duplicates(self) -> None:
         """Groups of near-duplicates."""
@@ -255,13 +258,7 @@ class Shell:
     def find_by_tags(self) -> None:
         """Images similar to the references of any of some tags."""
         tags = [tag.strip() for tag in self.ask("tags (separated by commas)").split(",") if tag.strip()]
-        threshold = self.ask_number("threshold 0-100", None)
-        max_count = self.ask_number("at most how many", 10, int)
-        self.lines(
-            format_results(
-                self.context.find_images_by_tags(tags, threshold=threshold, max_count=max_count, **self.ask_scope())
-            )
-        )
+        self.lines(format_results(self.context.find_images_by_tags(tags, **self.ask_limits())))
 
     def list_images(self) -> None:
         """The images (of a collection, or matching a filter) with their metadata."""

@@ -9,7 +9,7 @@ import click
 
 from ris_core.cli.app import CliState, cli, pass_state
 from ris_core.cli.output import echo, emit, json_option, print_results, report, table
-from ris_core.cli.params import MAX_COUNT, THRESHOLD, filters
+from ris_core.cli.params import search_limits
 from ris_core.images import ImageInput
 
 __all__ = ["tag_group"]
@@ -65,27 +65,15 @@ def list_tags(state: CliState, as_json: bool) -> None:
 
 @tag_group.command("search")
 @click.argument("names", metavar="NAME...", nargs=-1, required=True)
-@THRESHOLD
-@MAX_COUNT
-@filters
+@search_limits
 @json_option
 @pass_state
-def search_tags(
-    state: CliState,
-    names: tuple[str, ...],
-    threshold: float | None,
-    max_count: int,
-    where: dict[str, Any] | None,
-    collection: str | None,
-    as_json: bool,
-) -> None:
+def search_tags(state: CliState, names: tuple[str, ...], limits: dict[str, Any], as_json: bool) -> None:
     """Find images by tags, best first.
 
     Images similar to the reference images of any tag NAME.
     """
-    results = state.context().find_images_by_tags(
-        list(names), threshold=threshold, max_count=max_count, where=where, collection=collection
-    )
+    results = state.context().find_images_by_tags(list(names), **limits)
     if as_json:
         emit(results)
     else:
