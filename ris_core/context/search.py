@@ -86,23 +86,39 @@ class SearchPart(ContextBase):
         query = self._query(image_id, image, "image_id", "image")
         threshold, max_count = self._limits(threshold, max_count)
         query_key = ("id", query) if isinstance(query, str) else ("data", query.sha256)
+        return self._narrowed_search(
+            "find_similar_images",
+            (query_key, threshold, max_count),
+            lambda within: self.system.backend.find_similar(self.ref, query, threshold, max_count, within),
+            where=where,
+            collection=collection,
+            query=query if isinstance(query, str) else None,
+            details={"threshold": threshold, "max_count": max_count},
+        )
+
+    def _narrowed_search(
+        self,
+        operation: str,
+        key: tuple[Hashable, ...],
+        search: Callable[[frozenset[str] | None], Sequence[SearchResult]],
+        *,
+        where: Filter | None,
+        collection: str | None,
+        query: str | None,
+        details: Mapping[str, Any],
+    ) -> list[SearchResult]:
+        """A cached ``search`` among the images ``where`` and ``collection`` leave (none
+        left: no results, and the backend is not asked), best first, with metadata; the
+        filter completes the cache ``key``."""
 
         def compute() -> list[SearchResult]:
             within = self._within(where, collection)
             if within is not None and not within:
                 return []
-            return self._ranked(
-                self._with_metadata(self.system.backend.find_similar(self.ref, query, threshold, max_count, within))
-            )
+            return self._ranked(self._with_metadata(search(within)))
 
-        return self._cached(
-            "find_similar_images",
-            (query_key, threshold, max_count, self._filter_key(where, collection)),
-            compute,
-            lambda results: results,
-            query if isinstance(query, str) else None,
-            {"threshold": threshold, "max_count": max_count},
-        )
+        key = (*key, self._filter_key(where, collection))
+        return self._cached(operation, key, compute, lambda results: results, query, details)
 
     def find_duplicates(
         self,

@@ -56,20 +56,12 @@ class TagsPart(SearchPart):
         for name in names:
             check_id(name, "tag")
         threshold, max_count = self._limits(threshold, max_count)
-
-        def compute() -> list[SearchResult]:
-            within = self._within(where, collection)
-            if within is not None and not within:
-                return []
-            return self._ranked(
-                self._with_metadata(self.system.backend.find_by_tags(self.ref, names, threshold, max_count, within))
-            )
-
-        return self._cached(
+        return self._narrowed_search(
             "find_images_by_tags",
-            (tuple(names), threshold, max_count, self._filter_key(where, collection)),
-            compute,
-            lambda results: results,
-            None,
-            {"threshold": threshold, "max_count": max_count, "tags": names},
+            (tuple(names), threshold, max_count),
+            lambda within: self.system.backend.find_by_tags(self.ref, names, threshold, max_count, within),
+            where=where,
+            collection=collection,
+            query=None,
+            details={"threshold": threshold, "max_count": max_count, "tags": names},
         )
