@@ -133,7 +133,7 @@ def load_or_gather(cache: Path | None) -> dict[str, list[Pair]]:
         raw = json.loads(cache.read_text())
         return {half: [_from_json(p) for p in pairs] for half, pairs in raw.items()}
     sources = tuple(available_sources())
-    halves = {}
+    halves: dict[str, list[Pair]] = {}
     for half in SPLITS:
         _log(f"building the {half} dataset (--quick sizes) from {', '.join(sources)}")
         halves[half] = gathered(build_dataset(sources, QUICK, split=half))
@@ -229,7 +229,7 @@ class Combiner:
 def fit(pairs: Sequence[Pair], c: float = 1.0) -> Combiner:
     """The combiner fitted on ``pairs`` (the tuning half's): target pairs against every
     other scored pair, the sure-hash and colour-veto pairs left to their rules."""
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
     ruled = [_ruled(p.evidence) for p in pairs]
     x = np.array([features(p.evidence) for p, r in zip(pairs, ruled, strict=True) if not r])
@@ -283,14 +283,17 @@ class Scored:
 
 def measure(pairs: Sequence[Pair], score: Callable[[Evidence], float]) -> Scored:
     """A scorer's figures on one half's pairs (see the module docstring)."""
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 
     by_query: dict[int, list[tuple[float, int, Pair]]] = {}
     for p in pairs:
         by_query.setdefault(p.query, []).append((score(p.evidence), p.key, p))
     labels = [p.key == p.expected for q in by_query.values() for _, _, p in q]
     pair_auc = float(roc_auc_score(labels, [s for q in by_query.values() for s, _, _ in q]))
-    tops, ranks, target_scores, families = {}, {}, {}, {}
+    tops: dict[int, float] = {}
+    ranks: dict[int, int | None] = {}
+    target_scores: dict[int, float] = {}
+    families: dict[int, str] = {}
     for qid, scored in by_query.items():
         scored.sort(key=lambda item: (-item[0], item[1]))
         tops[qid] = scored[0][0]
@@ -300,7 +303,7 @@ def measure(pairs: Sequence[Pair], score: Callable[[Evidence], float]) -> Scored
             keys = [key for _, key, _ in scored]
             rank = keys.index(first.expected) + 1 if first.expected in keys else None
             ranks[qid] = rank if rank is not None and rank <= _TOP else None
-            target_scores[qid] = scored[rank - 1][0] if ranks[qid] else 0.0
+            target_scores[qid] = scored[rank - 1][0] if rank is not None and rank <= _TOP else 0.0
     photo = [tops[q] for q in tops if families[q] == "negative"]
     graphic = [tops[q] for q in tops if families[q] == "negative-graphic"]
     threshold = threshold_for_fpr(photo)
