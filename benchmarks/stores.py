@@ -318,7 +318,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.ingest_only:
         print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
         with tempfile.TemporaryDirectory() as folder:
-            sqlite_rounds = ingest_scaling("SQLite", str(Path(folder) / "ris.db"), None, args.per_worker, args.ingest_only)
+            sqlite_rounds = ingest_scaling(
+                "SQLite", str(Path(folder) / "ris.db"), None, args.per_worker, args.ingest_only
+            )
         with TemporaryPostgres(settings={"fsync": "on", "full_page_writes": "on"}) as server:
             pg_rounds = ingest_scaling("PostgreSQL", server.new_database(), server, args.per_worker, args.ingest_only)
         _print_scaling("SQLite", sqlite_rounds)
@@ -353,7 +355,6 @@ def _print_table(results: dict[str, dict[str, float]]) -> None:
     print("|---|" + "---:|" * len(names))
     for figure in results[names[0]]:
         print(f"| {figure} | " + " | ".join(f"{results[n][figure]:,.1f}" for n in names) + " |")
-
 
 
 # --- at scale: ``--scale N`` -------------------------------------------------------------
@@ -446,10 +447,6 @@ def _load_distractors(sqlite_path: str, url: str, count: int, seed: int = 18) ->
     lite = sqlite3.connect(sqlite_path)
     pg = psycopg.connect(url, autocommit=True)  # each chunk its own transaction below
     pg.execute("SET session_replication_role = replica")  # no per-row triggers: the change log is written below
-    features_have_ref = bool(
-        pg.execute("SELECT 1 FROM information_schema.columns WHERE table_name = 'local_features' "
-                   "AND column_name = 'ref'").fetchone()
-    )  # fmt: skip
     timings = {"make + index s": 0.0, "SQLite load s": 0.0, "PostgreSQL COPY s": 0.0}
     now = "2026-12-02T00:00:00+00:00"
     s_next, p_next = s_gen + 1, p_gen + 1
@@ -471,8 +468,8 @@ def _load_distractors(sqlite_path: str, url: str, count: int, seed: int = 18) ->
                 [(int(k), s_ref, i, sha, f"/distractors/{i}.jpg") for k, i, sha in zip(keys, ids, shas, strict=True)],
             )
             lite.executemany(
-                "INSERT INTO local_features (key, algorithm, version, blob) VALUES (?, ?, ?, ?)",
-                [(int(k), engine.algorithm, engine.version, b) for k, b in zip(keys, blobs, strict=True)],
+                "INSERT INTO local_features (key, ref, algorithm, version, blob) VALUES (?, ?, ?, ?, ?)",
+                [(int(k), s_ref, engine.algorithm, engine.version, b) for k, b in zip(keys, blobs, strict=True)],
             )
             lite.executemany(
                 "INSERT INTO catalog_images (backend, context, image_id, sha256, added_at, source, size, width, "
@@ -487,11 +484,9 @@ def _load_distractors(sqlite_path: str, url: str, count: int, seed: int = 18) ->
             ) as copy:
                 for k, i, sha in zip(keys, ids, shas, strict=True):
                     copy.write_row((int(k), p_ref, i, b"", "JPEG", 480, 360, sha, f"/distractors/{i}.jpg"))
-            columns = "ref, key, algorithm, version, blob" if features_have_ref else "key, algorithm, version, blob"
-            with cursor.copy(f"COPY local_features ({columns}) FROM STDIN") as copy:
+            with cursor.copy("COPY local_features (ref, key, algorithm, version, blob) FROM STDIN") as copy:
                 for k, b in zip(keys, blobs, strict=True):
-                    row = (int(k), engine.algorithm, engine.version, b)
-                    copy.write_row((p_ref, *row) if features_have_ref else row)
+                    copy.write_row((p_ref, int(k), engine.algorithm, engine.version, b))
             with cursor.copy("COPY local_changes (ref, generation, key, removed) FROM STDIN") as copy:
                 for k in keys:
                     copy.write_row((p_ref, p_next, int(k), False))
@@ -578,9 +573,10 @@ def scale(count: int) -> dict[str, dict[str, float]]:
     import psycopg
 
     results: dict[str, dict[str, float]] = {"SQLite": {}, "PostgreSQL 15": {}}
-    with tempfile.TemporaryDirectory(dir=os.environ.get("RIS_BENCH_DIR")) as folder, TemporaryPostgres(
-        settings={"fsync": "on", "full_page_writes": "on", "max_wal_size": "4GB"}
-    ) as server:
+    with (
+        tempfile.TemporaryDirectory(dir=os.environ.get("RIS_BENCH_DIR")) as folder,
+        TemporaryPostgres(settings={"fsync": "on", "full_page_writes": "on", "max_wal_size": "4GB"}) as server,
+    ):
         path = str(Path(folder) / "ris.db")
         url = server.new_database()
         for location in (path, url):
@@ -598,9 +594,9 @@ def scale(count: int) -> dict[str, dict[str, float]]:
             size = int(connection.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
             index_bytes = int(connection.execute("SELECT sum(length(data)) FROM local_index_blocks").fetchone()[0])  # type: ignore[index]
         results["PostgreSQL 15"]["bytes per image (database)"] = size / total
-        results["SQLite"]["bytes per image (database)"] = sum(
-            p.stat().st_size for p in Path(folder).glob("ris.db*")
-        ) / total
+        results["SQLite"]["bytes per image (database)"] = (
+            sum(p.stat().st_size for p in Path(folder).glob("ris.db*")) / total
+        )
         for name in results:
             results[name]["of which saved index, bytes per image"] = index_bytes / total
         results["SQLite"]["load s (rows only)"] = load["SQLite load s"]
