@@ -311,9 +311,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.scale:
         print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
         print(f"load average at start: {os.getloadavg()}")
-        results = scale(args.scale)
+        at_scale = scale(args.scale)
         print(f"load average at end: {os.getloadavg()}\n")
-        _print_table(results)
+        _print_table(at_scale)
         return
     if args.ingest_only:
         print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
