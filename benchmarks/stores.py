@@ -368,30 +368,37 @@ REAL_PHOTOS = 100
 
 
 def _synthetic_sets(real: list[bytes], count: int, rng: Any) -> list[bytes]:
-    """``count`` feature blobs made from the real images' as :mod:`benchmarks.scale` makes
-    its postings: each keypoint keeps its words and signature but moves to a random position
-    and orientation, and the thumbnail is noise (as costly to correlate, never a match)."""
+    """``count`` feature blobs whose keypoints are made as :mod:`benchmarks.scale` makes
+    its postings: each keypoint is a copy of the words and signature of a random keypoint
+    of any real image, at a random position and orientation (so a distractor shares a
+    few words with each real image, not all of one image's); the rest of the blob (size,
+    keypoint counts) is a real image's, and the thumbnail is noise (as costly to
+    correlate, never a match)."""
     import dataclasses
 
     import numpy as np
 
     from ris_local.features import layout
 
-    def moved(keypoints: layout.KeypointSet) -> layout.KeypointSet:
-        position = rng.integers(0, 2**20, len(keypoints.packed), dtype=np.uint32)
-        return dataclasses.replace(keypoints, packed=(keypoints.packed & np.uint32(0xFFF00000)) | position)
+    parsed = [layout.from_blob(blob) for blob in real]
+    pool = {
+        "packed": np.concatenate([f.normal.packed for f in parsed] + [f.mirrored.packed for f in parsed]),
+        "rest": np.concatenate([f.normal.rest for f in parsed] + [f.mirrored.rest for f in parsed]),
+        "words": np.concatenate([f.normal.words for f in parsed] + [f.mirrored.words for f in parsed]),
+    }
+
+    def drawn(n: int) -> layout.KeypointSet:
+        rows = rng.integers(0, len(pool["packed"]), n)
+        position = rng.integers(0, 2**20, n, dtype=np.uint32)
+        packed = (pool["packed"][rows] & np.uint32(0xFFF00000)) | position
+        return layout.KeypointSet(packed, pool["rest"][rows], pool["words"][rows])
 
     out = []
     for number in range(count):
-        features = layout.from_blob(real[number % len(real)])
+        features = parsed[number % len(parsed)]
         noise = rng.integers(0, 256, size=features.thumbnail.shape, dtype=np.uint8)
-        out.append(
-            layout.to_blob(
-                dataclasses.replace(
-                    features, normal=moved(features.normal), mirrored=moved(features.mirrored), thumbnail=noise
-                )
-            )
-        )
+        normal, mirrored = drawn(len(features.normal.packed)), drawn(len(features.mirrored.packed))
+        out.append(layout.to_blob(dataclasses.replace(features, normal=normal, mirrored=mirrored, thumbnail=noise)))
     return out
 
 
