@@ -61,6 +61,10 @@ def _ingest_worker(database: str, first: int, count: int, ready: Any, go: Any, o
     """One ingest process: its photos made and the database opened before the start signal,
     so a round times the adds alone; one thread, extracting in this process (``workers=1``),
     so N processes are N extractors, not N times the default pool of one per core."""
+    # Its own session, as an ingest worker started on its own (a service, another shell,
+    # another machine) is: Linux's autogroup scheduler gives each session one share of the
+    # CPU, so workers left in the benchmark's session would split one share between them.
+    os.setsid()
     photos = [(f"p{seed}", _photo(seed)) for seed in range(first, first + count)]
     with ris_core.open("local", database=database) as system:
         context = system.context(CONTEXT)
