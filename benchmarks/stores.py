@@ -24,14 +24,18 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
+import contextlib
 import io
 import multiprocessing
 import platform
 import statistics
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -53,26 +57,131 @@ def _crop(seed: int) -> bytes:
     return out.getvalue()
 
 
-def _ingest_worker(database: str, first: int, count: int) -> None:
+def _ingest_worker(database: str, first: int, count: int, ready: Any, go: Any, out: Any) -> None:
+    """One ingest process: its photos made and the database opened before the start signal,
+    so a round times the adds alone; one thread, extracting in this process (``workers=1``),
+    so N processes are N extractors, not N times the default pool of one per core."""
+    # Its own session, as an ingest worker started on its own (a service, another shell,
+    # another machine) is: Linux's autogroup scheduler gives each session one share of the
+    # CPU, so workers left in the benchmark's session would split one share between them.
+    os.setsid()
+    photos = [(f"p{seed}", _photo(seed)) for seed in range(first, first + count)]
     with ris_core.open("local", database=database) as system:
         context = system.context(CONTEXT)
-        context.add_images((f"p{seed}", _photo(seed)) for seed in range(first, first + count))
+        ready.set()
+        go.wait()
+        began = time.monotonic()
+        cpu = time.process_time()
+        context.add_images(photos, workers=1, progress=False)
+        out.put((began, time.monotonic(), time.process_time() - cpu))
 
 
-def ingest_rate(database: str, workers: int, per_worker: int, start: int) -> float:
-    """Images per second with ``workers`` processes adding ``per_worker`` photos each."""
+def _server_cpu(server: TemporaryPostgres | None) -> float:
+    """CPU seconds the server's processes used so far: the postmaster with every backend it
+    reaped, plus the live ones (0 for SQLite, which runs inside the workers)."""
+    if server is None:
+        return 0.0
+    postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a process that ended meanwhile
+        pid, parent = int(stat.parent.name), int(fields[1])
+        if pid == postmaster:
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        elif parent == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+class _WaitSampler:
+    """What the writers' server connections are doing, sampled every 10 ms from
+    ``pg_stat_activity``: waiting on a lock, on the WAL flush, on the client (inside a
+    transaction, or between two), or running."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.connection = psycopg.connect(url, autocommit=True, application_name="ris-bench-sampler")
+        self.counts: Counter[str] = Counter()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.01):
+            for wait_type, event, state in self.connection.execute(
+                "SELECT wait_event_type, wait_event, state FROM pg_stat_activity "
+                "WHERE application_name = 'ris' AND backend_type = 'client backend'"
+            ).fetchall():
+                if state == "idle":
+                    self.counts["idle between transactions (client working)"] += 1
+                elif state == "idle in transaction":
+                    self.counts["idle in a transaction (client working)"] += 1
+                elif wait_type is None:
+                    self.counts["server running a statement"] += 1
+                else:
+                    self.counts[f"waiting: {wait_type}/{event}"] += 1
+
+    def __enter__(self) -> _WaitSampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.connection.close()
+
+
+def ingest_round(
+    database: str, workers: int, per_worker: int, start: int, server: TemporaryPostgres | None = None
+) -> dict[str, float]:
+    """``workers`` processes adding ``per_worker`` photos each: images per second (from the
+    start signal to the last add), CPU milliseconds per image in the workers and in the
+    server, and the load average when the round started."""
+    context = multiprocessing.get_context("spawn")
+    go, out = context.Event(), context.Queue()
+    ready = [context.Event() for _ in range(workers)]
     processes = [
-        multiprocessing.Process(target=_ingest_worker, args=(database, start + w * per_worker, per_worker))
+        context.Process(target=_ingest_worker, args=(database, start + w * per_worker, per_worker, ready[w], go, out))
         for w in range(workers)
     ]
-    began = time.perf_counter()
     for process in processes:
         process.start()
+    for event in ready:
+        if not event.wait(300):
+            raise RuntimeError("an ingest worker did not start")
+    load = os.getloadavg()[0]
+    server_cpu = _server_cpu(server)
+    sampler = _WaitSampler(database) if server is not None else contextlib.nullcontext()
+    with sampler:
+        began = time.monotonic()
+        go.set()
+        results = [out.get(timeout=1800) for _ in range(workers)]
+        ended = time.monotonic()
     for process in processes:
         process.join()
         if process.exitcode != 0:
             raise RuntimeError(f"an ingest worker failed ({process.exitcode})")
-    return workers * per_worker / (time.perf_counter() - began)
+    images = workers * per_worker
+    figures = {
+        "img/s": images / (ended - began),
+        "worker CPU ms/img": 1000 * sum(cpu for _, _, cpu in results) / images,
+        "server CPU ms/img": 1000 * (_server_cpu(server) - server_cpu) / images,
+        "load average (1 min) at start": load,
+    }
+    if isinstance(sampler, _WaitSampler):
+        samples = sum(sampler.counts.values()) or 1
+        for state, count in sampler.counts.most_common():
+            figures[f"% {state}"] = 100 * count / samples
+    return figures
+
+
+def ingest_rate(database: str, workers: int, per_worker: int, start: int) -> float:
+    """Images per second with ``workers`` processes adding ``per_worker`` photos each."""
+    return ingest_round(database, workers, per_worker, start)["img/s"]
 
 
 def _median_ms(calls: list[Callable[[], object]]) -> float:
@@ -149,12 +258,78 @@ def measure(
     return figures
 
 
+def ingest_scaling(
+    name: str, database: str, server: TemporaryPostgres | None, per_worker: int, repeats: int
+) -> list[dict[str, float]]:
+    """Rounds of 1 and 2 worker processes, alternated ``repeats`` times (so a change in the
+    machine's load falls on both), then one of 4; every row counted at the end."""
+    with ris_core.open("local", database=database) as system:
+        system.create_context(CONTEXT)
+    rounds, start = [], 0
+    for workers in [1, 2] * repeats + [4]:
+        figures = {"workers": float(workers), **ingest_round(database, workers, per_worker, start, server)}
+        rounds.append(figures)
+        print(name, {k: round(v, 1) for k, v in figures.items()}, flush=True)
+        start += workers * per_worker
+    with ris_core.open("local", database=database) as system:
+        listed = system.context(CONTEXT).image_ids()
+    if sorted(listed) != sorted(f"p{seed}" for seed in range(start)):
+        raise RuntimeError(f"{name}: rows lost or duplicated ({len(listed)} listed, {start} added)")
+    return rounds
+
+
+def _print_scaling(name: str, rounds: list[dict[str, float]]) -> None:
+    print(f"\n{name}: {len(rounds)} rounds, every row there once")
+    for workers in (1, 2, 4):
+        mine = [r for r in rounds if r["workers"] == workers]
+        if not mine:
+            continue
+        rate = statistics.median(r["img/s"] for r in mine)
+        print(
+            f"| {name} | {workers} | {rate:.1f} | "
+            + " | ".join(
+                f"{statistics.median(r[k] for r in mine):.1f}"
+                for k in ("worker CPU ms/img", "server CPU ms/img", "load average (1 min) at start")
+            )
+            + " |"
+        )
+    one = statistics.median(r["img/s"] for r in rounds if r["workers"] == 1)
+    two = statistics.median(r["img/s"] for r in rounds if r["workers"] == 2)
+    print(f"2 workers / 1 worker: {two / one:.2f}x")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run both stores and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-worker", type=int, default=40, help="photos each ingest worker adds")
     parser.add_argument("--distractors", type=int, default=20_000, help="synthetic stored rows added after ingest")
+    parser.add_argument(
+        "--ingest-only", type=int, metavar="REPEATS", default=0,
+        help="only the ingest rounds: 1 and 2 workers alternated REPEATS times, then 4, with CPU per image",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scale", type=int, metavar="N", default=0,
+        help="only the figures at scale: N bulk-loaded distractors in both stores, queried from a fresh process",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.scale:
+        print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        print(f"load average at start: {os.getloadavg()}")
+        at_scale = scale(args.scale)
+        print(f"load average at end: {os.getloadavg()}\n")
+        _print_table(at_scale)
+        return
+    if args.ingest_only:
+        print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        with tempfile.TemporaryDirectory() as folder:
+            sqlite_rounds = ingest_scaling(
+                "SQLite", str(Path(folder) / "ris.db"), None, args.per_worker, args.ingest_only
+            )
+        with TemporaryPostgres(settings={"fsync": "on", "full_page_writes": "on"}) as server:
+            pg_rounds = ingest_scaling("PostgreSQL", server.new_database(), server, args.per_worker, args.ingest_only)
+        _print_scaling("SQLite", sqlite_rounds)
+        _print_scaling("PostgreSQL 15", pg_rounds)
+        return
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ris.db"
@@ -175,11 +350,277 @@ def main(argv: list[str] | None = None) -> None:
         results["PostgreSQL 15"] = measure("PostgreSQL", url, database_size, args.per_worker, args.distractors)
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"per worker: {args.per_worker} photos (480x360 JPEG); distractors: {args.distractors}\n")
+    _print_table(results)
+
+
+def _print_table(results: dict[str, dict[str, float]]) -> None:
     names = list(results)
     print("| figure | " + " | ".join(names) + " |")
     print("|---|" + "---:|" * len(names))
     for figure in results[names[0]]:
         print(f"| {figure} | " + " | ".join(f"{results[n][figure]:,.1f}" for n in names) + " |")
+
+
+# --- at scale: ``--scale N`` -------------------------------------------------------------
+
+#: How many distinct synthetic keypoint sets the distractors cycle through (their hash codes are all distinct).
+SYNTHETIC_SETS = 4096
+#: Rows written per batch while bulk-loading distractors.
+LOAD_CHUNK = 20_000
+#: Real photos ingested (through ``add_images``) before the distractors: the queries' answers.
+REAL_PHOTOS = 100
+
+
+def _synthetic_sets(real: list[bytes], count: int, rng: Any) -> list[bytes]:
+    """``count`` feature blobs whose keypoints are made as :mod:`benchmarks.scale` makes
+    its postings: each keypoint is a copy of the words and signature of a random keypoint
+    of any real image, at a random position and orientation (so a distractor shares a
+    few words with each real image, not all of one image's); the rest of the blob (size,
+    keypoint counts) is a real image's, and the thumbnail is noise (as costly to
+    correlate, never a match)."""
+    import dataclasses
+
+    import numpy as np
+
+    from ris_local.features import layout
+
+    parsed = [layout.from_blob(blob) for blob in real]
+    pool = {
+        "packed": np.concatenate([f.normal.packed for f in parsed] + [f.mirrored.packed for f in parsed]),
+        "rest": np.concatenate([f.normal.rest for f in parsed] + [f.mirrored.rest for f in parsed]),
+        "words": np.concatenate([f.normal.words for f in parsed] + [f.mirrored.words for f in parsed]),
+    }
+
+    def drawn(n: int) -> layout.KeypointSet:
+        rows = rng.integers(0, len(pool["packed"]), n)
+        position = rng.integers(0, 2**20, n, dtype=np.uint32)
+        packed = (pool["packed"][rows] & np.uint32(0xFFF00000)) | position
+        return layout.KeypointSet(packed, pool["rest"][rows], pool["words"][rows])
+
+    out = []
+    for number in range(count):
+        features = parsed[number % len(parsed)]
+        noise = rng.integers(0, 256, size=features.thumbnail.shape, dtype=np.uint8)
+        normal, mirrored = drawn(len(features.normal.packed)), drawn(len(features.mirrored.packed))
+        out.append(layout.to_blob(dataclasses.replace(features, normal=normal, mirrored=mirrored, thumbnail=noise)))
+    return out
+
+
+def _with_codes(blob: bytes, codes: Any) -> bytes:
+    """``blob`` with its eight 64-bit codes (the four hash codes in the header, three centre
+    codes and two whole-frame codes near the end) replaced: so no two distractors share a
+    hash and none settles a query by hash."""
+    import struct
+
+    from ris_local.features import layout
+
+    head = struct.Struct("<4sHH4QHH")
+    magic, width, height, _, _, _, _, normal, index = head.unpack_from(blob)
+    header = head.pack(magic, width, height, *(int(c) for c in codes[:4]), normal, index)
+    features = layout.from_blob(blob)
+    tail_at = len(blob) - 2 - features.chroma.nbytes - 40  # centre (3Q) + untrimmed (2Q) before the chroma
+    tail = struct.pack("<3Q2Q", *(int(c) for c in codes[4:9]))
+    return header + blob[head.size : tail_at] + tail + blob[tail_at + 40 :]
+
+
+def _context_row(database: str) -> tuple[str, int]:
+    """The local ref and generation of the benchmark context."""
+    with ris_core.open("local", database=database) as system:
+        ref = system.catalog.get_context(CONTEXT).ref
+        return ref, int(system.backend.store.generation(ref))  # type: ignore[attr-defined]
+
+
+def _load_distractors(sqlite_path: str, url: str, count: int, seed: int = 18) -> dict[str, float]:
+    """Bulk-load ``count`` distractors into both stores, the rows each store's own writes
+    would leave (image row by reference, features, catalog row; on PostgreSQL the change-log
+    rows too, by COPY), then one index over every row, saved at the new generation in both,
+    so a search process opens it as it opens any saved index."""
+    import sqlite3
+
+    import numpy as np
+    import psycopg
+
+    from ris_core.database import open_database
+    from ris_local.robust import RobustEngine
+    from ris_local.storage.postgres_store import index_store_for
+
+    rng = np.random.default_rng(seed)
+    refs = {name: _context_row(location) for name, location in (("sqlite", sqlite_path), ("pg", url))}
+    (s_ref, s_gen), (p_ref, p_gen) = refs["sqlite"], refs["pg"]
+    with ris_core.open("local", database=url) as system:
+        store = system.backend.store  # type: ignore[attr-defined]
+        real_rows = [row for rows in store.feature_rows(p_ref) for row in rows]
+    engine = RobustEngine()
+    index = engine.new_index()
+    index.add([row.key for row in real_rows], [row.blob for row in real_rows])
+    sets = _synthetic_sets([row.blob for row in real_rows], SYNTHETIC_SETS, rng)
+    first = 1 + max(row.key for row in real_rows)
+    lite = sqlite3.connect(sqlite_path)
+    pg = psycopg.connect(url, autocommit=True)  # each chunk its own transaction below
+    pg.execute("SET session_replication_role = replica")  # no per-row triggers: the change log is written below
+    timings = {"make + index s": 0.0, "SQLite load s": 0.0, "PostgreSQL COPY s": 0.0}
+    now = "2026-12-02T00:00:00+00:00"
+    s_next, p_next = s_gen + 1, p_gen + 1
+    for start in range(0, count, LOAD_CHUNK):
+        began = time.perf_counter()
+        n = min(LOAD_CHUNK, count - start)
+        keys = np.arange(first + start, first + start + n, dtype=np.int64)
+        codes = rng.integers(0, 2**63, size=(n, 9), dtype=np.int64)
+        blobs = [_with_codes(sets[(start + i) % SYNTHETIC_SETS], codes[i]) for i in range(n)]
+        index.add(keys.tolist(), blobs)
+        ids = [f"d{start + i}" for i in range(n)]
+        shas = [f"{int(k):064x}" for k in keys]
+        timings["make + index s"] += time.perf_counter() - began
+        began = time.perf_counter()
+        with lite:
+            lite.executemany(
+                "INSERT INTO local_images (key, ref, image_id, data, format, width, height, sha256, source) "
+                "VALUES (?, ?, ?, x'', 'JPEG', 480, 360, ?, ?)",
+                [(int(k), s_ref, i, sha, f"/distractors/{i}.jpg") for k, i, sha in zip(keys, ids, shas, strict=True)],
+            )
+            lite.executemany(
+                "INSERT INTO local_features (key, ref, algorithm, version, blob) VALUES (?, ?, ?, ?, ?)",
+                [(int(k), s_ref, engine.algorithm, engine.version, b) for k, b in zip(keys, blobs, strict=True)],
+            )
+            lite.executemany(
+                "INSERT INTO catalog_images (backend, context, image_id, sha256, added_at, source, size, width, "
+                "height, mtime_ns, reference) VALUES ('local', ?, ?, ?, ?, ?, 0, 480, 360, 0, 1)",
+                [(CONTEXT, i, sha, now, f"/distractors/{i}.jpg") for i, sha in zip(ids, shas, strict=True)],
+            )
+        timings["SQLite load s"] += time.perf_counter() - began
+        began = time.perf_counter()
+        with pg.transaction(), pg.cursor() as cursor:
+            with cursor.copy(
+                "COPY local_images (key, ref, image_id, data, format, width, height, sha256, source) FROM STDIN"
+            ) as copy:
+                for k, i, sha in zip(keys, ids, shas, strict=True):
+                    copy.write_row((int(k), p_ref, i, b"", "JPEG", 480, 360, sha, f"/distractors/{i}.jpg"))
+            with cursor.copy("COPY local_features (ref, key, algorithm, version, blob) FROM STDIN") as copy:
+                for k, b in zip(keys, blobs, strict=True):
+                    copy.write_row((p_ref, int(k), engine.algorithm, engine.version, b))
+            with cursor.copy("COPY local_changes (ref, generation, key, removed) FROM STDIN") as copy:
+                for k in keys:
+                    copy.write_row((p_ref, p_next, int(k), False))
+            with cursor.copy(
+                "COPY catalog_images (backend, context, image_id, sha256, added_at, source, size, width, height, "
+                "mtime_ns, reference) FROM STDIN"
+            ) as copy:
+                for i, sha in zip(ids, shas, strict=True):
+                    copy.write_row(("local", CONTEXT, i, sha, now, f"/distractors/{i}.jpg", 0, 480, 360, 0, 1))
+        timings["PostgreSQL COPY s"] += time.perf_counter() - began
+        del blobs
+        print(f"loaded {start + n:,} of {count:,} ({ {k: round(v) for k, v in timings.items()} })", flush=True)
+    # One generation for the whole load, as one write of every row would make.
+    with lite:
+        lite.execute("UPDATE local_contexts SET generation = ? WHERE ref = ?", (s_next, s_ref))
+        lite.execute("UPDATE catalog_contexts SET generation = generation + 1 WHERE backend = 'local' AND name = ?",
+                     (CONTEXT,))  # fmt: skip
+    lite.close()
+    with pg.transaction():
+        pg.execute("UPDATE local_contexts SET generation = %s WHERE ref = %s", (p_next, p_ref))
+        pg.execute("INSERT INTO local_changes (ref, generation, key, removed) VALUES (%s, %s, -1, false)",
+                   (p_ref, p_next))  # fmt: skip
+        pg.execute("UPDATE catalog_contexts SET generation = generation + 1 WHERE backend = 'local' AND name = %s",
+                   (CONTEXT,))  # fmt: skip
+        pg.execute("SELECT setval(pg_get_serial_sequence('local_images', 'key'), (SELECT max(key) FROM local_images))")
+    pg.close()
+    began = time.perf_counter()
+    blocks = index.to_blocks()
+    del index
+    for location, ref, generation in ((sqlite_path, s_ref, s_next), (url, p_ref, p_next)):
+        database = open_database(location)
+        try:
+            if not index_store_for(database).save(ref, generation, engine.algorithm, engine.version, blocks):
+                raise RuntimeError("the index was not saved: the context moved on")
+        finally:
+            database.close()
+    timings["save index s"] = time.perf_counter() - began
+    return timings
+
+
+def _scale_queries(database: str, out: Any) -> None:
+    """A fresh search process: open, first search (the saved index), then the queries."""
+    import resource
+
+    from ris_core.images import load_image
+    from ris_local.robust import RobustEngine
+
+    figures: dict[str, float] = {}
+    exact = [_photo(seed) for seed in range(2, 32)]
+    crops = [_crop(seed) for seed in range(2, 32)]
+    began = time.perf_counter()
+    with ris_core.open("local", database=database) as system:
+        context = system.context(CONTEXT)
+        first = context.find_similar_images(image=_photo(1), max_count=10)
+        figures["open + first search (saved index) s"] = time.perf_counter() - began
+        if not first or first[0].image_id != "p1":
+            raise RuntimeError(f"the first search missed p1: {first[:1]}")
+        figures["images in the context"] = float(len(context))
+        # The query's own extraction, alone (CPU): the part no store changes.
+        engine = RobustEngine()
+        cpu = time.process_time()
+        for data in exact:
+            engine.extract(load_image(data))
+        figures["query extraction alone, CPU ms"] = 1000 * (time.process_time() - cpu) / len(exact)
+        for kind, queries in (("hash-settled", exact), ("robust", crops)):
+            times, cpus, found = [], [], 0
+            for seed, data in enumerate(queries, 2):
+                began, cpu = time.perf_counter(), time.process_time()
+                hits = context.find_similar_images(image=data, max_count=10)
+                times.append(time.perf_counter() - began)
+                cpus.append(time.process_time() - cpu)
+                found += bool(hits) and hits[0].image_id == f"p{seed}"
+            figures[f"{kind} query median ms"] = 1000 * statistics.median(times)
+            figures[f"{kind} query p90 ms"] = 1000 * sorted(times)[int(0.9 * len(times))]
+            figures[f"{kind} query median CPU ms"] = 1000 * statistics.median(cpus)
+            figures[f"{kind} found first /{len(queries)}"] = found
+    figures["search process peak RSS MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.put(figures)
+
+
+def scale(count: int) -> dict[str, dict[str, float]]:
+    """Both stores with ``count`` distractors plus :data:`REAL_PHOTOS` real photos: load,
+    size per image, and query latency from a fresh search process on each."""
+    import psycopg
+
+    results: dict[str, dict[str, float]] = {"SQLite": {}, "PostgreSQL 15": {}}
+    with (
+        tempfile.TemporaryDirectory(dir=os.environ.get("RIS_BENCH_DIR")) as folder,
+        TemporaryPostgres(settings={"fsync": "on", "full_page_writes": "on", "max_wal_size": "4GB"}) as server,
+    ):
+        path = str(Path(folder) / "ris.db")
+        url = server.new_database()
+        for location in (path, url):
+            with ris_core.open("local", database=location) as system:
+                system.create_context(CONTEXT)
+                system.context(CONTEXT).add_images(
+                    ((f"p{seed}", _photo(seed)) for seed in range(REAL_PHOTOS)), workers=1, progress=False
+                )
+        print(f"{REAL_PHOTOS} real photos ingested in both", flush=True)
+        load = _load_distractors(path, url, count)
+        print("load:", {k: round(v, 1) for k, v in load.items()}, flush=True)
+        total = count + REAL_PHOTOS
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("VACUUM ANALYZE")
+            size = int(connection.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
+            index_bytes = int(connection.execute("SELECT sum(length(data)) FROM local_index_blocks").fetchone()[0])  # type: ignore[index]
+        results["PostgreSQL 15"]["bytes per image (database)"] = size / total
+        results["SQLite"]["bytes per image (database)"] = (
+            sum(p.stat().st_size for p in Path(folder).glob("ris.db*")) / total
+        )
+        for name in results:
+            results[name]["of which saved index, bytes per image"] = index_bytes / total
+        results["SQLite"]["load s (rows only)"] = load["SQLite load s"]
+        results["PostgreSQL 15"]["load s (rows only)"] = load["PostgreSQL COPY s"]
+        context = multiprocessing.get_context("spawn")
+        for name, location in (("SQLite", path), ("PostgreSQL 15", url)):
+            out = context.Queue()
+            process = context.Process(target=_scale_queries, args=(location, out))
+            process.start()
+            results[name].update(out.get(timeout=3600))
+            process.join()
+            print(name, {k: round(v, 1) for k, v in results[name].items()}, flush=True)
+    return results
 
 
 if __name__ == "__main__":

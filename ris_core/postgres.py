@@ -51,10 +51,12 @@ from ris_core.errors import (
 from ris_core.sqlite import check_schema_version, write_wait
 
 __all__ = [
+    "CITUS_LAYOUT",
     "CONNECT_TIMEOUT",
     "SCHEMES",
     "IntegrityViolation",
     "PostgresDatabase",
+    "citus_statements",
     "connect_timeout",
     "is_postgres_url",
     "postgres_ddl",
@@ -71,7 +73,44 @@ SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 CONNECT_TIMEOUT = 10
 
 #: A conflict target for each table the stores write with ``INSERT OR REPLACE``: its primary key.
-_REPLACE_KEYS = {"local_features": ("key",), "local_index_state": ("ref",)}
+_REPLACE_KEYS = {"local_features": ("ref", "key"), "local_index_state": ("ref",)}
+#: Changes to a shared component's schema made on PostgreSQL only, applied (as the
+#: component ``<name>-postgresql``) right after the component's own migrations: here,
+#: the context in the key of the one catalog table whose key lacked it (for Citus).
+_AMENDMENTS = {
+    "catalog": (
+        "ALTER TABLE catalog_latencies DROP CONSTRAINT catalog_latencies_pkey; "
+        "ALTER TABLE catalog_latencies ADD PRIMARY KEY (backend, context, id)",
+    ),
+}
+
+#: How the schema shards on Citus: each distributed table with its distribution column
+#: (tables sharing a column's values are co-located in one group), then the reference
+#: tables (small, copied to every node). Every primary, unique and foreign key of a
+#: distributed table includes its distribution column (tests/postgres checks it).
+CITUS_LAYOUT: dict[str, Any] = {
+    "distributed": {
+        # The local backend, by context ref: one context's rows live on one shard.
+        "local_contexts": "ref",
+        "local_images": "ref",
+        "local_features": "ref",
+        "local_changes": "ref",
+        "local_tag_references": "ref",
+        "local_index_state": "ref",
+        "local_index_blocks": "ref",
+        # The catalog, by context name (catalog_contexts calls it ``name``).
+        "catalog_contexts": "name",
+        "catalog_images": "context",
+        "catalog_tags": "context",
+        "catalog_collections": "context",
+        "catalog_collection_members": "context",
+        "catalog_tag_references": "context",
+        "catalog_counters": "context",
+        "catalog_latencies": "context",
+        "catalog_not_duplicates": "context",
+    },
+    "reference": ("ris_schema", "local_engine"),
+}
 #: The generated key of each table whose inserts read ``cursor.lastrowid``.
 _GENERATED_KEYS = {"local_images": "key", "local_tag_references": "id", "catalog_latencies": "id"}
 
@@ -189,6 +228,28 @@ def postgres_ddl(statement: str) -> str:
     text = re.sub(r"\bBLOB\b", "BYTEA", text)
     text = re.sub(r"\bREAL\b", "DOUBLE PRECISION", text)
     return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', text)
+
+
+def citus_statements() -> list[str]:
+    """The statements that shard an existing ris database on a Citus coordinator, in order:
+    reference tables first, then each distributed table co-located with the first of its
+    group (``local_contexts`` for the local tables, ``catalog_contexts`` for the catalog).
+
+    Not run by ris: an operator runs them once, with ``citus.enable_unsafe_triggers = on``
+    for the change-log triggers (which touch only their own ref's rows).
+    """
+    statements = [f"SELECT create_reference_table('{table}')" for table in CITUS_LAYOUT["reference"]]
+    leaders: dict[str, str] = {}
+    for table, column in CITUS_LAYOUT["distributed"].items():
+        group = "local" if table.startswith("local_") else "catalog"
+        if group not in leaders:
+            leaders[group] = table
+            statements.append(f"SELECT create_distributed_table('{table}', '{column}')")
+        else:
+            statements.append(
+                f"SELECT create_distributed_table('{table}', '{column}', colocate_with => '{leaders[group]}')"
+            )
+    return statements
 
 
 def _parameters(parameters: Sequence[object]) -> list[object]:
@@ -411,7 +472,13 @@ class PostgresDatabase:
 
         Reads first; when a migration is due, takes an advisory lock for the transaction,
         reads again, and applies the missing scripts (DDL included) in that one transaction.
+        Then the component's PostgreSQL-only amendments (``<component>-postgresql``), the same way.
         """
+        self._migrate(component, migrations)
+        if component in _AMENDMENTS:
+            self._migrate(f"{component}-postgresql", _AMENDMENTS[component])
+
+    def _migrate(self, component: str, migrations: Sequence[str]) -> None:
         if check_schema_version(self.path, component, self.schema_version(component), migrations) == len(migrations):
             return
         with self.transaction() as connection:

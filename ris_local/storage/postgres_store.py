@@ -14,6 +14,14 @@ every write takes the context's row lock (its ``generation`` bump) before it log
 context's generations commit in order; a reader checks that every generation it skips
 over is in the log, and rebuilds if one is not.
 
+**Sharding (Citus).** :data:`~ris_core.postgres.CITUS_LAYOUT` names the distribution
+column of every table: ``ref`` (the context) for ``local_contexts`` and everything hanging
+off it, co-located, so a write or a per-context read is a single-shard transaction;
+``context`` for the catalog's tables; ``local_engine`` and ``ris_schema`` are reference
+tables. Every primary key, unique key and foreign key between them carries the
+distribution column (the change log's second migration makes it so in an existing
+database), and the triggers only touch rows of the ref they fire for.
+
 A saved index's parts are read here as slices of :data:`READ_BYTES` into one
 preallocated buffer per block, as SQLite's incremental BLOB handles do, so no part is
 ever held twice in memory.
@@ -77,6 +85,38 @@ _CHANGE_LOG = (
     END';
     CREATE TRIGGER local_images_logged AFTER DELETE ON local_images
         FOR EACH ROW EXECUTE FUNCTION ris_log_image_removal()
+    """,
+    # 2: the context (``ref``, the distribution column) in every key, as Citus requires of
+    # a sharded table's primary and unique keys and of the foreign keys between co-located
+    # ones; the feature trigger logs under the row's own ref instead of looking it up.
+    # The ``key`` indexes keep the lookups by key alone (blobs of search results) fast.
+    """
+    ALTER TABLE local_features ALTER COLUMN ref SET NOT NULL;
+    ALTER TABLE local_features DROP CONSTRAINT local_features_key_fkey;
+    ALTER TABLE local_features DROP CONSTRAINT local_features_pkey;
+    ALTER TABLE local_images DROP CONSTRAINT local_images_pkey;
+    ALTER TABLE local_images ADD PRIMARY KEY (ref, key);
+    CREATE INDEX local_images_by_key ON local_images (key);
+    ALTER TABLE local_features ADD PRIMARY KEY (ref, key);
+    CREATE INDEX local_features_by_key ON local_features (key);
+    ALTER TABLE local_features ADD CONSTRAINT local_features_image
+        FOREIGN KEY (ref, key) REFERENCES local_images (ref, key) ON DELETE CASCADE;
+    ALTER TABLE local_tag_references DROP CONSTRAINT local_tag_references_pkey;
+    ALTER TABLE local_tag_references ADD PRIMARY KEY (ref, id);
+    CREATE INDEX local_tag_references_by_id ON local_tag_references (id);
+    CREATE OR REPLACE FUNCTION ris_log_features() RETURNS trigger LANGUAGE plpgsql AS '
+    BEGIN
+        IF TG_OP = ''DELETE'' THEN
+            INSERT INTO local_changes (ref, generation, key, removed)
+                SELECT c.ref, c.generation, OLD.key, true FROM local_contexts c WHERE c.ref = OLD.ref
+                ON CONFLICT (ref, generation, key) DO UPDATE SET removed = true;
+        ELSE
+            INSERT INTO local_changes (ref, generation, key, removed)
+                SELECT c.ref, c.generation, NEW.key, false FROM local_contexts c WHERE c.ref = NEW.ref
+                ON CONFLICT (ref, generation, key) DO UPDATE SET removed = false;
+        END IF;
+        RETURN NULL;
+    END'
     """,
 )
 

@@ -77,6 +77,12 @@ _MIGRATIONS = (
     MIGRATION,
     # An image stored by reference keeps its file's path here and no bytes.
     "ALTER TABLE local_images ADD COLUMN source TEXT",
+    # Each feature row names its context, as every other table does: on PostgreSQL that
+    # column is in the key, so the tables can be sharded by context (Citus, README).
+    """
+    ALTER TABLE local_features ADD COLUMN ref TEXT;
+    UPDATE local_features SET ref = (SELECT i.ref FROM local_images i WHERE i.key = local_features.key)
+    """,
 )
 
 
@@ -207,7 +213,7 @@ class LocalStore:
             except sqlite3.IntegrityError as exc:
                 raise ImageExistsError(f"image {image_id!r} already exists") from exc
             key = int(cursor.lastrowid or 0)
-            self._put_features(db, key, features)
+            self._put_features(db, ref, key, features)
         return key, generation
 
     def replace_image(self, ref: str, image_id: str, image: ImageData, features: FeatureRow) -> tuple[int, int]:
@@ -221,7 +227,7 @@ class LocalStore:
                 "WHERE key = ?",
                 (data, image.format, image.width, image.height, image.sha256, source, key),
             )
-            self._put_features(db, key, features)
+            self._put_features(db, ref, key, features)
         return key, generation
 
     def put_features(self, ref: str, image_id: str, features: FeatureRow) -> tuple[int, int]:
@@ -229,14 +235,14 @@ class LocalStore:
         with self.database.transaction() as db:
             generation = self._bump(db, ref)
             key = self._key(db, ref, image_id)
-            self._put_features(db, key, features)
+            self._put_features(db, ref, key, features)
         return key, generation
 
     @staticmethod
-    def _put_features(db: sqlite3.Connection, key: int, features: FeatureRow) -> None:
+    def _put_features(db: sqlite3.Connection, ref: str, key: int, features: FeatureRow) -> None:
         db.execute(
-            "INSERT OR REPLACE INTO local_features (key, algorithm, version, blob) VALUES (?, ?, ?, ?)",
-            (key, features.algorithm, features.version, features.blob),
+            "INSERT OR REPLACE INTO local_features (key, ref, algorithm, version, blob) VALUES (?, ?, ?, ?, ?)",
+            (key, ref, features.algorithm, features.version, features.blob),
         )
 
     def delete_image(self, ref: str, image_id: str) -> tuple[int, int]:
@@ -270,7 +276,7 @@ class LocalStore:
         """The stored features of an image."""
         rows = self.database.query(
             "SELECT i.key, f.algorithm, f.version, f.blob FROM local_images i "
-            "LEFT JOIN local_features f ON f.key = i.key WHERE i.ref = ? AND i.image_id = ?",
+            "LEFT JOIN local_features f ON f.ref = i.ref AND f.key = i.key WHERE i.ref = ? AND i.image_id = ?",
             (ref, image_id),
         )
         if not rows:
@@ -290,7 +296,8 @@ class LocalStore:
         while True:
             rows = self.database.query(
                 "SELECT i.key, i.image_id, f.algorithm, f.version, f.blob FROM local_images i "
-                "JOIN local_features f ON f.key = i.key WHERE i.ref = ? AND i.key > ? ORDER BY i.key LIMIT ?",
+                "JOIN local_features f ON f.ref = i.ref AND f.key = i.key "
+                "WHERE i.ref = ? AND i.key > ? ORDER BY i.key LIMIT ?",
                 (ref, after, chunk),
             )
             if not rows:
@@ -303,7 +310,8 @@ class LocalStore:
         (rows whose features are held in memory count as the held ones)."""
         rows = self.database.query(
             "SELECT i.key, i.image_id, f.algorithm, f.version, f.blob FROM local_images i "
-            "JOIN local_features f ON f.key = i.key WHERE i.ref = ? AND (f.algorithm != ? OR f.version != ?)",
+            "JOIN local_features f ON f.ref = i.ref AND f.key = i.key "
+            "WHERE i.ref = ? AND (f.algorithm != ? OR f.version != ?)",
             (ref, algorithm, version),
         )
         current = (self._current(FeatureRow(int(k), str(i), str(a), str(v), bytes(b))) for k, i, a, v, b in rows)

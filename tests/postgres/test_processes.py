@@ -40,7 +40,7 @@ def test_four_writers_and_two_searchers_killed_at_random_lose_and_duplicate_noth
     }
     searchers = {s: _start("search", postgres_url, "shared", str(PHOTOS)) for s in range(2)}
     kills = 0
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 420
     while any(p.poll() is None for p in writers.values()) and time.monotonic() < deadline:
         time.sleep(rng.uniform(0.5, 2.0))
         if kills < 8:

@@ -20,6 +20,7 @@ def test_serve_with_two_workers_on_a_postgresql_url(postgres_url: str, tmp_path:
         ),
         env={**os.environ, "RIS_DATABASE": postgres_url, "RIS_HOME": str(tmp_path / "home")},
         cwd=tmp_path,
+        startup=180,  # two worker processes importing on a loaded machine
     ) as server, httpx.Client(timeout=30) as client:
         base = f"{server.url}/api"
         for seed in range(4):

@@ -21,7 +21,9 @@ def ingest(url: str, context_name: str, acks: str, first: int, count: int) -> No
     with ris_core.open("local", database=url) as system, open(acks, "a", encoding="utf-8") as ack:
         context = system.context(context_name)
         for seed in order:
-            report = context.add_images([(f"p{seed}", photo_bytes(seed))])
+            # One thread, no extraction pool: a one-item batch would start (and stop) a
+            # pool of one process per core for each photo, which is most of a worker's time.
+            report = context.add_images([(f"p{seed}", photo_bytes(seed))], workers=1, progress=False)
             for item in report.items:
                 if item.status.value in ("added", "skipped", "updated"):
                     ack.write(item.image_id + "\n")
