@@ -202,7 +202,9 @@ def ingest(
     """
     report = IngestReport()
     total = len(work)
-    count = workers or os.cpu_count() or 1
+    # Never more workers than items: a one-item add extracts in this process instead of
+    # starting (and stopping) a pool of worker processes for it.
+    count = max(1, min(workers or os.cpu_count() or 1, total))
     by_reference = context.by_reference
     settled = _collisions(work)
     with context.system.backend.batch(count), ThreadPoolExecutor(count, thread_name_prefix="ris-ingest") as pool:
