@@ -95,7 +95,14 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="pickle of the extracted collection, made if missing")
     parser.add_argument("--only", choices=("join", "per-image"), help="one way only")
     parser.add_argument("--scale", type=int, help="the join over this many synthetic images plus the collection")
+    parser.add_argument(
+        "--hash-scale", type=int, nargs="+", help="the hash stage's part alone over this many synthetic codes"
+    )
     args = parser.parse_args()
+    if args.hash_scale:
+        for n in args.hash_scale:
+            print(" ".join(f"{name}: {value:,.3f};" for name, value in hash_part(n).items()), flush=True)
+        return
     keys, blobs, groups = collection(args.split, args.size, args.cache)
     if args.scale:
         for name, value in at_scale(args.scale, keys, blobs, groups).items():
@@ -256,6 +263,27 @@ def _peak_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def hash_part(n: int) -> dict[str, float]:
+    """The hash stage's part of ``find_duplicates`` alone (no keypoints) over ``n``
+    synthetic codes as :mod:`benchmarks.scale` makes them: the part of the join that
+    grows faster than linearly, measurable at sizes whose keypoint index would not fit."""
+    from benchmarks.scale import _load_codes, _synthetic_codes
+
+    index = RobustIndex(keypoint_duplicates=False)
+    _load_codes(index, _synthetic_codes(n, np.random.default_rng(_SCALE_SEED)))
+    _peak_reset()
+    began, began_cpu = time.perf_counter(), time.process_time()
+    found = sum(1 for _ in index.pairs(RobustEngine.duplicate_threshold, None))
+    return {
+        "images": float(n),
+        "hash part s": time.perf_counter() - began,
+        "hash part CPU s (all threads)": time.process_time() - began_cpu,
+        "peak MB": _peak_mb(),
+        "pairs": float(found),
+        "load average (1 min)": os.getloadavg()[0],
+    }
 
 
 def at_scale(n: int, keys: list[int], blobs: list[bytes], groups: dict[int, int]) -> dict[str, float]:

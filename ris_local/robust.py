@@ -276,15 +276,21 @@ class RobustIndex(FeatureIndex):
 def _hash_pairs(
     core: CascadeIndex, threshold: float, ok: npt.NDArray[np.bool_], policy: ScoringPolicy
 ) -> Iterable[tuple[int, int, int]]:
-    """Row pairs whose hash similarity may reach ``threshold`` (the smaller row first),
-    with their summed hash distance."""
+    """Row pairs the hash look proposes (the smaller row first), with their summed hash
+    distance: those within ``SEARCH_RADIUS`` summed bits whose DCT codes (direct or
+    mirrored) are within ``MAX_JOIN_BITS``, whatever the threshold; and, at a threshold
+    whose hash similarity alone reaches further, every pair within that radius.
+
+    The reach is fixed rather than the threshold's own hash radius because a pair's score
+    is not its hash similarity: keypoints or thumbnails can lift a pair 20 bits apart
+    above any threshold. A reach that shrank with the threshold made a run at 80 miss
+    pairs that a run at 60 scored above 80; with a fixed reach, a run at a higher
+    threshold proposes every hash pair a lower one does (down to the brute-force floor)."""
     radius = hash_radius(threshold, policy)
-    if radius < 0:
-        return
     live = np.flatnonzero(ok)
     if radius >= SEARCH_RADIUS:
         # Below the self-join's reach: every pair, by brute force (quadratic, like the
-        # number of pairs such a threshold admits).
+        # number of pairs such a threshold admits); this covers the fixed reach too.
         for index, a in enumerate(live[:-1].tolist()):
             rest = live[index + 1 :]
             codes = core.stored_codes(np.array([a]))[0]
@@ -293,8 +299,9 @@ def _hash_pairs(
             for b, d in zip(rest[close].tolist(), distance[close].tolist(), strict=True):
                 yield a, b, d
         return
+    radius = SEARCH_RADIUS
     # Direct and mirrored candidates in one pass over the tables (sorted, each pair once).
-    pairs = core.mih.pairs(min(radius, MAX_JOIN_BITS), probes=core.other[:, 1], direct=True)
+    pairs = core.mih.pairs(MAX_JOIN_BITS, probes=core.other[:, 1], direct=True)
     pairs = pairs[ok[pairs[:, 0]] & ok[pairs[:, 1]]]
     codes = core.stored_codes(np.arange(len(core.keys)))
     a, b = pairs[:, 0], pairs[:, 1]
