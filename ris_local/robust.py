@@ -35,6 +35,7 @@ from ris_local.features.layout import Features, KeypointSet
 from ris_local.index.blocks import from_blocks, to_blocks
 from ris_local.index.cascade import CascadeIndex, hash_distances, hash_radius
 from ris_local.index.keypoint_join import QueryBatch, voted_pairs
+from ris_local.index.multiindex import MultiIndex
 from ris_local.scoring.decision import Decision, Stage, decide, is_flat
 from ris_local.scoring.evidence import Evidence
 from ris_local.scoring.gather import gather
@@ -277,15 +278,20 @@ def _hash_pairs(
     core: CascadeIndex, threshold: float, ok: npt.NDArray[np.bool_], policy: ScoringPolicy
 ) -> Iterable[tuple[int, int, int]]:
     """Row pairs the hash look proposes (the smaller row first), with their summed hash
-    distance: those within ``SEARCH_RADIUS`` summed bits whose DCT codes (direct or
-    mirrored) are within ``MAX_JOIN_BITS``, whatever the threshold; and, at a threshold
-    whose hash similarity alone reaches further, every pair within that radius.
+    distance: those within ``SEARCH_RADIUS`` summed bits whose DCT codes or whose
+    gradient codes (direct or mirrored) are within ``MAX_JOIN_BITS``, whatever the
+    threshold; and, at a threshold whose hash similarity alone reaches further, every
+    pair within that radius.
 
     The reach is fixed rather than the threshold's own hash radius because a pair's score
     is not its hash similarity: keypoints or thumbnails can lift a pair 20 bits apart
     above any threshold. A reach that shrank with the threshold made a run at 80 miss
     pairs that a run at 60 scored above 80; with a fixed reach, a run at a higher
-    threshold proposes every hash pair a lower one does (down to the brute-force floor)."""
+    threshold proposes every hash pair a lower one does (down to the brute-force floor).
+    Both codes are joined because a summed distance of ``2 * MAX_JOIN_BITS + 1`` or less
+    puts one of them within ``MAX_JOIN_BITS`` (pigeonhole): every such pair is found,
+    and a thumbnail-linked crop whose DCT code moved 16 bits but its gradient code 2
+    (held-out half, quick size) is not lost."""
     radius = hash_radius(threshold, policy)
     live = np.flatnonzero(ok)
     if radius >= SEARCH_RADIUS:
@@ -301,7 +307,12 @@ def _hash_pairs(
         return
     radius = SEARCH_RADIUS
     # Direct and mirrored candidates in one pass over the tables (sorted, each pair once).
-    pairs = core.mih.pairs(MAX_JOIN_BITS, probes=core.other[:, 1], direct=True)
+    by_dct = core.mih.pairs(MAX_JOIN_BITS, probes=core.other[:, 1], direct=True)
+    gradient = MultiIndex()
+    gradient.replace(np.ascontiguousarray(core.other[:, 0]))
+    by_gradient = gradient.pairs(MAX_JOIN_BITS, probes=np.ascontiguousarray(core.other[:, 2]), direct=True)
+    del gradient
+    pairs = np.unique(np.concatenate([by_dct, by_gradient]), axis=0)
     pairs = pairs[ok[pairs[:, 0]] & ok[pairs[:, 1]]]
     codes = core.stored_codes(np.arange(len(core.keys)))
     a, b = pairs[:, 0], pairs[:, 1]
