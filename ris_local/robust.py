@@ -166,8 +166,11 @@ class RobustIndex(FeatureIndex):
         blobs: BlobReader | None = None,
         progress: Progress | None = None,
     ) -> Iterable[tuple[int, int, Score]]:
-        """Pairs at or above ``threshold``, in one join: candidates from a multi-index
-        self-join of the hash codes and (with ``keypoint_duplicates``) from the keypoint
+        """Pairs at or above ``threshold``, in one join: candidates from multi-index
+        self-joins of the DCT and gradient codes (the same reach at every threshold whose
+        hash radius is under ``SEARCH_RADIUS``, see :func:`_hash_pairs`, so a run never
+        misses a pair that a run at a lower threshold scores above it through the same
+        candidates) and (with ``keypoint_duplicates``) from the keypoint
         join (:mod:`ris_local.index.keypoint_join`: every image's keypoints, as a query's
         when the stored ``blobs`` can be read, looked up a batch at a time over the
         selective words); each candidate pair is then scored as
