@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import dataset
+from benchmarks.crops import cut_crops
 from benchmarks.dataset import Sizes
 from benchmarks.methods import extract_all
 from benchmarks.metrics import PairScores, pair_scores
-from benchmarks.sources import available_sources
-from benchmarks.split import SPLITS, Split
+from benchmarks.sources import available_sources, load_photos
+from benchmarks.split import SPLITS, Split, split_photos
 from benchmarks.transforms import TRANSFORMS
 from ris_local.engine import BlobReader
 from ris_local.robust import RobustEngine, RobustIndex
@@ -64,9 +65,9 @@ def _duplicates_only(
     groups, without making its thousands of queries: the same draws from the same
     generators in the same order (a query's transform has a seed of its own, drawn when
     its job is made), and only the images the collection holds."""
-    photos = dataset.load_photos(sources)
-    cut, backdrop_photos = dataset.split_photos(photos, split)
-    crops = dataset.cut_crops(cut, sizes.targets, sizes.index, sizes.negatives, seed)
+    photos = load_photos(sources)
+    cut, backdrop_photos = split_photos(photos, split)
+    crops = cut_crops(cut, sizes.targets, sizes.index, sizes.negatives, seed)
     rng = np.random.default_rng(seed + 1)
     backdrops = dataset._Backdrops(backdrop_photos, np.random.default_rng(seed + 2))
     chosen = list(range(len(TRANSFORMS)))

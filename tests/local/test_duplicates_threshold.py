@@ -79,8 +79,8 @@ def test_a_run_finds_every_pair_a_lower_run_scores_above_its_threshold(context: 
     for image, group in low.items():
         members.setdefault(group, []).append(image)
     checked = 0
-    for group in members.values():
-        for a, b in itertools.combinations(sorted(group), 2):
+    for images in members.values():
+        for a, b in itertools.combinations(sorted(images), 2):
             score = context.compare_images(a, b).similarity  # type: ignore[attr-defined]
             if score >= threshold:
                 checked += 1
