@@ -15,6 +15,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
+import multiprocessing
 import pickle
 import sys
 import time
@@ -22,11 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.dataset import build_dataset
+from benchmarks import dataset
+from benchmarks.crops import cut_crops
+from benchmarks.dataset import Sizes
 from benchmarks.methods import extract_all
 from benchmarks.metrics import PairScores, pair_scores
-from benchmarks.sources import available_sources
-from benchmarks.split import SPLITS
+from benchmarks.sources import available_sources, load_photos
+from benchmarks.split import SPLITS, Split, split_photos
+from benchmarks.transforms import TRANSFORMS
 from ris_local.engine import BlobReader
 from ris_local.robust import RobustEngine, RobustIndex
 
@@ -44,14 +48,60 @@ def collection(split: str, size: str, cache: Path | None) -> tuple[list[int], li
     from benchmarks.__main__ import FULL, MEDIUM, QUICK
 
     sizes = {"quick": QUICK, "medium": MEDIUM, "full": FULL}[size]
-    data = build_dataset(tuple(available_sources()), sizes, split=split)  # type: ignore[arg-type]
-    keys = list(data.duplicates)
-    blobs, _ = extract_all(_ENGINE, [data.duplicates[k] for k in keys])
-    found = (keys, blobs, dict(data.duplicate_groups))
+    duplicates, duplicate_groups = _duplicates_only(tuple(available_sources()), sizes, split)  # type: ignore[arg-type]
+    keys = list(duplicates)
+    blobs, _ = extract_all(_ENGINE, [duplicates[k] for k in keys])
+    found = (keys, blobs, dict(duplicate_groups))
     if cache is not None:
         with cache.open("wb") as file:
             pickle.dump(found, file)
     return found
+
+
+def _duplicates_only(
+    sources: tuple[str, ...], sizes: Sizes, split: Split, seed: int = 20240501
+) -> tuple[dict[int, bytes], dict[int, int]]:
+    """``build_dataset(sources, sizes, seed, split=split)``'s duplicate collection and
+    groups, without making its thousands of queries: the same draws from the same
+    generators in the same order (a query's transform has a seed of its own, drawn when
+    its job is made), and only the images the collection holds."""
+    photos = load_photos(sources)
+    cut, backdrop_photos = split_photos(photos, split)
+    crops = cut_crops(cut, sizes.targets, sizes.index, sizes.negatives, seed)
+    rng = np.random.default_rng(seed + 1)
+    backdrops = dataset._Backdrops(backdrop_photos, np.random.default_rng(seed + 2))
+    chosen = list(range(len(TRANSFORMS)))
+    targets = crops.targets
+    for which in chosen:  # the positive queries' draws
+        count = min(sizes.queries_per_transform, len(targets))
+        for _ in sorted(rng.choice(len(targets), count, replace=False)):
+            rng.integers(2**31)
+            backdrops.for_transform(TRANSFORMS[which])
+    whole = [i for i in chosen if not TRANSFORMS[i].cuts]
+    for _ in crops.negatives:  # the negative queries' draws
+        which = int(rng.choice(whole))
+        rng.integers(2**31)
+        backdrops.for_transform(TRANSFORMS[which])
+    picked = rng.choice(len(targets), min(sizes.duplicate_groups, len(targets)), replace=False)
+    heads = [targets[i] for i in sorted(picked)]
+    copies_from = [i for i in chosen if TRANSFORMS[i].duplicate]
+    copy_jobs = []
+    for crop in heads:
+        count = int(rng.integers(1, 3))
+        for pick in rng.choice(len(copies_from), min(count, len(copies_from)), replace=False):
+            which = copies_from[int(pick)]
+            copy_jobs.append((crop, which, int(rng.integers(2**31)), backdrops.for_transform(TRANSFORMS[which])))
+    first_seed = dataset.HELD_OUT_GRAPHIC_SEEDS if split == "held-out" else 0
+    unseen = range(first_seed + sizes.graphics, first_seed + sizes.graphics + sizes.graphic_negatives)
+    with multiprocessing.get_context("forkserver").Pool(2) as pool:
+        originals = dict(pool.map(dataset._original, [*heads, *crops.negatives], chunksize=16))
+        copies = pool.map(dataset._transformed, copy_jobs, chunksize=16)
+        singletons = pool.map(dataset._graphic_job, [(s, None, 0) for s in unseen], chunksize=16)
+    duplicates, groups = dataset._duplicate_collection(heads, copies, crops.negatives, originals)
+    for _, data in singletons:
+        key = len(duplicates)
+        duplicates[key], groups[key] = data, -1 - key
+    return duplicates, groups
 
 
 def _reader(keys: list[int], blobs: list[bytes]) -> BlobReader:
@@ -95,7 +145,14 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="pickle of the extracted collection, made if missing")
     parser.add_argument("--only", choices=("join", "per-image"), help="one way only")
     parser.add_argument("--scale", type=int, help="the join over this many synthetic images plus the collection")
+    parser.add_argument(
+        "--hash-scale", type=int, nargs="+", help="the hash stage's part alone over this many synthetic codes"
+    )
     args = parser.parse_args()
+    if args.hash_scale:
+        for n in args.hash_scale:
+            print(" ".join(f"{name}: {value:,.3f};" for name, value in hash_part(n).items()), flush=True)
+        return
     keys, blobs, groups = collection(args.split, args.size, args.cache)
     if args.scale:
         for name, value in at_scale(args.scale, keys, blobs, groups).items():
@@ -161,21 +218,28 @@ class SyntheticCollection:
 
     def _block(self, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Packed keypoints, signature rests and words of the images of one block of
-        ``_BLOCK`` rows (made at once from the block's seed; the last block is kept)."""
+        ``_BLOCK`` rows (made at once from the block's seeds; the last block is kept)."""
         if self._cached is not None and self._cached[0] == block:
             return self._cached[1]
-        rng = np.random.default_rng((_SCALE_SEED, block))
-        count = _BLOCK * (_SYNTHETIC_NORMAL + _SYNTHETIC_MIRRORED)
+        parts = [self._part(block, 0, _INDEX_KEYPOINTS), self._part(block, 1, _KEYPOINTS - _INDEX_KEYPOINTS)]
+        made = tuple(np.concatenate([first, rest], axis=1) for first, rest in zip(*parts, strict=True))
+        self._cached = (block, made)  # type: ignore[assignment]
+        return made  # type: ignore[return-value]
+
+    def _part(self, block: int, part: int, per: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Keypoints ``per`` per image of one block, from a generator of their own: part 0
+        is what the index holds (its first ``_INDEX_KEYPOINTS``), so the index is built
+        without making the rest."""
+        rng = np.random.default_rng((_SCALE_SEED, block, part))
+        count = _BLOCK * per
         copied = rng.integers(0, len(self.words), count)
         position = rng.integers(0, 2**20, count, dtype=np.uint32)
         packed = (self.packed[copied] & np.uint32(0xFFF00000)) | position
         words = np.empty((count, 4), np.uint16)
         words[:, 0] = self.words[copied]
         words[:, 1:] = self.words[rng.integers(0, len(self.words), (count, 3))]
-        shape = (_BLOCK, _SYNTHETIC_NORMAL + _SYNTHETIC_MIRRORED)
-        made = (packed.reshape(shape), self.rest[copied].reshape(shape), words.reshape(*shape, 4))
-        self._cached = (block, made)
-        return made
+        shape = (_BLOCK, per)
+        return packed.reshape(shape), self.rest[copied].reshape(shape), words.reshape(*shape, 4)
 
     def keypoints(self, row: int) -> tuple[object, object]:
         """The normal and mirrored keypoint sets of synthetic image ``row``."""
@@ -224,7 +288,7 @@ class SyntheticCollection:
         packed = np.empty(self.n * per, np.uint32)
         rest = np.empty(self.n * per, np.uint16)
         for block in range(0, (self.n + _BLOCK - 1) // _BLOCK):
-            block_packed, block_rest, block_words = self._block(block)
+            block_packed, block_rest, block_words = self._part(block, 0, per)
             first, last = block * _BLOCK, min(self.n, (block + 1) * _BLOCK)
             at = slice(first * per, last * per)
             taken = last - first
@@ -241,6 +305,7 @@ class SyntheticCollection:
 
 
 _INDEX_KEYPOINTS = 200
+_KEYPOINTS = _SYNTHETIC_NORMAL + _SYNTHETIC_MIRRORED
 _BLOCK = 256  # synthetic images whose keypoints are made together
 
 
@@ -256,6 +321,27 @@ def _peak_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def hash_part(n: int) -> dict[str, float]:
+    """The hash stage's part of ``find_duplicates`` alone (no keypoints) over ``n``
+    synthetic codes as :mod:`benchmarks.scale` makes them: the part of the join that
+    grows faster than linearly, measurable at sizes whose keypoint index would not fit."""
+    from benchmarks.scale import _load_codes, _synthetic_codes
+
+    index = RobustIndex(keypoint_duplicates=False)
+    _load_codes(index, _synthetic_codes(n, np.random.default_rng(_SCALE_SEED)))
+    _peak_reset()
+    began, began_cpu = time.perf_counter(), time.process_time()
+    found = sum(1 for _ in index.pairs(RobustEngine.duplicate_threshold, None))
+    return {
+        "images": float(n),
+        "hash part s": time.perf_counter() - began,
+        "hash part CPU s (all threads)": time.process_time() - began_cpu,
+        "peak MB": _peak_mb(),
+        "pairs": float(found),
+        "load average (1 min)": os.getloadavg()[0],
+    }
 
 
 def at_scale(n: int, keys: list[int], blobs: list[bytes], groups: dict[int, int]) -> dict[str, float]:

@@ -35,6 +35,7 @@ from ris_local.features.layout import Features, KeypointSet
 from ris_local.index.blocks import from_blocks, to_blocks
 from ris_local.index.cascade import CascadeIndex, hash_distances, hash_radius
 from ris_local.index.keypoint_join import QueryBatch, voted_pairs
+from ris_local.index.multiindex import MultiIndex
 from ris_local.scoring.decision import Decision, Stage, decide, is_flat
 from ris_local.scoring.evidence import Evidence
 from ris_local.scoring.gather import gather
@@ -165,8 +166,11 @@ class RobustIndex(FeatureIndex):
         blobs: BlobReader | None = None,
         progress: Progress | None = None,
     ) -> Iterable[tuple[int, int, Score]]:
-        """Pairs at or above ``threshold``, in one join: candidates from a multi-index
-        self-join of the hash codes and (with ``keypoint_duplicates``) from the keypoint
+        """Pairs at or above ``threshold``, in one join: candidates from multi-index
+        self-joins of the DCT and gradient codes (the same reach at every threshold whose
+        hash radius is under ``SEARCH_RADIUS``, see :func:`_hash_pairs`, so a run never
+        misses a pair that a run at a lower threshold scores above it through the same
+        candidates) and (with ``keypoint_duplicates``) from the keypoint
         join (:mod:`ris_local.index.keypoint_join`: every image's keypoints, as a query's
         when the stored ``blobs`` can be read, looked up a batch at a time over the
         selective words); each candidate pair is then scored as
@@ -276,15 +280,26 @@ class RobustIndex(FeatureIndex):
 def _hash_pairs(
     core: CascadeIndex, threshold: float, ok: npt.NDArray[np.bool_], policy: ScoringPolicy
 ) -> Iterable[tuple[int, int, int]]:
-    """Row pairs whose hash similarity may reach ``threshold`` (the smaller row first),
-    with their summed hash distance."""
+    """Row pairs the hash look proposes (the smaller row first), with their summed hash
+    distance: those within ``SEARCH_RADIUS`` summed bits whose DCT codes or whose
+    gradient codes (direct or mirrored) are within ``MAX_JOIN_BITS``, whatever the
+    threshold; and, at a threshold whose hash similarity alone reaches further, every
+    pair within that radius.
+
+    The reach is fixed rather than the threshold's own hash radius because a pair's score
+    is not its hash similarity: keypoints or thumbnails can lift a pair 20 bits apart
+    above any threshold. A reach that shrank with the threshold made a run at 80 miss
+    pairs that a run at 60 scored above 80; with a fixed reach, a run at a higher
+    threshold proposes every hash pair a lower one does (down to the brute-force floor).
+    Both codes are joined because a summed distance of ``2 * MAX_JOIN_BITS + 1`` or less
+    puts one of them within ``MAX_JOIN_BITS`` (pigeonhole): every such pair is found,
+    and a thumbnail-linked crop whose DCT code moved 16 bits but its gradient code 2
+    (held-out half, quick size) is not lost."""
     radius = hash_radius(threshold, policy)
-    if radius < 0:
-        return
     live = np.flatnonzero(ok)
     if radius >= SEARCH_RADIUS:
         # Below the self-join's reach: every pair, by brute force (quadratic, like the
-        # number of pairs such a threshold admits).
+        # number of pairs such a threshold admits); this covers the fixed reach too.
         for index, a in enumerate(live[:-1].tolist()):
             rest = live[index + 1 :]
             codes = core.stored_codes(np.array([a]))[0]
@@ -293,8 +308,14 @@ def _hash_pairs(
             for b, d in zip(rest[close].tolist(), distance[close].tolist(), strict=True):
                 yield a, b, d
         return
+    radius = SEARCH_RADIUS
     # Direct and mirrored candidates in one pass over the tables (sorted, each pair once).
-    pairs = core.mih.pairs(min(radius, MAX_JOIN_BITS), probes=core.other[:, 1], direct=True)
+    by_dct = core.mih.pairs(MAX_JOIN_BITS, probes=core.other[:, 1], direct=True)
+    gradient = MultiIndex()
+    gradient.replace(np.ascontiguousarray(core.other[:, 0]))
+    by_gradient = gradient.pairs(MAX_JOIN_BITS, probes=np.ascontiguousarray(core.other[:, 2]), direct=True)
+    del gradient
+    pairs = np.unique(np.concatenate([by_dct, by_gradient]), axis=0)
     pairs = pairs[ok[pairs[:, 0]] & ok[pairs[:, 1]]]
     codes = core.stored_codes(np.arange(len(core.keys)))
     a, b = pairs[:, 0], pairs[:, 1]

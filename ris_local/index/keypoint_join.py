@@ -23,6 +23,9 @@ the verification for a few pairs:
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import os
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -49,6 +52,8 @@ MAX_LIST = 32
 MIN_SHARED = 5
 #: Candidates kept per image, best-voted first.
 PER_ROW = 2
+#: Threads matching batches (NumPy releases the GIL in the loops that matter).
+_THREADS = max(1, min(2, os.cpu_count() or 1))
 
 
 def voted_pairs(
@@ -65,40 +70,69 @@ def voted_pairs(
     query row of ``batches``, its ``PER_ROW`` best-voted ``rows_ok`` rows through the
     CSR postings (``starts`` per word; ``rows``, ``packed``, ``rest`` per posting).
     ``progress`` is called after each batch."""
-    lengths = np.diff(starts)
+    selective = _Selective.of(starts, rows, packed, rest, rows_ok)
     found = [np.empty(0, np.int64)]
-    for batch in batches:
-        found.append(_batch_pairs(starts, lengths, rows, packed, rest, idf, rows_ok, batch))
-        if progress is not None:
-            progress()
+    # Batches are made (reading blobs: Python, under the GIL) while earlier ones are
+    # matched on the pool (NumPy's sorts and bit tests release it); a few in flight
+    # bound the memory.
+    with concurrent.futures.ThreadPoolExecutor(_THREADS) as pool:
+        pending: collections.deque[concurrent.futures.Future[I64]] = collections.deque()
+        for batch in batches:
+            pending.append(pool.submit(_batch_pairs, selective, idf, batch))
+            while len(pending) > 2 * _THREADS or (pending and pending[0].done()):
+                found.append(pending.popleft().result())
+                if progress is not None:
+                    progress()
+        while pending:
+            found.append(pending.popleft().result())
+            if progress is not None:
+                progress()
     keys = np.unique(np.concatenate(found))
     return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
 
 
-def _batch_pairs(
-    starts: I64,
-    lengths: I64,
-    rows: U32,
-    packed: U32,
-    rest: U16,
-    idf: F64,
-    rows_ok: npt.NDArray[np.bool_],
-    batch: QueryBatch,
-) -> I64:
+class _Selective:
+    """The postings of the selective words only, ``rows_ok`` rows only, with their
+    signatures worked out once (a batch would otherwise unpack each posting again for
+    every query entry that names its word)."""
+
+    def __init__(self, starts: I64, rows: I64, signatures: U32) -> None:
+        self.starts, self.rows, self.signatures = starts, rows, signatures
+        self.lengths = np.diff(starts)
+
+    @classmethod
+    def of(cls, starts: I64, rows: U32, packed: U32, rest: U16, rows_ok: npt.NDArray[np.bool_]) -> _Selective:
+        lengths = np.diff(starts)
+        keep = (lengths > 0) & (lengths <= MAX_LIST)
+        where = ranges(starts[:-1][keep], starts[1:][keep])
+        owner = rows[where].astype(np.int64)
+        usable = rows_ok[owner]
+        kept_lengths = np.zeros(len(lengths), np.int64)
+        word = np.repeat(np.flatnonzero(keep), lengths[keep])
+        kept_lengths[:] = np.bincount(word[usable], minlength=len(lengths))
+        kept_starts = np.concatenate([[0], np.cumsum(kept_lengths)]).astype(np.int64)
+        where = where[usable]
+        return cls(kept_starts, owner[usable], signatures(packed[where], rest[where]))
+
+
+def _batch_pairs(selective: _Selective, idf: F64, batch: QueryBatch) -> I64:
     """Keys ``min << 32 | max`` of one batch's candidate pairs."""
     query_row, keypoint, word, signature = batch
-    selective = (lengths[word] > 0) & (lengths[word] <= MAX_LIST)
-    query_row, keypoint, word, signature = (
-        query_row[selective],
-        keypoint[selective],
-        word[selective],
-        signature[selective],
+    lengths = selective.lengths[word]
+    named = lengths > 0
+    query_row, keypoint, word, signature, lengths = (
+        query_row[named],
+        keypoint[named],
+        word[named],
+        signature[named],
+        lengths[named],
     )
-    where = ranges(starts[word], starts[word + 1])
-    entry = np.repeat(np.arange(len(word), dtype=np.int64), lengths[word])
-    other = rows[where].astype(np.int64)
-    close = np.bitwise_count(signatures(packed[where], rest[where]) ^ signature[entry]) <= SIGNATURE_RADIUS
-    close &= rows_ok[other] & (other != query_row[entry])
+    begin = selective.starts[word]
+    where = ranges(begin, begin + lengths)
+    entry = np.repeat(np.arange(len(word), dtype=np.int64), lengths)
+    other = selective.rows[where]
+    close = np.bitwise_count(selective.signatures[where] ^ signature[entry]) <= SIGNATURE_RADIUS
+    close &= other != query_row[entry]
     entry, other = entry[close], other[close]
     if not len(entry):
         return np.empty(0, np.int64)
