@@ -14,6 +14,7 @@ false pair is given is one more chance to pass, and most of a search's time.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from ris_local.features.layout import Features, KeypointSet
 from ris_local.index import centres
@@ -22,7 +23,7 @@ from ris_local.scoring import colour, thumbnails
 from ris_local.scoring.decision import hash_similarity, is_flat, keypoint_similarity, upright_similarity
 from ris_local.scoring.evidence import Evidence, KeypointEvidence, ThumbnailLook
 from ris_local.scoring.policy import POLICY, ScoringPolicy
-from ris_local.scoring.verification import Match, signatures, unpack, verify
+from ris_local.scoring.verification import Match, border_over_detail, signatures, unpack, verify
 
 __all__ = ["canonical", "gather", "hash_distance", "verify_sets"]
 
@@ -119,7 +120,22 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
     if match.matrix is not None and query.chroma.size and stored.chroma.size:
         query_chroma = colour.mirrored(query.chroma) if mirrored else query.chroma
         clash = colour.clashes(query_chroma, stored.chroma, match.matrix)
-    return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, clash)
+    borders = match.matrix is not None and _borders_clash(query, stored, mirrored, match.matrix)
+    return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, clash, borders)
+
+
+def _borders_clash(query: Features, stored: Features, mirrored: bool, matrix: npt.NDArray[np.float64]) -> bool:
+    """Whether the fitted transform lays either side's trimmed border over the other's
+    detail (see :func:`~ris_local.scoring.verification.border_over_detail`), each way."""
+    left, top, right, bottom = query.border
+    query_border = (right, top, left, bottom) if mirrored else query.border
+    query_thumbnail = np.fliplr(query.thumbnail) if mirrored else query.thumbnail
+    query_frame = (query.size[0] / 2, query.size[1] / 2)
+    stored_frame = (stored.size[0] / 2, stored.size[1] / 2)
+    inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
+    return border_over_detail(query_border, query_frame, stored.thumbnail, matrix) or border_over_detail(
+        stored.border, stored_frame, query_thumbnail, inverse
+    )
 
 
 def _centre_distance(query: Features, stored: Features, mirrored: bool) -> int:
@@ -182,7 +198,7 @@ def gather(a: Features, b: Features, policy: ScoringPolicy = POLICY) -> Evidence
     if hash_similarity(distance, flat, policy) >= policy.sure_similarity:
         return Evidence(distance, flat, counts)
     verified = _keypoints(first, second, policy)
-    if (verified is not None and verified.colours_clash) or keypoint_similarity(
+    if (verified is not None and (verified.colours_clash or verified.borders_clash)) or keypoint_similarity(
         verified, policy
     ) >= policy.thumbnails_below:
         return Evidence(distance, flat, counts, verified)
