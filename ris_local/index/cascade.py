@@ -272,7 +272,7 @@ class CascadeIndex:
                 query_frame,
                 (float(self.sizes[row, 0]), float(self.sizes[row, 1])),
             )
-            if match is not None:
+            if match is not None and not match.ambiguous:
                 matches[int(row)] = match
                 confident = confident or keypoint_similarity(match, self.policy) >= self.policy.thumbnails_below
         return matches, best

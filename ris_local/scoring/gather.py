@@ -105,23 +105,37 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
     the mirror a second time and mostly gives a false pair one more chance."""
     tries = ((first, second, False), (second, first, False), (first, second, True))
     best: tuple[float, Match, Features, Features, bool] | None = None
+    ambiguous: tuple[Match, Features, Features, bool] | None = None
     for query, stored, mirrored in tries:
         if best is not None and best[0] >= policy.thumbnails_below:
             break
         kps = query.mirrored if mirrored else query.normal
         match = verify_sets(kps, query.size, stored.normal, stored.n_index, stored.size)
+        if match is not None and match.ambiguous:
+            ambiguous = ambiguous or (match, query, stored, mirrored)
+            continue
         sim = keypoint_similarity(match, policy)
         if match is not None and (best is None or sim > best[0]):
             best = (sim, match, query, stored, mirrored)
     if best is None:
+        # A repeating picture's match says nothing for the pair, but its colours can
+        # still say it is another picture (two logos of one layout repeat their letters).
+        if ambiguous is not None and _colours_clash(*ambiguous):
+            match = ambiguous[0]
+            return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, True)
         return None
     _, match, query, stored, mirrored = best
-    clash = False
-    if match.matrix is not None and query.chroma.size and stored.chroma.size:
-        query_chroma = colour.mirrored(query.chroma) if mirrored else query.chroma
-        clash = colour.clashes(query_chroma, stored.chroma, match.matrix)
+    clash = _colours_clash(match, query, stored, mirrored)
     borders = match.matrix is not None and _borders_clash(query, stored, mirrored, match.matrix)
     return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, clash, borders)
+
+
+def _colours_clash(match: Match, query: Features, stored: Features, mirrored: bool) -> bool:
+    """Whether the colours carried through the match's transform clash (see :mod:`ris_local.scoring.colour`)."""
+    if match.matrix is None or not query.chroma.size or not stored.chroma.size:
+        return False
+    query_chroma = colour.mirrored(query.chroma) if mirrored else query.chroma
+    return colour.clashes(query_chroma, stored.chroma, match.matrix)
 
 
 def _borders_clash(query: Features, stored: Features, mirrored: bool, matrix: npt.NDArray[np.float64]) -> bool:
