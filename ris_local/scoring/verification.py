@@ -142,11 +142,10 @@ def _fit(
     numbers, so a hypothesis is ``z -> a z + b``. Seeded by the input size: the same
     matches always give the same answer.
 
-    The third value is the *rival*: the most inliers (distinct keypoints on both sides),
-    outside the best one's, of a hypothesis that puts the best one's inliers somewhere
-    else (``_RIVAL_SHIFT`` or more away). A repeating picture (a brick wall, a tiled
-    floor) aligns with another part of itself shifted by a period nearly as well as with
-    itself.
+    The third value is the *rival*: the most inliers, outside the best one's, of a
+    hypothesis that puts the best one's inliers somewhere else (``_RIVAL_SHIFT`` or
+    more away). A repeating picture (a brick wall, a tiled floor) aligns with another
+    part of itself shifted by a period nearly as well as with itself.
     """
     zs = src[:, 0].astype(np.float64) + 1j * src[:, 1]
     zd = dst[:, 0].astype(np.float64) + 1j * dst[:, 1]
@@ -167,13 +166,7 @@ def _fit(
     inliers = close[best]
     centre = zs[inliers].mean()
     elsewhere = np.abs((a - a[best]) * centre + b - b[best]) >= _RIVAL_SHIFT
-    rivals = close[elsewhere] & ~inliers
-    rival = 0
-    if len(rivals):
-        # Counted as the best one is (see verify): distinct keypoints on both sides, not
-        # tentative matches, which repeat wherever a visual word does.
-        taken = rivals[int(np.argmax(rivals.sum(axis=1)))]
-        rival = min(len(np.unique(src_ids[taken])), len(np.unique(dst_ids[taken])))
+    rival = int((close[elsewhere] & ~inliers).sum(axis=1).max(initial=0))
     # Refine on the inliers by least squares, and take the inliers of the refined model.
     ms, md = zs[inliers].mean(), zd[inliers].mean()
     spread = np.vdot(zs[inliers] - ms, zs[inliers] - ms).real
@@ -237,9 +230,6 @@ def verify(
     # matched is a guess, and two crops of one brick wall match that way. Both counts are
     # taken beyond the chance level (see ScoringPolicy.chance), which random rivals reach.
     chance = _RIVAL_CHANCE * np.sqrt(len(query_idx))
-    # Both counts are distinct keypoints: a rival counted in tentative matches (many to
-    # many) against the best one's distinct keypoints made strong copies of graphics whose
-    # shapes or letters repeat ambiguous (a rival of 112 matches against 177 keypoints).
     ambiguous = bool(rival - chance >= _RIVAL_SHARE * (distinct - chance))
     hull = cv2.contourArea(cv2.convexHull(src[inliers].astype(np.float32)))
     coverage, shared = _coverage(np.asarray(matrix, np.float64), query_size, cand_size)
