@@ -397,8 +397,11 @@ class RobustEngine(Engine):
     algorithm: ClassVar[str] = "ris-hash+orb"
     #: 7: every operation scores a pair by the one decision (the scores of 6 differed
     #: between search, duplicates and compare). 8: every view comes from one decode
-    #: (issue 14), which moves the hash codes and chroma maps a little.
-    version: ClassVar[str] = "9"
+    #: (issue 14), which moves the hash codes and chroma maps a little. 9: gather gates its
+    #: looks on the pair's own evidence. 10: containment and heavy crops (issue 13): wider
+    #: scales, coarse keypoints indexed, more keypoints in the blob, the border and
+    #: repetition checks (blob layout 6).
+    version: ClassVar[str] = "10"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 

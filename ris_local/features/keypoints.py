@@ -16,7 +16,18 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["GRID", "MAX_KEYPOINTS", "WORK_SIDE", "Keypoints", "concatenate", "detect", "shrink", "work_image"]
+__all__ = [
+    "GRID",
+    "MAX_KEYPOINTS",
+    "WORK_SIDE",
+    "Keypoints",
+    "concatenate",
+    "detect",
+    "select",
+    "shrink",
+    "strongest",
+    "work_image",
+]
 
 #: Longer side, in pixels, of the image ORB runs on.
 WORK_SIDE = 384
@@ -25,12 +36,18 @@ GRID = 256
 MAX_KEYPOINTS = 400
 
 # A low FAST threshold and small border let smooth, blurry photographs keep corners.
-_ORB = cv2.ORB.create(
-    nfeatures=MAX_KEYPOINTS, scaleFactor=1.2, nlevels=8, edgeThreshold=19, patchSize=19, fastThreshold=5
-)
-_SENSITIVE_ORB = cv2.ORB.create(
-    nfeatures=MAX_KEYPOINTS, scaleFactor=1.2, nlevels=8, edgeThreshold=19, patchSize=19, fastThreshold=1
-)
+_ORB_SETTINGS = {"scaleFactor": 1.2, "nlevels": 8, "edgeThreshold": 19, "patchSize": 19}
+_DETECTORS: dict[tuple[int, int], cv2.ORB] = {}
+
+
+def _detector(count: int, fast_threshold: int) -> cv2.ORB:
+    """One ORB detector per keypoint budget and FAST threshold, made once."""
+    key = (count, fast_threshold)
+    if key not in _DETECTORS:
+        _DETECTORS[key] = cv2.ORB.create(nfeatures=count, fastThreshold=fast_threshold, **_ORB_SETTINGS)
+    return _DETECTORS[key]
+
+
 _FEW = 100
 #: ORB finds nothing within ``edgeThreshold`` of a side, and its pyramid fails on an
 #: image thinner than that (a 1000x1 strip is a valid file), so such images have none.
@@ -81,15 +98,25 @@ def concatenate(first: Keypoints, second: Keypoints) -> Keypoints:
     )
 
 
-def detect(work: npt.NDArray[np.uint8]) -> Keypoints:
-    """ORB keypoints and descriptors of a work image, strongest first."""
+def select(found: Keypoints, rows: npt.NDArray[np.intp]) -> Keypoints:
+    """The keypoints of ``found`` at ``rows``, in that order."""
+    return Keypoints(found.xy[rows], found.angle[rows], found.octave[rows], found.descriptors[rows], found.size)
+
+
+def strongest(found: Keypoints, count: int) -> Keypoints:
+    """The first ``count`` keypoints of ``found`` (:func:`detect` puts the strongest first)."""
+    return select(found, np.arange(min(count, len(found.xy))))
+
+
+def detect(work: npt.NDArray[np.uint8], count: int = MAX_KEYPOINTS) -> Keypoints:
+    """At most ``count`` ORB keypoints and descriptors of a work image, strongest first."""
     found: Sequence[cv2.KeyPoint] = ()
     descriptors = None
     if min(work.shape) >= _MIN_SIDE:
-        found, descriptors = _ORB.detectAndCompute(work, None)
+        found, descriptors = _detector(count, 5).detectAndCompute(work, None)
         if len(found) < _FEW:
             # A smooth picture: look again with the most sensitive corner test.
-            found, descriptors = _SENSITIVE_ORB.detectAndCompute(work, None)
+            found, descriptors = _detector(count, 1).detectAndCompute(work, None)
     height, width = work.shape
     unit = GRID / max(height, width)
     if descriptors is None or not found:

@@ -3,7 +3,7 @@
 A blob is little-endian and self-describing (no pickle)::
 
     offset  size        field
-    0       4           magic b"RIS" and layout version 5
+    0       4           magic b"RIS" and layout version 6
     4       2 + 2       picture width, height in grid units (the longer side is 256)
     8       8 x 4       hash codes: dct, gradient, mirrored dct, mirrored gradient (u64)
     40      2 + 2       n keypoints, how many of them (the first ones) the index keeps
@@ -18,6 +18,8 @@ A blob is little-endian and self-describing (no pickle)::
     ..      2 x 8       untrimmed codes: DCT codes of the whole frame, borders kept, and its mirror (u64)
     ..      1 + 1       chroma map width u, height v (the longer side is 32, or both 0)
     ..      u x v x 2   its a* and b* (i8 pairs), row by row (see :mod:`ris_local.scoring.colour`)
+    ..      4 x 2       the borders trimmed off left, top, right and bottom, in thousandths
+                        of the picture's (trimmed) width or height (u16 each)
 
 A keypoint's signature is 28 chosen bits of its descriptor (``SIGNATURE_BITS``). A packed
 keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orientation in 64 steps
@@ -25,9 +27,12 @@ keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orientation in 6
 other 16. The signature filters word collisions (Hamming embedding), while positions and
 orientations feed geometric verification. The index keeps only the nearest word of the
 first ``n_index`` keypoints (10 bytes each with its row id); queries use all four words of
-all keypoints, normal and mirrored. The normal keypoints are those of the work image, in
-the index's order (see ``_spread_order``), then those of the work image shrunk to
-``SECOND_SCALE``, which only queries use.
+all keypoints, normal and mirrored. The normal keypoints are, in order: the
+``INDEX_KEYPOINTS`` of the work image the index keeps (see ``_spread_order``), the
+``COARSE_KEYPOINTS`` of the work image shrunk to ``COARSE_SCALE`` (kept too), then the
+rest of the work image's ``WORK_KEYPOINTS`` and those of the work image shrunk to
+``SECOND_SCALE``, which only serve when the picture is the query or is verified from
+its blob.
 """
 
 from __future__ import annotations
@@ -59,15 +64,18 @@ __all__ = [
     "to_blob",
 ]
 
-#: Keypoints per image the keypoint index keeps (10 bytes each, with a 2-byte frame size: under 2 KB per image).
-INDEX_KEYPOINTS = 200
+#: Keypoints of the work scale per image the keypoint index keeps (10 bytes each, with the
+#: ``COARSE_KEYPOINTS``, a 2-byte frame size and the centre codes: see :mod:`ris_local.index.cascade`).
+#: Tuning half, ``benchmarks.tune_keypoints`` (BENCHMARKS.md, "accuracy branch"): the knee of
+#: the curve of kept keypoints against recall@1 on the new families.
+INDEX_KEYPOINTS = 300
 #: The hash stage's view keeps its longer side at least this many pixels (see
 #: :func:`~ris_local.features.decoding.hash_view`).
 HASH_SIDE = 64
 #: Visual words stored per keypoint, nearest first: the index takes the first, queries
 #: all of them (multiple assignment: a true match shares at least one word far more often).
 WORDS_PER_KEYPOINT = 4
-_MAGIC = b"RIS\x05"
+_MAGIC = b"RIS\x06"
 #: The descriptor bits that make a keypoint's signature. A signature must tell apart
 #: descriptors that share a visual word, and the tree's words already fix the bits that
 #: vary most across all descriptors (ORB's first ones). These 28 are the bits on which
@@ -88,12 +96,25 @@ _THUMB_SIZE = struct.Struct("<BB")
 CENTRE_SHARES = (0.6, 0.7, 0.8)
 _CENTRE = struct.Struct("<3Q")
 _UNTRIMMED = struct.Struct("<2Q")
+_BORDER = struct.Struct("<4H")
 _SET_BYTES = 4 + 2 + 2 * WORDS_PER_KEYPOINT  # per keypoint: packed, signature rest, words
 #: A query also looks for keypoints on its work image shrunk to this scale. A crop or an
 #: inner rotation magnifies what is left of the picture, and ORB puts most keypoints on
 #: its finest pyramid levels, so the query's finest keypoints have no counterpart in
 #: the indexed picture; shrinking brings the crop back near the indexed scale.
 SECOND_SCALE = 0.7
+#: The index also keeps up to ``COARSE_KEYPOINTS`` keypoints of the work image shrunk to
+#: ``COARSE_SCALE``. A picture reused small (a third of a larger frame, half of a
+#: collage) shows the query's finest keypoints at the scale of the indexed picture's
+#: coarsest pyramid levels, where ORB keeps few; these put some of them in the index.
+#: Tuning half (BENCHMARKS.md, "accuracy branch"): picture-in-picture 0.41 -> 0.46.
+COARSE_SCALE = 0.4
+COARSE_KEYPOINTS = 100
+#: Keypoints looked for on the work image. The index keeps ``INDEX_KEYPOINTS`` of them;
+#: the rest only serve when this picture is the query (or is verified against, from its
+#: stored blob), where the index's budget does not bind: a picture pasted at a third of
+#: a larger frame covers a ninth of it and gets a ninth of its keypoints.
+WORK_KEYPOINTS = 800
 _SPREAD_GRID = 4  # index keypoints are taken round-robin from a 4x4 grid of cells
 
 
@@ -132,6 +153,12 @@ class Features:
     #: dark part of the picture loses that part as a "border", and no longer lines up
     #: with the centre codes of the picture it came from; the whole frame still does.
     untrimmed_codes: tuple[int, int] | None = None
+
+    #: The uniform borders trimmed off (left, top, right, bottom), as shares of the
+    #: trimmed picture's width and height: where a picture had nothing but a border. A
+    #: match that carries a border onto another picture's detail (the blank foot of a
+    #: short list screen onto the rows of a long one) is not a crop of that picture.
+    border: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
     def whole_frame_codes(self) -> tuple[int, int]:
         """The DCT codes (normal, mirrored) of the whole frame, borders kept."""
@@ -215,16 +242,21 @@ def extract(image: ImageData) -> Features:
     gray = decoded.gray
     left, top, right, bottom = content_box(gray)
     work = keypoints.work_image(gray[top:bottom, left:right])
-    found, smaller = keypoints.detect(work), keypoints.detect(keypoints.shrink(work, SECOND_SCALE))
+    found = keypoints.detect(work, WORK_KEYPOINTS)
+    smaller = keypoints.detect(keypoints.shrink(work, SECOND_SCALE))
+    coarse = keypoints.strongest(keypoints.detect(keypoints.shrink(work, COARSE_SCALE)), COARSE_KEYPOINTS)
     order = _spread_order(found) if len(found.xy) else np.empty(0, np.intp)
-    found = keypoints.Keypoints(
-        found.xy[order], found.angle[order], found.octave[order], found.descriptors[order], found.size
-    )
+    kept = min(INDEX_KEYPOINTS, len(order))
+    # The index keeps the first n_index: the spread-out ones of the work scale, then the coarse ones.
+    indexed, rest = keypoints.select(found, order[:kept]), keypoints.select(found, order[kept:])
     mirrored = keypoints.detect(np.asarray(cv2.flip(work, 1), dtype=np.uint8))
     size = (round(found.size[0]), round(found.size[1]))
-    normal = _keypoint_set(keypoints.concatenate(found, smaller))
-    n_index = min(INDEX_KEYPOINTS, len(order))
+    first, then = keypoints.concatenate(indexed, coarse), keypoints.concatenate(rest, smaller)
+    normal = _keypoint_set(keypoints.concatenate(first, then))
+    n_index = kept + len(coarse.xy)
     chroma = colour.make(decoded.rgb()[top:bottom, left:right])
+    wide, high = max(1, right - left), max(1, bottom - top)
+    border = (left / wide, top / high, (gray.shape[1] - right) / wide, (gray.shape[0] - bottom) / high)
     return Features(
         size,
         codes,
@@ -235,6 +267,7 @@ def extract(image: ImageData) -> Features:
         centre_codes(small),
         chroma,
         untrimmed,
+        border,
     )
 
 
@@ -263,6 +296,7 @@ def to_blob(features: Features) -> bytes:
     parts += [_CENTRE.pack(*features.centre_codes), _UNTRIMMED.pack(*features.whole_frame_codes())]
     rows, cols = features.chroma.shape[:2]
     parts += [_THUMB_SIZE.pack(cols, rows), np.ascontiguousarray(features.chroma, np.int8).tobytes()]
+    parts.append(_BORDER.pack(*(min(65535, round(share * 1000)) for share in features.border)))
     return b"".join(parts)
 
 
@@ -281,9 +315,11 @@ def _read_thumbnail(blob: bytes, offset: int) -> tuple[npt.NDArray[np.uint8], in
     return pixels, offset + width * height
 
 
-def _read_chroma(blob: bytes, offset: int) -> npt.NDArray[np.int8]:
+def _read_chroma(blob: bytes, offset: int) -> tuple[npt.NDArray[np.int8], int]:
     width, height = _THUMB_SIZE.unpack_from(blob, offset)
-    return np.frombuffer(blob, np.int8, width * height * 2, offset + _THUMB_SIZE.size).reshape(height, width, 2)
+    offset += _THUMB_SIZE.size
+    chroma = np.frombuffer(blob, np.int8, width * height * 2, offset).reshape(height, width, 2)
+    return chroma, offset + width * height * 2
 
 
 def _thumbnail_offset(blob: bytes) -> int:
@@ -302,7 +338,7 @@ def thumbnail_of(blob: bytes) -> npt.NDArray[np.uint8]:
 def chroma_of(blob: bytes) -> npt.NDArray[np.int8]:
     """The chroma map alone of a blob made by :func:`to_blob` (no keypoint arrays built)."""
     offset = _read_thumbnail(blob, _thumbnail_offset(blob))[1] + _CENTRE.size + _UNTRIMMED.size
-    return _read_chroma(blob, offset)
+    return _read_chroma(blob, offset)[0]
 
 
 def from_blob(blob: bytes) -> Features:
@@ -317,9 +353,12 @@ def from_blob(blob: bytes) -> Features:
         thumbnail, offset = _read_thumbnail(blob, offset)
         centre = _CENTRE.unpack_from(blob, offset)
         untrimmed = _UNTRIMMED.unpack_from(blob, offset + _CENTRE.size)
-        chroma = _read_chroma(blob, offset + _CENTRE.size + _UNTRIMMED.size)
+        chroma, offset = _read_chroma(blob, offset + _CENTRE.size + _UNTRIMMED.size)
+        border = tuple(share / 1000 for share in _BORDER.unpack_from(blob, offset))
     except struct.error as exc:  # a truncated blob: the same error as a short array
         raise ValueError(f"truncated RobustEngine feature blob ({exc})") from exc
     codes = HashCodes(dct, gradient, mdct, mgradient)
     whole = None if untrimmed == (dct, mdct) else untrimmed
-    return Features((width, height), codes, normal, n_index, mirrored, thumbnail.copy(), centre, chroma.copy(), whole)
+    return Features(
+        (width, height), codes, normal, n_index, mirrored, thumbnail.copy(), centre, chroma.copy(), whole, border
+    )

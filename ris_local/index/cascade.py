@@ -3,8 +3,9 @@
 Rows are numbered in insertion order; ``keys`` maps them to the backend's keys and
 ``alive`` marks removed rows until the next compaction. Per row the hash look holds
 four 64-bit codes and three multi-index tables (8 + 32 + 24 = 64 bytes with the key)
-and the keypoint look up to 200 postings of 10 bytes, a 2-byte frame size and four
-64-bit centre codes (2,034 bytes: under 2 KB).
+and the keypoint look up to 400 postings of 10 bytes (``layout.INDEX_KEYPOINTS`` of the
+work scale and ``layout.COARSE_KEYPOINTS`` coarse ones), a 2-byte frame size and four
+64-bit centre codes (4,034 bytes: issue 13 allows 8 KB where accuracy needs it).
 
 This module only finds candidates; it never scores them. Every candidate it returns is
 scored from the pair's own evidence (:mod:`ris_local.scoring`), so which rows are found
@@ -271,7 +272,7 @@ class CascadeIndex:
                 query_frame,
                 (float(self.sizes[row, 0]), float(self.sizes[row, 1])),
             )
-            if match is not None:
+            if match is not None and not match.ambiguous:
                 matches[int(row)] = match
                 confident = confident or keypoint_similarity(match, self.policy) >= self.policy.thumbnails_below
         return matches, best

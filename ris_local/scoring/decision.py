@@ -7,8 +7,10 @@ agreement bonus live. The rules, in order (the numbers are :class:`ScoringPolicy
 1. **Hash.** Similarity falls linearly from 100 at distance 0 to 0 at
    ``zero_similarity_bits``; capped at ``flat_similarity`` when a side is flat.
    At ``sure_similarity`` or more the hash settles the pair: nothing else is weighed.
-2. **Colour veto.** Keypoints that verified but whose colours clash are a different
-   picture of the same shapes (two logos of one template): similarity 0.
+2. **Colour and border veto.** Keypoints that verified but whose colours clash are a
+   different picture of the same shapes (two logos of one template); so are keypoints
+   whose transform lays one picture's trimmed border over the other's detail (two
+   screens of one layout, the shorter one "inside" the longer): similarity 0.
 3. **Keypoints.** Inliers are discounted by ``chance * sqrt(tentative)``; the strong
    score needs coverage past ``cover_low`` and spread inliers, a weak consensus scores
    ``weak_low..weak_high`` (never enough alone).
@@ -133,6 +135,8 @@ def decide(evidence: Evidence, policy: ScoringPolicy = POLICY) -> Decision:
     verified = evidence.keypoints
     if verified is not None and verified.colours_clash:
         return Decision(0.0, Stage.KEYPOINTS, "orb keypoints, colours clash")
+    if verified is not None and verified.borders_clash:
+        return Decision(0.0, Stage.KEYPOINTS, "orb keypoints, a border lies over the other picture's detail")
     by_keypoints = keypoint_similarity(verified, policy)
     by_thumbnail = 0.0
     if by_keypoints < policy.thumbnails_below:

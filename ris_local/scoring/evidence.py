@@ -26,6 +26,7 @@ class KeypointEvidence:
     coverage: float
     spread: float
     colours_clash: bool = False
+    borders_clash: bool = False
 
 
 @dataclass(frozen=True, slots=True)

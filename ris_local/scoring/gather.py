@@ -14,6 +14,7 @@ false pair is given is one more chance to pass, and most of a search's time.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from ris_local.features.layout import Features, KeypointSet
 from ris_local.index import centres
@@ -22,7 +23,7 @@ from ris_local.scoring import colour, thumbnails
 from ris_local.scoring.decision import hash_similarity, is_flat, keypoint_similarity, upright_similarity
 from ris_local.scoring.evidence import Evidence, KeypointEvidence, ThumbnailLook
 from ris_local.scoring.policy import POLICY, ScoringPolicy
-from ris_local.scoring.verification import Match, signatures, unpack, verify
+from ris_local.scoring.verification import Match, border_over_detail, signatures, unpack, verify
 
 __all__ = ["canonical", "gather", "hash_distance", "verify_sets"]
 
@@ -104,22 +105,63 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
     the mirror a second time and mostly gives a false pair one more chance."""
     tries = ((first, second, False), (second, first, False), (first, second, True))
     best: tuple[float, Match, Features, Features, bool] | None = None
+    ambiguous: tuple[Match, Features, Features, bool] | None = None
     for query, stored, mirrored in tries:
         if best is not None and best[0] >= policy.thumbnails_below:
             break
         kps = query.mirrored if mirrored else query.normal
         match = verify_sets(kps, query.size, stored.normal, stored.n_index, stored.size)
+        if match is not None and match.ambiguous:
+            ambiguous = ambiguous or (match, query, stored, mirrored)
+            continue
         sim = keypoint_similarity(match, policy)
         if match is not None and (best is None or sim > best[0]):
             best = (sim, match, query, stored, mirrored)
     if best is None:
+        # A repeating picture's match says nothing for the pair, but its colours can
+        # still say it is another picture (two logos of one layout repeat their letters).
+        if ambiguous is not None and _colours_clash(*ambiguous):
+            match = ambiguous[0]
+            return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, True)
         return None
-    _, match, query, stored, mirrored = best
-    clash = False
-    if match.matrix is not None and query.chroma.size and stored.chroma.size:
-        query_chroma = colour.mirrored(query.chroma) if mirrored else query.chroma
-        clash = colour.clashes(query_chroma, stored.chroma, match.matrix)
-    return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, clash)
+    similarity, match, query, stored, mirrored = best
+    clash = _colours_clash(match, query, stored, mirrored)
+    # The border check judges only a match that keypoints do not count as evidence
+    # (below the weak range): a chance consensus (two screens of one layout: 7 inliers of
+    # 330, mirrored and upside down) can lay a trimmed foot over the other's rows. A match
+    # that is evidence (a meme caption's 27 inliers score 78, a sticker copy's 112 score
+    # 100) is a copy whose query gained detail where the original had a plain margin
+    # (stickers, a pasted logo, a caption) or lost some of it to a rotation's fill:
+    # vetoing those cost rank 1 to three graphic copies on the tuning half (rotated 45
+    # degrees, a pasted logo, stickers; benchmarks.graphics).
+    borders = (
+        similarity < policy.weak_low
+        and match.matrix is not None
+        and _borders_clash(query, stored, mirrored, match.matrix)
+    )
+    return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, clash, borders)
+
+
+def _colours_clash(match: Match, query: Features, stored: Features, mirrored: bool) -> bool:
+    """Whether the colours carried through the match's transform clash (see :mod:`ris_local.scoring.colour`)."""
+    if match.matrix is None or not query.chroma.size or not stored.chroma.size:
+        return False
+    query_chroma = colour.mirrored(query.chroma) if mirrored else query.chroma
+    return colour.clashes(query_chroma, stored.chroma, match.matrix)
+
+
+def _borders_clash(query: Features, stored: Features, mirrored: bool, matrix: npt.NDArray[np.float64]) -> bool:
+    """Whether the fitted transform lays either side's trimmed border over the other's
+    detail (see :func:`~ris_local.scoring.verification.border_over_detail`), each way."""
+    left, top, right, bottom = query.border
+    query_border = (right, top, left, bottom) if mirrored else query.border
+    query_thumbnail = np.fliplr(query.thumbnail) if mirrored else query.thumbnail
+    query_frame = (query.size[0] / 2, query.size[1] / 2)
+    stored_frame = (stored.size[0] / 2, stored.size[1] / 2)
+    inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
+    return border_over_detail(query_border, query_frame, stored.thumbnail, matrix) or border_over_detail(
+        stored.border, stored_frame, query_thumbnail, inverse
+    )
 
 
 def _centre_distance(query: Features, stored: Features, mirrored: bool) -> int:
@@ -182,7 +224,7 @@ def gather(a: Features, b: Features, policy: ScoringPolicy = POLICY) -> Evidence
     if hash_similarity(distance, flat, policy) >= policy.sure_similarity:
         return Evidence(distance, flat, counts)
     verified = _keypoints(first, second, policy)
-    if (verified is not None and verified.colours_clash) or keypoint_similarity(
+    if (verified is not None and (verified.colours_clash or verified.borders_clash)) or keypoint_similarity(
         verified, policy
     ) >= policy.thumbnails_below:
         return Evidence(distance, flat, counts, verified)

@@ -57,7 +57,8 @@ def test_unrelated_photographs_stay_below_the_default_threshold(photos: dict[str
 def test_blob_round_trips(astronaut: Image.Image) -> None:
     data = blob(astronaut)
     assert layout.to_blob(layout.from_blob(data)) == data
-    assert ENGINE.describe(data) == (802, 256)  # 400 keypoints at each of two scales, 2 hash codes
+    # 800 keypoints at the work scale, 100 at the coarse one, 400 at SECOND_SCALE, 2 hash codes
+    assert ENGINE.describe(data) == (1302, 256)
     with pytest.raises(ValueError):
         layout.from_blob(b"not a blob")
 

@@ -89,8 +89,11 @@ def test_the_map_is_stored_in_the_blob(astronaut: Image.Image) -> None:
     assert layout.chroma_of(hashes_only).size == 0
 
 
-def test_logos_of_one_layout_in_other_colours_are_different_pictures(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_logos_of_one_layout_in_other_colours_are_different_pictures() -> None:
     red, purple = blob(RED_LOGO), blob(PURPLE_LOGO)
+    # Their letters repeat, so a rival transform explains nearly as many matches and the
+    # grey shapes alone are no evidence of one picture (engine 10, see
+    # ris_local.scoring.verification); the transform still carries the colours, which clash.
     score = ENGINE.compare(red, purple)
     assert score.similarity < RobustEngine.default_threshold and score.method == "orb keypoints, colours clash"
     stored = {1: red, 2: blob(logo((60, 170, 80), (40, 170, 170), "SERVER"))}
@@ -100,12 +103,6 @@ def test_logos_of_one_layout_in_other_colours_are_different_pictures(monkeypatch
     stored[3] = purple
     index.add([3], [purple])
     assert list(index.pairs(RobustEngine.duplicate_threshold, None, reader(stored))) == []
-    # The grey shapes alone do match: the check is what tells them apart.
-    monkeypatch.setattr(colour, "clashes", lambda *args: False)
-    assert ENGINE.compare(red, purple).similarity >= RobustEngine.duplicate_threshold
-    found = index.search(purple, RobustEngine.default_threshold, 5, None, reader(stored))
-    assert {h.key for h in found} == {1, 2, 3}
-    assert len(list(index.pairs(RobustEngine.duplicate_threshold, None, reader(stored)))) == 3
 
 
 @pytest.mark.parametrize(

@@ -33,14 +33,15 @@ def test_dct_code_equals_imagehash_phash_on_a_png(astronaut: Image.Image) -> Non
 def test_keypoints_are_constant(astronaut: Image.Image) -> None:
     f = layout.extract(load_image(encode(astronaut, "PNG")))
     assert f.size == (256, 256)
-    # 400 keypoints at the work scale, then 400 on the work image shrunk to SECOND_SCALE
-    assert (len(f.normal.packed), f.n_index, len(f.mirrored.packed)) == (800, 200, 400)
+    # 300 indexed keypoints of the work scale, 100 coarse ones (indexed too), the other
+    # 500 of the work scale, then 400 on the work image shrunk to SECOND_SCALE
+    assert (len(f.normal.packed), f.n_index, len(f.mirrored.packed)) == (1300, 400, 400)
     assert f.normal.packed[:6].tolist() == [574944731, 793619933, 3359288932, 1625144125, 582486626, 367858476]
     assert f.normal.rest[:6].tolist() == [18690, 24762, 2400, 20118, 34769, 43007]
     assert f.normal.words[:6, 0].tolist() == [35841, 32828, 9835, 51421, 37380, 20680]
     assert f.normal.words[0].tolist() == [35841, 47852, 6692, 6876]
-    assert f.normal.packed[400:403].tolist() == [1649702490, 1782855130, 1699641559]
-    assert f.normal.words[400:403, 0].tolist() == [35841, 35841, 65517]
+    assert f.normal.packed[400:403].tolist() == [670539051, 77833657, 670112662]
+    assert f.normal.words[400:403, 0].tolist() == [37034, 44431, 37279]
 
 
 def test_thumbnail_is_constant(astronaut: Image.Image) -> None:
@@ -66,7 +67,7 @@ def test_vocabulary_is_constant() -> None:
 
 
 def test_engine_identity_is_recorded() -> None:
-    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "9")
+    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "10")
 
 
 def test_jpeg_codes_are_constant_for_both_engines(astronaut: Image.Image) -> None:

@@ -29,6 +29,7 @@ PLENTY = (POLICY.confirm_keypoints, POLICY.confirm_keypoints)
 GOOD = KeypointEvidence(inliers=40, tentative=100, coverage=1.0, spread=0.3)
 WEAK = KeypointEvidence(inliers=10, tentative=16, coverage=1.0, spread=0.01)  # 55..65: a weak consensus
 CLASHING = replace(GOOD, colours_clash=True)
+BORDER_OVER_DETAIL = replace(GOOD, borders_clash=True)
 GOOD_THUMBNAIL = (ThumbnailLook(0.99),)
 
 
@@ -46,6 +47,12 @@ TABLE: list[tuple[str, Evidence, tuple[float | None, Stage]]] = [
     ("a flat picture's hash is capped", H(0, flat=True), (POLICY.flat_similarity, Stage.FLAT_HASH)),
     ("good keypoints", H(60, keypoint_counts=PLENTY, keypoints=GOOD), (100.0, Stage.KEYPOINTS)),
     ("keypoints whose colours clash", H(UNSURE, keypoint_counts=PLENTY, keypoints=CLASHING), (0.0, Stage.KEYPOINTS)),
+    (
+        "keypoints that lay a border over detail",
+        H(UNSURE, keypoint_counts=PLENTY, keypoints=BORDER_OVER_DETAIL),
+        (0.0, Stage.KEYPOINTS),
+    ),
+    ("a sure hash ignores a border", H(SURE, keypoints=BORDER_OVER_DETAIL), (87.5, Stage.HASH)),
     ("nothing at all", H(64, keypoint_counts=PLENTY), (0.0, Stage.HASH)),
 ]
 

@@ -69,7 +69,7 @@ def test_plain_gradients_say_nothing() -> None:
     assert thumbnails.correlation(sky.thumbnail, other_sky.thumbnail) == 0.0
 
 
-def test_a_soft_crop_is_found_through_its_thumbnail(photos: dict[str, Image.Image]) -> None:
+def test_a_soft_crop_is_found(photos: dict[str, Image.Image]) -> None:
     names = list(photos)
     stored = {key: blob(soft(photos[name])) for key, name in enumerate(names)}
     index = ENGINE.new_index()
@@ -77,9 +77,10 @@ def test_a_soft_crop_is_found_through_its_thumbnail(photos: dict[str, Image.Imag
     query = blob(crop(soft(photos["astronaut"]), 0.2))
     hits = index.search(query, RobustEngine.default_threshold, 5, None, reader(stored))
     assert [h.key for h in hits] == [names.index("astronaut")]
-    assert hits[0].score.method == THUMBNAIL_METHOD
-    # Without the stored blobs the index cannot look: the keypoints alone do not hold.
-    assert index.search(query, RobustEngine.default_threshold, 5, None) == []
+    # The index's coarse keypoints (found on the picture shrunk, where a blur is small)
+    # can verify it before the thumbnails are needed; the thumbnail path itself is tested
+    # by the mirrored soft crop and the rotated copies below.
+    assert hits[0].score.method in (THUMBNAIL_METHOD, "orb keypoints, verified")
     # compare() looks the same way, either way round.
     assert ENGINE.compare(query, stored[names.index("astronaut")]).similarity >= RobustEngine.default_threshold
     assert ENGINE.compare(stored[names.index("astronaut")], query).similarity >= RobustEngine.default_threshold
