@@ -36,7 +36,7 @@ GRID = 256
 MAX_KEYPOINTS = 400
 
 # A low FAST threshold and small border let smooth, blurry photographs keep corners.
-_ORB_SETTINGS = {"scaleFactor": 1.2, "nlevels": 8, "edgeThreshold": 19, "patchSize": 19}
+_SCALE_FACTOR, _LEVELS, _EDGE, _PATCH = 1.2, 8, 19, 19
 _DETECTORS: dict[tuple[int, int], cv2.ORB] = {}
 
 
@@ -44,14 +44,21 @@ def _detector(count: int, fast_threshold: int) -> cv2.ORB:
     """One ORB detector per keypoint budget and FAST threshold, made once."""
     key = (count, fast_threshold)
     if key not in _DETECTORS:
-        _DETECTORS[key] = cv2.ORB.create(nfeatures=count, fastThreshold=fast_threshold, **_ORB_SETTINGS)
+        _DETECTORS[key] = cv2.ORB.create(
+            nfeatures=count,
+            scaleFactor=_SCALE_FACTOR,
+            nlevels=_LEVELS,
+            edgeThreshold=_EDGE,
+            patchSize=_PATCH,
+            fastThreshold=fast_threshold,
+        )
     return _DETECTORS[key]
 
 
 _FEW = 100
 #: ORB finds nothing within ``edgeThreshold`` of a side, and its pyramid fails on an
 #: image thinner than that (a 1000x1 strip is a valid file), so such images have none.
-_MIN_SIDE = 2 * 19 + 1
+_MIN_SIDE = 2 * _EDGE + 1
 
 
 @dataclass(frozen=True)
