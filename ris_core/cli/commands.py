@@ -145,7 +145,8 @@ def index(
     made for a folder stores files by reference (their path, size, mtime and hash;
     the files stay where they are): --by-copy stores copies. Files already indexed with
     the same content are skipped, so re-running resumes an interrupted run; a file
-    reached through several links is indexed once. --prune then drops images whose
+    reached through several links is indexed once, and each other link is named as
+    skipped. --prune then drops images whose
     files are gone and re-indexes changed ones. Bad files are reported and the exit
     code is 1 if any failed.
     """
