@@ -1,6 +1,6 @@
 """:class:`PostgresDatabase`: the :class:`~ris_core.database.Database` contract on a PostgreSQL server.
 
-What differs from the SQLite file, and why:
+How it keeps the contract, and where it differs from the SQLite file:
 
 - Writers do not serialise on one file lock. Each store's first write in a transaction
   updates its context's ``generation`` row, so writes to one context queue on that row
@@ -9,7 +9,8 @@ What differs from the SQLite file, and why:
 - One connection is shared by the process's threads under a lock, and opened again when
   the server dropped it (a restart, an idle timeout); a read that found it dropped runs
   once more, a write never does.
-- Reads run in a ``REPEATABLE READ, READ ONLY`` transaction, so a snapshot sees one state.
+- A snapshot is a ``REPEATABLE READ, READ ONLY`` transaction, so every read inside it sees
+  one state; a lone ``query()`` runs on its own (autocommit).
 """
 
 from __future__ import annotations
