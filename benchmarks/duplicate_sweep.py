@@ -1,8 +1,8 @@
 """Why ``find_duplicates`` slows down below a threshold of 62.5: its cost per threshold.
 
 ``python -m benchmarks.duplicate_sweep --cache /tmp/quick.pkl 80 65 62.5 60 50`` runs
-``RobustIndex.pairs`` on the duplicate collection of the tuning half (quick size, made
-and cached as :mod:`benchmarks.duplicates` makes it) at each threshold, and prints the
+``RobustIndex.pairs`` on the duplicate collection of the tuning half (``--size``, quick by
+default, made and cached as :mod:`benchmarks.duplicates` makes it) at each threshold, and prints the
 hash look's candidate pairs, the pairs scored, the pairs found, and the CPU seconds of
 the hash candidates, of the scoring and of the whole call. ``--synthetic N`` runs the
 hash stage alone (no keypoints) over ``N`` synthetic codes as :mod:`benchmarks.scale`
@@ -86,7 +86,8 @@ def main() -> None:
     """Print the sweep as a Markdown table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.duplicate_sweep", description=__doc__.splitlines()[0])
     parser.add_argument("thresholds", nargs="+", type=float)
-    parser.add_argument("--cache", type=Path, help="pickle of the extracted quick tuning collection, made if missing")
+    parser.add_argument("--size", choices=("quick", "medium", "full"), default="quick", help="the collection's size")
+    parser.add_argument("--cache", type=Path, help="pickle of the extracted tuning collection, made if missing")
     parser.add_argument("--synthetic", type=int, help="the hash stage alone over this many synthetic codes")
     args = parser.parse_args()
     if args.synthetic:
@@ -100,11 +101,12 @@ def main() -> None:
     else:
         from benchmarks.duplicates import _reader, collection
 
-        keys, blobs, _ = collection("tuning", "quick", args.cache)
+        keys, blobs, _ = collection("tuning", args.size, args.cache)
         index = robust.RobustIndex()
         index.add(keys, blobs)
         reader = _reader(keys, blobs)
-        print(f"tuning half, quick duplicate collection: {len(keys)} images, {len(keys) * (len(keys) - 1) // 2} pairs")
+        pairs = len(keys) * (len(keys) - 1) // 2
+        print(f"tuning half, {args.size} duplicate collection: {len(keys)} images, {pairs} pairs")
     rows = sweep(index, args.thresholds, reader)
     print("| " + " | ".join(rows[0]) + " |")
     print("|" + "---|" * len(rows[0]))
