@@ -242,7 +242,7 @@ def compile_filter(where: Any, column: str = "metadata", dialect: str = "sqlite"
     """A SQL condition over the JSON ``column`` and its parameters, for a filter
     (in PostgreSQL's operators for ``dialect="postgresql"``)."""
     if dialect == "postgresql":
-        from ris_core.postgres_filter import compile_postgres_filter
+        from ris_core.postgres.filters import compile_postgres_filter
 
         return compile_postgres_filter(where, column)
     clauses: list[str] = []

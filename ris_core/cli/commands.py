@@ -145,9 +145,9 @@ def index(
     made for a folder stores files by reference (their path, size, mtime and hash;
     the files stay where they are): --by-copy stores copies. Files already indexed with
     the same content are skipped, so re-running resumes an interrupted run; a file
-    reached through several links is indexed once. --prune then drops images whose
-    files are gone and re-indexes changed ones. Bad files are reported and the exit
-    code is 1 if any failed.
+    reached through several links is indexed once, and each other link is named as
+    skipped. --prune then drops images whose files are gone and re-indexes changed
+    ones. Bad files are reported and the exit code is 1 if any failed.
     """
     for path in paths:  # before a context is made for them, or anything printed
         if not os.path.lexists(path):

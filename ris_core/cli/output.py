@@ -26,7 +26,7 @@ import click
 from tqdm import tqdm
 
 from ris_core.context import SearchContext
-from ris_core.ingest import IngestReport
+from ris_core.ingest import IngestReport, IngestStatus
 from ris_core.models import DuplicateGroup, SearchResult
 
 __all__ = [
@@ -240,12 +240,21 @@ def format_duplicates(groups: Sequence[DuplicateGroup]) -> list[str]:
 
 
 def print_ingest(context: SearchContext, report: IngestReport, as_json: bool, nothing: str) -> int:
-    """Print a batch's outcome (failures to stderr); return the exit code: 1 if any failed."""
+    """Print a batch's outcome (failures to stderr); return the exit code: 1 if any failed.
+
+    Besides the counts, the text names each file skipped for a reason other than being
+    unchanged (another link to a file already indexed: ``same file as 'a.jpg'``), as
+    ``--json`` does in each item's ``detail``: a re-run's thousands of unchanged files
+    stay silent, but a file that was found and not indexed is never only a count.
+    """
     if as_json:
         emit({"context": context.name, "summary": report.summary(), "items": report.items})
     else:
         counts = ", ".join(f"{count} {status}" for status, count in report.summary().items() if count)
         echo(f"context {context.name!r}: {counts or nothing}; {len(context)} images in all")
+        for item in report.items:
+            if item.status is IngestStatus.SKIPPED and item.detail:
+                echo(f"  skipped {for_terminal(str(item.source or item.image_id))}: {for_terminal(item.detail)}")
         for item in report.failed:
             name = for_terminal(str(item.source or item.image_id))
             echo(f"  failed {name}: {item.error}", err=True)

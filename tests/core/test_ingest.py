@@ -146,6 +146,33 @@ def test_hard_links_to_one_file_are_indexed_once(capsys: pytest.CaptureFixture[s
         assert system.context("default").image_ids() == ["a.jpg", "c.png"]
 
 
+def test_plain_text_index_names_each_skipped_link(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Without --json, the links skipped as another name of an indexed file are named
+    with what they are the same file as, not only counted; unchanged files stay silent."""
+    folder, database = tmp_path / "photos", tmp_path / "ris.db"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(encode(photo(1), "JPEG", quality=90))
+    os.link(folder / "a.jpg", folder / "b.jpg")
+    (folder / "c.jpg").symlink_to(folder / "a.jpg")
+
+    def index() -> list[str]:
+        code = main(["-d", str(database), "index", str(folder), "--no-progress"])
+        captured = capsys.readouterr()
+        assert (code, captured.err) == (0, "")
+        return captured.out.splitlines()
+
+    first = index()
+    assert "context 'default': 1 added, 2 skipped; 1 images in all" in first
+    skipped = [line for line in first if line.startswith("  skipped ")]
+    assert skipped == [
+        f"  skipped {folder / 'b.jpg'}: same file as 'a.jpg'",
+        f"  skipped {folder / 'c.jpg'}: same file as 'a.jpg'",
+    ]
+    again = index()  # a re-run: a.jpg is unchanged (silent), the two links are named again
+    assert "context 'default': 3 skipped; 1 images in all" in again
+    assert [line for line in again if line.startswith("  skipped ")] == skipped
+
+
 def test_a_copy_with_the_same_bytes_is_not_a_link(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Equal bytes in two files are two images (duplicates to review), not one file."""
     folder, database = tmp_path / "photos", tmp_path / "ris.db"

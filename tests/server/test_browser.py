@@ -4,6 +4,7 @@ screenshot that must show a working page (it is the README's picture)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -17,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from PIL import Image
 
+import ris_core
 from ris_core.server import ServerSettings, create_app
 from ris_core.system import ImageSearch
+from tests.core.test_storage import made_read_only
 from tests.server.conftest import LiveServer, copy_jpeg, png
 
 if TYPE_CHECKING:  # imported in the fixture, so a missing package fails with a message
@@ -67,9 +70,10 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=live_server.url)
+@contextlib.contextmanager
+def opened_page(browser: Browser, server: LiveServer) -> Iterator[Page]:
+    """The page of ``server``, loaded; on leaving, no script error may have happened on it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=server.url)
     opened = context.new_page()
     problems: list[str] = []
     opened.on("pageerror", lambda error: problems.append(str(error)))
@@ -79,6 +83,12 @@ def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     yield opened
     context.close()
     assert problems == [], problems  # no script error on the page
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    with opened_page(browser, live_server) as opened:
+        yield opened
 
 
 def photos(folder: Path) -> list[Path]:
@@ -214,6 +224,34 @@ def test_browse_pages_and_statistics_plot(page: Page, tmp_path: Path) -> None:
     assert "5 images" in page.text_content("#stats-counts")
     assert page.locator("#stats-plot svg rect").count() >= 3  # p50, p90, p99 of the searches
     assert "p1.png" in page.text_content("#most-matched")
+    assert page.is_hidden("#stats-dropped")  # every search's statistics were written
+
+
+def test_statistics_tab_says_how_many_searches_were_not_counted(
+    browser: Browser, settings: ServerSettings, database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ris_core.open("local", database=str(database)) as filling:
+        filling.create_context("default").add_images(photos(tmp_path / "photos"), progress=False)
+    # A read-only database answers searches but cannot keep their statistics.
+    with (
+        contextlib.contextmanager(made_read_only)(database, monkeypatch),
+        ris_core.open("local", database=str(database)) as system,
+        LiveServer(create_app(settings, system)) as server,
+        opened_page(browser, server) as page,
+    ):
+        for seed in (2, 3):  # two queries: the page searches when the chosen file changes
+            query = tmp_path / f"query{seed}.jpg"
+            query.write_bytes(copy_jpeg(seed))
+            search(page, query)
+            page.wait_for_selector(f"#results .result:first-child[data-id='p{seed}.png']")
+        page.click("#tabs button[data-tab=stats]")
+        page.wait_for_selector("#stats-dropped:not([hidden])")
+        counts = page.eval_on_selector_all("#stats-counts span", "spans => spans.map(s => s.textContent)")
+        assert "5 images" in counts and "0 searches" in counts  # none of the two could be written
+        dropped = page.text_content("#stats-dropped") or ""
+        assert "2 more searches of this server process are not counted" in dropped and "read-only" in dropped
+        status, document = api_json(server, "/api/contexts/default/stats")
+        assert (status, document["dropped"]) == (200, 2)  # the page shows what /stats says
 
 
 def api_json(server: LiveServer, path: str) -> tuple[int, Any]:

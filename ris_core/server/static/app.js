@@ -364,6 +364,11 @@ async function loadStats() {
   const searches = Object.values(stats.searches).reduce((a, b) => a + b, 0);
   $("stats-counts").replaceChildren(...[["images", stats.images], ["tags", stats.tags], ["collections", stats.collections],
     ["searches", searches], ["cache hits", stats.cache_hits]].map(([k, v]) => el("span", { text: `${v} ${k}` })));
+  // As `ris stats` says it: the counts above are short by the searches whose statistics
+  // this server process could not write (other processes' drops are not known here).
+  $("stats-dropped").hidden = !stats.dropped;
+  $("stats-dropped").textContent = stats.dropped ? `${stats.dropped} more searches of this server process are not `
+    + "counted: their statistics could not be written (the database is read-only, full or was locked too long)" : "";
   $("stats-plot").replaceChildren(latencyPlot(stats.latency));
   $("most-searched").replaceChildren(...stats.most_searched.map(([id, n]) => el("li", { text: `${id} (${n})` })));
   $("most-matched").replaceChildren(...stats.most_matched.map(([id, n]) => el("li", { text: `${id} (${n})` })));
