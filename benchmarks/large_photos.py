@@ -10,7 +10,10 @@ measures, in one run:
   keypoint stage's size; a full decode for PNG and WebP, which have no reduced decode)
   and the local engine's whole extraction (``RobustEngine.extract``: the decode, both
   stages' features, the thumbnail and the chroma map), best of ``--repeat`` each, with
-  OpenCV on one thread.
+  OpenCV on one thread. The target is judged on wall time; the ratio of CPU times (this
+  process's, best of each kept apart) is printed beside it, because on a shared machine
+  a call can wait for a core. ``--per-photo`` also prints each photo's times and how
+  many milliseconds its extraction is over 1.5x its decode.
 * **Batch ingest against imagehash**, per format folder: ``ris index FOLDER --workers 2``
   into a new database, against imagehash's pHash + dHash of every file in two processes
   (``multiprocessing.Pool(2)``, each file opened once), both as fresh commands, wall time
@@ -160,40 +163,67 @@ def _one_decode(image: ImageData) -> None:
     pixels.load()
 
 
-def _best(function: Callable[[ImageData], object], image: ImageData) -> float:
-    started = time.perf_counter()
+def _timed(function: Callable[[ImageData], object], image: ImageData) -> tuple[float, float]:
+    """One call's wall time and this process's CPU time over it (seconds). On a shared
+    machine a call can wait for a core; the CPU time leaves that wait out."""
+    wall, cpu = time.perf_counter(), time.process_time()
     function(image)
-    return time.perf_counter() - started
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 @dataclass
 class FormatTimes:
-    """Extraction against one decode over one format's photos (seconds per photo)."""
+    """Extraction against one decode over one format's photos (seconds per photo, the
+    best of each clock kept separately)."""
 
     fmt: str
+    names: list[str]
     megapixels: list[float]
     decode: list[float]
     extract: list[float]
+    decode_cpu: list[float]
+    extract_cpu: list[float]
 
-    def ratios(self) -> list[float]:
-        return [e / d for e, d in zip(self.extract, self.decode, strict=True)]
+    def ratios(self, cpu: bool = False) -> list[float]:
+        extract, decode = (self.extract_cpu, self.decode_cpu) if cpu else (self.extract, self.decode)
+        return [e / d for e, d in zip(extract, decode, strict=True)]
 
 
 def time_extraction(folder: Path, fmt: str, repeat: int) -> FormatTimes:
     """Best-of-``repeat`` decode and extraction of every photo in ``folder``."""
     engine = RobustEngine()
     engine.extract(load_image(next(iter(sorted(folder.iterdir())))))  # the vocabulary, loaded once
-    times = FormatTimes(fmt, [], [], [])
+    times = FormatTimes(fmt, [], [], [], [], [], [])
     for path in sorted(folder.iterdir()):
         image = load_image(path)
-        decode, extract = float("inf"), float("inf")
+        decode = extract = decode_cpu = extract_cpu = float("inf")
         for _ in range(repeat):  # interleaved, so a busy moment of the machine hits both
-            decode = min(decode, _best(_one_decode, image))
-            extract = min(extract, _best(engine.extract, image))
+            wall, cpu = _timed(_one_decode, image)
+            decode, decode_cpu = min(decode, wall), min(decode_cpu, cpu)
+            wall, cpu = _timed(engine.extract, image)
+            extract, extract_cpu = min(extract, wall), min(extract_cpu, cpu)
+        times.names.append(path.name)
         times.megapixels.append(image.width * image.height / 1e6)
         times.decode.append(decode)
         times.extract.append(extract)
+        times.decode_cpu.append(decode_cpu)
+        times.extract_cpu.append(extract_cpu)
     return times
+
+
+def per_photo(times: FormatTimes) -> None:
+    """Each photo's decode and extraction, and how much extraction must lose to reach 1.5x."""
+    print(f"\n{times.fmt}, per photo (best of each clock):\n")
+    print("| photo | MP | one decode ms | extraction ms | ratio | ratio by CPU time | ms over 1.5x |")
+    print("|---|---|---|---|---|---|---|")
+    columns = (times.names, times.megapixels, times.decode, times.extract, times.ratios(), times.ratios(cpu=True))
+    rows = zip(*columns, strict=True)
+    for name, mp, decode, extract, ratio, cpu_ratio in sorted(rows, key=lambda row: row[4]):
+        over = 1000 * (extract - 1.5 * decode)
+        print(
+            f"| {name} | {mp:.1f} | {1000 * decode:.1f} | {1000 * extract:.1f} | {ratio:.2f}x | {cpu_ratio:.2f}x | "
+            f"{over:+.1f} |"
+        )
 
 
 class PeakWatcher:
@@ -320,8 +350,10 @@ def main() -> None:
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
     parser.add_argument("--rounds", type=int, default=3, help="ingest runs of each command, taking turns")
     parser.add_argument("--no-ingest", action="store_true", help="only time extraction against one decode")
+    parser.add_argument("--per-photo", action="store_true", help="also print each photo's times")
     args = parser.parse_args()
     cv2.setNumThreads(1)
+    started, load_at_start = time.strftime("%H:%M UTC", time.gmtime()), os.getloadavg()
     folders = photo_folders(args.cache)
     extraction = [time_extraction(folders[fmt], fmt, args.repeat) for fmt in args.formats]
     ingest = {}
@@ -332,22 +364,27 @@ def main() -> None:
     print(f"{len(first.megapixels)} photographs from {', '.join(PACKAGES)} (Debian), ")
     print(
         f"median {statistics.median(first.megapixels):.1f} MP, {min(first.megapixels):.1f} to "
-        f"{max(first.megapixels):.1f} MP; commit {_commit()}; {_machine()}.\n"
+        f"{max(first.megapixels):.1f} MP; commit {_commit()}; {_machine()}; "
+        f"started {started} (load average {load_at_start[0]:.1f}), ended {time.strftime('%H:%M UTC', time.gmtime())}.\n"
     )
     print("Extraction against one decode at the size the engine needs (best of", args.repeat, "per photo):\n")
     print(
         "| format | one decode, median ms | whole extraction, median ms | ratio, median | ratio, all photos "
-        "(sum / sum) | ratio, worst | photos over 1.5x | target |"
+        "(sum / sum) | ratio, worst | photos over 1.5x | by CPU time: median (sum / sum) | target |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for times in extraction:
-        ratios = times.ratios()
+        ratios, cpu = times.ratios(), times.ratios(cpu=True)
         over = sum(ratio > 1.5 for ratio in ratios)
         print(
             f"| {times.fmt} | {1000 * statistics.median(times.decode):.0f} | "
             f"{1000 * statistics.median(times.extract):.0f} | {statistics.median(ratios):.2f}x | "
-            f"{sum(times.extract) / sum(times.decode):.2f}x | {max(ratios):.2f}x | {over} of {len(ratios)} | <= 1.5x |"
+            f"{sum(times.extract) / sum(times.decode):.2f}x | {max(ratios):.2f}x | {over} of {len(ratios)} | "
+            f"{statistics.median(cpu):.2f}x ({sum(times.extract_cpu) / sum(times.decode_cpu):.2f}x) | <= 1.5x |"
         )
+    if args.per_photo:
+        for times in extraction:
+            per_photo(times)
     if ingest:
         print(f"\nBatch ingest on 2 cores, wall time from start to exit, best of {args.rounds} taking turns:\n")
         print(
@@ -361,7 +398,8 @@ def main() -> None:
                 f"{index.worker_peak()} ({index.main_peak()}) | {anchor.worker_peak()} |"
             )
         print(f"\nTargets: ris / imagehash <= 1.00x; peak per worker < {WORKER_TARGET_MB} MB.")
-    print(f"\nCommand: `python -m benchmarks.large_photos --repeat {args.repeat} --rounds {args.rounds}`")
+    flags = " --per-photo" if args.per_photo else ""
+    print(f"\nCommand: `python -m benchmarks.large_photos --repeat {args.repeat} --rounds {args.rounds}{flags}`")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["HashCodes", "hash_codes"]
+__all__ = ["HashCodes", "dct_codes", "hash_codes"]
 
 #: Where the 8x8 lowest DCT frequencies sit in the flattened 32x32 DCT.
 _LOW = (32 * np.arange(8)[:, None] + np.arange(8)).ravel()
@@ -48,20 +48,35 @@ class HashCodes:
     mirrored_gradient: int
 
 
-def hash_codes(gray: npt.NDArray[np.uint8]) -> HashCodes:
-    """The four codes of a (border-trimmed) grayscale picture; bit 63 of each is its
-    first element, so codes read like imagehash's hex strings."""
-    # At hash-stage sizes the C work is a few microseconds and NumPy's per-call overhead
-    # is the rest, so both codes and their mirrors are made in a handful of array calls.
+def _dct_bits(gray: npt.NDArray[np.uint8], out: npt.NDArray[np.bool_]) -> None:
+    """The DCT code's bits, normal then mirrored, written into ``out`` (2 x 64)."""
     thumb = cv2.resize(gray, (32, 32), interpolation=cv2.INTER_AREA)
     low = cv2.dct(thumb.astype(np.float32)).ravel()[_LOW] * _MIRROR  # 2 x 64: normal, mirrored
     ordered = low.copy()
     ordered.partition((31, 32), axis=1)
     # Each row's median of 64 values: the mean of its 32nd and 33rd smallest (float32).
     medians = np.add.reduce(ordered[:, 31:33], axis=1, keepdims=True) / 2
-    small = cv2.resize(gray, (9, 8), interpolation=cv2.INTER_AREA).ravel()
+    np.greater(low, medians, out=out)
+
+
+def hash_codes(gray: npt.NDArray[np.uint8]) -> HashCodes:
+    """The four codes of a (border-trimmed) grayscale picture; bit 63 of each is its
+    first element, so codes read like imagehash's hex strings."""
+    # At hash-stage sizes the C work is a few microseconds and NumPy's per-call overhead
+    # is the rest, so both codes and their mirrors are made in a handful of array calls.
     bits = np.empty((4, 64), dtype=bool)  # dct, gradient, mirrored dct, mirrored gradient
-    np.greater(low, medians, out=bits[0::2])
+    _dct_bits(gray, bits[0::2])
+    small = cv2.resize(gray, (9, 8), interpolation=cv2.INTER_AREA).ravel()
     np.greater(small[_RIGHT], small[_LEFT], out=bits[1::2])
     dct, gradient, mirrored_dct, mirrored_gradient = np.packbits(bits).view(_CODE).tolist()
     return HashCodes(dct, gradient, mirrored_dct, mirrored_gradient)
+
+
+def dct_codes(gray: npt.NDArray[np.uint8]) -> tuple[int, int]:
+    """The DCT code of a grayscale picture and its mirror's: :func:`hash_codes`'
+    ``dct`` and ``mirrored_dct``, without the gradient codes (whose 9x8 area-averaged
+    thumbnail costs more than the 32x32 one), for views only their DCT code is kept of."""
+    bits = np.empty((2, 64), dtype=bool)
+    _dct_bits(gray, bits)
+    dct, mirrored_dct = np.packbits(bits).view(_CODE).tolist()
+    return dct, mirrored_dct

@@ -47,7 +47,7 @@ import numpy.typing as npt
 from ris_core.images import ImageData
 from ris_local.features import keypoints, vocabulary
 from ris_local.features.decoding import Decoded, content_box, decode, hash_view
-from ris_local.features.hashcodes import HashCodes, hash_codes
+from ris_local.features.hashcodes import HashCodes, dct_codes, hash_codes
 from ris_local.scoring import colour, thumbnails
 
 __all__ = [
@@ -225,7 +225,7 @@ def centre_codes(gray: npt.NDArray[np.uint8]) -> tuple[int, ...]:
     codes = []
     for share in CENTRE_SHARES:
         dy, dx = round(height * (1 - share) / 2), round(width * (1 - share) / 2)
-        codes.append(hash_codes(gray[dy : height - dy, dx : width - dx]).dct)
+        codes.append(dct_codes(gray[dy : height - dy, dx : width - dx])[0])
     return tuple(codes)
 
 
@@ -237,8 +237,7 @@ def extract(image: ImageData) -> Features:
     codes = hash_codes(small)
     untrimmed = None
     if whole.shape != small.shape:
-        whole_codes = hash_codes(whole)
-        untrimmed = (whole_codes.dct, whole_codes.mirrored_dct)
+        untrimmed = dct_codes(whole)
     gray = decoded.gray
     left, top, right, bottom = content_box(gray)
     work = keypoints.work_image(gray[top:bottom, left:right])
