@@ -16,9 +16,16 @@ the verification for a few pairs:
   postings forms no pairs. Its list would cost every entry that names it the whole
   list, and a frequent word says the least (the lowest idf).
 * Each (image, other row) pair gets the vote a search gives: per keypoint of the image,
-  the idf of its best word that the row shares, once. An image's ``PER_ROW`` best-voted
-  rows with at least ``MIN_SHARED`` voting keypoints become candidate pairs, to be
-  scored by the caller.
+  the idf of its best word that the row shares, once. Each image ranks the rows with at
+  least ``MIN_SHARED`` voting keypoints, best-voted first.
+* A pair is a candidate, to be scored by the caller, when one image ranks the other
+  among its ``PER_ROW`` best and the other ranks it back among its ``MUTUAL`` best (a
+  mutual-neighbour graph). Two copies of one picture share their keypoints both ways;
+  an image that has no copy still has a best-voted row, and scoring that row was most
+  of the join's time (the tuning half's duplicate collection: 1,106 pairs scored for
+  295 found; a false pair's scoring costs about 6 ms of CPU). Pairs that only one side
+  votes for are left to the hash and centre-code candidates (BENCHMARKS.md, "find_duplicates
+  with centre codes").
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from ris_local.index.hamming_join import ranges
 from ris_local.index.invertedfile import SIGNATURE_RADIUS
 from ris_local.scoring.verification import signatures
 
-__all__ = ["MAX_LIST", "MIN_SHARED", "PER_ROW", "QueryBatch", "voted_pairs"]
+__all__ = ["MAX_LIST", "MIN_SHARED", "MUTUAL", "PER_ROW", "QueryBatch", "voted_pairs"]
 
 I64 = npt.NDArray[np.int64]
 U16 = npt.NDArray[np.uint16]
@@ -50,8 +57,13 @@ MAX_LIST = 32
 #: Keypoints of an image that must vote for a row to make a candidate: geometric
 #: verification needs at least five tentative matches.
 MIN_SHARED = 5
-#: Candidates kept per image, best-voted first.
+#: A pair is a candidate when one image ranks the other among its ``PER_ROW`` best-voted
+#: rows and the other ranks it back among its ``MUTUAL`` best. Tuning half, medium
+#: duplicate collection (BENCHMARKS.md): 2 and 10 keep F1 at the per-image search's with
+#: 609 pairs scored; 2 and any rank (the join until now) scored 1,116; 2 and 6 lost two
+#: true pairs.
 PER_ROW = 2
+MUTUAL = 10
 #: Threads matching batches (NumPy releases the GIL in the loops that matter).
 _THREADS = max(1, min(2, os.cpu_count() or 1))
 
@@ -66,12 +78,13 @@ def voted_pairs(
     batches: Iterable[QueryBatch],
     progress: Callable[[], None] | None = None,
 ) -> I64:
-    """Candidate pairs ``(a, b)``, ``a < b``, shape (p, 2), sorted, unique: for each
-    query row of ``batches``, its ``PER_ROW`` best-voted ``rows_ok`` rows through the
-    CSR postings (``starts`` per word; ``rows``, ``packed``, ``rest`` per posting).
-    ``progress`` is called after each batch."""
+    """Candidate pairs ``(a, b)``, ``a < b``, shape (p, 2), sorted, unique: the pairs
+    of query rows of ``batches`` where one ranks the other (among the ``rows_ok`` rows,
+    through the CSR postings: ``starts`` per word; ``rows``, ``packed``, ``rest`` per
+    posting) among its ``PER_ROW`` best-voted and the other ranks it back among its
+    ``MUTUAL`` best. ``progress`` is called after each batch."""
     selective = _Selective.of(starts, rows, packed, rest, rows_ok)
-    found = [np.empty(0, np.int64)]
+    found = [np.empty((0, 2), np.int64)]
     # Batches are made (reading blobs: Python, under the GIL) while earlier ones are
     # matched on the pool (NumPy's sorts and bit tests release it); a few in flight
     # bound the memory.
@@ -87,8 +100,22 @@ def voted_pairs(
             found.append(pending.popleft().result())
             if progress is not None:
                 progress()
-    keys = np.unique(np.concatenate(found))
-    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
+    return _mutual(np.concatenate(found))
+
+
+def _mutual(ranked: I64) -> I64:
+    """The candidate pairs of ``ranked`` rows ``(query << 32 | row, rank)``: each
+    unordered pair's better rank at most ``PER_ROW``, its worse at most ``MUTUAL``
+    (a side that did not rank the pair counts as past ``MUTUAL``)."""
+    if not len(ranked):
+        return np.empty((0, 2), np.int64)
+    query, row, rank = ranked[:, 0] >> 32, ranked[:, 0] & 0xFFFFFFFF, ranked[:, 1]
+    pairs, where = np.unique(np.minimum(query, row) << 32 | np.maximum(query, row), return_inverse=True)
+    sides = np.full((len(pairs), 2), MUTUAL + 1, np.int64)
+    np.minimum.at(sides, (where, (query > row).astype(np.int64)), rank)
+    keep = (sides.min(axis=1) <= PER_ROW) & (sides.max(axis=1) <= MUTUAL)
+    kept = pairs[keep]
+    return np.stack([kept >> 32, kept & 0xFFFFFFFF], axis=1)
 
 
 class _Selective:
@@ -116,7 +143,8 @@ class _Selective:
 
 
 def _batch_pairs(selective: _Selective, idf: F64, batch: QueryBatch) -> I64:
-    """Keys ``min << 32 | max`` of one batch's candidate pairs."""
+    """One batch's ranked rows, shape (p, 2): ``query << 32 | row`` and the rank (1 for
+    the best-voted) of each query row's ``MUTUAL`` best-voted rows."""
     query_row, keypoint, word, signature = batch
     lengths = selective.lengths[word]
     named = lengths > 0
@@ -135,7 +163,7 @@ def _batch_pairs(selective: _Selective, idf: F64, batch: QueryBatch) -> I64:
     close &= other != query_row[entry]
     entry, other = entry[close], other[close]
     if not len(entry):
-        return np.empty(0, np.int64)
+        return np.empty((0, 2), np.int64)
     # A keypoint votes once per row, with the idf of its best word the row shares: one
     # sort of (keypoint, row) keys (a batch numbers its keypoints from 0, far below 2**31).
     voter = keypoint[entry] << 32 | other
@@ -157,7 +185,6 @@ def _batch_pairs(selective: _Selective, idf: F64, batch: QueryBatch) -> I64:
     pairs, query = pairs[order], query[order]
     first_of_query = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
     rank = np.arange(len(pairs)) - np.repeat(first_of_query, np.diff(np.r_[first_of_query, len(pairs)]))
-    chosen = pairs[rank < PER_ROW]
-    a, b = chosen >> 32, chosen & 0xFFFFFFFF
-    keys: I64 = np.minimum(a, b) << 32 | np.maximum(a, b)
-    return keys
+    kept = rank < MUTUAL
+    ranked: I64 = np.stack([pairs[kept], rank[kept] + 1], axis=1)
+    return ranked
