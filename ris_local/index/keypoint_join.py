@@ -19,13 +19,12 @@ the verification for a few pairs:
   the idf of its best word that the row shares, once. Each image ranks the rows with at
   least ``MIN_SHARED`` voting keypoints, best-voted first.
 * A pair is a candidate, to be scored by the caller, when one image ranks the other
-  among its ``PER_ROW`` best and the other ranks it back among its ``MUTUAL`` best (a
-  mutual-neighbour graph). Two copies of one picture share their keypoints both ways;
-  an image that has no copy still has a best-voted row, and scoring that row was most
-  of the join's time (the tuning half's duplicate collection: 1,106 pairs scored for
-  295 found; a false pair's scoring costs about 6 ms of CPU). Pairs that only one side
-  votes for are left to the hash and centre-code candidates (BENCHMARKS.md, "find_duplicates
-  with centre codes").
+  first (what a search verifies first), or ranks it among its ``PER_ROW`` best and the
+  other ranks it back among its ``MUTUAL`` best (a mutual-neighbour test). Two copies
+  of one picture share their keypoints both ways; an image that has no copy still has
+  best-voted rows, and scoring them was most of the join's time (the tuning half's
+  duplicate collection: 1,106 pairs scored for 295 found; a false pair costs about 6 ms
+  of CPU to score).
 """
 
 from __future__ import annotations
@@ -57,11 +56,12 @@ MAX_LIST = 32
 #: Keypoints of an image that must vote for a row to make a candidate: geometric
 #: verification needs at least five tentative matches.
 MIN_SHARED = 5
-#: A pair is a candidate when one image ranks the other among its ``PER_ROW`` best-voted
-#: rows and the other ranks it back among its ``MUTUAL`` best. Tuning half, medium
-#: duplicate collection (BENCHMARKS.md): 2 and 10 keep F1 at the per-image search's with
-#: 609 pairs scored; 2 and any rank (the join until now) scored 1,116; 2 and 6 lost two
-#: true pairs.
+#: A pair is a candidate when one image ranks the other first, or among its ``PER_ROW``
+#: best-voted rows while the other ranks it back among its ``MUTUAL`` best. Tuning half,
+#: medium duplicate collection (BENCHMARKS.md, "find_duplicates with centre codes"): 2 and
+#: 10 give F1 0.993 with 788 pairs scored, 2 and any rank (the join until now) 0.989 with
+#: 1,118; requiring the mutual rank of the first-ranked row too scored 611 but lost four
+#: true pairs there and four of 43 on a collection of blurred textures (the tests' photographs).
 PER_ROW = 2
 MUTUAL = 10
 #: Threads matching batches (NumPy releases the GIL in the loops that matter).
@@ -81,8 +81,8 @@ def voted_pairs(
     """Candidate pairs ``(a, b)``, ``a < b``, shape (p, 2), sorted, unique: the pairs
     of query rows of ``batches`` where one ranks the other (among the ``rows_ok`` rows,
     through the CSR postings: ``starts`` per word; ``rows``, ``packed``, ``rest`` per
-    posting) among its ``PER_ROW`` best-voted and the other ranks it back among its
-    ``MUTUAL`` best. ``progress`` is called after each batch."""
+    posting) first, or among its ``PER_ROW`` best-voted while the other ranks it back
+    among its ``MUTUAL`` best. ``progress`` is called after each batch."""
     selective = _Selective.of(starts, rows, packed, rest, rows_ok)
     found = [np.empty((0, 2), np.int64)]
     # Batches are made (reading blobs: Python, under the GIL) while earlier ones are
@@ -105,15 +105,16 @@ def voted_pairs(
 
 def _mutual(ranked: I64) -> I64:
     """The candidate pairs of ``ranked`` rows ``(query << 32 | row, rank)``: each
-    unordered pair's better rank at most ``PER_ROW``, its worse at most ``MUTUAL``
-    (a side that did not rank the pair counts as past ``MUTUAL``)."""
+    unordered pair whose better rank is 1, or at most ``PER_ROW`` with its worse at most
+    ``MUTUAL`` (a side that did not rank the pair counts as past ``MUTUAL``)."""
     if not len(ranked):
         return np.empty((0, 2), np.int64)
     query, row, rank = ranked[:, 0] >> 32, ranked[:, 0] & 0xFFFFFFFF, ranked[:, 1]
     pairs, where = np.unique(np.minimum(query, row) << 32 | np.maximum(query, row), return_inverse=True)
     sides = np.full((len(pairs), 2), MUTUAL + 1, np.int64)
     np.minimum.at(sides, (where, (query > row).astype(np.int64)), rank)
-    keep = (sides.min(axis=1) <= PER_ROW) & (sides.max(axis=1) <= MUTUAL)
+    best, worst = sides.min(axis=1), sides.max(axis=1)
+    keep = (best == 1) | ((best <= PER_ROW) & (worst <= MUTUAL))
     kept = pairs[keep]
     return np.stack([kept >> 32, kept & 0xFFFFFFFF], axis=1)
 
