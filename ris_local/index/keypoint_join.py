@@ -124,7 +124,7 @@ class _Selective:
     signatures worked out once (a batch would otherwise unpack each posting again for
     every query entry that names its word)."""
 
-    def __init__(self, starts: I64, rows: I64, signatures: U32) -> None:
+    def __init__(self, starts: I64, rows: npt.NDArray[np.int32], signatures: U32) -> None:
         self.starts, self.rows, self.signatures = starts, rows, signatures
         self.lengths = np.diff(starts)
 
@@ -140,7 +140,62 @@ class _Selective:
         kept_lengths[:] = np.bincount(word[usable], minlength=len(lengths))
         kept_starts = np.concatenate([[0], np.cumsum(kept_lengths)]).astype(np.int64)
         where = where[usable]
-        return cls(kept_starts, owner[usable], signatures(packed[where], rest[where]))
+        return cls(kept_starts, owner[usable].astype(np.int32), signatures(packed[where], rest[where]))
+
+
+def _votes(query: I64, keypoint: I64, other: I64, word: I64, idf: F64) -> tuple[I64, F64, I64]:
+    """Each (query row, other row) pair's key ``query << 32 | other`` (sorted), vote and
+    voting keypoints, from matches ``(query, keypoint, other, word)``: a keypoint votes
+    once per row, with the idf of its best word the row shares.
+
+    One sort of 64-bit keys (query's place in the batch, row, keypoint, the idf's rank
+    among the vocabulary's, high bits to low) leaves each keypoint's matches with a row
+    together, best word last, and each pair's keypoints together in keypoint order (the
+    order the sum was always taken in); keys that would not fit 64 bits take two sorts."""
+    levels, rank = np.unique(idf, return_inverse=True)
+    queries = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
+    bits = [
+        int(len(queries) - 1).bit_length(),
+        int(other.max(initial=0)).bit_length(),
+        int(keypoint.max(initial=0)).bit_length(),
+        int(len(levels) - 1).bit_length(),
+    ]
+    contiguous = bool(np.all(query[1:] >= query[:-1]))  # each query row's entries together
+    if not contiguous or sum(bits) > 63:
+        return _votes_in_two_sorts(query, keypoint, other, idf[word])
+    local = np.cumsum(np.r_[0, query[1:] != query[:-1]])
+    row_shift = bits[2] + bits[3]
+    query_shift = bits[1] + row_shift
+    key = local << query_shift | other << row_shift | keypoint << bits[3] | rank[word]
+    key.sort()
+    voter = key >> bits[3]  # (query, row, keypoint)
+    last = np.flatnonzero(np.r_[voter[1:] != voter[:-1], True])
+    best = levels[key[last] & ((1 << bits[3]) - 1)]
+    pair = key[last] >> row_shift  # (query, row)
+    first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    group = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(pair)]))
+    votes: F64 = np.bincount(group, weights=best, minlength=len(first)).astype(np.float64, copy=False)
+    voters: I64 = np.diff(np.r_[first, len(pair)]).astype(np.int64, copy=False)
+    chosen = pair[first]
+    query_rows = query[queries][chosen >> bits[1]]
+    keys: I64 = query_rows << 32 | (chosen & ((1 << bits[1]) - 1))
+    return keys, votes, voters
+
+
+def _votes_in_two_sorts(query: I64, keypoint: I64, other: I64, weight: F64) -> tuple[I64, F64, I64]:
+    """:func:`_votes` by a sort of (keypoint, row) keys, then one of the pairs."""
+    voter = keypoint << 32 | other
+    order = np.argsort(voter)
+    voter, weight = voter[order], weight[order]
+    first = np.flatnonzero(np.r_[True, voter[1:] != voter[:-1]])
+    best = np.maximum.reduceat(weight, first) if len(first) else weight[:0]
+    owner = np.empty(int(keypoint.max(initial=0)) + 1, np.int64)
+    owner[keypoint] = query
+    voter = voter[first]
+    pair = owner[voter >> 32] << 32 | (voter & 0xFFFFFFFF)
+    pairs, where, counts = np.unique(pair, return_inverse=True, return_counts=True)
+    votes: F64 = np.bincount(where, weights=best, minlength=len(pairs)).astype(np.float64, copy=False)
+    return pairs.astype(np.int64, copy=False), votes, counts.astype(np.int64, copy=False)
 
 
 def _batch_pairs(selective: _Selective, idf: F64, batch: QueryBatch) -> I64:
@@ -156,28 +211,29 @@ def _batch_pairs(selective: _Selective, idf: F64, batch: QueryBatch) -> I64:
         signature[named],
         lengths[named],
     )
+    # The expansion of every entry over its word's postings is most of the join's work:
+    # 32-bit positions, the entry's signature repeated rather than gathered, and the rows
+    # read only for the few postings whose signature is close (positions fit 32 bits:
+    # selective postings number at most MAX_LIST per word of the vocabulary).
+    total = int(lengths.sum())
+    if not total:
+        return np.empty((0, 2), np.int64)
     begin = selective.starts[word]
-    where = ranges(begin, begin + lengths)
-    entry = np.repeat(np.arange(len(word), dtype=np.int64), lengths)
-    other = selective.rows[where]
-    close = np.bitwise_count(selective.signatures[where] ^ signature[entry]) <= SIGNATURE_RADIUS
-    close &= other != query_row[entry]
-    entry, other = entry[close], other[close]
+    shift = (begin - (np.cumsum(lengths) - lengths)).astype(np.int32)
+    where = np.repeat(shift, lengths)
+    where += np.arange(total, dtype=np.int32)
+    differ = selective.signatures[where]
+    differ ^= np.repeat(signature, lengths)
+    close = np.flatnonzero(np.bitwise_count(differ) <= SIGNATURE_RADIUS)
+    del differ
+    entry = np.repeat(np.arange(len(word), dtype=np.int32), lengths)[close].astype(np.int64)
+    other = selective.rows[where[close]].astype(np.int64)
+    del where
+    mine = other != query_row[entry]
+    entry, other = entry[mine], other[mine]
     if not len(entry):
         return np.empty((0, 2), np.int64)
-    # A keypoint votes once per row, with the idf of its best word the row shares: one
-    # sort of (keypoint, row) keys (a batch numbers its keypoints from 0, far below 2**31).
-    voter = keypoint[entry] << 32 | other
-    order = np.argsort(voter)
-    voter, weight = voter[order], idf[word[entry[order]]]
-    first = np.flatnonzero(np.r_[True, voter[1:] != voter[:-1]])
-    best = np.maximum.reduceat(weight, first) if len(first) else weight[:0]
-    voter = voter[first]
-    owner = np.empty(int(keypoint.max()) + 1, np.int64)
-    owner[keypoint] = query_row
-    pair = owner[voter >> 32] << 32 | (voter & 0xFFFFFFFF)
-    pairs, where, voters = np.unique(pair, return_inverse=True, return_counts=True)
-    votes = np.bincount(where, weights=best, minlength=len(pairs))
+    pairs, votes, voters = _votes(query_row[entry], keypoint[entry], other, word[entry], idf)
     strong = voters >= MIN_SHARED
     pairs, votes = pairs[strong], votes[strong]
     # Each query row's best-voted rows (pairs are sorted by query row already).
