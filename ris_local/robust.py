@@ -182,7 +182,9 @@ class RobustIndex(FeatureIndex):
         candidates) and (with ``keypoint_duplicates``) from the keypoint
         join (:mod:`ris_local.index.keypoint_join`: every image's keypoints, as a query's
         when the stored ``blobs`` can be read, looked up a batch at a time over the
-        selective words); each candidate pair is then scored as
+        selective words) and, with the stored ``blobs``, from the rows nearest in centre
+        code, the thumbnail look's candidates (:mod:`ris_local.index.centre_join`); each
+        candidate pair is then scored as
         :meth:`RobustEngine.compare` scores it. ``progress`` gets ``(done, total)``:
         each image counts twice, once as its candidates are found, once as they are scored."""
         if self.per_image_duplicates:
