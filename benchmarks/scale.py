@@ -2,8 +2,9 @@
 
 At 1M and 10M images the index holds synthetic distractors: uniformly random 64-bit
 codes for the hash stage (with 1% planted near-copies so find-duplicates has work) and,
-for the keypoint stage, 200 postings per image, each a copy of the word and signature of
-a random posting of the benchmark's real images (signatures of one word are alike, and
+for the keypoint stage, as many postings per image as the engine indexes of a real one
+(``layout.INDEX_KEYPOINTS`` + ``layout.COARSE_KEYPOINTS``: 400 since engine 10), each a
+copy of the word and signature of a random posting of the benchmark's real images (signatures of one word are alike, and
 random ones would make the signature filter look better than it is) at a random
 position and orientation. The real benchmark
 images are added on top, so the robust queries (real crops and rotations) still have
@@ -34,7 +35,19 @@ from ris_local.robust import RobustEngine, RobustIndex
 from ris_local.storage.index_store import IndexStore
 from ris_local.storage.store import LocalStore
 
-__all__ = ["ExtractionTimes", "IndexTimes", "extraction_times", "hash_index_times", "robust_index_times"]
+__all__ = [
+    "INDEXED_PER_IMAGE",
+    "ExtractionTimes",
+    "IndexTimes",
+    "extraction_times",
+    "hash_index_times",
+    "robust_index_times",
+]
+
+#: Postings a synthetic distractor gets: what the engine indexes of a real image with
+#: keypoints enough (the work scale's ``INDEX_KEYPOINTS`` and the ``COARSE_KEYPOINTS``;
+#: engine 10 added the coarse ones, so 400 where engine 9 had 200).
+INDEXED_PER_IMAGE = layout.INDEX_KEYPOINTS + layout.COARSE_KEYPOINTS
 
 
 @dataclass
@@ -217,7 +230,7 @@ def robust_index_times(
     real.add(list(real_keys), list(real_blobs))
     real_starts, _, real_packed, real_rest, _ = real.core.postings.arrays()
     real_words = np.repeat(np.arange(len(real_starts) - 1, dtype=np.int64), np.diff(real_starts))
-    per_image = layout.INDEX_KEYPOINTS
+    per_image = INDEXED_PER_IMAGE
     copied = rng.integers(0, len(real_words), size=n * per_image)
     words = real_words[copied]
     syn_rows = np.repeat(np.arange(n, dtype=np.uint32), per_image)

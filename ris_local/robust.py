@@ -32,8 +32,10 @@ from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Progre
 from ris_local.features import layout
 from ris_local.features.hashcodes import HashCodes
 from ris_local.features.layout import Features, KeypointSet
+from ris_local.index import centres
 from ris_local.index.blocks import from_blocks, to_blocks
 from ris_local.index.cascade import CascadeIndex, hash_distances, hash_radius
+from ris_local.index.centre_join import centre_pairs
 from ris_local.index.keypoint_join import QueryBatch, voted_pairs
 from ris_local.index.multiindex import MultiIndex
 from ris_local.scoring.decision import Decision, Stage, decide, is_flat
@@ -53,6 +55,13 @@ _COMPACT_SHARE = 0.2  # compact when this share of rows has been removed
 _JOIN_SHORTLIST = 5  # rows verified per image in the keypoint self-join without blobs
 _READ_BATCH = 256  # stored blobs read at a time by the self-join
 _QUERY_BATCH = 64  # images whose keypoints the keypoint join looks up together
+#: The centre-code candidates of the self-join: each image's ``centres.CANDIDATES``
+#: nearest rows per orientation, as a search's thumbnail look takes them, but within this
+#: many bits (a search looks up to ``centres.RADIUS``; see :mod:`ris_local.index.centre_join`).
+#: Tuning half, medium duplicate collection: 4 to 10 bits find the same six true pairs the
+#: join missed (crops and mirrored copies of smooth pictures, 0 to 8 bits away); 12 adds
+#: a false thumbnail pair.
+CENTRE_JOIN_BITS = 8
 I64 = npt.NDArray[np.int64]
 
 
@@ -173,7 +182,9 @@ class RobustIndex(FeatureIndex):
         candidates) and (with ``keypoint_duplicates``) from the keypoint
         join (:mod:`ris_local.index.keypoint_join`: every image's keypoints, as a query's
         when the stored ``blobs`` can be read, looked up a batch at a time over the
-        selective words); each candidate pair is then scored as
+        selective words) and, with the stored ``blobs``, from the rows nearest in centre
+        code, the thumbnail look's candidates (:mod:`ris_local.index.centre_join`); each
+        candidate pair is then scored as
         :meth:`RobustEngine.compare` scores it. ``progress`` gets ``(done, total)``:
         each image counts twice, once as its candidates are found, once as they are scored."""
         if self.per_image_duplicates:
@@ -204,10 +215,23 @@ class RobustIndex(FeatureIndex):
                 done[0] = min(live, done[0] + _QUERY_BATCH)
                 report.to(done[0])
 
-            batches = _query_batches(self.core, np.flatnonzero(ok), blobs, _QUERY_BATCH)
+            views = _index_views(self.core)
+            batches = _query_batches(self.core, np.flatnonzero(ok), blobs, _QUERY_BATCH, views)
             idf = self.core.postings.idf(live)
             found = voted_pairs(starts, rows, packed, rest, idf, ok, batches, advance)
             candidates.update((int(a), int(b)) for a, b in found.tolist())
+            if blobs is not None:
+                # The thumbnail look's candidates, as a search takes them (only with the
+                # stored blobs: without them there are no thumbnails to look at).
+                live_rows = np.flatnonzero(ok)
+                near = centre_pairs(
+                    np.ascontiguousarray(self.core.centre[:, live_rows].T),
+                    views[live_rows],
+                    np.ones(len(live_rows), bool),
+                    CENTRE_JOIN_BITS,
+                    centres.CANDIDATES,
+                )
+                candidates.update((int(a), int(b)) for a, b in live_rows[near].tolist())
         report.to(live)
         to_score = sorted(candidates - decided.keys())
         for start in range(0, len(to_score), _READ_BATCH):
@@ -277,6 +301,14 @@ class RobustIndex(FeatureIndex):
         self.core.forget_rows()
 
 
+def _index_views(core: CascadeIndex) -> npt.NDArray[np.uint64]:
+    """Each row's centre-code views (:func:`ris_local.index.centres.views`: DCT code and
+    whole frame's, upright then mirrored) from what the index holds; the mirrored whole
+    frame is not held, so the mirrored DCT code stands in until the blob is read."""
+    mirrored = core.other[:, 1]
+    return np.ascontiguousarray(np.stack([core.mih.codes, core.centre[3], mirrored, mirrored], axis=1), np.uint64)
+
+
 def _hash_pairs(
     core: CascadeIndex, threshold: float, ok: npt.NDArray[np.bool_], policy: ScoringPolicy
 ) -> Iterable[tuple[int, int, int]]:
@@ -341,10 +373,13 @@ class _Reporter:
             self.progress(done, self.total)
 
 
-def _query_batches(core: CascadeIndex, queries: I64, blobs: BlobReader | None, size: int) -> Iterable[QueryBatch]:
+def _query_batches(
+    core: CascadeIndex, queries: I64, blobs: BlobReader | None, size: int, views: npt.NDArray[np.uint64]
+) -> Iterable[QueryBatch]:
     """The keypoint join's query entries, ``size`` rows at a time: from the stored blobs,
     every keypoint with all its words, mirrored ones too, as a search looks them up;
-    without blobs, the keypoints the index keeps, with their one word."""
+    without blobs, the keypoints the index keeps, with their one word. Each blob read
+    also fills its row of ``views`` (see :func:`_index_views`), so no blob is read twice."""
     for start in range(0, len(queries), size):
         chunk = queries[start : start + size].tolist()
         sets: list[tuple[int, KeypointSet]] = []
@@ -354,6 +389,8 @@ def _query_batches(core: CascadeIndex, queries: I64, blobs: BlobReader | None, s
             if blob is not None:
                 f = layout.from_blob(blob)
                 sets += [(row, f.normal), (row, f.mirrored)]
+                upright, mirrored = centres.views(f)
+                views[row] = (*upright, *mirrored)
             else:
                 sets.append((row, core.row_features(row).normal))
         entry_rows: list[I64] = []

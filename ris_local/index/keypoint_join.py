@@ -16,9 +16,15 @@ the verification for a few pairs:
   postings forms no pairs. Its list would cost every entry that names it the whole
   list, and a frequent word says the least (the lowest idf).
 * Each (image, other row) pair gets the vote a search gives: per keypoint of the image,
-  the idf of its best word that the row shares, once. An image's ``PER_ROW`` best-voted
-  rows with at least ``MIN_SHARED`` voting keypoints become candidate pairs, to be
-  scored by the caller.
+  the idf of its best word that the row shares, once. Each image ranks the rows with at
+  least ``MIN_SHARED`` voting keypoints, best-voted first.
+* A pair is a candidate, to be scored by the caller, when one image ranks the other
+  first (what a search verifies first), or ranks it among its ``PER_ROW`` best and the
+  other ranks it back among its ``MUTUAL`` best (a mutual-neighbour test). Two copies
+  of one picture share their keypoints both ways; an image that has no copy still has
+  best-voted rows, and scoring them was most of the join's time (the tuning half's
+  duplicate collection: 1,106 pairs scored for 295 found; a false pair costs about 6 ms
+  of CPU to score).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from ris_local.index.hamming_join import ranges
 from ris_local.index.invertedfile import SIGNATURE_RADIUS
 from ris_local.scoring.verification import signatures
 
-__all__ = ["MAX_LIST", "MIN_SHARED", "PER_ROW", "QueryBatch", "voted_pairs"]
+__all__ = ["MAX_LIST", "MIN_SHARED", "MUTUAL", "PER_ROW", "QueryBatch", "voted_pairs"]
 
 I64 = npt.NDArray[np.int64]
 U16 = npt.NDArray[np.uint16]
@@ -50,8 +56,14 @@ MAX_LIST = 32
 #: Keypoints of an image that must vote for a row to make a candidate: geometric
 #: verification needs at least five tentative matches.
 MIN_SHARED = 5
-#: Candidates kept per image, best-voted first.
+#: A pair is a candidate when one image ranks the other first, or among its ``PER_ROW``
+#: best-voted rows while the other ranks it back among its ``MUTUAL`` best. Tuning half,
+#: medium duplicate collection (BENCHMARKS.md, "find_duplicates with centre codes"): 2 and
+#: 10 give F1 0.993 with 788 pairs scored, 2 and any rank (the join until now) 0.989 with
+#: 1,118; requiring the mutual rank of the first-ranked row too scored 611 but lost four
+#: true pairs there and four of 43 on a collection of blurred textures (the tests' photographs).
 PER_ROW = 2
+MUTUAL = 10
 #: Threads matching batches (NumPy releases the GIL in the loops that matter).
 _THREADS = max(1, min(2, os.cpu_count() or 1))
 
@@ -66,12 +78,13 @@ def voted_pairs(
     batches: Iterable[QueryBatch],
     progress: Callable[[], None] | None = None,
 ) -> I64:
-    """Candidate pairs ``(a, b)``, ``a < b``, shape (p, 2), sorted, unique: for each
-    query row of ``batches``, its ``PER_ROW`` best-voted ``rows_ok`` rows through the
-    CSR postings (``starts`` per word; ``rows``, ``packed``, ``rest`` per posting).
-    ``progress`` is called after each batch."""
+    """Candidate pairs ``(a, b)``, ``a < b``, shape (p, 2), sorted, unique: the pairs
+    of query rows of ``batches`` where one ranks the other (among the ``rows_ok`` rows,
+    through the CSR postings: ``starts`` per word; ``rows``, ``packed``, ``rest`` per
+    posting) first, or among its ``PER_ROW`` best-voted while the other ranks it back
+    among its ``MUTUAL`` best. ``progress`` is called after each batch."""
     selective = _Selective.of(starts, rows, packed, rest, rows_ok)
-    found = [np.empty(0, np.int64)]
+    found = [np.empty((0, 2), np.int64)]
     # Batches are made (reading blobs: Python, under the GIL) while earlier ones are
     # matched on the pool (NumPy's sorts and bit tests release it); a few in flight
     # bound the memory.
@@ -87,8 +100,23 @@ def voted_pairs(
             found.append(pending.popleft().result())
             if progress is not None:
                 progress()
-    keys = np.unique(np.concatenate(found))
-    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
+    return _mutual(np.concatenate(found))
+
+
+def _mutual(ranked: I64) -> I64:
+    """The candidate pairs of ``ranked`` rows ``(query << 32 | row, rank)``: each
+    unordered pair whose better rank is 1, or at most ``PER_ROW`` with its worse at most
+    ``MUTUAL`` (a side that did not rank the pair counts as past ``MUTUAL``)."""
+    if not len(ranked):
+        return np.empty((0, 2), np.int64)
+    query, row, rank = ranked[:, 0] >> 32, ranked[:, 0] & 0xFFFFFFFF, ranked[:, 1]
+    pairs, where = np.unique(np.minimum(query, row) << 32 | np.maximum(query, row), return_inverse=True)
+    sides = np.full((len(pairs), 2), MUTUAL + 1, np.int64)
+    np.minimum.at(sides, (where, (query > row).astype(np.int64)), rank)
+    best, worst = sides.min(axis=1), sides.max(axis=1)
+    keep = (best == 1) | ((best <= PER_ROW) & (worst <= MUTUAL))
+    kept = pairs[keep]
+    return np.stack([kept >> 32, kept & 0xFFFFFFFF], axis=1)
 
 
 class _Selective:
@@ -96,7 +124,7 @@ class _Selective:
     signatures worked out once (a batch would otherwise unpack each posting again for
     every query entry that names its word)."""
 
-    def __init__(self, starts: I64, rows: I64, signatures: U32) -> None:
+    def __init__(self, starts: I64, rows: npt.NDArray[np.int32], signatures: U32) -> None:
         self.starts, self.rows, self.signatures = starts, rows, signatures
         self.lengths = np.diff(starts)
 
@@ -112,11 +140,67 @@ class _Selective:
         kept_lengths[:] = np.bincount(word[usable], minlength=len(lengths))
         kept_starts = np.concatenate([[0], np.cumsum(kept_lengths)]).astype(np.int64)
         where = where[usable]
-        return cls(kept_starts, owner[usable], signatures(packed[where], rest[where]))
+        return cls(kept_starts, owner[usable].astype(np.int32), signatures(packed[where], rest[where]))
+
+
+def _votes(query: I64, keypoint: I64, other: I64, word: I64, idf: F64) -> tuple[I64, F64, I64]:
+    """Each (query row, other row) pair's key ``query << 32 | other`` (sorted), vote and
+    voting keypoints, from matches ``(query, keypoint, other, word)``: a keypoint votes
+    once per row, with the idf of its best word the row shares.
+
+    One sort of 64-bit keys (query's place in the batch, row, keypoint, the idf's rank
+    among the vocabulary's, high bits to low) leaves each keypoint's matches with a row
+    together, best word last, and each pair's keypoints together in keypoint order (the
+    order the sum was always taken in); keys that would not fit 64 bits take two sorts."""
+    levels, rank = np.unique(idf, return_inverse=True)
+    queries = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
+    bits = [
+        int(len(queries) - 1).bit_length(),
+        int(other.max(initial=0)).bit_length(),
+        int(keypoint.max(initial=0)).bit_length(),
+        int(len(levels) - 1).bit_length(),
+    ]
+    contiguous = bool(np.all(query[1:] >= query[:-1]))  # each query row's entries together
+    if not contiguous or sum(bits) > 63:
+        return _votes_in_two_sorts(query, keypoint, other, idf[word])
+    local = np.cumsum(np.r_[0, query[1:] != query[:-1]])
+    row_shift = bits[2] + bits[3]
+    query_shift = bits[1] + row_shift
+    key = local << query_shift | other << row_shift | keypoint << bits[3] | rank[word]
+    key.sort()
+    voter = key >> bits[3]  # (query, row, keypoint)
+    last = np.flatnonzero(np.r_[voter[1:] != voter[:-1], True])
+    best = levels[key[last] & ((1 << bits[3]) - 1)]
+    pair = key[last] >> row_shift  # (query, row)
+    first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+    group = np.repeat(np.arange(len(first)), np.diff(np.r_[first, len(pair)]))
+    votes: F64 = np.bincount(group, weights=best, minlength=len(first)).astype(np.float64, copy=False)
+    voters: I64 = np.diff(np.r_[first, len(pair)]).astype(np.int64, copy=False)
+    chosen = pair[first]
+    query_rows = query[queries][chosen >> bits[1]]
+    keys: I64 = query_rows << 32 | (chosen & ((1 << bits[1]) - 1))
+    return keys, votes, voters
+
+
+def _votes_in_two_sorts(query: I64, keypoint: I64, other: I64, weight: F64) -> tuple[I64, F64, I64]:
+    """:func:`_votes` by a sort of (keypoint, row) keys, then one of the pairs."""
+    voter = keypoint << 32 | other
+    order = np.argsort(voter)
+    voter, weight = voter[order], weight[order]
+    first = np.flatnonzero(np.r_[True, voter[1:] != voter[:-1]])
+    best = np.maximum.reduceat(weight, first) if len(first) else weight[:0]
+    owner = np.empty(int(keypoint.max(initial=0)) + 1, np.int64)
+    owner[keypoint] = query
+    voter = voter[first]
+    pair = owner[voter >> 32] << 32 | (voter & 0xFFFFFFFF)
+    pairs, where, counts = np.unique(pair, return_inverse=True, return_counts=True)
+    votes: F64 = np.bincount(where, weights=best, minlength=len(pairs)).astype(np.float64, copy=False)
+    return pairs.astype(np.int64, copy=False), votes, counts.astype(np.int64, copy=False)
 
 
 def _batch_pairs(selective: _Selective, idf: F64, batch: QueryBatch) -> I64:
-    """Keys ``min << 32 | max`` of one batch's candidate pairs."""
+    """One batch's ranked rows, shape (p, 2): ``query << 32 | row`` and the rank (1 for
+    the best-voted) of each query row's ``MUTUAL`` best-voted rows."""
     query_row, keypoint, word, signature = batch
     lengths = selective.lengths[word]
     named = lengths > 0
@@ -127,28 +211,29 @@ def _batch_pairs(selective: _Selective, idf: F64, batch: QueryBatch) -> I64:
         signature[named],
         lengths[named],
     )
+    # The expansion of every entry over its word's postings is most of the join's work:
+    # 32-bit positions, the entry's signature repeated rather than gathered, and the rows
+    # read only for the few postings whose signature is close (positions fit 32 bits:
+    # selective postings number at most MAX_LIST per word of the vocabulary).
+    total = int(lengths.sum())
+    if not total:
+        return np.empty((0, 2), np.int64)
     begin = selective.starts[word]
-    where = ranges(begin, begin + lengths)
-    entry = np.repeat(np.arange(len(word), dtype=np.int64), lengths)
-    other = selective.rows[where]
-    close = np.bitwise_count(selective.signatures[where] ^ signature[entry]) <= SIGNATURE_RADIUS
-    close &= other != query_row[entry]
-    entry, other = entry[close], other[close]
+    shift = (begin - (np.cumsum(lengths) - lengths)).astype(np.int32)
+    where = np.repeat(shift, lengths)
+    where += np.arange(total, dtype=np.int32)
+    differ = selective.signatures[where]
+    differ ^= np.repeat(signature, lengths)
+    close = np.flatnonzero(np.bitwise_count(differ) <= SIGNATURE_RADIUS)
+    del differ
+    entry = np.repeat(np.arange(len(word), dtype=np.int32), lengths)[close].astype(np.int64)
+    other = selective.rows[where[close]].astype(np.int64)
+    del where
+    mine = other != query_row[entry]
+    entry, other = entry[mine], other[mine]
     if not len(entry):
-        return np.empty(0, np.int64)
-    # A keypoint votes once per row, with the idf of its best word the row shares: one
-    # sort of (keypoint, row) keys (a batch numbers its keypoints from 0, far below 2**31).
-    voter = keypoint[entry] << 32 | other
-    order = np.argsort(voter)
-    voter, weight = voter[order], idf[word[entry[order]]]
-    first = np.flatnonzero(np.r_[True, voter[1:] != voter[:-1]])
-    best = np.maximum.reduceat(weight, first) if len(first) else weight[:0]
-    voter = voter[first]
-    owner = np.empty(int(keypoint.max()) + 1, np.int64)
-    owner[keypoint] = query_row
-    pair = owner[voter >> 32] << 32 | (voter & 0xFFFFFFFF)
-    pairs, where, voters = np.unique(pair, return_inverse=True, return_counts=True)
-    votes = np.bincount(where, weights=best, minlength=len(pairs))
+        return np.empty((0, 2), np.int64)
+    pairs, votes, voters = _votes(query_row[entry], keypoint[entry], other, word[entry], idf)
     strong = voters >= MIN_SHARED
     pairs, votes = pairs[strong], votes[strong]
     # Each query row's best-voted rows (pairs are sorted by query row already).
@@ -157,7 +242,6 @@ def _batch_pairs(selective: _Selective, idf: F64, batch: QueryBatch) -> I64:
     pairs, query = pairs[order], query[order]
     first_of_query = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
     rank = np.arange(len(pairs)) - np.repeat(first_of_query, np.diff(np.r_[first_of_query, len(pairs)]))
-    chosen = pairs[rank < PER_ROW]
-    a, b = chosen >> 32, chosen & 0xFFFFFFFF
-    keys: I64 = np.minimum(a, b) << 32 | np.maximum(a, b)
-    return keys
+    kept = rank < MUTUAL
+    ranked: I64 = np.stack([pairs[kept], rank[kept] + 1], axis=1)
+    return ranked
