@@ -409,19 +409,25 @@ def _synthetic_sets(real: list[bytes], count: int, rng: Any) -> list[bytes]:
     return out
 
 
-def _with_codes(blob: bytes, codes: Any) -> bytes:
+def _codes_at(blob: bytes) -> int:
+    """Where the centre (3Q) and untrimmed (2Q) codes start: before the chroma map (its
+    2-byte size and pixels) and the borders (4H) that end the blob (layout 6)."""
+    from ris_local.features import layout
+
+    return len(blob) - 8 - 2 - layout.from_blob(blob).chroma.nbytes - 40
+
+
+def _with_codes(blob: bytes, codes: Any, tail_at: int | None = None) -> bytes:
     """``blob`` with its eight 64-bit codes (the four hash codes in the header, three centre
     codes and two whole-frame codes near the end) replaced: so no two distractors share a
-    hash and none settles a query by hash."""
+    hash and none settles a query by hash. ``tail_at`` is :func:`_codes_at` of the blob."""
     import struct
-
-    from ris_local.features import layout
 
     head = struct.Struct("<4sHH4QHH")
     magic, width, height, _, _, _, _, normal, index = head.unpack_from(blob)
     header = head.pack(magic, width, height, *(int(c) for c in codes[:4]), normal, index)
-    features = layout.from_blob(blob)
-    tail_at = len(blob) - 2 - features.chroma.nbytes - 40  # centre (3Q) + untrimmed (2Q) before the chroma
+    if tail_at is None:
+        tail_at = _codes_at(blob)
     tail = struct.pack("<3Q2Q", *(int(c) for c in codes[4:9]))
     return header + blob[head.size : tail_at] + tail + blob[tail_at + 40 :]
 
@@ -447,7 +453,7 @@ class _DistractorLoader:
 
         self.sqlite_path, self.url = sqlite_path, url
         self.rng = np.random.default_rng(seed)
-        _, p_ref = _context_row(url)
+        p_ref, _ = _context_row(url)
         with ris_core.open("local", database=url) as system:
             store = system.backend.store  # type: ignore[attr-defined]
             real_rows = [row for rows in store.feature_rows(p_ref) for row in rows]
@@ -455,6 +461,7 @@ class _DistractorLoader:
         self.index = self.engine.new_index()
         self.index.add([row.key for row in real_rows], [row.blob for row in real_rows])
         self.sets = _synthetic_sets([row.blob for row in real_rows], SYNTHETIC_SETS, self.rng)
+        self.tails = [_codes_at(blob) for blob in self.sets]
         self.first = 1 + max(row.key for row in real_rows)
         self.loaded = 0
 
@@ -481,7 +488,8 @@ class _DistractorLoader:
             n = min(LOAD_CHUNK, self.loaded + count - start)
             keys = np.arange(self.first + start, self.first + start + n, dtype=np.int64)
             codes = rng.integers(0, 2**63, size=(n, 9), dtype=np.int64)
-            blobs = [_with_codes(self.sets[(start + i) % SYNTHETIC_SETS], codes[i]) for i in range(n)]
+            sets = [(start + i) % SYNTHETIC_SETS for i in range(n)]
+            blobs = [_with_codes(self.sets[k], codes[i], self.tails[k]) for i, k in enumerate(sets)]
             index.add(keys.tolist(), blobs)
             ids = [f"d{start + i}" for i in range(n)]
             shas = [f"{int(k):064x}" for k in keys]
