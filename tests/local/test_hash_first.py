@@ -28,48 +28,52 @@ class WholeQueries(RobustEngine):
         return ExtractedQuery(self.extract(image))
 
 
-def _jpeg(image: Image.Image, quality: int = 90) -> bytes:
+def jpeg(image: Image.Image, quality: int = 90) -> bytes:
     return encode(image.convert("RGB"), "JPEG", quality=quality)
 
 
-def _queries() -> dict[str, bytes]:
+def hash_first_queries() -> dict[str, bytes]:
     """Sure hash copies, weaker re-encodes, crops, mirrors, near copies and negatives."""
     out: dict[str, bytes] = {}
     for seed in range(0, STORED, 3):
         picture = photo(seed, (400, 300))
-        out[f"copy-{seed}"] = _jpeg(picture, 90)
-        out[f"reencode-{seed}"] = _jpeg(picture.resize((200, 150)), 40)
+        out[f"copy-{seed}"] = jpeg(picture, 90)
+        out[f"reencode-{seed}"] = jpeg(picture.resize((200, 150)), 40)
         out[f"png-{seed}"] = encode(picture, "PNG")
-        out[f"mirror-{seed}"] = _jpeg(ImageOps.mirror(picture))
-        out[f"crop-{seed}"] = _jpeg(picture.crop((50, 40, 330, 250)))
-        out[f"near-{seed}"] = _jpeg(near_copy(picture))
-        out[f"dark-{seed}"] = _jpeg(ImageEnhance.Brightness(picture).enhance(0.6))
+        out[f"mirror-{seed}"] = jpeg(ImageOps.mirror(picture))
+        out[f"crop-{seed}"] = jpeg(picture.crop((50, 40, 330, 250)))
+        out[f"near-{seed}"] = jpeg(near_copy(picture))
+        out[f"dark-{seed}"] = jpeg(ImageEnhance.Brightness(picture).enhance(0.6))
     for seed in range(1000, 1008):
-        out[f"negative-{seed}"] = _jpeg(photo(seed, (400, 300)))
+        out[f"negative-{seed}"] = jpeg(photo(seed, (400, 300)))
     # The twin of a stored picture whose brighter twin is stored too: settled by the
     # one, with the other (unsure) still scored from the whole features.
-    out["twin-0"] = _jpeg(photo(0, (400, 300)), 75)
+    out["twin-0"] = jpeg(photo(0, (400, 300)), 75)
     return out
+
+
+def fill(database: str) -> None:
+    """The stored pictures: photos, and near twins of two (brighter: unsure by hash)."""
+    with ris_core.open("local", database=database) as system:
+        context = system.create_context("c")
+        images = [(f"p{seed}", jpeg(photo(seed, (400, 300)), 92)) for seed in range(STORED)]
+        images += [(f"bright{seed}", jpeg(ImageEnhance.Brightness(photo(seed, (400, 300))).enhance(1.25)))
+                   for seed in (0, 3)]  # fmt: skip
+        context.add_images(images, workers=1, progress=False)
 
 
 @pytest.fixture(scope="module")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("hashfirst") / "ris.db"
-    with ris_core.open("local", database=str(path)) as system:
-        context = system.create_context("c")
-        images = [(f"p{seed}", _jpeg(photo(seed, (400, 300)), 92)) for seed in range(STORED)]
-        # Near twins: the same picture brighter, which the hash look finds unsure.
-        images += [(f"bright{seed}", _jpeg(ImageEnhance.Brightness(photo(seed, (400, 300))).enhance(1.25)))
-                   for seed in (0, 3)]  # fmt: skip
-        context.add_images(images, workers=1, progress=False)
+    fill(str(path))
     return path
 
 
 Hits = list[tuple[str, float, float, str]]
 
 
-def _search_all(
-    path: Path, engine: RobustEngine, queries: dict[str, bytes], **limits: Any
+def search_all(
+    path: Path | str, engine: RobustEngine, queries: dict[str, bytes], **limits: Any
 ) -> tuple[dict[str, Hits], ExtractionStatistics]:
     """Every query searched in a fresh system opened with ``engine``, and its statistics."""
     with ris_core.open("local", database=str(path), engine=engine) as system:
@@ -87,9 +91,9 @@ def _search_all(
     ids=["default", "top-1", "sure-only", "below-the-hash-reach"],
 )
 def test_hashes_first_gives_the_whole_extractions_results(database: Path, limits: dict[str, Any]) -> None:
-    queries = _queries()
-    staged, stats = _search_all(database, RobustEngine(), queries, **limits)
-    whole, _ = _search_all(database, WholeQueries(), queries, **limits)
+    queries = hash_first_queries()
+    staged, stats = search_all(database, RobustEngine(), queries, **limits)
+    whole, _ = search_all(database, WholeQueries(), queries, **limits)
     assert staged == whole
     # Both paths ran: some queries were settled by their hashes, others extracted in full.
     assert stats.staged_queries == len(queries)
@@ -109,8 +113,8 @@ def test_hashes_first_gives_the_whole_extractions_results(database: Path, limits
 
 
 def test_a_hash_settled_query_extracts_no_keypoints(database: Path) -> None:
-    copy = _jpeg(photo(6, (400, 300)), 90)
-    crop = _jpeg(photo(6, (400, 300)).crop((50, 40, 330, 250)))
+    copy = jpeg(photo(6, (400, 300)), 90)
+    crop = jpeg(photo(6, (400, 300)).crop((50, 40, 330, 250)))
     with ris_core.open("local", database=str(database)) as system:
         context, backend = system.context("c"), system.backend
         before = backend.extraction_statistics()  # type: ignore[attr-defined]
@@ -140,7 +144,7 @@ def test_the_staged_query_decodes_once(database: Path, monkeypatch: pytest.Monke
         return real(image, longest)
 
     monkeypatch.setattr(layout, "decode", counting)
-    crop = _jpeg(photo(9, (400, 300)).crop((50, 40, 330, 250)))
+    crop = jpeg(photo(9, (400, 300)).crop((50, 40, 330, 250)))
     with ris_core.open("local", database=str(database)) as system:
         found = system.context("c").find_similar_images(image=crop, max_count=1)
         stats = system.backend.extraction_statistics()  # type: ignore[attr-defined]
