@@ -312,12 +312,16 @@ def main(argv: list[str] | None = None) -> None:
         help="only the figures at scale: N bulk-loaded distractors in both stores, queried from a fresh process; "
         "several sizes (ascending, comma-separated) are measured on the way in one run",
     )  # fmt: skip
+    parser.add_argument(
+        "--duplicates", action="store_true",
+        help="with --scale: then find_duplicates over the largest size on PostgreSQL, from a fresh process",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.scale:
         print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
         print(f"load average at start: {os.getloadavg()}")
         print(f"started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}", flush=True)
-        at_scale = scale(sorted(int(n) for n in args.scale.split(",")))
+        at_scale = scale(sorted(int(n) for n in args.scale.split(",")), args.duplicates)
         print(f"ended {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
         print(f"load average at end: {os.getloadavg()}\n")
         _print_table(at_scale)
@@ -360,8 +364,10 @@ def _print_table(results: dict[str, dict[str, float]]) -> None:
     names = list(results)
     print("| figure | " + " | ".join(names) + " |")
     print("|---|" + "---:|" * len(names))
-    for figure in results[names[0]]:
-        print(f"| {figure} | " + " | ".join(f"{results[n][figure]:,.1f}" for n in names) + " |")
+    figures = list(dict.fromkeys(figure for n in names for figure in results[n]))
+    for figure in figures:
+        cells = (f"{results[n][figure]:,.1f}" if figure in results[n] else "-" for n in names)
+        print(f"| {figure} | " + " | ".join(cells) + " |")
 
 
 # --- at scale: ``--scale N`` -------------------------------------------------------------
@@ -621,7 +627,33 @@ def _scale_queries(database: str, out: Any) -> None:
     out.put(figures)
 
 
-def scale(counts: list[int]) -> dict[str, dict[str, float]]:
+def _scale_duplicates(database: str, out: Any) -> None:
+    """A fresh process: open, then ``find_duplicates`` over the whole context at the
+    duplicate threshold (the self-join reads the stored blobs through the store)."""
+    import resource
+
+    figures: dict[str, float] = {"load average (1 min) at start": os.getloadavg()[0]}
+    began, cpu = time.perf_counter(), time.process_time()
+    with ris_core.open("local", database=database) as system:
+        context = system.context(CONTEXT)
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            if time.perf_counter() - last[0] > 60:
+                last[0] = time.perf_counter()
+                print(f"{time.strftime('%H:%M:%S')} find_duplicates {done:,} / {total:,}", flush=True)
+
+        groups = context.find_duplicates(progress=progress)
+    figures["find_duplicates wall s"] = time.perf_counter() - began
+    figures["find_duplicates CPU s"] = time.process_time() - cpu
+    figures["duplicate groups"] = len(groups)
+    figures["images in groups"] = sum(len(group.images) for group in groups)
+    figures["find_duplicates process peak RSS MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["load average (1 min) at end"] = os.getloadavg()[0]
+    out.put(figures)
+
+
+def scale(counts: list[int], duplicates: bool = False) -> dict[str, dict[str, float]]:
     """Both stores with ``counts[-1]`` distractors plus :data:`REAL_PHOTOS` real photos,
     measured at each of ``counts`` on the way (ascending): load, size per image, and query
     latency from a fresh search process on each store. Each size's table is printed as
@@ -673,6 +705,16 @@ def scale(counts: list[int]) -> dict[str, dict[str, float]]:
             print(f"\n{time.strftime('%H:%M:%S')} at {count:,} distractors, load average {os.getloadavg()}:")
             _print_table({f"{name} {count:,}": figures for name, figures in at.items()})
             print(flush=True)
+        del loader  # its index: the processes below load their own
+        if duplicates:
+            context = multiprocessing.get_context("spawn")
+            out = context.Queue()
+            process = context.Process(target=_scale_duplicates, args=(url, out))
+            process.start()
+            found = out.get(timeout=7200)
+            process.join()
+            results[f"PostgreSQL 15 {counts[-1]:,}, find_duplicates"] = found
+            print(time.strftime("%H:%M:%S"), "find_duplicates on PostgreSQL:", found, flush=True)
     return results
 
 
