@@ -308,14 +308,21 @@ def main(argv: list[str] | None = None) -> None:
         help="only the ingest rounds: 1 and 2 workers alternated REPEATS times, then 4, with CPU per image",
     )  # fmt: skip
     parser.add_argument(
-        "--scale", type=int, metavar="N", default=0,
-        help="only the figures at scale: N bulk-loaded distractors in both stores, queried from a fresh process",
+        "--scale", metavar="N[,N...]", default="",
+        help="only the figures at scale: N bulk-loaded distractors in both stores, queried from a fresh process; "
+        "several sizes (ascending, comma-separated) are measured on the way in one run",
+    )  # fmt: skip
+    parser.add_argument(
+        "--duplicates", action="store_true",
+        help="with --scale: then find_duplicates over the largest size on PostgreSQL, from a fresh process",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.scale:
         print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
         print(f"load average at start: {os.getloadavg()}")
-        at_scale = scale(args.scale)
+        print(f"started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}", flush=True)
+        at_scale = scale(sorted(int(n) for n in args.scale.split(",")), args.duplicates)
+        print(f"ended {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
         print(f"load average at end: {os.getloadavg()}\n")
         _print_table(at_scale)
         return
@@ -357,8 +364,10 @@ def _print_table(results: dict[str, dict[str, float]]) -> None:
     names = list(results)
     print("| figure | " + " | ".join(names) + " |")
     print("|---|" + "---:|" * len(names))
-    for figure in results[names[0]]:
-        print(f"| {figure} | " + " | ".join(f"{results[n][figure]:,.1f}" for n in names) + " |")
+    figures = list(dict.fromkeys(figure for n in names for figure in results[n]))
+    for figure in figures:
+        cells = (f"{results[n][figure]:,.1f}" if figure in results[n] else "-" for n in names)
+        print(f"| {figure} | " + " | ".join(cells) + " |")
 
 
 # --- at scale: ``--scale N`` -------------------------------------------------------------
@@ -406,19 +415,25 @@ def _synthetic_sets(real: list[bytes], count: int, rng: Any) -> list[bytes]:
     return out
 
 
-def _with_codes(blob: bytes, codes: Any) -> bytes:
+def _codes_at(blob: bytes) -> int:
+    """Where the centre (3Q) and untrimmed (2Q) codes start: before the chroma map (its
+    2-byte size and pixels) and the borders (4H) that end the blob (layout 6)."""
+    from ris_local.features import layout
+
+    return len(blob) - 8 - 2 - layout.from_blob(blob).chroma.nbytes - 40
+
+
+def _with_codes(blob: bytes, codes: Any, tail_at: int | None = None) -> bytes:
     """``blob`` with its eight 64-bit codes (the four hash codes in the header, three centre
     codes and two whole-frame codes near the end) replaced: so no two distractors share a
-    hash and none settles a query by hash."""
+    hash and none settles a query by hash. ``tail_at`` is :func:`_codes_at` of the blob."""
     import struct
-
-    from ris_local.features import layout
 
     head = struct.Struct("<4sHH4QHH")
     magic, width, height, _, _, _, _, normal, index = head.unpack_from(blob)
     header = head.pack(magic, width, height, *(int(c) for c in codes[:4]), normal, index)
-    features = layout.from_blob(blob)
-    tail_at = len(blob) - 2 - features.chroma.nbytes - 40  # centre (3Q) + untrimmed (2Q) before the chroma
+    if tail_at is None:
+        tail_at = _codes_at(blob)
     tail = struct.pack("<3Q2Q", *(int(c) for c in codes[4:9]))
     return header + blob[head.size : tail_at] + tail + blob[tail_at + 40 :]
 
@@ -430,122 +445,156 @@ def _context_row(database: str) -> tuple[str, int]:
         return ref, int(system.backend.store.generation(ref))  # type: ignore[attr-defined]
 
 
-def _load_distractors(sqlite_path: str, url: str, count: int, seed: int = 18) -> dict[str, float]:
-    """Bulk-load ``count`` distractors into both stores, the rows each store's own writes
-    would leave (image row by reference, features, catalog row; on PostgreSQL the change-log
-    rows too, by COPY), then one index over every row, saved at the new generation in both,
-    so a search process opens it as it opens any saved index."""
-    import sqlite3
+class _DistractorLoader:
+    """Bulk-loads distractors into both stores, ``load(n)`` at a time (so one run can
+    measure at several sizes), writing the rows each store's own writes would leave
+    (image row by reference, features, catalog row; on PostgreSQL the change-log rows
+    too, by COPY), then one index over every row, saved at a new generation in both, so
+    a search process opens it as it opens any saved index."""
 
-    import numpy as np
-    import psycopg
+    def __init__(self, sqlite_path: str, url: str, seed: int = 18) -> None:
+        import numpy as np
 
-    from ris_core.database import open_database
-    from ris_local.robust import RobustEngine
-    from ris_local.storage.postgres_store import index_store_for
+        from ris_local.robust import RobustEngine
 
-    rng = np.random.default_rng(seed)
-    refs = {name: _context_row(location) for name, location in (("sqlite", sqlite_path), ("pg", url))}
-    (s_ref, s_gen), (p_ref, p_gen) = refs["sqlite"], refs["pg"]
-    with ris_core.open("local", database=url) as system:
-        store = system.backend.store  # type: ignore[attr-defined]
-        real_rows = [row for rows in store.feature_rows(p_ref) for row in rows]
-    engine = RobustEngine()
-    index = engine.new_index()
-    index.add([row.key for row in real_rows], [row.blob for row in real_rows])
-    sets = _synthetic_sets([row.blob for row in real_rows], SYNTHETIC_SETS, rng)
-    first = 1 + max(row.key for row in real_rows)
-    lite = sqlite3.connect(sqlite_path)
-    pg = psycopg.connect(url, autocommit=True)  # each chunk its own transaction below
-    pg.execute("SET session_replication_role = replica")  # no per-row triggers: the change log is written below
-    timings = {"make + index s": 0.0, "SQLite load s": 0.0, "PostgreSQL COPY s": 0.0}
-    now = "2026-12-02T00:00:00+00:00"
-    s_next, p_next = s_gen + 1, p_gen + 1
-    for start in range(0, count, LOAD_CHUNK):
-        began = time.perf_counter()
-        n = min(LOAD_CHUNK, count - start)
-        keys = np.arange(first + start, first + start + n, dtype=np.int64)
-        codes = rng.integers(0, 2**63, size=(n, 9), dtype=np.int64)
-        blobs = [_with_codes(sets[(start + i) % SYNTHETIC_SETS], codes[i]) for i in range(n)]
-        index.add(keys.tolist(), blobs)
-        ids = [f"d{start + i}" for i in range(n)]
-        shas = [f"{int(k):064x}" for k in keys]
-        timings["make + index s"] += time.perf_counter() - began
-        began = time.perf_counter()
+        self.sqlite_path, self.url = sqlite_path, url
+        self.rng = np.random.default_rng(seed)
+        p_ref, _ = _context_row(url)
+        with ris_core.open("local", database=url) as system:
+            store = system.backend.store  # type: ignore[attr-defined]
+            real_rows = [row for rows in store.feature_rows(p_ref) for row in rows]
+        self.engine = RobustEngine()
+        self.index = self.engine.new_index()
+        self.index.add([row.key for row in real_rows], [row.blob for row in real_rows])
+        self.sets = _synthetic_sets([row.blob for row in real_rows], SYNTHETIC_SETS, self.rng)
+        self.tails = [_codes_at(blob) for blob in self.sets]
+        self.first = 1 + max(row.key for row in real_rows)
+        self.loaded = 0
+
+    def load(self, count: int) -> dict[str, float]:
+        """``count`` more distractors in both stores, and the index saved at a new generation."""
+        import sqlite3
+
+        import numpy as np
+        import psycopg
+
+        from ris_core.database import open_database
+        from ris_local.storage.postgres_store import index_store_for
+
+        engine, index, rng = self.engine, self.index, self.rng
+        (s_ref, s_gen), (p_ref, p_gen) = _context_row(self.sqlite_path), _context_row(self.url)
+        lite = sqlite3.connect(self.sqlite_path)
+        pg = psycopg.connect(self.url, autocommit=True)  # each chunk its own transaction below
+        pg.execute("SET session_replication_role = replica")  # no per-row triggers: the change log is written below
+        timings = {"make + index s": 0.0, "SQLite load s": 0.0, "PostgreSQL COPY s": 0.0}
+        now = "2026-12-02T00:00:00+00:00"
+        s_next, p_next = s_gen + 1, p_gen + 1
+        for start in range(self.loaded, self.loaded + count, LOAD_CHUNK):
+            began = time.perf_counter()
+            n = min(LOAD_CHUNK, self.loaded + count - start)
+            keys = np.arange(self.first + start, self.first + start + n, dtype=np.int64)
+            codes = rng.integers(0, 2**63, size=(n, 9), dtype=np.int64)
+            sets = [(start + i) % SYNTHETIC_SETS for i in range(n)]
+            blobs = [_with_codes(self.sets[k], codes[i], self.tails[k]) for i, k in enumerate(sets)]
+            index.add(keys.tolist(), blobs)
+            ids = [f"d{start + i}" for i in range(n)]
+            shas = [f"{int(k):064x}" for k in keys]
+            timings["make + index s"] += time.perf_counter() - began
+            began = time.perf_counter()
+            with lite:
+                lite.executemany(
+                    "INSERT INTO local_images (key, ref, image_id, data, format, width, height, sha256, source) "
+                    "VALUES (?, ?, ?, x'', 'JPEG', 480, 360, ?, ?)",
+                    [
+                        (int(k), s_ref, i, sha, f"/distractors/{i}.jpg")
+                        for k, i, sha in zip(keys, ids, shas, strict=True)
+                    ],
+                )
+                lite.executemany(
+                    "INSERT INTO local_features (key, ref, algorithm, version, blob) VALUES (?, ?, ?, ?, ?)",
+                    [(int(k), s_ref, engine.algorithm, engine.version, b) for k, b in zip(keys, blobs, strict=True)],
+                )
+                lite.executemany(
+                    "INSERT INTO catalog_images (backend, context, image_id, sha256, added_at, source, size, width, "
+                    "height, mtime_ns, reference) VALUES ('local', ?, ?, ?, ?, ?, 0, 480, 360, 0, 1)",
+                    [(CONTEXT, i, sha, now, f"/distractors/{i}.jpg") for i, sha in zip(ids, shas, strict=True)],
+                )
+            timings["SQLite load s"] += time.perf_counter() - began
+            began = time.perf_counter()
+            with pg.transaction(), pg.cursor() as cursor:
+                with cursor.copy(
+                    "COPY local_images (key, ref, image_id, data, format, width, height, sha256, source) FROM STDIN"
+                ) as copy:
+                    for k, i, sha in zip(keys, ids, shas, strict=True):
+                        copy.write_row((int(k), p_ref, i, b"", "JPEG", 480, 360, sha, f"/distractors/{i}.jpg"))
+                with cursor.copy("COPY local_features (ref, key, algorithm, version, blob) FROM STDIN") as copy:
+                    for k, b in zip(keys, blobs, strict=True):
+                        copy.write_row((p_ref, int(k), engine.algorithm, engine.version, b))
+                with cursor.copy("COPY local_changes (ref, generation, key, removed) FROM STDIN") as copy:
+                    for k in keys:
+                        copy.write_row((p_ref, p_next, int(k), False))
+                with cursor.copy(
+                    "COPY catalog_images (backend, context, image_id, sha256, added_at, source, size, width, height, "
+                    "mtime_ns, reference) FROM STDIN"
+                ) as copy:
+                    for i, sha in zip(ids, shas, strict=True):
+                        copy.write_row(("local", CONTEXT, i, sha, now, f"/distractors/{i}.jpg", 0, 480, 360, 0, 1))
+            timings["PostgreSQL COPY s"] += time.perf_counter() - began
+            del blobs
+            print(
+                f"{time.strftime('%H:%M:%S')} loaded {start + n:,} of {self.loaded + count:,} "
+                f"({ {k: round(v) for k, v in timings.items()} })",
+                flush=True,
+            )
+        self.loaded += count
+        # One generation for the whole load, as one write of every row would make.
         with lite:
-            lite.executemany(
-                "INSERT INTO local_images (key, ref, image_id, data, format, width, height, sha256, source) "
-                "VALUES (?, ?, ?, x'', 'JPEG', 480, 360, ?, ?)",
-                [(int(k), s_ref, i, sha, f"/distractors/{i}.jpg") for k, i, sha in zip(keys, ids, shas, strict=True)],
+            lite.execute("UPDATE local_contexts SET generation = ? WHERE ref = ?", (s_next, s_ref))
+            lite.execute("UPDATE catalog_contexts SET generation = generation + 1 WHERE backend = 'local' AND name = ?",
+                         (CONTEXT,))  # fmt: skip
+        lite.close()
+        with pg.transaction():
+            pg.execute("UPDATE local_contexts SET generation = %s WHERE ref = %s", (p_next, p_ref))
+            pg.execute("INSERT INTO local_changes (ref, generation, key, removed) VALUES (%s, %s, -1, false)",
+                       (p_ref, p_next))  # fmt: skip
+            pg.execute("UPDATE catalog_contexts SET generation = generation + 1 WHERE backend = 'local' AND name = %s",
+                       (CONTEXT,))  # fmt: skip
+            pg.execute(
+                "SELECT setval(pg_get_serial_sequence('local_images', 'key'), (SELECT max(key) FROM local_images))"
             )
-            lite.executemany(
-                "INSERT INTO local_features (key, ref, algorithm, version, blob) VALUES (?, ?, ?, ?, ?)",
-                [(int(k), s_ref, engine.algorithm, engine.version, b) for k, b in zip(keys, blobs, strict=True)],
-            )
-            lite.executemany(
-                "INSERT INTO catalog_images (backend, context, image_id, sha256, added_at, source, size, width, "
-                "height, mtime_ns, reference) VALUES ('local', ?, ?, ?, ?, ?, 0, 480, 360, 0, 1)",
-                [(CONTEXT, i, sha, now, f"/distractors/{i}.jpg") for i, sha in zip(ids, shas, strict=True)],
-            )
-        timings["SQLite load s"] += time.perf_counter() - began
+        pg.close()
         began = time.perf_counter()
-        with pg.transaction(), pg.cursor() as cursor:
-            with cursor.copy(
-                "COPY local_images (key, ref, image_id, data, format, width, height, sha256, source) FROM STDIN"
-            ) as copy:
-                for k, i, sha in zip(keys, ids, shas, strict=True):
-                    copy.write_row((int(k), p_ref, i, b"", "JPEG", 480, 360, sha, f"/distractors/{i}.jpg"))
-            with cursor.copy("COPY local_features (ref, key, algorithm, version, blob) FROM STDIN") as copy:
-                for k, b in zip(keys, blobs, strict=True):
-                    copy.write_row((p_ref, int(k), engine.algorithm, engine.version, b))
-            with cursor.copy("COPY local_changes (ref, generation, key, removed) FROM STDIN") as copy:
-                for k in keys:
-                    copy.write_row((p_ref, p_next, int(k), False))
-            with cursor.copy(
-                "COPY catalog_images (backend, context, image_id, sha256, added_at, source, size, width, height, "
-                "mtime_ns, reference) FROM STDIN"
-            ) as copy:
-                for i, sha in zip(ids, shas, strict=True):
-                    copy.write_row(("local", CONTEXT, i, sha, now, f"/distractors/{i}.jpg", 0, 480, 360, 0, 1))
-        timings["PostgreSQL COPY s"] += time.perf_counter() - began
-        del blobs
-        print(f"loaded {start + n:,} of {count:,} ({ {k: round(v) for k, v in timings.items()} })", flush=True)
-    # One generation for the whole load, as one write of every row would make.
-    with lite:
-        lite.execute("UPDATE local_contexts SET generation = ? WHERE ref = ?", (s_next, s_ref))
-        lite.execute("UPDATE catalog_contexts SET generation = generation + 1 WHERE backend = 'local' AND name = ?",
-                     (CONTEXT,))  # fmt: skip
-    lite.close()
-    with pg.transaction():
-        pg.execute("UPDATE local_contexts SET generation = %s WHERE ref = %s", (p_next, p_ref))
-        pg.execute("INSERT INTO local_changes (ref, generation, key, removed) VALUES (%s, %s, -1, false)",
-                   (p_ref, p_next))  # fmt: skip
-        pg.execute("UPDATE catalog_contexts SET generation = generation + 1 WHERE backend = 'local' AND name = %s",
-                   (CONTEXT,))  # fmt: skip
-        pg.execute("SELECT setval(pg_get_serial_sequence('local_images', 'key'), (SELECT max(key) FROM local_images))")
-    pg.close()
-    began = time.perf_counter()
-    blocks = index.to_blocks()
-    del index
-    for location, ref, generation in ((sqlite_path, s_ref, s_next), (url, p_ref, p_next)):
-        database = open_database(location)
-        try:
-            if not index_store_for(database).save(ref, generation, engine.algorithm, engine.version, blocks):
-                raise RuntimeError("the index was not saved: the context moved on")
-        finally:
-            database.close()
-    timings["save index s"] = time.perf_counter() - began
-    return timings
+        blocks = index.to_blocks()
+        for location, ref, generation in ((self.sqlite_path, s_ref, s_next), (self.url, p_ref, p_next)):
+            database = open_database(location)
+            try:
+                if not index_store_for(database).save(ref, generation, engine.algorithm, engine.version, blocks):
+                    raise RuntimeError("the index was not saved: the context moved on")
+            finally:
+                database.close()
+        del blocks
+        timings["save index s"] = time.perf_counter() - began
+        return timings
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak resident size (``VmHWM``). Not ``ru_maxrss``: Linux keeps
+    that across ``execve``, so a spawned child reports its parent's peak (the loader's,
+    several GB) when its own is smaller; the figures of the first session did."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def _scale_queries(database: str, out: Any) -> None:
     """A fresh search process: open, first search (the saved index), then the queries."""
-    import resource
 
     from ris_core.images import load_image
-    from ris_local.robust import RobustEngine
+    from ris_local.robust import RobustEngine, StagedQuery
 
-    figures: dict[str, float] = {}
+    figures: dict[str, float] = {"load average (1 min) at start": os.getloadavg()[0]}
     exact = [_photo(seed) for seed in range(2, 32)]
     crops = [_crop(seed) for seed in range(2, 32)]
     began = time.perf_counter()
@@ -556,34 +605,71 @@ def _scale_queries(database: str, out: Any) -> None:
         if not first or first[0].image_id != "p1":
             raise RuntimeError(f"the first search missed p1: {first[:1]}")
         figures["images in the context"] = float(len(context))
-        # The query's own extraction, alone (CPU): the part no store changes.
+        # The query's own extraction, alone (CPU): the part no store changes. Whole, and
+        # as far as a hash-settled query goes (one decode, the hash codes).
         engine = RobustEngine()
         cpu = time.process_time()
         for data in exact:
             engine.extract(load_image(data))
-        figures["query extraction alone, CPU ms"] = 1000 * (time.process_time() - cpu) / len(exact)
+        figures["query extraction alone (whole), CPU ms"] = 1000 * (time.process_time() - cpu) / len(exact)
+        cpu = time.process_time()
+        for data in exact:
+            StagedQuery(load_image(data))
+        figures["query decode + hash codes alone, CPU ms"] = 1000 * (time.process_time() - cpu) / len(exact)
+        backend = system.backend
         for kind, queries in (("hash-settled", exact), ("robust", crops)):
             times, cpus, found = [], [], 0
+            before = backend.extraction_statistics()  # type: ignore[attr-defined]
             for seed, data in enumerate(queries, 2):
                 began, cpu = time.perf_counter(), time.process_time()
                 hits = context.find_similar_images(image=data, max_count=10)
                 times.append(time.perf_counter() - began)
                 cpus.append(time.process_time() - cpu)
                 found += bool(hits) and hits[0].image_id == f"p{seed}"
+            after = backend.extraction_statistics()  # type: ignore[attr-defined]
             figures[f"{kind} query median ms"] = 1000 * statistics.median(times)
             figures[f"{kind} query p90 ms"] = 1000 * sorted(times)[int(0.9 * len(times))]
             figures[f"{kind} query median CPU ms"] = 1000 * statistics.median(cpus)
             figures[f"{kind} found first /{len(queries)}"] = found
-    figures["search process peak RSS MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            figures[f"{kind}: settled without keypoints /{len(queries)}"] = after.hash_settled - before.hash_settled
+    figures["search process peak RSS MB (VmHWM)"] = _peak_rss_mb()
+    figures["load average (1 min) at end"] = os.getloadavg()[0]
     out.put(figures)
 
 
-def scale(count: int) -> dict[str, dict[str, float]]:
-    """Both stores with ``count`` distractors plus :data:`REAL_PHOTOS` real photos: load,
-    size per image, and query latency from a fresh search process on each."""
+def _scale_duplicates(database: str, out: Any) -> None:
+    """A fresh process: open, then ``find_duplicates`` over the whole context at the
+    duplicate threshold (the self-join reads the stored blobs through the store)."""
+
+    figures: dict[str, float] = {"load average (1 min) at start": os.getloadavg()[0]}
+    began, cpu = time.perf_counter(), time.process_time()
+    with ris_core.open("local", database=database) as system:
+        context = system.context(CONTEXT)
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            if time.perf_counter() - last[0] > 60:
+                last[0] = time.perf_counter()
+                print(f"{time.strftime('%H:%M:%S')} find_duplicates {done:,} / {total:,}", flush=True)
+
+        groups = context.find_duplicates(progress=progress)
+    figures["find_duplicates wall s"] = time.perf_counter() - began
+    figures["find_duplicates CPU s"] = time.process_time() - cpu
+    figures["duplicate groups"] = len(groups)
+    figures["images in groups"] = sum(len(group.images) for group in groups)
+    figures["find_duplicates process peak RSS MB (VmHWM)"] = _peak_rss_mb()
+    figures["load average (1 min) at end"] = os.getloadavg()[0]
+    out.put(figures)
+
+
+def scale(counts: list[int], duplicates: bool = False) -> dict[str, dict[str, float]]:
+    """Both stores with ``counts[-1]`` distractors plus :data:`REAL_PHOTOS` real photos,
+    measured at each of ``counts`` on the way (ascending): load, size per image, and query
+    latency from a fresh search process on each store. Each size's table is printed as
+    soon as it is measured."""
     import psycopg
 
-    results: dict[str, dict[str, float]] = {"SQLite": {}, "PostgreSQL 15": {}}
+    results: dict[str, dict[str, float]] = {}
     with (
         tempfile.TemporaryDirectory(dir=os.environ.get("RIS_BENCH_DIR")) as folder,
         TemporaryPostgres(settings={"fsync": "on", "full_page_writes": "on", "max_wal_size": "4GB"}) as server,
@@ -596,30 +682,48 @@ def scale(count: int) -> dict[str, dict[str, float]]:
                 system.context(CONTEXT).add_images(
                     ((f"p{seed}", _photo(seed)) for seed in range(REAL_PHOTOS)), workers=1, progress=False
                 )
-        print(f"{REAL_PHOTOS} real photos ingested in both", flush=True)
-        load = _load_distractors(path, url, count)
-        print("load:", {k: round(v, 1) for k, v in load.items()}, flush=True)
-        total = count + REAL_PHOTOS
-        with psycopg.connect(url, autocommit=True) as connection:
-            connection.execute("VACUUM ANALYZE")
-            size = int(connection.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
-            index_bytes = int(connection.execute("SELECT sum(length(data)) FROM local_index_blocks").fetchone()[0])  # type: ignore[index]
-        results["PostgreSQL 15"]["bytes per image (database)"] = size / total
-        results["SQLite"]["bytes per image (database)"] = (
-            sum(p.stat().st_size for p in Path(folder).glob("ris.db*")) / total
-        )
-        for name in results:
-            results[name]["of which saved index, bytes per image"] = index_bytes / total
-        results["SQLite"]["load s (rows only)"] = load["SQLite load s"]
-        results["PostgreSQL 15"]["load s (rows only)"] = load["PostgreSQL COPY s"]
-        context = multiprocessing.get_context("spawn")
-        for name, location in (("SQLite", path), ("PostgreSQL 15", url)):
+        print(f"{time.strftime('%H:%M:%S')} {REAL_PHOTOS} real photos ingested in both", flush=True)
+        loader = _DistractorLoader(path, url)
+        for count in counts:
+            load = loader.load(count - loader.loaded)
+            print(f"{time.strftime('%H:%M:%S')} load:", {k: round(v, 1) for k, v in load.items()}, flush=True)
+            total = count + REAL_PHOTOS
+            at = {"SQLite": {}, "PostgreSQL 15": {}}  # type: dict[str, dict[str, float]]
+            with psycopg.connect(url, autocommit=True) as connection:
+                connection.execute("VACUUM ANALYZE")
+                size = int(connection.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
+                index_bytes = int(connection.execute("SELECT sum(length(data)) FROM local_index_blocks").fetchone()[0])  # type: ignore[index]
+            at["PostgreSQL 15"]["bytes per image (database)"] = size / total
+            at["SQLite"]["bytes per image (database)"] = (
+                sum(p.stat().st_size for p in Path(folder).glob("ris.db*")) / total
+            )
+            for name in at:
+                at[name]["of which saved index, bytes per image"] = index_bytes / total
+            at["SQLite"]["load s (rows only, this step)"] = load["SQLite load s"]
+            at["PostgreSQL 15"]["load s (rows only, this step)"] = load["PostgreSQL COPY s"]
+            context = multiprocessing.get_context("spawn")
+            for name, location in (("SQLite", path), ("PostgreSQL 15", url)):
+                out = context.Queue()
+                process = context.Process(target=_scale_queries, args=(location, out))
+                process.start()
+                at[name].update(out.get(timeout=3600))
+                process.join()
+                print(time.strftime("%H:%M:%S"), name, count, {k: round(v, 1) for k, v in at[name].items()}, flush=True)
+            for name, figures in at.items():
+                results[f"{name} {count:,}"] = figures
+            print(f"\n{time.strftime('%H:%M:%S')} at {count:,} distractors, load average {os.getloadavg()}:")
+            _print_table({f"{name} {count:,}": figures for name, figures in at.items()})
+            print(flush=True)
+        del loader  # its index: the processes below load their own
+        if duplicates:
+            context = multiprocessing.get_context("spawn")
             out = context.Queue()
-            process = context.Process(target=_scale_queries, args=(location, out))
+            process = context.Process(target=_scale_duplicates, args=(url, out))
             process.start()
-            results[name].update(out.get(timeout=3600))
+            found = out.get(timeout=7200)
             process.join()
-            print(name, {k: round(v, 1) for k, v in results[name].items()}, flush=True)
+            results[f"PostgreSQL 15 {counts[-1]:,}, find_duplicates"] = found
+            print(time.strftime("%H:%M:%S"), "find_duplicates on PostgreSQL:", found, flush=True)
     return results
 
 

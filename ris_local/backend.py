@@ -39,9 +39,9 @@ from ris_core.models import (
 )
 from ris_core.paths import default_database_path
 from ris_core.sqlite import MEMORY
-from ris_local.engine import Engine, Hit, Score
+from ris_local.engine import Engine, ExtractedQuery, Hit, QueryFeatures, Score
 from ris_local.engines import UNREADABLE_IMAGE_ERRORS, EngineRecord, RecordedEngine, choose_engine, mismatch_message
-from ris_local.extraction import Extractor
+from ris_local.extraction import ExtractionStatistics, Extractor
 from ris_local.indexes import ContextIndexes
 from ris_local.storage.postgres_store import index_store_for, store_for
 from ris_local.storage.store import FeatureRow
@@ -252,14 +252,38 @@ class LocalBackend(Backend):
     def find_similar(
         self, context: str, query: Query, threshold: float, max_count: int, within: frozenset[str] | None
     ) -> list[SearchResult]:
-        """Search the index; a stored query is excluded from its own results."""
-        blob, exclude = self._query(context, query)
+        """Search the index; a stored query is excluded from its own results. A query by
+        data is extracted hashes first (:meth:`Extractor.query`): when the index settles
+        it on its hash codes (:meth:`FeatureIndex.search_settled`) its keypoints are never
+        extracted; otherwise it is extracted in full and searched as before. The results
+        are the same either way."""
+        if isinstance(query, str):
+            row = self.store.features(context, query)
+            staged: QueryFeatures = ExtractedQuery(row.blob)
+            exclude: int | None = row.key
+        else:
+            self._require_context(context)
+            staged, exclude = self.extractor.query(query), None
         allowed = self._allowed(context, within, exclude)
         # A stored query finds itself first: ask for one more and leave it out.
         wanted = max_count + 1 if exclude is not None and allowed is None else max_count
-        with self._lock:
-            hits = self.indexes.get(context).search(blob, threshold, wanted, allowed, self.store.blobs_for)
+        hits = None
+        if not staged.extracted:
+            with self._lock:
+                hits = self.indexes.get(context).search_settled(staged, threshold, wanted, allowed)
+        if hits is None:
+            blob = staged.blob()  # the rest of the extraction, outside the lock as before
+            with self._lock:
+                hits = self.indexes.get(context).search(blob, threshold, wanted, allowed, self.store.blobs_for)
+        if not isinstance(query, str):
+            self.extractor.searched(query, staged)
         return self._results([hit for hit in hits if hit.key != exclude][:max_count])
+
+    def extraction_statistics(self) -> ExtractionStatistics:
+        """How many feature extractions this backend made, how many blobs came from its
+        cache, and how many queries by data the hash stage settled without their keypoints
+        being extracted (:class:`~ris_local.extraction.ExtractionStatistics`)."""
+        return self.extractor.statistics()
 
     def find_duplicates(
         self, context: str, threshold: float, within: frozenset[str] | None, progress: Progress | None = None

@@ -19,7 +19,17 @@ import numpy.typing as npt
 
 from ris_core.images import ImageData
 
-__all__ = ["BlobReader", "Engine", "FeatureIndex", "Hit", "Progress", "Score", "remembering"]
+__all__ = [
+    "BlobReader",
+    "Engine",
+    "ExtractedQuery",
+    "FeatureIndex",
+    "Hit",
+    "Progress",
+    "QueryFeatures",
+    "Score",
+    "remembering",
+]
 
 #: Integer keys the backend assigns to images (their row ids).
 Keys = npt.NDArray[np.int64]
@@ -61,6 +71,43 @@ class Hit:
     score: Score
 
 
+class QueryFeatures(abc.ABC):
+    """A query image's features, computed only as far as its search needs them.
+
+    An engine whose cheap features can settle a query (the robust engine's hash codes)
+    returns one from :meth:`Engine.query` that holds the decoded image and those cheap
+    features. The backend asks its index's :meth:`FeatureIndex.search_settled` first, and
+    only when that cannot settle the search asks for :meth:`blob` (the whole extraction,
+    from that same decode) and searches with it. The results are the same either way;
+    only the work differs.
+    """
+
+    @abc.abstractmethod
+    def blob(self) -> bytes:
+        """The whole feature blob, as :meth:`Engine.extract` makes it (computed once)."""
+
+    @property
+    @abc.abstractmethod
+    def extracted(self) -> bool:
+        """Whether :meth:`blob` has been computed (or was given)."""
+
+
+class ExtractedQuery(QueryFeatures):
+    """A query whose whole blob is already known (cached, stored, or extracted at once)."""
+
+    def __init__(self, blob: bytes) -> None:
+        self._blob = blob
+
+    def blob(self) -> bytes:
+        """The blob it was made with."""
+        return self._blob
+
+    @property
+    def extracted(self) -> bool:
+        """Always true."""
+        return True
+
+
 class FeatureIndex(abc.ABC):
     """An in-memory index over feature blobs, keyed by integer."""
 
@@ -83,6 +130,15 @@ class FeatureIndex(abc.ABC):
         """Entries scoring >= ``threshold``, best first (ties by key), at most
         ``max_count``, restricted to the ``allowed`` keys when given. An index may read
         the stored ``blobs`` of a few candidates to look closer."""
+
+    def search_settled(
+        self, query: QueryFeatures, threshold: float, max_count: int, allowed: Keys | None
+    ) -> list[Hit] | None:
+        """:meth:`search`'s hits for ``query`` when what it has extracted so far settles
+        the search, else None (the caller then searches with its whole blob). An index
+        must return exactly what :meth:`search` would, or None; this default always
+        returns None."""
+        return None
 
     @abc.abstractmethod
     def pairs(
@@ -122,6 +178,11 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def extract(self, image: ImageData) -> bytes:
         """Decode ``image`` and compute its feature blob."""
+
+    def query(self, image: ImageData) -> QueryFeatures:
+        """A query's features for :meth:`FeatureIndex.search_settled`. By default the whole
+        blob at once; an engine may decode here and extract the rest only when asked."""
+        return ExtractedQuery(self.extract(image))
 
     @abc.abstractmethod
     def describe(self, blob: bytes) -> tuple[int, int]:

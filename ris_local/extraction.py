@@ -1,6 +1,10 @@
 """Computing feature blobs, remembering recent ones by the image's content hash.
 
 A query image searched again, or compared after it was searched, skips extraction.
+A query searched by data is extracted in stages (:meth:`Extractor.query`): the robust
+engine decodes and hashes it, and extracts its keypoints, thumbnail and colours from that
+decode only if the hash stage did not settle its search; :meth:`Extractor.statistics`
+counts how often that happened.
 
 Batch ingest (:meth:`Extractor.processes`, which the local backend's ``batch`` hook
 opens) extracts in worker processes: each of the ingest's threads hands its image to a
@@ -27,11 +31,12 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 
 from ris_core.images import ImageData, PreprocessStep
-from ris_local.engine import Engine
+from ris_local.engine import Engine, ExtractedQuery, QueryFeatures
 
-__all__ = ["CACHE_ENTRIES", "Extractor"]
+__all__ = ["CACHE_ENTRIES", "ExtractionStatistics", "Extractor"]
 
 logger = logging.getLogger("ris_local")
 
@@ -64,6 +69,26 @@ def _extract_in_worker(image: ImageData) -> bytes:
     return _worker_engine.extract(image)
 
 
+class _Cached(ExtractedQuery):
+    """A query blob served from the cache."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionStatistics:
+    """What an :class:`Extractor` has done since it was made (one backend, one process)."""
+
+    #: Whole feature extractions: images added (in this process or its workers), queries
+    #: and compared images whose blob was not cached, staged queries completed.
+    extractions: int = 0
+    #: Blobs served from the content-hash cache.
+    cached: int = 0
+    #: Queries searched by data in stages (hashes first), not from a cached blob.
+    staged_queries: int = 0
+    #: Of those, the queries the hash stage settled: no keypoints, thumbnail or colours
+    #: were extracted for them.
+    hash_settled: int = 0
+
+
 class Extractor:
     """An engine's ``extract`` with a bounded content-hash cache."""
 
@@ -72,6 +97,16 @@ class Extractor:
         self._cache: OrderedDict[tuple[str, tuple[str, ...]], bytes] = OrderedDict()
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        self._counts = {"extractions": 0, "cached": 0, "staged_queries": 0, "hash_settled": 0}
+
+    def statistics(self) -> ExtractionStatistics:
+        """The counts so far (a snapshot)."""
+        with self._lock:
+            return ExtractionStatistics(**self._counts)
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self._counts[name] += 1
 
     @staticmethod
     def _key(image: ImageData) -> tuple[str, tuple[str, ...]]:
@@ -102,6 +137,7 @@ class Extractor:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _extract(self, image: ImageData) -> bytes:
+        self._count("extractions")
         pool = self._pool
         if pool is None or not _travels(image.preprocessing):
             return self.engine.extract(image)
@@ -122,10 +158,43 @@ class Extractor:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
+                self._counts["cached"] += 1
                 return cached
         blob = self._extract(image)
+        self._remember(key, blob)
+        return blob
+
+    def _remember(self, key: tuple[str, tuple[str, ...]], blob: bytes) -> None:
         with self._lock:
             self._cache[key] = blob
             while len(self._cache) > CACHE_ENTRIES:
                 self._cache.popitem(last=False)
-        return blob
+
+    def query(self, image: ImageData) -> QueryFeatures:
+        """A query's features for a search: its cached blob, or the engine's staged
+        query (:meth:`Engine.query`), extracted in this thread (a search is no batch).
+        Call :meth:`searched` once the search is done."""
+        key = self._key(image)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                self._counts["cached"] += 1
+                return _Cached(cached)
+        return self.engine.query(image)
+
+    def searched(self, image: ImageData, query: QueryFeatures) -> None:
+        """Count how far ``query`` (from :meth:`query`) was extracted, and cache its
+        blob if it was extracted in full."""
+        if isinstance(query, _Cached):
+            return
+        if isinstance(query, ExtractedQuery):  # an engine that extracts a query whole
+            self._count("extractions")
+            self._remember(self._key(image), query.blob())
+            return
+        self._count("staged_queries")
+        if query.extracted:
+            self._count("extractions")
+            self._remember(self._key(image), query.blob())
+        else:
+            self._count("hash_settled")

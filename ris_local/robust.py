@@ -28,8 +28,19 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_core.images import ImageData
-from ris_local.engine import BlobReader, Engine, FeatureIndex, Hit, Keys, Progress, Score
+from ris_local.engine import (
+    BlobReader,
+    Engine,
+    ExtractedQuery,
+    FeatureIndex,
+    Hit,
+    Keys,
+    Progress,
+    QueryFeatures,
+    Score,
+)
 from ris_local.features import layout
+from ris_local.features.decoding import Decoded
 from ris_local.features.hashcodes import HashCodes
 from ris_local.features.layout import Features, KeypointSet
 from ris_local.index import centres
@@ -44,7 +55,7 @@ from ris_local.scoring.gather import gather
 from ris_local.scoring.policy import POLICY, ScoringPolicy
 from ris_local.scoring.verification import signatures
 
-__all__ = ["HashStageEngine", "RobustEngine", "RobustIndex", "score_of"]
+__all__ = ["HashStageEngine", "RobustEngine", "RobustIndex", "StagedQuery", "score_of"]
 
 #: Summed Hamming radius of the hash look's lookups (its similarity floor is 100*(1-r/64)).
 #: Candidate generation: whole benchmark.
@@ -73,6 +84,50 @@ def score_of(decision: Decision, policy: ScoringPolicy = POLICY) -> Score:
     else:
         distance = 100.0 - decision.similarity
     return Score(decision.similarity, distance, decision.explanation)
+
+
+class StagedQuery(QueryFeatures):
+    """A query decoded once and hashed at once; its keypoints, thumbnail and colours are
+    extracted from that same decode only when :meth:`features` is first asked for.
+
+    A query the hash stage settles (:meth:`RobustIndex.search_settled`) is answered from
+    :attr:`codes` alone. :meth:`blob` is what :meth:`RobustEngine.extract` returns for
+    the image, made from the decode the codes came from.
+    """
+
+    def __init__(self, image: ImageData) -> None:
+        self._decoded: Decoded | None = layout.decode_for_extract(image)
+        #: The hash codes, as :func:`ris_local.features.layout.extract` computes them.
+        self.codes = layout.hashes_decoded(self._decoded)
+        self._blob: bytes | None = None
+        self._features: Features | None = None
+
+    def hashed(self) -> Features:
+        """The query as far as the hash look reads it: its codes, no keypoints."""
+        if self._features is not None:
+            return self._features
+        return Features((0, 0), self.codes, KeypointSet.empty(), 0, KeypointSet.empty())
+
+    def features(self) -> Features:
+        """Every look's features, extracted on first call from the one decode."""
+        if self._features is None:
+            assert self._decoded is not None
+            self._blob = layout.to_blob(layout.extract_decoded(self._decoded))
+            self._decoded = None  # the pixels are not needed again
+            # Through the blob, as a stored or cached query is read (the borders round there).
+            self._features = layout.from_blob(self._blob)
+        return self._features
+
+    def blob(self) -> bytes:
+        """The whole blob, as :meth:`RobustEngine.extract` makes it."""
+        self.features()
+        assert self._blob is not None
+        return self._blob
+
+    @property
+    def extracted(self) -> bool:
+        """Whether the keypoints (and the rest) have been extracted."""
+        return self._blob is not None
 
 
 class RobustIndex(FeatureIndex):
@@ -125,9 +180,9 @@ class RobustIndex(FeatureIndex):
         flat = np.bitwise_count(self.core.mih.codes[rows]) < self.policy.flat_bits
         return (flat | (query.codes.dct.bit_count() < self.policy.flat_bits)).tolist()  # type: ignore[no-any-return]
 
-    def _decisions(self, query: Features, rows: npt.NDArray[np.int64], blobs: BlobReader | None) -> list[Decision]:
-        """The decision for the query and each of ``rows``: sure hashes straight from the
-        index's codes, the rest from the pair's full evidence."""
+    def _hash_decisions(self, query: Features, rows: npt.NDArray[np.int64]) -> tuple[dict[int, Decision], list[int]]:
+        """The sure hashes among ``rows``, decided from the index's codes and the query's
+        (nothing else of the query is read), and the rows left unsure."""
         distance = hash_distances(query.codes, self.core.stored_codes(rows))
         decided: dict[int, Decision] = {}
         unsure = []
@@ -137,6 +192,12 @@ class RobustIndex(FeatureIndex):
                 decided[row] = first
             else:
                 unsure.append(row)
+        return decided, unsure
+
+    def _decisions(self, query: Features, rows: npt.NDArray[np.int64], blobs: BlobReader | None) -> list[Decision]:
+        """The decision for the query and each of ``rows``: sure hashes straight from the
+        index's codes, the rest from the pair's full evidence."""
+        decided, unsure = self._hash_decisions(query, rows)
         looks_further = bool(len(query.normal.packed) or query.thumbnail.size)
         for start in range(0, len(unsure), _READ_BATCH):
             batch = unsure[start : start + _READ_BATCH]
@@ -144,6 +205,16 @@ class RobustIndex(FeatureIndex):
             for row in batch:
                 decided[row] = decide(gather(query, stored[row], self.policy), self.policy)
         return [decided[row] for row in rows.tolist()]
+
+    def _ranked(
+        self, rows: npt.NDArray[np.int64], decisions: list[Decision], threshold: float, max_count: int
+    ) -> list[Hit]:
+        """The rows at or above ``threshold``, best first, ties by key, at most ``max_count``."""
+        sims = np.fromiter((d.similarity for d in decisions), np.float64, len(decisions))
+        keep = np.flatnonzero(sims >= threshold)
+        keys = self.core.keys[rows[keep]]
+        order = np.lexsort((keys, -sims[keep]))[:max_count]
+        return [Hit(int(keys[i]), score_of(decisions[keep[i]], self.policy)) for i in order]
 
     def search(
         self, blob: bytes, threshold: float, max_count: int, allowed: Keys | None, blobs: BlobReader | None = None
@@ -162,11 +233,30 @@ class RobustIndex(FeatureIndex):
             nearest = rest[np.lexsort((self.core.keys[rest], distance))[:max_count]]
             decisions += self._decisions(query, nearest, blobs)
             rows = np.concatenate([rows, nearest])
-        sims = np.fromiter((d.similarity for d in decisions), np.float64, len(decisions))
-        keep = np.flatnonzero(sims >= threshold)
-        keys = self.core.keys[rows[keep]]
-        order = np.lexsort((keys, -sims[keep]))[:max_count]
-        return [Hit(int(keys[i]), score_of(decisions[keep[i]], self.policy)) for i in order]
+        return self._ranked(rows, decisions, threshold, max_count)
+
+    def search_settled(
+        self, query: QueryFeatures, threshold: float, max_count: int, allowed: Keys | None
+    ) -> list[Hit] | None:
+        """:meth:`search`'s hits when the query's hash codes alone settle it, else None.
+
+        Settled means what :meth:`search` would do with no more than the codes: a sure
+        hash among the hash look's candidates (``CascadeIndex.settled_candidates``, so no
+        keypoint or thumbnail look runs), every one of those candidates sure too (an
+        unsure one is scored from the pair's whole evidence), and a ``threshold`` within
+        the hash look's reach (below it the nearest rows are scored in full)."""
+        if not isinstance(query, StagedQuery) or self.always_verify:
+            return None
+        if hash_radius(threshold, self.policy) > SEARCH_RADIUS:
+            return None
+        codes = query.hashed()
+        rows = self.core.settled_candidates(codes, self._rows_ok(allowed))
+        if rows is None:
+            return None
+        decided, unsure = self._hash_decisions(codes, rows)
+        if unsure:
+            return None
+        return self._ranked(rows, [decided[row] for row in rows.tolist()], threshold, max_count)
 
     def pairs(
         self,
@@ -449,6 +539,10 @@ class RobustEngine(Engine):
         """Decode at reduced scale and extract every look's features."""
         return layout.to_blob(layout.extract(image))
 
+    def query(self, image: ImageData) -> QueryFeatures:
+        """The query decoded and hashed; the rest is extracted only if its search needs it."""
+        return StagedQuery(image)
+
     def describe(self, blob: bytes) -> tuple[int, int]:
         """``(keypoints + 2 hash codes, 256)``: ORB descriptors are 256-bit."""
         f = layout.from_blob(blob)
@@ -472,6 +566,10 @@ class HashStageEngine(RobustEngine):
     #: 5: the mirrored distance counts either side's mirror, as the robust engine's does.
     #: 6: a PNG or WebP is reduced like a JPEG draft before it is hashed (issue 14).
     version: ClassVar[str] = "6"
+
+    def query(self, image: ImageData) -> QueryFeatures:
+        """The whole (hash-only) blob at once: there is nothing to put off."""
+        return ExtractedQuery(self.extract(image))
 
     def extract(self, image: ImageData) -> bytes:
         """Decode small and hash (no keypoints)."""

@@ -57,9 +57,12 @@ __all__ = [
     "KeypointSet",
     "centre_codes",
     "chroma_of",
+    "decode_for_extract",
     "extract",
+    "extract_decoded",
     "extract_hashes",
     "from_blob",
+    "hashes_decoded",
     "thumbnail_of",
     "to_blob",
 ]
@@ -232,7 +235,23 @@ def centre_codes(gray: npt.NDArray[np.uint8]) -> tuple[int, ...]:
 def extract(image: ImageData) -> Features:
     """Every stage's features: hash codes, then ORB keypoints of the picture at two scales (the
     index keeps some of the first scale's) and of its mirror."""
-    decoded = decode(image, keypoints.WORK_SIDE)  # the only decode: every view below comes from it
+    return extract_decoded(decode_for_extract(image))
+
+
+def decode_for_extract(image: ImageData) -> Decoded:
+    """The one decode :func:`extract` makes (at the keypoint stage's size)."""
+    return decode(image, keypoints.WORK_SIDE)
+
+
+def hashes_decoded(decoded: Decoded) -> HashCodes:
+    """The hash codes :func:`extract_decoded` computes from ``decoded``, alone: what a
+    query needs first, since its hashes may settle it without any keypoint."""
+    return hash_codes(_hash_grays(decoded)[1])
+
+
+def extract_decoded(decoded: Decoded) -> Features:
+    """:func:`extract` of an image already decoded by :func:`decode_for_extract`: every
+    view below comes from that one decode."""
     whole, small = _hash_grays(decoded)
     codes = hash_codes(small)
     untrimmed = None

@@ -314,10 +314,25 @@ class CascadeIndex:
     def candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_], always_verify: bool, thumbnails_too: bool) -> I64:
         """The rows a query is scored against: the hash look's, and unless one of them is
         sure (or ``always_verify``), the keypoint and thumbnail looks' too."""
+        if not always_verify:
+            settled = self.settled_candidates(f, rows_ok)
+            if settled is not None:
+                return settled
+        return self.unsettled_candidates(f, rows_ok, thumbnails_too)
+
+    def settled_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> I64 | None:
+        """The hash look's rows when one of them is sure (then they are all the query is
+        scored against), else None. Reads only ``f.codes``, so a query's hashes answer
+        it before its keypoints are extracted."""
         # A sure hit has a DCT distance of at most SURE_DCT_BITS: probe that cheaply first.
         rows, distance = self.hash_candidates(f, self.search_radius, rows_ok, SURE_DCT_BITS)
-        if not always_verify and sure(distance, f.codes.dct, self.mih.codes[rows], self.policy).any():
+        if sure(distance, f.codes.dct, self.mih.codes[rows], self.policy).any():
             return rows
+        return None
+
+    def unsettled_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_], thumbnails_too: bool) -> I64:
+        """The rows of a query no sure hash settled: the wider hash look's, the keypoint
+        and thumbnail looks'."""
         rows, _ = self.hash_candidates(f, self.search_radius, rows_ok, WIDE_DCT_BITS)
         more = self.unsure_candidates(f, rows_ok, thumbnails_too)
         return np.union1d(rows, more).astype(np.int64)
