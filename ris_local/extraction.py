@@ -154,15 +154,21 @@ class Extractor:
     def blob(self, image: ImageData) -> bytes:
         """The image's blob, from the cache or freshly extracted (and then cached)."""
         key = self._key(image)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        blob = self._extract(image)
+        self._remember(key, blob)
+        return blob
+
+    def _cached(self, key: tuple[str, tuple[str, ...]]) -> bytes | None:
+        """The cached blob under ``key``, counted as a hit and kept recent, or None."""
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 self._counts["cached"] += 1
-                return cached
-        blob = self._extract(image)
-        self._remember(key, blob)
-        return blob
+            return cached
 
     def _remember(self, key: tuple[str, tuple[str, ...]], blob: bytes) -> None:
         with self._lock:
@@ -174,13 +180,9 @@ class Extractor:
         """A query's features for a search: its cached blob, or the engine's staged
         query (:meth:`Engine.query`), extracted in this thread (a search is no batch).
         Call :meth:`searched` once the search is done."""
-        key = self._key(image)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                self._counts["cached"] += 1
-                return _Cached(cached)
+        cached = self._cached(self._key(image))
+        if cached is not None:
+            return _Cached(cached)
         return self.engine.query(image)
 
     def searched(self, image: ImageData, query: QueryFeatures) -> None:
