@@ -8,8 +8,8 @@ the hash candidates, of the scoring and of the whole call. ``--synthetic N`` run
 hash stage alone (no keypoints) over ``N`` synthetic codes as :mod:`benchmarks.scale`
 makes them, where the candidates' cost shows.
 
-The two steps are counted by wrapping them in this process (``_hash_pairs`` and
-``gather`` as :mod:`ris_local.robust` calls them); nothing in them is changed.
+The two steps are counted by wrapping them in this process (``hash_pairs`` and
+``gather`` as :mod:`ris_local.index.self_join` calls them); nothing in them is changed.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-import ris_local.robust as robust
+import ris_local.index.self_join as self_join
 from ris_local.index.cascade import hash_radius
+from ris_local.index.scored import RobustIndex
 
 __all__ = ["sweep"]
 
@@ -44,10 +45,10 @@ def _counted(function: Callable[..., Any], totals: dict[str, float], name: str) 
     return wrapper
 
 
-def sweep(index: robust.RobustIndex, thresholds: list[float], reader: Any = None) -> list[dict[str, float]]:
+def sweep(index: RobustIndex, thresholds: list[float], reader: Any = None) -> list[dict[str, float]]:
     """One row per threshold: hash radius, hash candidate pairs, pairs scored, pairs found, CPU seconds."""
     rows = []
-    real_hash, real_gather = robust._hash_pairs, robust.gather
+    real_hash, real_gather = self_join.hash_pairs, self_join.gather
     totals: dict[str, float] = {}
     hash_pairs: list[int] = []
 
@@ -56,8 +57,8 @@ def sweep(index: robust.RobustIndex, thresholds: list[float], reader: Any = None
         hash_pairs.append(len(found))
         return found
 
-    robust._hash_pairs = _counted(hash_step, totals, "hash")  # type: ignore[assignment]
-    robust.gather = _counted(real_gather, totals, "gather")  # type: ignore[assignment]
+    self_join.hash_pairs = _counted(hash_step, totals, "hash")  # type: ignore[assignment]
+    self_join.gather = _counted(real_gather, totals, "gather")  # type: ignore[assignment]
     try:
         for threshold in thresholds:
             totals.clear()
@@ -78,7 +79,7 @@ def sweep(index: robust.RobustIndex, thresholds: list[float], reader: Any = None
                 }
             )
     finally:
-        robust._hash_pairs, robust.gather = real_hash, real_gather  # type: ignore[assignment]
+        self_join.hash_pairs, self_join.gather = real_hash, real_gather  # type: ignore[assignment]
     return rows
 
 
@@ -94,7 +95,7 @@ def main() -> None:
         from benchmarks.duplicates import _SCALE_SEED
         from benchmarks.scale import _load_codes, _synthetic_codes
 
-        index = robust.RobustIndex(keypoint_duplicates=False)
+        index = RobustIndex(keypoint_duplicates=False)
         _load_codes(index, _synthetic_codes(args.synthetic, np.random.default_rng(_SCALE_SEED)))
         reader = None
         print(f"{args.synthetic} synthetic codes (hash stage only)")
@@ -102,7 +103,7 @@ def main() -> None:
         from benchmarks.duplicates import _reader, collection
 
         keys, blobs, _ = collection("tuning", args.size, args.cache)
-        index = robust.RobustIndex()
+        index = RobustIndex()
         index.add(keys, blobs)
         reader = _reader(keys, blobs)
         pairs = len(keys) * (len(keys) - 1) // 2

@@ -33,7 +33,8 @@ from benchmarks.sources import available_sources, load_photos
 from benchmarks.split import SPLITS, Split, split_photos
 from benchmarks.transforms import TRANSFORMS
 from ris_local.engine import BlobReader
-from ris_local.robust import RobustEngine, RobustIndex
+from ris_local.index.scored import RobustIndex
+from ris_local.robust import RobustEngine
 
 __all__ = ["collection", "measure"]
 

@@ -31,7 +31,8 @@ from ris_core.sqlite import Database
 from ris_local.engine import BlobReader
 from ris_local.features import layout
 from ris_local.features.decoding import draft_size
-from ris_local.robust import RobustEngine, RobustIndex
+from ris_local.index.scored import RobustIndex
+from ris_local.robust import RobustEngine
 from ris_local.storage.index_store import IndexStore
 from ris_local.storage.store import LocalStore
 

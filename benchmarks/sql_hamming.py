@@ -11,7 +11,7 @@ planted near-copies):
   value that close (137 per chunk at radius 8) and rechecks the full distance with
   ``bit_count(int8send(a # b))`` (PostgreSQL 15 has ``bit_count`` on ``bytea``, not on
   ``bigint``).
-- **memory**: the engine's own multi-index (:class:`ris_local.robust.RobustIndex`) over
+- **memory**: the engine's own multi-index (:class:`ris_local.index.scored.RobustIndex`) over
   the same codes, as a search process holds it after loading from the database.
 
 Both must return the same keys; the script checks that before it reports a time.

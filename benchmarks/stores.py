@@ -592,7 +592,8 @@ def _scale_queries(database: str, out: Any) -> None:
     """A fresh search process: open, first search (the saved index), then the queries."""
 
     from ris_core.images import load_image
-    from ris_local.robust import RobustEngine, StagedQuery
+    from ris_local.features.staged import StagedQuery
+    from ris_local.robust import RobustEngine
 
     figures: dict[str, float] = {"load average (1 min) at start": os.getloadavg()[0]}
     exact = [_photo(seed) for seed in range(2, 32)]

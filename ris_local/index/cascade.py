@@ -120,7 +120,7 @@ def _top(votes: F64, count: int) -> I64:
 
 
 class CascadeIndex:
-    """The storage and all three stages; :class:`~ris_local.robust.RobustIndex` wraps it."""
+    """The storage and all three stages; :class:`~ris_local.index.scored.RobustIndex` wraps it."""
 
     def __init__(self, policy: ScoringPolicy, search_radius: int) -> None:
         self.policy, self.search_radius = policy, search_radius

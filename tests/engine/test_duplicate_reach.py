@@ -16,7 +16,8 @@ from PIL import Image, ImageFilter
 from ris_core.images import load_image
 from ris_local.features import layout
 from ris_local.features.hashcodes import HashCodes
-from ris_local.robust import RobustEngine, RobustIndex
+from ris_local.index.scored import RobustIndex
+from ris_local.robust import RobustEngine
 
 from .conftest import encode
 

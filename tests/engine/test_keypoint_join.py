@@ -8,7 +8,8 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from ris_core.groups import connected_groups
 from ris_core.images import load_image
-from ris_local.robust import RobustEngine, RobustIndex
+from ris_local.index.scored import RobustIndex
+from ris_local.robust import RobustEngine
 
 from .conftest import encode
 
