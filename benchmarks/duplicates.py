@@ -390,19 +390,17 @@ def at_scale(n: int, keys: list[int], blobs: list[bytes], groups: dict[int, int]
         return out
 
     built = time.perf_counter() - started
-    marks: list[tuple[float, int, int]] = []
+    marks: list[tuple[float, float, int, int]] = []
     _peak_reset()
     began, began_cpu = time.perf_counter(), time.process_time()
-    found = list(
-        index.pairs(
-            RobustEngine.duplicate_threshold,
-            None,
-            reader,
-            progress=lambda done, total: marks.append((time.perf_counter() - began, done, total)),
-        )
-    )
+
+    def mark(done: int, total: int) -> None:
+        marks.append((time.perf_counter() - began, time.process_time() - began_cpu, done, total))
+
+    found = list(index.pairs(RobustEngine.duplicate_threshold, None, reader, progress=mark))
     seconds, cpu = time.perf_counter() - began, time.process_time() - began_cpu
-    half = next((t for t, done, total in marks if done >= total // 2), seconds)
+    # The progress callback's half-way mark splits the candidates from the scoring.
+    half, half_cpu = next(((t, c) for t, c, done, total in marks if done >= total // 2), (seconds, cpu))
     real_pairs = [(a - n, b - n) for a, b, _ in found if a >= n and b >= n]
     scores = pair_scores(real_pairs, groups)
     return {
@@ -412,6 +410,9 @@ def at_scale(n: int, keys: list[int], blobs: list[bytes], groups: dict[int, int]
         "find_duplicates CPU s (all threads)": cpu,
         "candidates phase s": half,
         "scoring phase s": seconds - half,
+        "candidates phase CPU s": half_cpu,
+        "scoring phase CPU s": cpu - half_cpu,
+        "progress calls": float(len(marks)),
         "of which making the synthetic blobs CPU s": read_seconds[0],
         "peak MB during find_duplicates": _peak_mb(),
         "pairs found": float(len(found)),
