@@ -150,10 +150,14 @@ def main() -> None:
     parser.add_argument(
         "--hash-scale", type=int, nargs="+", help="the hash stage's part alone over this many synthetic codes"
     )
+    parser.add_argument(
+        "--centre-scale", type=int, nargs="+", help="the centre-code candidates alone over this many synthetic images"
+    )
     args = parser.parse_args()
-    if args.hash_scale:
-        for n in args.hash_scale:
-            print(" ".join(f"{name}: {value:,.3f};" for name, value in hash_part(n).items()), flush=True)
+    if args.hash_scale or args.centre_scale:
+        for part, sizes in ((hash_part, args.hash_scale), (centre_part, args.centre_scale)):
+            for n in sizes or ():
+                print(" ".join(f"{name}: {value:,.3f};" for name, value in part(n).items()), flush=True)
         return
     keys, blobs, groups = collection(args.split, args.size, args.cache)
     if args.scale:
@@ -370,6 +374,31 @@ def hash_part(n: int) -> dict[str, float]:
         "hash part CPU s (all threads)": time.process_time() - began_cpu,
         "peak MB": _peak_mb(),
         "pairs": float(found),
+        "load average (1 min)": os.getloadavg()[0],
+    }
+
+
+def centre_part(n: int) -> dict[str, float]:
+    """The centre-code candidates of ``find_duplicates`` alone over ``n`` synthetic
+    images (random centre codes and views, as :class:`SyntheticCollection` makes them):
+    a multi-index radius join of ``4n`` codes against ``4n`` views, measurable at sizes
+    whose keypoint index would not fit."""
+    from ris_local.index import centres
+    from ris_local.index.centre_join import centre_pairs
+    from ris_local.index.self_join import CENTRE_JOIN_BITS
+
+    rng = np.random.default_rng(_SCALE_SEED)
+    row_codes = rng.integers(0, 2**63, size=(n, 4), dtype=np.int64).astype(np.uint64)
+    views = rng.integers(0, 2**63, size=(n, 4), dtype=np.int64).astype(np.uint64)
+    _peak_reset()
+    began, began_cpu = time.perf_counter(), time.process_time()
+    found = centre_pairs(row_codes, views, np.ones(n, bool), CENTRE_JOIN_BITS, centres.CANDIDATES)
+    return {
+        "images": float(n),
+        "centre part s": time.perf_counter() - began,
+        "centre part CPU s (all threads)": time.process_time() - began_cpu,
+        "peak MB": _peak_mb(),
+        "pairs": float(len(found)),
         "load average (1 min)": os.getloadavg()[0],
     }
 
