@@ -19,7 +19,8 @@ measures, in one run:
   (``multiprocessing.Pool(2)``, each file opened once), both as fresh commands, wall time
   from start to exit (the best of ``--rounds``, the two commands taking turns), and the
   peak resident memory (``VmHWM``) of every process each command starts, read from
-  ``/proc`` while it runs.
+  ``/proc`` while it runs, with the CPU time of all those processes (the least of the
+  rounds; on a shared machine wall time also counts waiting for a core).
 
 Pictures from endless-sky-high-dpi, plasma-workspace-wallpapers, ukui-wallpapers,
 gnome-backgrounds, stellarium-data, palapeli-data and sddm-theme-maldives are kept for
@@ -86,6 +87,8 @@ FORMATS = ("JPEG", "PNG", "WEBP")
 _SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 #: Peak resident memory a worker may reach (issue 14).
 WORKER_TARGET_MB = 400
+#: /proc's CPU times are in clock ticks.
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 _IMAGEHASH = """
 import sys
@@ -228,11 +231,14 @@ def per_photo(times: FormatTimes) -> None:
 
 class PeakWatcher:
     """Reads the peak resident memory of a process and all its descendants from /proc
-    while they run (each process's ``VmHWM``, its own high-water mark)."""
+    while they run (each process's ``VmHWM``, its own high-water mark), and the CPU time
+    each has used (user + system, the last value read before it ended: at most one poll,
+    20 ms, short per process)."""
 
     def __init__(self, pid: int) -> None:
         self.root = pid
         self.peaks: dict[int, int] = {}
+        self.cpu: dict[int, float] = {}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -258,8 +264,10 @@ class PeakWatcher:
             for pid in self._tree():
                 try:
                     status = Path(f"/proc/{pid}/status").read_text()
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
                 except OSError:
                     continue
+                self.cpu[pid] = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime + stime
                 for line in status.splitlines():
                     if line.startswith("VmHWM:"):
                         self.peaks[pid] = max(self.peaks.get(pid, 0), int(line.split()[1]) // 1024)
@@ -278,6 +286,8 @@ class Run:
 
     seconds: float
     peaks_mb: dict[int, int]
+    #: CPU seconds of all its processes (user + system).
+    cpu_seconds: float = 0.0
     #: The highest worker peak over several runs of the command, when known.
     highest_worker_peak: int | None = None
 
@@ -302,7 +312,7 @@ def run_command(command: list[str]) -> Run:
     peaks = watcher.stop()
     if process.returncode:
         sys.exit(f"{' '.join(command)} failed ({process.returncode}):\n{errors}")
-    return Run(seconds, peaks)
+    return Run(seconds, peaks, sum(watcher.cpu.values()))
 
 
 def time_ingest(folder: Path, scratch: Path, rounds: int) -> tuple[Run, Run]:
@@ -323,8 +333,11 @@ def time_ingest(folder: Path, scratch: Path, rounds: int) -> tuple[Run, Run]:
 
 
 def _fastest(runs: list[Run]) -> Run:
+    """The fastest run by wall time, with the least CPU time of any run (kept apart, as
+    a busy spell inflates both) and the highest worker peak of any."""
     best = min(runs, key=lambda run: run.seconds)
-    return Run(best.seconds, best.peaks_mb, max(run.worker_peak() for run in runs))
+    cpu = min(run.cpu_seconds for run in runs)
+    return Run(best.seconds, best.peaks_mb, cpu, max(run.worker_peak() for run in runs))
 
 
 def _commit() -> str:
@@ -389,12 +402,14 @@ def main() -> None:
         print(f"\nBatch ingest on 2 cores, wall time from start to exit, best of {args.rounds} taking turns:\n")
         print(
             "| format | `ris index --workers 2` s | imagehash pHash + dHash, 2 processes s | ris / imagehash | "
+            "CPU s, all processes: ris, imagehash (ratio) | "
             "ris peak MB per worker (main process) | imagehash peak MB per worker |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         for fmt, (index, anchor) in ingest.items():
             print(
                 f"| {fmt} | {index.seconds:.1f} | {anchor.seconds:.1f} | {index.seconds / anchor.seconds:.2f}x | "
+                f"{index.cpu_seconds:.1f}, {anchor.cpu_seconds:.1f} ({index.cpu_seconds / anchor.cpu_seconds:.2f}x) | "
                 f"{index.worker_peak()} ({index.main_peak()}) | {anchor.worker_peak()} |"
             )
         print(f"\nTargets: ris / imagehash <= 1.00x; peak per worker < {WORKER_TARGET_MB} MB.")

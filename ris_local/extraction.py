@@ -33,6 +33,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
+import cv2
+
 from ris_core.images import ImageData, PreprocessStep
 from ris_local.engine import Engine, ExtractedQuery, QueryFeatures
 
@@ -43,14 +45,23 @@ logger = logging.getLogger("ris_local")
 #: How many recent blobs are remembered.
 CACHE_ENTRIES = 512
 
+#: OpenCV threads in a worker process: the pool runs one worker per core already.
+WORKER_OPENCV_THREADS = 1
+
+#: Imported by the fork server before it forks the first worker (see the module docstring).
+_PRELOAD = "ris_local.worker_preload"
+
 #: The engine of a worker process, set once when it starts.
 _worker_engine: Engine | None = None
 
 
 def _start_worker(engine: Engine) -> None:
     global _worker_engine
-    # Idle OpenMP threads (faiss) must sleep, not spin, on a machine the batch keeps busy.
+    # Idle OpenMP threads (faiss) must sleep, not spin, on a machine the batch keeps busy
+    # (only effective before faiss is imported: the preload module sets it first).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # Set here too: a fork server another part of the program started has not run the preload.
+    cv2.setNumThreads(WORKER_OPENCV_THREADS)
     _worker_engine = engine
 
 
@@ -128,6 +139,9 @@ class Extractor:
             return
         # forkserver: forking a process that runs threads (the ingest's) is unsafe.
         context = multiprocessing.get_context("forkserver")
+        # Only takes effect when this starts the fork server (a later batch reuses it).
+        # "__main__" is multiprocessing's own default, kept.
+        context.set_forkserver_preload(["__main__", _PRELOAD, type(self.engine).__module__])
         pool = ProcessPoolExecutor(count, mp_context=context, initializer=_start_worker, initargs=(self.engine,))
         self._pool = pool
         try:

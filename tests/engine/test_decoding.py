@@ -88,3 +88,26 @@ def test_a_transparent_webp_is_flattened_onto_white_and_a_cut_one_fails(large: I
     data = encode(large, "WEBP")
     with pytest.raises(InvalidImageError):
         layout.extract(load_image(data[: len(data) // 2]))
+
+
+@pytest.mark.parametrize("size", [(512, 384), (2048, 1536), (2051, 1537)])
+def test_a_plain_png_has_the_features_of_one_with_metadata(astronaut: Image.Image, size: tuple[int, int]) -> None:
+    # A plain 8-bit RGB PNG decodes through OpenCV; one carrying a text chunk (which
+    # could hold an EXIF orientation) through Pillow. The pixels, so every stored byte,
+    # must be the same, at no reduction, a whole reduction and one with partial boxes.
+    from PIL import PngImagePlugin
+
+    from ris_core.preprocess import DEFAULT_STEPS
+    from ris_local.robust import RobustEngine
+
+    picture = astronaut.resize(size, Image.Resampling.BICUBIC)
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "a text chunk")
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG", pnginfo=text)
+    plain, annotated = load_image(encode(picture, "PNG")), load_image(buffer.getvalue())
+    engine = RobustEngine()
+    for steps in ((), DEFAULT_STEPS):
+        assert engine.extract(plain.with_preprocessing(steps)) == engine.extract(annotated.with_preprocessing(steps))
+    first, second = decoding.decode(plain, keypoints.WORK_SIDE), decoding.decode(annotated, keypoints.WORK_SIDE)
+    assert np.array_equal(first.rgb(), second.rgb()) and first.scale == second.scale

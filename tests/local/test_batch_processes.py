@@ -3,12 +3,18 @@ still reported one by one, and no worker left behind."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
 from pathlib import Path
 
+import cv2
+
 import ris_core
+from ris_core.images import load_image
 from ris_core.ingest import IngestStatus
 from ris_core.testing.images import encode, photo, truncated_jpeg
+from ris_local.extraction import Extractor
 
 
 def _workers() -> int:
@@ -37,3 +43,19 @@ def test_a_batch_in_processes_extracts_what_one_add_does(tmp_path: Path) -> None
             assert context.extract_features(folder / image_id).data == stored  # extracted in this process
         assert context.find_similar_images(image=folder / "p3.jpg", max_count=1)[0].image_id == "p3.jpg"
         assert _workers() == 0  # stopped with the batch: a search extracts its query here
+
+
+def test_workers_run_opencv_on_one_thread_and_start_warm() -> None:
+    from tests.local.worker_probe import ProbeEngine  # the workers import it by this name
+
+    extractor = Extractor(ProbeEngine())
+    images = [load_image(encode(photo(seed, (64, 48)), "PNG")) for seed in range(4)]
+    here = json.loads(extractor.blob(images[0]))
+    assert here["pid"] == os.getpid() and not here["warmed"]  # outside a batch: this process
+    with extractor.processes(2):
+        seen = [json.loads(extractor.blob(image)) for image in images[1:]]
+    assert all(probe["pid"] != os.getpid() for probe in seen)
+    assert {probe["opencv_threads"] for probe in seen} == {1}
+    assert {probe["omp_wait_policy"] for probe in seen} == {"PASSIVE"}
+    assert all(probe["warmed"] for probe in seen)  # forked from the fork server, warmed once
+    assert cv2.getNumThreads() == here["opencv_threads"]  # this process's setting is untouched
