@@ -122,7 +122,7 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
         # still say it is another picture (two logos of one layout repeat their letters).
         if ambiguous is not None and _colours_clash(*ambiguous):
             match = ambiguous[0]
-            return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, True)
+            return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, True, scale=match.scale)
         return None
     similarity, match, query, stored, mirrored = best
     clash = _colours_clash(match, query, stored, mirrored)
@@ -139,7 +139,7 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
         and match.matrix is not None
         and _borders_clash(query, stored, mirrored, match.matrix)
     )
-    return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, clash, borders)
+    return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, clash, borders, match.scale)
 
 
 def _colours_clash(match: Match, query: Features, stored: Features, mirrored: bool) -> bool:

@@ -49,7 +49,15 @@ _MAX_TURN_GAP = np.radians(20.0)  # hypothesis rotation vs the dominant orientat
 # half of a collage) to about 3. ORB's pyramid spans about 1:3.6. Tuning half
 # (``benchmarks.tune_keypoints``, BENCHMARKS.md "accuracy branch"): 0.5-1.35 left
 # picture-in-picture at 0.19 and collages at 0.11; 0.33-3.6 lifts them to 0.41 and 0.76.
-_MIN_SCALE, _MAX_SCALE = 0.33, 3.6
+#: 0.33-3.6 (engine 10) still refused most pictures pasted at a third of a frame: the
+#: grid measures each picture by its longer side, so a third of a wide frame's height is
+#: a quarter to a fifth of a taller picture (scales 4-5); the coarse keypoints the index
+#: keeps carry the match past ORB's own 1:3.6. Tuning half (branch acc2's harness, engine
+#: 10's blobs, 2026-12-02): 5.5 lifts heavy crops 0.742 -> 0.783, picture-in-picture
+#: 0.550 -> 0.575, graphics (full index) 0.914 -> 1.000 with the rival below; the weak
+#: consensus it let in at far scales (three photograph negatives at 57-62) is refused by
+#: the decision (ScoringPolicy.far_scale).
+_MIN_SCALE, _MAX_SCALE = 1 / 5.5, 5.5
 #: Scales of whole-picture copies and light crops, where the tolerance was tuned (whole
 #: benchmark); outside them the query's grid rounding is magnified (see fit_similarity).
 COPY_SCALES = (0.5, 1.35)
@@ -60,6 +68,15 @@ COPY_SCALES = (0.5, 1.35)
 #: positives of the tuning half (crops, rotations, containment): 2 of 250 strong matches
 #: come out ambiguous.
 _RIVAL_SHIFT, _RIVAL_SHARE, _RIVAL_CHANCE = 6.0, 0.5, 0.5
+#: From this many distinct inliers beyond chance (ScoringPolicy.inliers_high, where the
+#: keypoint evidence saturates) the rival is counted in distinct keypoints, not raw
+#: matches. Not fitted: the tuning half's graphic copies that the raw count refused had
+#: 44 and 136 (a meme caption over a chart, a mirrored quarter turn: distinct rivals at
+#: 0.31 and under 0 of the best); the brick walls (15, 18) and coins (10) that the raw
+#: count catches stay under it (branch acc2, 2026-12-02).
+_RIVAL_DISTINCT_FROM = 25.0
+#: Rival hypotheses (most raw matches first) whose distinct inliers are counted.
+_RIVAL_CANDIDATES = 8
 _MIN_SPREAD = 0.02  # inliers' convex hull over the area of the query both pictures share
 
 
@@ -131,7 +148,7 @@ def _fit(
     src_ids: npt.NDArray[np.int64],
     dst_ids: npt.NDArray[np.int64],
     turn: float,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], int] | None:
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], tuple[int, int]] | None:
     """A similarity transform ``src -> dst`` by RANSAC over plausible hypotheses only.
 
     Tentative matches are many-to-many (visual words repeat), so plain RANSAC is drawn
@@ -142,7 +159,8 @@ def _fit(
     numbers, so a hypothesis is ``z -> a z + b``. Seeded by the input size: the same
     matches always give the same answer.
 
-    The third value is the *rival*: the most inliers, outside the best one's, of a
+    The third value is the *rival* (raw matches, and distinct keypoints: see ``_rival``):
+    the most inliers, outside the best one's, of a
     hypothesis that puts the best one's inliers somewhere else (``_RIVAL_SHIFT`` or
     more away). A repeating picture (a brick wall, a tiled floor) aligns with another
     part of itself shifted by a period nearly as well as with itself.
@@ -166,7 +184,7 @@ def _fit(
     inliers = close[best]
     centre = zs[inliers].mean()
     elsewhere = np.abs((a - a[best]) * centre + b - b[best]) >= _RIVAL_SHIFT
-    rival = int((close[elsewhere] & ~inliers).sum(axis=1).max(initial=0))
+    rival = _rival(close[elsewhere] & ~inliers, src_ids, dst_ids)
     # Refine on the inliers by least squares, and take the inliers of the refined model.
     ms, md = zs[inliers].mean(), zd[inliers].mean()
     spread = np.vdot(zs[inliers] - ms, zs[inliers] - ms).real
@@ -178,6 +196,26 @@ def _fit(
                 a[best], b[best], inliers = refined, md - refined * ms, again
     ar, ai, br, bi = a[best].real, a[best].imag, b[best].real, b[best].imag
     return np.array([[ar, -ai, br], [ai, ar, bi]]), inliers, rival
+
+
+def _rival(
+    rivals: npt.NDArray[np.bool_], src_ids: npt.NDArray[np.int64], dst_ids: npt.NDArray[np.int64]
+) -> tuple[int, int]:
+    """The best rival's raw matches, and its inliers in the best one's units: distinct
+    keypoints on both sides (the fewer), for the ``_RIVAL_CANDIDATES`` rival hypotheses
+    with the most matches. Raw matches overcount a busy picture whose words repeat (the
+    letters of a caption, a chart's ticks: one keypoint matched to many), which is not a
+    picture that repeats shifted by a period: a brick wall's rival matches distinct bricks."""
+    if not len(rivals):
+        return 0, 0
+    raw = rivals.sum(axis=1)
+    best = 0
+    for k in np.argsort(-raw, kind="stable")[:_RIVAL_CANDIDATES]:
+        if raw[k] <= best:
+            break
+        chosen = rivals[k]
+        best = max(best, min(len(np.unique(src_ids[chosen])), len(np.unique(dst_ids[chosen]))))
+    return int(raw.max()), best
 
 
 def _tolerance(scale: npt.NDArray[np.float64] | float) -> npt.NDArray[np.float64]:
@@ -230,7 +268,15 @@ def verify(
     # matched is a guess, and two crops of one brick wall match that way. Both counts are
     # taken beyond the chance level (see ScoringPolicy.chance), which random rivals reach.
     chance = _RIVAL_CHANCE * np.sqrt(len(query_idx))
-    ambiguous = bool(rival - chance >= _RIVAL_SHARE * (distinct - chance))
+    # A match strong beyond doubt counts its rival in distinct keypoints, as it counts
+    # itself: a chart's ticks or a caption's letters give one keypoint many matches, a
+    # rival's too. Below that, engine 10's raw count stays: a brick wall's or a tray of
+    # coins' rival is caught only that way (their rivals' distinct keypoints stay near chance).
+    raw_rival, distinct_rival = rival
+    if distinct - chance >= _RIVAL_DISTINCT_FROM:
+        ambiguous = bool(distinct_rival - chance >= _RIVAL_SHARE * (distinct - chance))
+    else:
+        ambiguous = bool(raw_rival - chance >= _RIVAL_SHARE * (distinct - chance))
     hull = cv2.contourArea(cv2.convexHull(src[inliers].astype(np.float32)))
     coverage, shared = _coverage(np.asarray(matrix, np.float64), query_size, cand_size)
     # The inliers must spread over the part of the query the two pictures share, not its
