@@ -25,9 +25,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ris_local.scoring.policy import POLICY, ScoringPolicy
+
 __all__ = [
-    "BORDER_DETAIL",
-    "BORDER_SHARE",
     "COPY_SCALES",
     "Match",
     "border_over_detail",
@@ -61,22 +61,6 @@ _MIN_SCALE, _MAX_SCALE = 1 / 5.5, 5.5
 #: Scales of whole-picture copies and light crops, where the tolerance was tuned (whole
 #: benchmark); outside them the query's grid rounding is magnified (see fit_similarity).
 COPY_SCALES = (0.5, 1.35)
-#: A rival hypothesis (see ``_fit``) is one that moves the best one's inliers at least
-#: this far (grid units), and the match is ambiguous when its inliers reach this share
-#: of the best one's (beyond chance on both). Not fitted: set on the accuracy subset's
-#: brick-wall negatives (tests/engine/test_accuracy_subset.py), then checked on 150
-#: positives of the tuning half (crops, rotations, containment): 2 of 250 strong matches
-#: come out ambiguous.
-_RIVAL_SHIFT, _RIVAL_SHARE, _RIVAL_CHANCE = 6.0, 0.5, 0.5
-#: From this many distinct inliers beyond chance (ScoringPolicy.inliers_high, where the
-#: keypoint evidence saturates) the rival is counted in distinct keypoints, not raw
-#: matches. Not fitted: the tuning half's graphic copies that the raw count refused had
-#: 44 and 136 (a meme caption over a chart, a mirrored quarter turn: distinct rivals at
-#: 0.31 and under 0 of the best); the brick walls (15, 18) and coins (10) that the raw
-#: count catches stay under it (branch acc2, 2026-12-02).
-_RIVAL_DISTINCT_FROM = 25.0
-#: Rival hypotheses (most raw matches first) whose distinct inliers are counted.
-_RIVAL_CANDIDATES = 8
 _MIN_SPREAD = 0.02  # inliers' convex hull over the area of the query both pictures share
 
 
@@ -135,10 +119,11 @@ def fit_similarity(
     src_ids: npt.NDArray[np.int64],
     dst_ids: npt.NDArray[np.int64],
     turn: float,
+    policy: ScoringPolicy = POLICY,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]] | None:
     """A similarity transform ``src -> dst`` by RANSAC over plausible hypotheses only
     (see :func:`_fit`, which also counts the best rival hypothesis's inliers)."""
-    fitted = _fit(src, dst, src_ids, dst_ids, turn)
+    fitted = _fit(src, dst, src_ids, dst_ids, turn, policy)
     return None if fitted is None else fitted[:2]
 
 
@@ -148,6 +133,7 @@ def _fit(
     src_ids: npt.NDArray[np.int64],
     dst_ids: npt.NDArray[np.int64],
     turn: float,
+    policy: ScoringPolicy,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], tuple[int, int]] | None:
     """A similarity transform ``src -> dst`` by RANSAC over plausible hypotheses only.
 
@@ -161,7 +147,7 @@ def _fit(
 
     The third value is the *rival* (raw matches, and distinct keypoints: see ``_rival``):
     the most inliers, outside the best one's, of a
-    hypothesis that puts the best one's inliers somewhere else (``_RIVAL_SHIFT`` or
+    hypothesis that puts the best one's inliers somewhere else (``ScoringPolicy.rival_shift`` or
     more away). A repeating picture (a brick wall, a tiled floor) aligns with another
     part of itself shifted by a period nearly as well as with itself.
     """
@@ -183,8 +169,8 @@ def _fit(
     best = int(np.argmax(close.sum(axis=1)))
     inliers = close[best]
     centre = zs[inliers].mean()
-    elsewhere = np.abs((a - a[best]) * centre + b - b[best]) >= _RIVAL_SHIFT
-    rival = _rival(close[elsewhere] & ~inliers, src_ids, dst_ids)
+    elsewhere = np.abs((a - a[best]) * centre + b - b[best]) >= policy.rival_shift
+    rival = _rival(close[elsewhere] & ~inliers, src_ids, dst_ids, policy.rival_candidates)
     # Refine on the inliers by least squares, and take the inliers of the refined model.
     ms, md = zs[inliers].mean(), zd[inliers].mean()
     spread = np.vdot(zs[inliers] - ms, zs[inliers] - ms).real
@@ -199,10 +185,10 @@ def _fit(
 
 
 def _rival(
-    rivals: npt.NDArray[np.bool_], src_ids: npt.NDArray[np.int64], dst_ids: npt.NDArray[np.int64]
+    rivals: npt.NDArray[np.bool_], src_ids: npt.NDArray[np.int64], dst_ids: npt.NDArray[np.int64], candidates: int
 ) -> tuple[int, int]:
     """The best rival's raw matches, and its inliers in the best one's units: distinct
-    keypoints on both sides (the fewer), for the ``_RIVAL_CANDIDATES`` rival hypotheses
+    keypoints on both sides (the fewer), for the ``candidates`` rival hypotheses
     with the most matches. Raw matches overcount a busy picture whose words repeat (the
     letters of a caption, a chart's ticks: one keypoint matched to many), which is not a
     picture that repeats shifted by a period: a brick wall's rival matches distinct bricks."""
@@ -210,7 +196,7 @@ def _rival(
         return 0, 0
     raw = rivals.sum(axis=1)
     best = 0
-    for k in np.argsort(-raw, kind="stable")[:_RIVAL_CANDIDATES]:
+    for k in np.argsort(-raw, kind="stable")[:candidates]:
         if raw[k] <= best:
             break
         chosen = rivals[k]
@@ -247,8 +233,10 @@ def verify(
     cand_angle: npt.NDArray[np.int64],
     query_size: tuple[float, float],
     cand_size: tuple[float, float],
+    policy: ScoringPolicy = POLICY,
 ) -> Match | None:
-    """Verify tentative matches (keypoint ids and positions on both sides); None if none hold."""
+    """Verify tentative matches (keypoint ids and positions on both sides); None if none
+    hold. The rival rules are ``policy``'s (``rival_*``)."""
     if len(query_idx) < _MIN_MATCHES:
         return None
     step = _dominant_step(query_angle, cand_angle)
@@ -256,7 +244,7 @@ def verify(
     if keep.sum() < _MIN_MATCHES:
         return None
     src, dst = query_xy[keep], cand_xy[keep]
-    fitted = _fit(src, dst, query_idx[keep], cand_idx[keep], step * 2 * np.pi / _ANGLE_STEPS)
+    fitted = _fit(src, dst, query_idx[keep], cand_idx[keep], step * 2 * np.pi / _ANGLE_STEPS, policy)
     if fitted is None:
         return None
     matrix, inliers, rival = fitted
@@ -267,16 +255,16 @@ def verify(
     # A rival nearly as good as the best says the picture repeats: which of its places
     # matched is a guess, and two crops of one brick wall match that way. Both counts are
     # taken beyond the chance level (see ScoringPolicy.chance), which random rivals reach.
-    chance = _RIVAL_CHANCE * np.sqrt(len(query_idx))
+    chance = policy.rival_chance * np.sqrt(len(query_idx))
     # A match strong beyond doubt counts its rival in distinct keypoints, as it counts
     # itself: a chart's ticks or a caption's letters give one keypoint many matches, a
     # rival's too. Below that, engine 10's raw count stays: a brick wall's or a tray of
     # coins' rival is caught only that way (their rivals' distinct keypoints stay near chance).
     raw_rival, distinct_rival = rival
-    if distinct - chance >= _RIVAL_DISTINCT_FROM:
-        ambiguous = bool(distinct_rival - chance >= _RIVAL_SHARE * (distinct - chance))
+    if distinct - chance >= policy.rival_distinct_from:
+        ambiguous = bool(distinct_rival - chance >= policy.rival_share * (distinct - chance))
     else:
-        ambiguous = bool(raw_rival - chance >= _RIVAL_SHARE * (distinct - chance))
+        ambiguous = bool(raw_rival - chance >= policy.rival_share * (distinct - chance))
     hull = cv2.contourArea(cv2.convexHull(src[inliers].astype(np.float32)))
     coverage, shared = _coverage(np.asarray(matrix, np.float64), query_size, cand_size)
     # The inliers must spread over the part of the query the two pictures share, not its
@@ -288,20 +276,12 @@ def verify(
 
 
 
-#: A border counts against a match when the part of the other picture it lands on is at
-#: least this share of that picture's thumbnail, with at least this standard deviation in
-#: grey levels there (a uniform border over a flat, dark part of a photograph is what a
-#: crop through that part leaves, and says nothing). Not fitted: set on the tests' layout
-#: twin (a blank foot of 27% of a short screen over three rows of a long one: share 0.2,
-#: deviation over 30) well clear of both.
-BORDER_SHARE, BORDER_DETAIL = 0.05, 12.0
-
-
 def border_over_detail(
     border: tuple[float, float, float, float],
     frame: tuple[float, float],
     other: npt.NDArray[np.uint8],
     matrix: npt.NDArray[np.float64],
+    policy: ScoringPolicy = POLICY,
 ) -> bool:
     """Whether a picture's trimmed borders (left, top, right, bottom, as shares of its
     ``frame`` in grid units), carried by ``matrix`` (its grid to the other's), land on the
@@ -323,6 +303,6 @@ def border_over_detail(
     whole = (x >= -left * width) & (x <= width * (1 + right)) & (y >= -top * height) & (y <= height * (1 + bottom))
     content = (x >= -margin) & (x <= width + margin) & (y >= -margin) & (y <= height + margin)
     under = whole & ~content
-    if under.sum() < BORDER_SHARE * rows * cols:
+    if under.sum() < policy.border_share * rows * cols:
         return False
-    return float(other.ravel()[under].astype(np.float64).std()) >= BORDER_DETAIL
+    return float(other.ravel()[under].astype(np.float64).std()) >= policy.border_detail
