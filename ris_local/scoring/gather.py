@@ -128,7 +128,9 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
         # still say it is another picture (two logos of one layout repeat their letters).
         if ambiguous is not None and _colours_clash(*ambiguous):
             match = ambiguous[0]
-            return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, True, scale=match.scale)
+            return KeypointEvidence(
+                match.inliers, match.tentative, match.coverage, match.spread, True, scale=match.scale
+            )
         return None
     similarity, match, query, stored, mirrored = best
     clash = _colours_clash(match, query, stored, mirrored)

@@ -275,7 +275,6 @@ def verify(
     return Match(distinct, coverage, scale, len(query_idx), spread, matrix, ambiguous)
 
 
-
 def border_over_detail(
     border: tuple[float, float, float, float],
     frame: tuple[float, float],
