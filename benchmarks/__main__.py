@@ -78,11 +78,17 @@ def run(size: str, split: Split | None, out: Path | None) -> None:
     sizes = {"quick": QUICK, "medium": MEDIUM, "full": FULL}[size]
     sources = tuple(available_sources())
     runs: dict[Split, tuple[Dataset, list[MethodResult]]] = {}
-    for half in SPLITS if split is None else (split,):
+    command = f"python -m benchmarks run --{size}" + (f" --split {split}" if split else "")
+    # The held-out half first, and each half's own report as soon as it is done: on a
+    # shared machine a run of both halves can outlast the time there is to read it.
+    for half in tuple(reversed(SPLITS)) if split is None else (split,):
         _log(f"building the {half} dataset from {', '.join(sources)}")
         data = build_dataset(sources, sizes, split=half)
         runs[half] = (data, [evaluate(name, data, log=_log) for name in METHODS])
-    command = f"python -m benchmarks run --{size}" + (f" --split {split}" if split else "")
+        if split is None and out is not None:
+            partial = out.with_name(f"{out.stem}.{half}{out.suffix}")
+            partial.write_text(render(f"{command} ({half} half only)", data, sizes, runs[half][1], [], [], []))
+            _log(f"wrote {partial}")
     if split is not None:
         data, results = runs[split]
         text = render(command, data, sizes, results, [], [], [])

@@ -45,8 +45,10 @@ class RobustEngine(Engine):
     #: (issue 14), which moves the hash codes and chroma maps a little. 9: gather gates its
     #: looks on the pair's own evidence. 10: containment and heavy crops (issue 13): wider
     #: scales, coarse keypoints indexed, more keypoints in the blob, the border and
-    #: repetition checks (blob layout 6).
-    version: ClassVar[str] = "10"
+    #: repetition checks (blob layout 6). 11: scores change, not stored bytes: scales
+    #: 0.18-5.5 with no weak consensus past ``far_scale``, and the rival counted in
+    #: distinct keypoints for a match strong beyond doubt (branch acc3).
+    version: ClassVar[str] = "11"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 

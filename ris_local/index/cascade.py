@@ -271,6 +271,7 @@ class CascadeIndex:
                 cand_angle[sel],
                 query_frame,
                 (float(self.sizes[row, 0]), float(self.sizes[row, 1])),
+                self.policy,
             )
             if match is not None and not match.ambiguous:
                 matches[int(row)] = match

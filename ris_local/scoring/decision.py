@@ -13,7 +13,7 @@ agreement bonus live. The rules, in order (the numbers are :class:`ScoringPolicy
    screens of one layout, the shorter one "inside" the longer): similarity 0.
 3. **Keypoints.** Inliers are discounted by ``chance * sqrt(tentative)``; the strong
    score needs coverage past ``cover_low`` and spread inliers, a weak consensus scores
-   ``weak_low..weak_high`` (never enough alone).
+   ``weak_low..weak_high`` (never enough alone), and none past ``far_scale``.
 4. **Thumbnails**, weighed only when keypoints scored under ``thumbnails_below``: the
    best upright correlation (from ``agreeing_low`` when the centre code agrees, else
    ``thumbnail_low``), turned looks only when upright ones scored under ``turn_below``;
@@ -66,6 +66,8 @@ class _Verified(Protocol):
     def coverage(self) -> float: ...
     @property
     def spread(self) -> float: ...
+    @property
+    def scale(self) -> float: ...
 
 
 def is_flat(dct_code: int, policy: ScoringPolicy = POLICY) -> bool:
@@ -82,12 +84,15 @@ def hash_similarity(distance: int, flat: bool, policy: ScoringPolicy = POLICY) -
 def keypoint_similarity(match: _Verified | None, policy: ScoringPolicy = POLICY) -> float:
     """0..100 from a verification: half from inliers (beyond chance, and spread), half
     from coverage, nothing unless both pass their lower bounds; a weaker consensus
-    scores ``weak_low..weak_high``."""
+    scores ``weak_low..weak_high``, but only within ``far_scale`` (either way)."""
     if match is None:
         return 0.0
     inliers = match.inliers - policy.chance * float(np.sqrt(match.tentative))
     cover = min(1.0, max(0.0, (match.coverage - policy.cover_low) / (policy.cover_high - policy.cover_low)))
     if cover <= 0 or inliers < policy.weak_inliers:
+        return 0.0
+    far = not 1.0 / policy.far_scale <= match.scale <= policy.far_scale
+    if far and inliers < policy.inliers_low:
         return 0.0
     weak = policy.weak_low + (policy.weak_high - policy.weak_low) * min(
         1.0, (inliers - policy.weak_inliers) / (policy.inliers_low - policy.weak_inliers)

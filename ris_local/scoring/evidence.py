@@ -18,8 +18,9 @@ class KeypointEvidence:
     """The best geometric verification of the pair's keypoints (either way round,
     mirrored or not): distinct inliers, the tentative matches they were found among
     (their number sets the chance level), the share of the smaller frame the other
-    covers under the fitted transform, the inliers' hull over that shared area, and
-    whether the colours carried through the transform clash."""
+    covers under the fitted transform, the inliers' hull over that shared area,
+    whether the colours carried through the transform clash (or a trimmed border lands
+    on detail), and the transform's scale (query side to stored side)."""
 
     inliers: int
     tentative: int
@@ -27,6 +28,7 @@ class KeypointEvidence:
     spread: float
     colours_clash: bool = False
     borders_clash: bool = False
+    scale: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,12 @@ def hash_distance(a: Features, b: Features) -> int:
 
 
 def verify_sets(
-    query: KeypointSet, query_size: tuple[int, int], cand: KeypointSet, n_cand: int, cand_size: tuple[int, int]
+    query: KeypointSet,
+    query_size: tuple[int, int],
+    cand: KeypointSet,
+    n_cand: int,
+    cand_size: tuple[int, int],
+    policy: ScoringPolicy = POLICY,
 ) -> Match | None:
     """The verified match of ``query``'s keypoints (all their words) with the first
     ``n_cand`` of ``cand``'s (their first word: what the index keeps), matched by word
@@ -77,6 +82,7 @@ def verify_sets(
         c_angle[c_idx],
         (query_size[0] / 2, query_size[1] / 2),
         (cand_size[0] / 2, cand_size[1] / 2),
+        policy,
     )
 
 
@@ -110,7 +116,7 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
         if best is not None and best[0] >= policy.thumbnails_below:
             break
         kps = query.mirrored if mirrored else query.normal
-        match = verify_sets(kps, query.size, stored.normal, stored.n_index, stored.size)
+        match = verify_sets(kps, query.size, stored.normal, stored.n_index, stored.size, policy)
         if match is not None and match.ambiguous:
             ambiguous = ambiguous or (match, query, stored, mirrored)
             continue
@@ -122,7 +128,9 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
         # still say it is another picture (two logos of one layout repeat their letters).
         if ambiguous is not None and _colours_clash(*ambiguous):
             match = ambiguous[0]
-            return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, True)
+            return KeypointEvidence(
+                match.inliers, match.tentative, match.coverage, match.spread, True, scale=match.scale
+            )
         return None
     similarity, match, query, stored, mirrored = best
     clash = _colours_clash(match, query, stored, mirrored)
@@ -137,9 +145,9 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
     borders = (
         similarity < policy.weak_low
         and match.matrix is not None
-        and _borders_clash(query, stored, mirrored, match.matrix)
+        and _borders_clash(query, stored, mirrored, match.matrix, policy)
     )
-    return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, clash, borders)
+    return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, clash, borders, match.scale)
 
 
 def _colours_clash(match: Match, query: Features, stored: Features, mirrored: bool) -> bool:
@@ -150,7 +158,9 @@ def _colours_clash(match: Match, query: Features, stored: Features, mirrored: bo
     return colour.clashes(query_chroma, stored.chroma, match.matrix)
 
 
-def _borders_clash(query: Features, stored: Features, mirrored: bool, matrix: npt.NDArray[np.float64]) -> bool:
+def _borders_clash(
+    query: Features, stored: Features, mirrored: bool, matrix: npt.NDArray[np.float64], policy: ScoringPolicy
+) -> bool:
     """Whether the fitted transform lays either side's trimmed border over the other's
     detail (see :func:`~ris_local.scoring.verification.border_over_detail`), each way."""
     left, top, right, bottom = query.border
@@ -159,8 +169,8 @@ def _borders_clash(query: Features, stored: Features, mirrored: bool, matrix: np
     query_frame = (query.size[0] / 2, query.size[1] / 2)
     stored_frame = (stored.size[0] / 2, stored.size[1] / 2)
     inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
-    return border_over_detail(query_border, query_frame, stored.thumbnail, matrix) or border_over_detail(
-        stored.border, stored_frame, query_thumbnail, inverse
+    return border_over_detail(query_border, query_frame, stored.thumbnail, matrix, policy) or border_over_detail(
+        stored.border, stored_frame, query_thumbnail, inverse, policy
     )
 
 

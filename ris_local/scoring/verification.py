@@ -25,9 +25,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from ris_local.scoring.policy import POLICY, ScoringPolicy
+
 __all__ = [
-    "BORDER_DETAIL",
-    "BORDER_SHARE",
     "COPY_SCALES",
     "Match",
     "border_over_detail",
@@ -49,17 +49,18 @@ _MAX_TURN_GAP = np.radians(20.0)  # hypothesis rotation vs the dominant orientat
 # half of a collage) to about 3. ORB's pyramid spans about 1:3.6. Tuning half
 # (``benchmarks.tune_keypoints``, BENCHMARKS.md "accuracy branch"): 0.5-1.35 left
 # picture-in-picture at 0.19 and collages at 0.11; 0.33-3.6 lifts them to 0.41 and 0.76.
-_MIN_SCALE, _MAX_SCALE = 0.33, 3.6
+#: 0.33-3.6 (engine 10) still refused most pictures pasted at a third of a frame: the
+#: grid measures each picture by its longer side, so a third of a wide frame's height is
+#: a quarter to a fifth of a taller picture (scales 4-5); the coarse keypoints the index
+#: keeps carry the match past ORB's own 1:3.6. Tuning half (branch acc2's harness, engine
+#: 10's blobs, 2026-12-02): 5.5 lifts heavy crops 0.742 -> 0.783, picture-in-picture
+#: 0.550 -> 0.575, graphics (full index) 0.914 -> 1.000 with the rival below; the weak
+#: consensus it let in at far scales (three photograph negatives at 57-62) is refused by
+#: the decision (ScoringPolicy.far_scale).
+_MIN_SCALE, _MAX_SCALE = 1 / 5.5, 5.5
 #: Scales of whole-picture copies and light crops, where the tolerance was tuned (whole
 #: benchmark); outside them the query's grid rounding is magnified (see fit_similarity).
 COPY_SCALES = (0.5, 1.35)
-#: A rival hypothesis (see ``_fit``) is one that moves the best one's inliers at least
-#: this far (grid units), and the match is ambiguous when its inliers reach this share
-#: of the best one's (beyond chance on both). Not fitted: set on the accuracy subset's
-#: brick-wall negatives (tests/engine/test_accuracy_subset.py), then checked on 150
-#: positives of the tuning half (crops, rotations, containment): 2 of 250 strong matches
-#: come out ambiguous.
-_RIVAL_SHIFT, _RIVAL_SHARE, _RIVAL_CHANCE = 6.0, 0.5, 0.5
 _MIN_SPREAD = 0.02  # inliers' convex hull over the area of the query both pictures share
 
 
@@ -118,10 +119,11 @@ def fit_similarity(
     src_ids: npt.NDArray[np.int64],
     dst_ids: npt.NDArray[np.int64],
     turn: float,
+    policy: ScoringPolicy = POLICY,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]] | None:
     """A similarity transform ``src -> dst`` by RANSAC over plausible hypotheses only
     (see :func:`_fit`, which also counts the best rival hypothesis's inliers)."""
-    fitted = _fit(src, dst, src_ids, dst_ids, turn)
+    fitted = _fit(src, dst, src_ids, dst_ids, turn, policy)
     return None if fitted is None else fitted[:2]
 
 
@@ -131,7 +133,8 @@ def _fit(
     src_ids: npt.NDArray[np.int64],
     dst_ids: npt.NDArray[np.int64],
     turn: float,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], int] | None:
+    policy: ScoringPolicy,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], tuple[int, int]] | None:
     """A similarity transform ``src -> dst`` by RANSAC over plausible hypotheses only.
 
     Tentative matches are many-to-many (visual words repeat), so plain RANSAC is drawn
@@ -142,8 +145,9 @@ def _fit(
     numbers, so a hypothesis is ``z -> a z + b``. Seeded by the input size: the same
     matches always give the same answer.
 
-    The third value is the *rival*: the most inliers, outside the best one's, of a
-    hypothesis that puts the best one's inliers somewhere else (``_RIVAL_SHIFT`` or
+    The third value is the *rival* (raw matches, and distinct keypoints: see ``_rival``):
+    the most inliers, outside the best one's, of a
+    hypothesis that puts the best one's inliers somewhere else (``ScoringPolicy.rival_shift`` or
     more away). A repeating picture (a brick wall, a tiled floor) aligns with another
     part of itself shifted by a period nearly as well as with itself.
     """
@@ -165,8 +169,8 @@ def _fit(
     best = int(np.argmax(close.sum(axis=1)))
     inliers = close[best]
     centre = zs[inliers].mean()
-    elsewhere = np.abs((a - a[best]) * centre + b - b[best]) >= _RIVAL_SHIFT
-    rival = int((close[elsewhere] & ~inliers).sum(axis=1).max(initial=0))
+    elsewhere = np.abs((a - a[best]) * centre + b - b[best]) >= policy.rival_shift
+    rival = _rival(close[elsewhere] & ~inliers, src_ids, dst_ids, policy.rival_candidates)
     # Refine on the inliers by least squares, and take the inliers of the refined model.
     ms, md = zs[inliers].mean(), zd[inliers].mean()
     spread = np.vdot(zs[inliers] - ms, zs[inliers] - ms).real
@@ -178,6 +182,26 @@ def _fit(
                 a[best], b[best], inliers = refined, md - refined * ms, again
     ar, ai, br, bi = a[best].real, a[best].imag, b[best].real, b[best].imag
     return np.array([[ar, -ai, br], [ai, ar, bi]]), inliers, rival
+
+
+def _rival(
+    rivals: npt.NDArray[np.bool_], src_ids: npt.NDArray[np.int64], dst_ids: npt.NDArray[np.int64], candidates: int
+) -> tuple[int, int]:
+    """The best rival's raw matches, and its inliers in the best one's units: distinct
+    keypoints on both sides (the fewer), for the ``candidates`` rival hypotheses
+    with the most matches. Raw matches overcount a busy picture whose words repeat (the
+    letters of a caption, a chart's ticks: one keypoint matched to many), which is not a
+    picture that repeats shifted by a period: a brick wall's rival matches distinct bricks."""
+    if not len(rivals):
+        return 0, 0
+    raw = rivals.sum(axis=1)
+    best = 0
+    for k in np.argsort(-raw, kind="stable")[:candidates]:
+        if raw[k] <= best:
+            break
+        chosen = rivals[k]
+        best = max(best, min(len(np.unique(src_ids[chosen])), len(np.unique(dst_ids[chosen]))))
+    return int(raw.max()), best
 
 
 def _tolerance(scale: npt.NDArray[np.float64] | float) -> npt.NDArray[np.float64]:
@@ -209,8 +233,10 @@ def verify(
     cand_angle: npt.NDArray[np.int64],
     query_size: tuple[float, float],
     cand_size: tuple[float, float],
+    policy: ScoringPolicy = POLICY,
 ) -> Match | None:
-    """Verify tentative matches (keypoint ids and positions on both sides); None if none hold."""
+    """Verify tentative matches (keypoint ids and positions on both sides); None if none
+    hold. The rival rules are ``policy``'s (``rival_*``)."""
     if len(query_idx) < _MIN_MATCHES:
         return None
     step = _dominant_step(query_angle, cand_angle)
@@ -218,7 +244,7 @@ def verify(
     if keep.sum() < _MIN_MATCHES:
         return None
     src, dst = query_xy[keep], cand_xy[keep]
-    fitted = _fit(src, dst, query_idx[keep], cand_idx[keep], step * 2 * np.pi / _ANGLE_STEPS)
+    fitted = _fit(src, dst, query_idx[keep], cand_idx[keep], step * 2 * np.pi / _ANGLE_STEPS, policy)
     if fitted is None:
         return None
     matrix, inliers, rival = fitted
@@ -229,8 +255,16 @@ def verify(
     # A rival nearly as good as the best says the picture repeats: which of its places
     # matched is a guess, and two crops of one brick wall match that way. Both counts are
     # taken beyond the chance level (see ScoringPolicy.chance), which random rivals reach.
-    chance = _RIVAL_CHANCE * np.sqrt(len(query_idx))
-    ambiguous = bool(rival - chance >= _RIVAL_SHARE * (distinct - chance))
+    chance = policy.rival_chance * np.sqrt(len(query_idx))
+    # A match strong beyond doubt counts its rival in distinct keypoints, as it counts
+    # itself: a chart's ticks or a caption's letters give one keypoint many matches, a
+    # rival's too. Below that, engine 10's raw count stays: a brick wall's or a tray of
+    # coins' rival is caught only that way (their rivals' distinct keypoints stay near chance).
+    raw_rival, distinct_rival = rival
+    if distinct - chance >= policy.rival_distinct_from:
+        ambiguous = bool(distinct_rival - chance >= policy.rival_share * (distinct - chance))
+    else:
+        ambiguous = bool(raw_rival - chance >= policy.rival_share * (distinct - chance))
     hull = cv2.contourArea(cv2.convexHull(src[inliers].astype(np.float32)))
     coverage, shared = _coverage(np.asarray(matrix, np.float64), query_size, cand_size)
     # The inliers must spread over the part of the query the two pictures share, not its
@@ -241,21 +275,12 @@ def verify(
     return Match(distinct, coverage, scale, len(query_idx), spread, matrix, ambiguous)
 
 
-
-#: A border counts against a match when the part of the other picture it lands on is at
-#: least this share of that picture's thumbnail, with at least this standard deviation in
-#: grey levels there (a uniform border over a flat, dark part of a photograph is what a
-#: crop through that part leaves, and says nothing). Not fitted: set on the tests' layout
-#: twin (a blank foot of 27% of a short screen over three rows of a long one: share 0.2,
-#: deviation over 30) well clear of both.
-BORDER_SHARE, BORDER_DETAIL = 0.05, 12.0
-
-
 def border_over_detail(
     border: tuple[float, float, float, float],
     frame: tuple[float, float],
     other: npt.NDArray[np.uint8],
     matrix: npt.NDArray[np.float64],
+    policy: ScoringPolicy = POLICY,
 ) -> bool:
     """Whether a picture's trimmed borders (left, top, right, bottom, as shares of its
     ``frame`` in grid units), carried by ``matrix`` (its grid to the other's), land on the
@@ -277,6 +302,6 @@ def border_over_detail(
     whole = (x >= -left * width) & (x <= width * (1 + right)) & (y >= -top * height) & (y <= height * (1 + bottom))
     content = (x >= -margin) & (x <= width + margin) & (y >= -margin) & (y <= height + margin)
     under = whole & ~content
-    if under.sum() < BORDER_SHARE * rows * cols:
+    if under.sum() < policy.border_share * rows * cols:
         return False
-    return float(other.ravel()[under].astype(np.float64).std()) >= BORDER_DETAIL
+    return float(other.ravel()[under].astype(np.float64).std()) >= policy.border_detail

@@ -54,6 +54,9 @@ TABLE: list[tuple[str, Evidence, tuple[float | None, Stage]]] = [
     ),
     ("a sure hash ignores a border", H(SURE, keypoints=BORDER_OVER_DETAIL), (87.5, Stage.HASH)),
     ("nothing at all", H(64, keypoint_counts=PLENTY), (0.0, Stage.HASH)),
+    ("a weak consensus at a far scale is no evidence", H(64, keypoints=replace(WEAK, scale=4.5)), (0.0, Stage.HASH)),
+    ("so is one far the other way", H(64, keypoints=replace(WEAK, scale=1 / 4.5)), (0.0, Stage.HASH)),
+    ("good keypoints at a far scale", H(64, keypoints=replace(GOOD, scale=4.5)), (100.0, Stage.KEYPOINTS)),
 ]
 
 
