@@ -94,17 +94,35 @@ def sure(
     return np.asarray((distance <= hash_radius(policy.sure_similarity, policy)) & ~flat)
 
 
-def _votes(entry: I64, rows: I64, owners: I64, words: I64, idf: F64, n: int, row_count: int) -> F64:
+def _votes(entry: I64, rows: I64, owners: I64, words: I64, idf: F64, n: int, row_count: int, by_idf: I64) -> F64:
     """Each row's vote: the idf of its best word for each query keypoint it matches
-    (a keypoint votes once per row, so a repeated word cannot stuff the ballot)."""
+    (a keypoint votes once per row, so a repeated word cannot stuff the ballot).
+
+    ``by_idf`` is ``np.argsort(idf)``. Each match becomes one 64-bit key, its
+    (row, query keypoint) pair above the rank of its word's idf, and the keys are sorted
+    in place: a direct sort of integers is several times cheaper than the indirect sort
+    of the pairs it replaces, and the last key of each pair carries the pair's best idf.
+    The votes are the same floats as before, summed in the same (pair) order."""
     if not len(entry):
         return np.zeros(row_count, np.float64)
-    pair = rows * n + owners[entry]
-    order = np.argsort(pair)
-    pair = pair[order]
-    starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-    best = np.maximum.reduceat(idf[words[entry[order]]], starts)
-    votes = np.bincount(pair[starts] // n, weights=best, minlength=row_count)
+    bits = max(1, (len(idf) - 1).bit_length())
+    if (row_count * n) >> (62 - bits):  # the key would not fit: the indirect sort instead
+        pair = rows * n + owners[entry]
+        order = np.argsort(pair)
+        pair = pair[order]
+        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        best = np.maximum.reduceat(idf[words[entry[order]]], starts)
+        return np.bincount(pair[starts] // n, weights=best, minlength=row_count).astype(np.float64, copy=False)
+    rank = np.empty(len(idf), np.int64)
+    rank[by_idf] = np.arange(len(idf), dtype=np.int64)
+    low = (owners << bits) | rank[words]  # per query entry: its keypoint and its word's rank
+    key = rows * (n << bits)
+    key += low[entry]
+    key.sort()
+    pair = key >> bits
+    last = np.flatnonzero(np.r_[pair[1:] != pair[:-1], True])
+    best = idf[by_idf[key[last] & ((1 << bits) - 1)]]
+    votes = np.bincount(pair[last] // n, weights=best, minlength=row_count)
     return votes.astype(np.float64, copy=False)
 
 
@@ -237,16 +255,17 @@ class CascadeIndex:
         if not len(rows):
             return {}, none
         idf = self.postings.idf(int(self.alive.sum()))
+        by_idf = np.argsort(idf, kind="stable")
         if len(skipped):
             # The frequent words left out of the vote still count, but only for the rows
             # the rare words put forward; then the full vote picks the shortlist.
-            ahead = _top(_votes(entry, rows, owners, words, idf, n, len(self.keys)), shortlist * PRESELECT)
+            ahead = _top(_votes(entry, rows, owners, words, idf, n, len(self.keys), by_idf), shortlist * PRESELECT)
             more_entry, more_rows, more_packed = self.postings.lookup_rows(
                 words[skipped], query_signatures[skipped], np.sort(ahead)
             )
             entry = np.concatenate([entry, skipped[more_entry]])
             rows, packed = np.concatenate([rows, more_rows]), np.concatenate([packed, more_packed])
-        best = _top(_votes(entry, rows, owners, words, idf, n, len(self.keys)), shortlist)
+        best = _top(_votes(entry, rows, owners, words, idf, n, len(self.keys), by_idf), shortlist)
         # Only the shortlisted rows' postings, grouped by row, go on to verification.
         shortlisted = np.zeros(len(self.keys), dtype=bool)
         shortlisted[best] = True
