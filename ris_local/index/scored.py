@@ -182,18 +182,16 @@ class RobustIndex(FeatureIndex):
         blobs: BlobReader | None = None,
         progress: Progress | None = None,
     ) -> Iterable[tuple[int, int, Score]]:
-        """Pairs at or above ``threshold``, in one join (:mod:`ris_local.index.self_join`): candidates from multi-index
-        self-joins of the DCT and gradient codes (the same reach at every threshold whose
-        hash radius is under ``SEARCH_RADIUS``, see :func:`ris_local.index.self_join.hash_pairs`, so a run never
-        misses a pair that a run at a lower threshold scores above it through the same
-        candidates) and (with ``keypoint_duplicates``) from the keypoint
-        join (:mod:`ris_local.index.keypoint_join`: every image's keypoints, as a query's
-        when the stored ``blobs`` can be read, looked up a batch at a time over the
-        selective words) and, with the stored ``blobs``, from the rows nearest in centre
-        code, the thumbnail look's candidates (:mod:`ris_local.index.centre_join`); each
-        candidate pair is then scored as
-        :meth:`ris_local.robust.RobustEngine.compare` scores it. ``progress`` gets ``(done, total)``:
-        each image counts twice, once as its candidates are found, once as they are scored."""
+        """Pairs at or above ``threshold``, found in one join and scored as
+        :meth:`ris_local.robust.RobustEngine.compare` scores them (the steps are in
+        :mod:`ris_local.index.self_join`): the hash look's pairs (the same reach at every
+        threshold whose hash radius is under ``SEARCH_RADIUS``, so a run never misses a
+        pair that a run at a lower threshold scores above it through the same
+        candidates), then with ``keypoint_duplicates`` the keypoint join's and, with the
+        stored ``blobs``, the thumbnail look's. ``per_image_duplicates`` searches each
+        image as a query instead (the benchmark's anchor). ``progress`` gets
+        ``(done, total)``: each image counts twice, once as its candidates are found,
+        once as they are scored."""
         ok = self._rows_ok(allowed)
 
         def read(rows: Sequence[int]) -> dict[int, Features]:
