@@ -21,16 +21,19 @@ import ris_core
 
 THRESHOLD = 80.0
 #: Smooth pictures and their copies: (photograph, blur radius, crop per side, mirrored).
-#: Each pair scores 82-92 by the thumbnail look alone; their hash codes lie 25-57 bits
-#: apart and their keypoints do not verify, so only the centre codes link them.
+#: Each pair scores 82-92 by the thumbnail look alone and their hash codes lie 25-57 bits
+#: apart; where their keypoints do not verify (engine 11 verifies the horse's), only the
+#: centre codes link them.
 PAIRS = (
     ("coins", 12, 0.2, True),
-    ("immunohistochemistry", 16, 0.2, False),
+    ("immunohistochemistry", 24, 0.2, False),
     ("retina", 12, 0.2, False),
     ("horse", 12, 0.2, False),
     ("cat", 8, 0.2, True),
     ("page", 16, 0.1, False),
 )
+#: At least this many of them must be linked by the thumbnail look, not by keypoints.
+MIN_THUMBNAIL_PAIRS = 4
 #: Unrelated pictures beside them, blurred as much, each with a copy of its own.
 DISTRACTORS = ("astronaut", "camera", "coffee", "rocket", "brick")  # (chelsea is the cat)
 
@@ -72,11 +75,17 @@ def album(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 def test_smooth_crops_and_mirrored_crops_are_grouped(album: object) -> None:
     groups = album.find_duplicates(threshold=THRESHOLD)  # type: ignore[attr-defined]
     group_of = {result.image_id: n for n, group in enumerate(groups) for result in group.images}
+    by_thumbnail = []
     for name, *_ in PAIRS:
         original, copy = f"{name}/original.jpg", f"{name}/copy.jpg"
         compared = album.compare_images(original, copy)  # type: ignore[attr-defined]
-        assert compared.similarity >= THRESHOLD and "thumbnail" in compared.method, (name, compared)
+        assert compared.similarity >= THRESHOLD, (name, compared)
         assert original in group_of and group_of[original] == group_of.get(copy), (name, compared)
+        if "thumbnail" in compared.method:
+            by_thumbnail.append(name)
+    # The point of the fixture: most pairs are linked by the thumbnail look alone (a wider
+    # keypoint verification may come to verify one or two of them, which is no loss).
+    assert len(by_thumbnail) >= MIN_THUMBNAIL_PAIRS, by_thumbnail
     pictures = [{result.image_id.split("/")[0] for result in group.images} for group in groups]
     assert all(len(names) == 1 for names in pictures), pictures
 
