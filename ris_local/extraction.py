@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import logging
 import multiprocessing
 import os
@@ -62,6 +63,9 @@ def _start_worker(engine: Engine) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     # Set here too: a fork server another part of the program started has not run the preload.
     cv2.setNumThreads(WORKER_OPENCV_THREADS)
+    # Then this worker warms itself (a worker forked from a preloaded server finds the
+    # module imported already, at no cost).
+    importlib.import_module(_PRELOAD)
     _worker_engine = engine
 
 
