@@ -78,7 +78,9 @@ def test_lookups_return_every_posting_in_entry_then_list_order() -> None:
     (entries, rows, packed), skipped = index.lookup(words, signatures)
     assert len(skipped) == 0
     assert (entries.dtype, rows.dtype, packed.dtype) == (np.int64, np.int64, np.uint32)
-    assert list(zip(entries.tolist(), rows.tolist(), packed.tolist(), strict=True)) == one_by_one(index, words, signatures)
+    assert list(zip(entries.tolist(), rows.tolist(), packed.tolist(), strict=True)) == one_by_one(
+        index, words, signatures
+    )
     wanted = np.unique(np.concatenate([rng.choice(300, 40, replace=False), [0, 299]])).astype(np.int64)
     entries, rows, packed = index.lookup_rows(words, signatures, wanted)
     assert (entries.dtype, rows.dtype, packed.dtype) == (np.int64, np.int64, np.uint32)
