@@ -117,11 +117,7 @@ class InvertedFile:
             by_length = np.argsort(length, kind="stable")
             chosen[by_length[np.cumsum(length[by_length]) > budget]] = False
         kept = np.flatnonzero(chosen)
-        where = ranges(low[kept], high[kept])
-        owner = kept[np.repeat(np.arange(len(kept), dtype=np.int64), length[kept])]
-        packed = self._packed[where]
-        close = signature_close(packed, self._rest[where], signatures[owner])
-        found = owner[close], self._rows[where[close]].astype(np.int64), packed[close]
+        found = self._scan(kept, low[kept], high[kept], signatures[kept])
         if self._tail:
             tail = self._lookup_tail(words, signatures)
             found = (
@@ -135,24 +131,64 @@ class InvertedFile:
         """Like :meth:`lookup`, but only postings in ``rows`` (ascending), found by binary
         search: within a word's list, postings are in row order (rows are numbered in
         insertion order and lists are merged stably). Each distinct word is searched once,
-        for the start and the end of every wanted row at a time. The tail is not searched
+        for the start of every wanted row at a time (the end is stepped to over the row's
+        few postings of the word). The tail is not searched
         here; :meth:`lookup` already scanned it for every entry."""
         if not len(words) or not len(rows):
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint32)
         wanted = rows.astype(self._rows.dtype)  # the lists' own dtype: no conversion per search
-        bounds = np.concatenate([wanted, wanted + 1])
         distinct, entry_word = np.unique(words, return_inverse=True)
-        found = np.empty((len(distinct), len(bounds)), dtype=np.int64)
+        found = np.empty((len(distinct), len(wanted)), dtype=np.int64)
         for index, word in enumerate(distinct.tolist()):
             start, end = int(self._starts[word]), int(self._starts[word + 1])
-            found[index] = start + np.searchsorted(self._rows[start:end], bounds)
-        low, high = found[entry_word, : len(wanted)].ravel(), found[entry_word, len(wanted) :].ravel()
+            found[index] = start + np.searchsorted(self._rows[start:end], wanted)
+        low = found.ravel()
+        high = self._run_ends(low, np.repeat(self._starts[distinct + 1], len(wanted)), np.tile(wanted, len(distinct)))
+        # The wanted rows' postings of each distinct word, gathered once (in row order),
+        # then each entry takes its word's block: the same postings in the same order as
+        # gathering them entry by entry, at a fraction of the random reads.
         at = ranges(low, high)
-        owner = np.repeat(np.arange(len(words), dtype=np.int64), len(wanted))
-        owner = np.repeat(owner, high - low)
-        packed = self._packed[at]
-        close = signature_close(packed, self._rest[at], signatures[owner])
-        return owner[close], self._rows[at[close]].astype(np.int64), packed[close]
+        packed, rest, rows_of = self._packed[at], self._rest[at], self._rows[at]
+        block_end = np.cumsum((high - low).reshape(len(distinct), len(wanted)).sum(axis=1))
+        block = (block_end - np.diff(block_end, prepend=0))[entry_word], block_end[entry_word]
+        pick = ranges(*block)
+        owner = np.repeat(np.arange(len(words), dtype=np.int64), block[1] - block[0])
+        close = np.flatnonzero(signature_close(packed[pick], rest[pick], signatures[owner]))
+        pick = pick[close]
+        return owner[close], rows_of[pick].astype(np.int64), packed[pick]
+
+    def _run_ends(self, low: I64, end: I64, wanted: U32) -> I64:
+        """Where the run of postings of row ``wanted[i]`` that starts at ``low[i]`` ends
+        (its list ends at ``end[i]``). A row has few postings of one word, so stepping
+        over them costs less than a second binary search per row (which this replaces:
+        the same positions)."""
+        high = low.copy()
+        active = np.flatnonzero(high < end)
+        while len(active):
+            active = active[self._rows[high[active]] == wanted[active]]
+            high[active] += 1
+            active = active[high[active] < end[active]]
+        return high
+
+    def _scan(self, entries: I64, low: I64, high: I64, signatures: U32) -> Postings:
+        """The CSR postings ``low[i]:high[i]`` of each of ``entries`` whose signature is
+        within ``SIGNATURE_RADIUS`` bits of ``signatures[i]``, in entry then list order.
+
+        The lists are copied as slices (contiguous copies, not a gather through an index
+        of every posting), and the entry of each survivor is found from where the
+        survivors of each list end, a search of a few thousand list ends in the
+        survivors instead of an index of every scanned posting: about half the CPU of
+        the gather it replaces, for the same postings in the same order."""
+        if not len(entries):
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.uint32)
+        spans = [slice(start, end) for start, end in zip(low.tolist(), high.tolist(), strict=True)]
+        counts = high - low
+        packed = np.concatenate([self._packed[span] for span in spans])
+        rest = np.concatenate([self._rest[span] for span in spans])
+        at = np.flatnonzero(signature_close(packed, rest, np.repeat(signatures, counts)))
+        rows = np.concatenate([self._rows[span] for span in spans])
+        per_entry = np.diff(np.searchsorted(at, np.cumsum(counts)), prepend=0)
+        return np.repeat(entries, per_entry), rows[at].astype(np.int64), packed[at]
 
     def _lookup_tail(self, words: I64, signatures: U32) -> Postings:
         """The same for postings not yet merged (few: searched in a sorted copy, which

@@ -49,3 +49,40 @@ def test_lookup_sees_postings_not_yet_merged() -> None:
     index.add(50, np.array([7], np.uint16), np.array([(123 << 20) | 5], np.uint32), np.array([9], np.uint16))
     (_, rows, _), _ = index.lookup(np.array([7], np.int64), np.array([123 | (9 << 12)], np.uint32), budget=1)
     assert 50 in rows.tolist()
+
+
+def one_by_one(
+    index: InvertedFile, words: np.ndarray, signatures: np.ndarray, rows: np.ndarray | None = None
+) -> list[tuple[int, int, int]]:
+    """The postings a lookup promises, posting by posting: entry by entry, each list in
+    its stored order, only ``rows`` if given."""
+    starts, stored_rows, packed, rest, _ = index.arrays()
+    allowed = None if rows is None else set(rows.tolist())
+    out = []
+    for entry, (word, signature) in enumerate(zip(words.tolist(), signatures.tolist(), strict=True)):
+        for at in range(int(starts[word]), int(starts[word + 1])):
+            row = int(stored_rows[at])
+            full = (int(packed[at]) >> 20) | (int(rest[at]) << 12)
+            if (allowed is None or row in allowed) and (full ^ signature).bit_count() <= SIGNATURE_RADIUS:
+                out.append((entry, row, int(packed[at])))
+    return out
+
+
+def test_lookups_return_every_posting_in_entry_then_list_order() -> None:
+    # Few words and 40 postings a row: most rows hold several postings of one word, and
+    # the last row ends every list it is in, the edge cases of the vectorised scans.
+    index = filled(300, 24, 4)
+    rng = np.random.default_rng(5)
+    words = rng.integers(0, 24, 50).astype(np.int64)
+    signatures = rng.integers(0, 4096, 50).astype(np.uint32)
+    (entries, rows, packed), skipped = index.lookup(words, signatures)
+    assert len(skipped) == 0
+    assert (entries.dtype, rows.dtype, packed.dtype) == (np.int64, np.int64, np.uint32)
+    assert list(zip(entries.tolist(), rows.tolist(), packed.tolist(), strict=True)) == one_by_one(
+        index, words, signatures
+    )
+    wanted = np.unique(np.concatenate([rng.choice(300, 40, replace=False), [0, 299]])).astype(np.int64)
+    entries, rows, packed = index.lookup_rows(words, signatures, wanted)
+    assert (entries.dtype, rows.dtype, packed.dtype) == (np.int64, np.int64, np.uint32)
+    got = list(zip(entries.tolist(), rows.tolist(), packed.tolist(), strict=True))
+    assert got == one_by_one(index, words, signatures, wanted)
