@@ -43,6 +43,8 @@ __all__ = [
     "extraction_times",
     "hash_index_times",
     "robust_index_times",
+    "stored_blobs",
+    "synthetic_robust_index",
 ]
 
 #: Postings a synthetic distractor gets: what the engine indexes of a real image with
@@ -207,9 +209,7 @@ def _reopen(index: RobustIndex) -> dict[str, float]:
     return {"reopen from SQLite s": seconds, "saved MB": size / 2**20}
 
 
-def _stored_blobs(
-    n: int, real_keys: Sequence[int], real_blobs: Sequence[bytes], rng: np.random.Generator
-) -> BlobReader:
+def stored_blobs(n: int, real_keys: Sequence[int], real_blobs: Sequence[bytes], rng: np.random.Generator) -> BlobReader:
     """The store a query's closer look reads: the real blobs under their keys, and for a
     synthetic image one of 64 real blobs whose thumbnail is replaced by noise (as costly
     to correlate as a picture's, and never the query's answer)."""
@@ -222,11 +222,13 @@ def _stored_blobs(
     return lambda keys: {key: real[key] if key >= n else synthetic[key % len(synthetic)] for key in keys}
 
 
-def robust_index_times(
-    n: int, real_keys: Sequence[int], real_blobs: Sequence[bytes], queries: Sequence[tuple[bytes, int]], seed: int = 6
-) -> IndexTimes:
-    """Robust-stage queries against ``n`` synthetic images plus the real ones."""
-    rng = np.random.default_rng(seed)
+def synthetic_robust_index(
+    n: int, real_keys: Sequence[int], real_blobs: Sequence[bytes], rng: np.random.Generator
+) -> RobustIndex:
+    """``n`` synthetic images (keys ``0..n-1``) and the real ones (under ``n + key``) in one
+    index: each synthetic image has ``INDEXED_PER_IMAGE`` postings whose words and
+    signatures are copied from the real images' postings at random, at random positions,
+    with random hash and centre codes; the real images are added the ordinary way."""
     real = RobustIndex()
     real.add(list(real_keys), list(real_blobs))
     real_starts, _, real_packed, real_rest, _ = real.core.postings.arrays()
@@ -252,10 +254,20 @@ def robust_index_times(
     del words, syn_rows, syn_packed, syn_rest, order
     # The real images join under keys after the synthetic ones.
     index.add([n + k for k in real_keys], list(real_blobs))
+    return index
+
+
+def robust_index_times(
+    n: int, real_keys: Sequence[int], real_blobs: Sequence[bytes], queries: Sequence[tuple[bytes, int]], seed: int = 6
+) -> IndexTimes:
+    """Robust-stage queries against ``n`` synthetic images plus the real ones."""
+    rng = np.random.default_rng(seed)
+    index = synthetic_robust_index(n, real_keys, real_blobs, rng)
+    core = index.core
     out = IndexTimes(n + len(real_keys))
     robust_bytes = core.postings.nbytes() + core.sizes.nbytes + core.centre.nbytes
     out.figures["robust bytes per image"] = robust_bytes / len(core.keys)
-    stored = _stored_blobs(n, real_keys, real_blobs, rng)
+    stored = stored_blobs(n, real_keys, real_blobs, rng)
     times, correct = [], 0
     for blob, expected in queries:
         started = time.perf_counter()
