@@ -39,7 +39,9 @@ __all__ = [
     "decode_cost",
     "draft_factor",
     "gray8",
+    "like_draft_factor",
     "load_image",
+    "within_reduce_bound",
 ]
 
 #: Anything an operation accepts as an image.
@@ -312,6 +314,20 @@ def draft_factor(width: int, height: int, draft_size: tuple[int, int]) -> int:
     return 8 if ratio >= 8 else 4 if ratio >= 4 else 2 if ratio >= 2 else 1
 
 
+def within_reduce_bound(width: int, height: int, factor: int) -> int:
+    """``factor``, raised until a reduction by it leaves at most :data:`REDUCE_ABOVE_PIXELS`
+    pixels: never more than the threshold's worth, whatever was asked."""
+    while (width // factor) * (height // factor) > REDUCE_ABOVE_PIXELS:
+        factor += 1
+    return factor
+
+
+def like_draft_factor(width: int, height: int, draft_size: tuple[int, int]) -> int:
+    """The factor :meth:`ImageData.decode` with ``like_draft`` reduces a non-JPEG by:
+    :func:`draft_factor`, within :data:`REDUCE_ABOVE_PIXELS`."""
+    return within_reduce_bound(width, height, draft_factor(width, height, draft_size))
+
+
 def _bounded(opened: Image.Image, draft_size: tuple[int, int] | None, like_draft: bool = False) -> Image.Image:
     """``opened``, or when it holds more than :data:`REDUCE_ABOVE_PIXELS`, a copy reduced
     by the largest integer factor that keeps it at least ``draft_size``, made band by
@@ -320,14 +336,13 @@ def _bounded(opened: Image.Image, draft_size: tuple[int, int] | None, like_draft
     width, height = opened.size
     wanted = draft_size or (1, 1)
     if like_draft and opened.format not in ("JPEG", "MPO"):
-        factor = draft_factor(width, height, wanted)
+        factor = like_draft_factor(width, height, wanted)
     elif width * height <= REDUCE_ABOVE_PIXELS:
         return opened
     else:
-        factor = max(1, min(width // max(1, wanted[0]), height // max(1, wanted[1])))
-    # Never leave more than the threshold's worth of pixels, whatever was asked.
-    while (width // factor) * (height // factor) > REDUCE_ABOVE_PIXELS:
-        factor += 1
+        factor = within_reduce_bound(
+            width, height, max(1, min(width // max(1, wanted[0]), height // max(1, wanted[1])))
+        )
     if factor == 1:
         return opened
     if width * height <= REDUCE_ABOVE_PIXELS and _reduces_as_is(opened.mode):

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from ris_core.images import REDUCE_ABOVE_PIXELS, SUPPORTED_FORMATS, ImageData, draft_factor
+from ris_core.images import SUPPORTED_FORMATS, ImageData, draft_factor, like_draft_factor
 from ris_core.preprocess import DEFAULT_STEPS, apply_exif_orientation
 
 __all__ = ["Decoded", "content_box", "decode", "draft_size", "hash_view"]
@@ -154,9 +154,7 @@ def _opencv_png(image: ImageData, size: tuple[int, int]) -> Image.Image | None:
     if rgb is None or rgb.shape[:2] != (image.height, image.width):
         return None
     width, height = image.width, image.height
-    factor = draft_factor(width, height, size)
-    while (width // factor) * (height // factor) > REDUCE_ABOVE_PIXELS:  # as ImageData.decode bounds it
-        factor += 1
+    factor = like_draft_factor(width, height, size)
     if factor == 1:
         return Image.fromarray(rgb, "RGB")
     out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
