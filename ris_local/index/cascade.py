@@ -98,7 +98,8 @@ def _votes(entry: I64, rows: I64, owners: I64, words: I64, idf: F64, n: int, row
     """Each row's vote: the idf of its best word for each query keypoint it matches
     (a keypoint votes once per row, so a repeated word cannot stuff the ballot).
 
-    ``by_idf`` is ``np.argsort(idf)``. Each match becomes one 64-bit key, its
+    ``by_idf`` is ``np.argsort(idf)`` (any order that sorts ``idf`` will do: tied words
+    carry the same float). Each match becomes one 64-bit key, its
     (row, query keypoint) pair above the rank of its word's idf, and the keys are sorted
     in place: a direct sort of integers is several times cheaper than the indirect sort
     of the pairs it replaces, and the last key of each pair carries the pair's best idf.
@@ -255,7 +256,7 @@ class CascadeIndex:
         if not len(rows):
             return {}, none
         idf = self.postings.idf(int(self.alive.sum()))
-        by_idf = np.argsort(idf, kind="stable")
+        by_idf = self.postings.idf_order()
         if len(skipped):
             # The frequent words left out of the vote still count, but only for the rows
             # the rare words put forward; then the full vote picks the shortlist.

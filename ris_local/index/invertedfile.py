@@ -54,6 +54,7 @@ class InvertedFile:
         self._sorted_tail: tuple[I64, I64, I64, U32, U16] | None = None  # built on the first lookup
         self._tail_size = 0
         self._doc_freq = np.zeros(words, dtype=np.int64)
+        self._idf_order: I64 | None = None  # built on first use, dropped when _doc_freq changes
         self.row_count = 0
 
     def nbytes(self) -> int:
@@ -68,6 +69,7 @@ class InvertedFile:
         self._sorted_tail = None
         self._tail_size += len(words)
         self._doc_freq[np.unique(words.astype(np.int64))] += 1
+        self._idf_order = None
         self.row_count = max(self.row_count, row + 1)
         if self._tail_size > max(65536, len(self._rows) // 20):
             self.merge()
@@ -92,6 +94,7 @@ class InvertedFile:
             self.row_count = int(keep.sum())
             pairs = np.unique(all_rows.astype(np.int64) * self.words + all_words)
             self._doc_freq = np.bincount(pairs % self.words, minlength=self.words).astype(np.int64)
+            self._idf_order = None
         order = np.argsort(all_words, kind="stable")
         self._rows, self._packed, self._rest = all_rows[order], all_packed[order], all_rest[order]
         self._starts = np.concatenate([[0], np.cumsum(np.bincount(all_words, minlength=self.words))])
@@ -100,6 +103,14 @@ class InvertedFile:
     def idf(self, live_rows: int) -> npt.NDArray[np.float64]:
         """Inverse document frequency of every word."""
         return np.log((live_rows + 1) / (self._doc_freq + 1))
+
+    def idf_order(self) -> I64:
+        """The words by ascending idf, ties in word order: ``np.argsort(idf(n), kind="stable")``
+        for every ``n``, since idf falls as the document frequency rises. Kept between
+        queries: sorting 65,536 words cost about 9 ms of every keypoint look."""
+        if self._idf_order is None:
+            self._idf_order = np.argsort(-self._doc_freq, kind="stable")
+        return self._idf_order
 
     def lookup(self, words: I64, signatures: U32, budget: int | None = None) -> tuple[Postings, I64]:
         """Postings of each query entry's word whose signature is within
@@ -237,3 +248,4 @@ class InvertedFile:
         """Adopt arrays saved by :meth:`arrays`."""
         self._starts, self._rows, self._packed, self._rest, self._doc_freq = starts, rows, packed, rest, doc_freq
         self._tail, self._tail_size, self._sorted_tail, self.row_count = [], 0, None, row_count
+        self._idf_order = None
