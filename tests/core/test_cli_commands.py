@@ -387,9 +387,7 @@ def test_stats_count_searches_cache_hits_and_analytics(capsys: Capture, indexed:
     # Every figure of the JSON's latency is in the table, the mean too.
     assert header == ["operation", "searches", "mean", "ms", "p50", "ms", "p90", "ms", "p99", "ms", "max", "ms"]
     shown = {"find_duplicates": found["latency_ms"]["find_duplicates"], "find_similar_images": latency}[row[0]]
-    assert [float(cell) for cell in row[2:]] == [
-        round(shown[key], 2) for key in ("mean", "p50", "p90", "p99", "max")
-    ]
+    assert [float(cell) for cell in row[2:]] == [round(shown[key], 2) for key in ("mean", "p50", "p90", "p99", "max")]
     assert "not counted" not in text  # nothing was dropped
 
 

@@ -14,14 +14,17 @@ from ris_core.testing.serve import ris_command, served
 
 @pytest.mark.slow
 def test_serve_with_two_workers_on_a_postgresql_url(postgres_url: str, tmp_path: Path) -> None:
-    with served(
-        lambda port: ris_command(
-            "serve", "--port", str(port), "--workers", "2", "--thumbnails", str(tmp_path / "thumbs")
-        ),
-        env={**os.environ, "RIS_DATABASE": postgres_url, "RIS_HOME": str(tmp_path / "home")},
-        cwd=tmp_path,
-        startup=180,  # two worker processes importing on a loaded machine
-    ) as server, httpx.Client(timeout=30) as client:
+    with (
+        served(
+            lambda port: ris_command(
+                "serve", "--port", str(port), "--workers", "2", "--thumbnails", str(tmp_path / "thumbs")
+            ),
+            env={**os.environ, "RIS_DATABASE": postgres_url, "RIS_HOME": str(tmp_path / "home")},
+            cwd=tmp_path,
+            startup=180,  # two worker processes importing on a loaded machine
+        ) as server,
+        httpx.Client(timeout=30) as client,
+    ):
         base = f"{server.url}/api"
         for seed in range(4):
             put = client.put(

@@ -66,12 +66,23 @@ def test_concurrent_clients_searching_and_adding(live_server: LiveServer) -> Non
 
 @pytest.mark.slow
 def test_serve_with_two_workers_shares_one_database(tmp_path: Path) -> None:
-    with served(
-        lambda port: ris_command(
-            "--database", str(tmp_path / "ris.db"), "serve", "--port", str(port), "--workers", "2",
-            "--thumbnails", str(tmp_path / "thumbs"),
-        )
-    ) as server, httpx.Client(timeout=30) as first, httpx.Client(timeout=30) as second:
+    with (
+        served(
+            lambda port: ris_command(
+                "--database",
+                str(tmp_path / "ris.db"),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+                "--thumbnails",
+                str(tmp_path / "thumbs"),
+            )
+        ) as server,
+        httpx.Client(timeout=30) as first,
+        httpx.Client(timeout=30) as second,
+    ):
         url = f"{server.url}/api/contexts/shared"
         for seed in range(6):
             # A fresh connection each time lands on either worker; each must see
