@@ -73,9 +73,10 @@ SPLIT_PENALTY = 1e6
 #: ...a line supported along this share of the box's width (or height) at least: a
 #: layout's line (a header's edge, a gutter) is straight and unbroken, a picture's own
 #: edges (a horizon, a wall) rarely are. Not fitted.
-SPLIT_SUPPORT = 0.9
-#: A proposal overlapping a better one this much (IoU) says nothing new.
-OVERLAP = 0.6
+SPLIT_SUPPORT = 0.97
+#: A proposal overlapping a better one this much (IoU) says nothing new; less, it is
+#: another picture (a screenshot's photo with and without the header above it: 0.88).
+OVERLAP = 0.85
 #: Regions kept per picture (40 bytes each in the blob).
 MAX_REGIONS = 4
 #: The region's codes are made on its pixels shrunk to this longer side, as the whole

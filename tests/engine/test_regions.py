@@ -120,8 +120,9 @@ def test_a_plain_photo_yields_no_region_that_is_nearly_the_whole_frame(photos: d
 ROWS = [
     # (evidence, similarity at least / below, stage)
     (Evidence(60, region=RegionEvidence(6, 0.12)), (90.0, 91.0), Stage.REGION),  # 100 * (1 - 6/64) = 90.6
-    (Evidence(60, region=RegionEvidence(16, 0.5)), (75.0, 75.1), Stage.REGION),  # the bar itself
-    (Evidence(60, region=RegionEvidence(17, 0.5)), (0.0, 70.0), Stage.HASH),  # past the bar: nothing
+    (Evidence(60, region=RegionEvidence(16, 0.5)), (75.0, 75.1), Stage.REGION),  # over the default threshold
+    (Evidence(60, region=RegionEvidence(20, 0.5)), (68.75, 68.76), Stage.REGION),  # the bar: ranks, not accepted
+    (Evidence(60, region=RegionEvidence(21, 0.5)), (0.0, 70.0), Stage.HASH),  # past the bar: nothing
     (Evidence(60, region=RegionEvidence(6, 0.02)), (0.0, 70.0), Stage.HASH),  # too small a region
     (Evidence(4, region=RegionEvidence(6, 0.3)), (93.75, 93.76), Stage.HASH),  # a sure whole hash settles first
 ]
@@ -133,9 +134,9 @@ def test_the_region_rule(evidence: Evidence, bounds: tuple[float, float], stage:
     assert bounds[0] <= decision.similarity < bounds[1] and decision.stage is stage, decision
     if stage is Stage.REGION:
         assert "region" in decision.explanation and f"{evidence.region.share:.0%}" in decision.explanation.replace(" %", "%")  # type: ignore[union-attr]
-        # With the rule turned off the same evidence no longer passes the default threshold.
+        # With the rule turned off the same evidence scores by its whole hash alone.
         off = dataclasses.replace(POLICY, region_max_bits=-1)
-        assert decide(evidence, off).similarity < RobustEngine.default_threshold
+        assert decide(evidence, off).stage is Stage.HASH and decide(evidence, off).similarity < decision.similarity
 
 
 def test_region_evidence_is_the_same_either_way_round(photos: dict[str, Image.Image]) -> None:
