@@ -400,7 +400,7 @@ def from_blob(blob: bytes) -> Features:
                 blob, offset + _REGION_COUNT.size + k * _REGION.size
             )
             shares = tuple(v / 1000 for v in box)
-            proposed.append(regions.Region(shares, HashCodes(r_dct, r_gradient, r_mdct, r_mgradient)))  # type: ignore[arg-type]
+            proposed.append(regions.Region(shares, HashCodes(r_dct, r_gradient, r_mdct, r_mgradient)))
     except struct.error as exc:  # a truncated blob: the same error as a short array
         raise ValueError(f"truncated RobustEngine feature blob ({exc})") from exc
     codes = HashCodes(dct, gradient, mdct, mgradient)
@@ -415,6 +415,6 @@ def from_blob(blob: bytes) -> Features:
         centre,
         chroma.copy(),
         whole,
-        border,  # type: ignore[arg-type]
+        border,
         tuple(proposed),
     )

@@ -14,18 +14,22 @@ The detector is generic (nothing here knows how any benchmark makes its layouts)
    below, more than it changes along the row (an edge running along the line,
    not a corner of texture), and the step is the largest of its neighbours across the
    line (the line sits where the step does). Vertical lines likewise.
-2. Candidate lines are the rows (columns) with the longest straight runs of support
-   (gaps up to ``GAP`` closed), at least ``SUPPORTED`` of ``MIN_SIDE`` of the frame,
-   ``SEPARATION`` lines apart, at most ``CANDIDATE_LINES`` of them, plus the frame's own four edges (which support fully:
-   a collage's halves and a feed's full-width picture end at the frame).
-3. Every rectangle of two candidate rows and two candidate columns is a proposal when
-   each side that is not the frame's edge is supported along at least ``SUPPORTED`` of
-   its length, at least one side is not the frame's edge, its sides are at least
-   ``MIN_SIDE`` of the frame's and its area ``MIN_AREA``..``MAX_AREA`` of it.
-4. Proposals are ranked by the supported share of their inner sides (a layout's
-   edges are sharp and unbroken, a picture's own are not), then by area; a box that a supported line crosses from side to side (two
-   pictures, not one) after every other, and one overlapping a better one by ``OVERLAP`` (intersection
-   over union) or more is dropped; ``MAX_REGIONS`` are kept.
+2. Candidate rows are the ones with the longest straight runs of support (gaps up to
+   ``GAP`` closed; at least ``SUPPORTED`` of ``MIN_SIDE`` of the frame), ``SEPARATION``
+   lines apart, at most ``CANDIDATE_LINES``, plus the frame's own top and bottom (which
+   support fully: a collage's halves and a feed's full-width picture end at the frame).
+3. For every pair of candidate rows, the columns supported along ``SUPPORTED`` of the
+   stretch between them are found (per pair, so a short picture's sides are not
+   outranked by a backdrop's long lines), and every pair of those columns whose
+   stretches of the two rows are supported along ``SUPPORTED`` too makes a proposal,
+   when at least one side is not the frame's edge, its sides are at least ``MIN_SIDE``
+   of the frame's and its area ``MIN_AREA``..``MAX_AREA`` of it. The same search runs
+   columns first, on the transposed picture.
+4. Proposals are ranked by the supported share of their inner sides (a layout's edges
+   are sharp and unbroken, a picture's own are not), then by area; a box that a line
+   supported along ``SPLIT_SUPPORT`` crosses from side to side (a header above a photo:
+   two pictures, not one) after every other; one overlapping a better one by
+   ``OVERLAP`` (intersection over union) or more is dropped; ``MAX_REGIONS`` are kept.
 
 A rectangle costs a few hash codes, so false proposals (the sky above a horizon in a
 plain photograph) cost only bytes: a region counts only when its codes come close to
@@ -102,7 +106,6 @@ class Region:
 def _supports(gray: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Which pixels support a horizontal line at each row boundary (``(h + 1) x w``) and a
     vertical one at each column boundary (``h x (w + 1)``); the frame's edges support fully."""
-    height, width = gray.shape
     # Boundary y lies between rows y - 1 and y. The step is the larger of the one from
     # row y - 1 to row y (a gutter a few pixels wide is a line or two at this scale:
     # both its edges step) and the one between the two rows either side (an edge a JPEG
@@ -120,7 +123,9 @@ def _supports(gray: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.bool_], npt
     along_h = np.vstack([along_x[:1], np.maximum(along_x[:-1], along_x[1:]), along_x[-1:]])
     along_v = np.hstack([along_y[:, :1], np.maximum(along_y[:, :-1], along_y[:, 1:]), along_y[:, -1:]])
     peak_h = step_h >= np.maximum(np.vstack([step_h[1:], step_h[-1:]]), np.vstack([step_h[:1], step_h[:-1]]))
-    peak_v = step_v >= np.maximum(np.hstack([step_v[:, 1:], step_v[:, -1:]]), np.hstack([step_v[:, :1], step_v[:, :-1]]))
+    peak_v = step_v >= np.maximum(
+        np.hstack([step_v[:, 1:], step_v[:, -1:]]), np.hstack([step_v[:, :1], step_v[:, :-1]])
+    )
     horizontal = (step_h >= STEP) & (step_h > along_h) & peak_h
     vertical = (step_v >= STEP) & (step_v > along_v) & peak_v
     # A line blurred or resampled off by one still supports: each pixel counts for its
@@ -231,7 +236,7 @@ def propose(gray: npt.NDArray[np.uint8]) -> list[tuple[float, float, float, floa
     small = gray
     if scale < 1:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        small = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.uint8)
     h, w = small.shape
     horizontal, vertical = _supports(small.astype(np.float32))
     # Rows first, then the same search on the transposed picture (columns first), so
@@ -273,7 +278,7 @@ def region_codes(gray: npt.NDArray[np.uint8]) -> tuple[Region, ...]:
         scale = HASH_SIDE / max(crop.shape)
         if scale < 1:
             size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-            crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+            crop = np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA), np.uint8)
         a, b, c, d = content_box(crop)
         regions.append(Region(box, hash_codes(np.ascontiguousarray(crop[b:d, a:c]))))
     return tuple(regions)
