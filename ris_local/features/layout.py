@@ -3,7 +3,7 @@
 A blob is little-endian and self-describing (no pickle)::
 
     offset  size        field
-    0       4           magic b"RIS" and layout version 6
+    0       4           magic b"RIS" and layout version 7
     4       2 + 2       picture width, height in grid units (the longer side is 256)
     8       8 x 4       hash codes: dct, gradient, mirrored dct, mirrored gradient (u64)
     40      2 + 2       n keypoints, how many of them (the first ones) the index keeps
@@ -20,6 +20,11 @@ A blob is little-endian and self-describing (no pickle)::
     ..      u x v x 2   its a* and b* (i8 pairs), row by row (see :mod:`ris_local.scoring.colour`)
     ..      4 x 2       the borders trimmed off left, top, right and bottom, in thousandths
                         of the picture's (trimmed) width or height (u16 each)
+    ..      1           r region proposals (at most ``regions.MAX_REGIONS``; layout 7)
+    ..      40r         each region: its box left, top, right, bottom in thousandths of the
+                        whole (untrimmed) frame (u16 each), then its hash codes: dct,
+                        gradient, mirrored dct, mirrored gradient (u64), as for the whole
+                        picture (see :mod:`ris_local.features.regions`)
 
 A keypoint's signature is 28 chosen bits of its descriptor (``SIGNATURE_BITS``). A packed
 keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orientation in 64 steps
@@ -45,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_core.images import ImageData
-from ris_local.features import keypoints, vocabulary
+from ris_local.features import keypoints, regions, vocabulary
 from ris_local.features.decoding import Decoded, content_box, decode, hash_view
 from ris_local.features.hashcodes import HashCodes, dct_codes, hash_codes
 from ris_local.scoring import colour, thumbnails
@@ -78,7 +83,7 @@ HASH_SIDE = 64
 #: Visual words stored per keypoint, nearest first: the index takes the first, queries
 #: all of them (multiple assignment: a true match shares at least one word far more often).
 WORDS_PER_KEYPOINT = 4
-_MAGIC = b"RIS\x06"
+_MAGIC = b"RIS\x07"
 #: The descriptor bits that make a keypoint's signature. A signature must tell apart
 #: descriptors that share a visual word, and the tree's words already fix the bits that
 #: vary most across all descriptors (ORB's first ones). These 28 are the bits on which
@@ -100,6 +105,8 @@ CENTRE_SHARES = (0.6, 0.7, 0.8)
 _CENTRE = struct.Struct("<3Q")
 _UNTRIMMED = struct.Struct("<2Q")
 _BORDER = struct.Struct("<4H")
+_REGION_COUNT = struct.Struct("<B")
+_REGION = struct.Struct("<4H4Q")
 _SET_BYTES = 4 + 2 + 2 * WORDS_PER_KEYPOINT  # per keypoint: packed, signature rest, words
 #: A query also looks for keypoints on its work image shrunk to this scale. A crop or an
 #: inner rotation magnifies what is left of the picture, and ORB puts most keypoints on
@@ -162,6 +169,11 @@ class Features:
     #: match that carries a border onto another picture's detail (the blank foot of a
     #: short list screen onto the rows of a long one) is not a crop of that picture.
     border: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    #: Rectangles of the whole frame that look like a picture pasted into a layout (a
+    #: collage's half, a screenshot's photo), each with its hash codes
+    #: (:mod:`ris_local.features.regions`): a region's codes can match another picture's
+    #: whole codes where this picture's whole codes describe the layout instead.
+    regions: tuple[regions.Region, ...] = ()
 
     def whole_frame_codes(self) -> tuple[int, int]:
         """The DCT codes (normal, mirrored) of the whole frame, borders kept."""
@@ -275,6 +287,7 @@ def extract_decoded(decoded: Decoded) -> Features:
     chroma = colour.make(decoded.rgb()[top:bottom, left:right])
     wide, high = max(1, right - left), max(1, bottom - top)
     border = (left / wide, top / high, (gray.shape[1] - right) / wide, (gray.shape[0] - bottom) / high)
+    proposed = regions.region_codes(gray)
     return Features(
         size,
         codes,
@@ -286,6 +299,7 @@ def extract_decoded(decoded: Decoded) -> Features:
         chroma,
         untrimmed,
         border,
+        proposed,
     )
 
 
@@ -315,6 +329,11 @@ def to_blob(features: Features) -> bytes:
     rows, cols = features.chroma.shape[:2]
     parts += [_THUMB_SIZE.pack(cols, rows), np.ascontiguousarray(features.chroma, np.int8).tobytes()]
     parts.append(_BORDER.pack(*(min(65535, round(share * 1000)) for share in features.border)))
+    parts.append(_REGION_COUNT.pack(len(features.regions)))
+    for region in features.regions:
+        c = region.codes
+        box = (min(1000, max(0, round(share * 1000))) for share in region.box)
+        parts.append(_REGION.pack(*box, c.dct, c.gradient, c.mirrored_dct, c.mirrored_gradient))
     return b"".join(parts)
 
 
@@ -373,10 +392,29 @@ def from_blob(blob: bytes) -> Features:
         untrimmed = _UNTRIMMED.unpack_from(blob, offset + _CENTRE.size)
         chroma, offset = _read_chroma(blob, offset + _CENTRE.size + _UNTRIMMED.size)
         border = tuple(share / 1000 for share in _BORDER.unpack_from(blob, offset))
+        offset += _BORDER.size
+        (count,) = _REGION_COUNT.unpack_from(blob, offset)
+        proposed = []
+        for k in range(count):
+            *box, r_dct, r_gradient, r_mdct, r_mgradient = _REGION.unpack_from(
+                blob, offset + _REGION_COUNT.size + k * _REGION.size
+            )
+            shares = tuple(v / 1000 for v in box)
+            proposed.append(regions.Region(shares, HashCodes(r_dct, r_gradient, r_mdct, r_mgradient)))
     except struct.error as exc:  # a truncated blob: the same error as a short array
         raise ValueError(f"truncated RobustEngine feature blob ({exc})") from exc
     codes = HashCodes(dct, gradient, mdct, mgradient)
     whole = None if untrimmed == (dct, mdct) else untrimmed
     return Features(
-        (width, height), codes, normal, n_index, mirrored, thumbnail.copy(), centre, chroma.copy(), whole, border
+        (width, height),
+        codes,
+        normal,
+        n_index,
+        mirrored,
+        thumbnail.copy(),
+        centre,
+        chroma.copy(),
+        whole,
+        border,
+        tuple(proposed),
     )

@@ -208,6 +208,26 @@ class CascadeIndex:
         close = distance <= radius
         return found[close], distance[close]
 
+    def region_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> I64:
+        """Rows whose whole hash codes are within the policy's ``region_max_bits`` of one
+        of the query's proposed regions (:mod:`ris_local.features.regions`), looked up
+        in the hash look's multi-index as the query's own codes are: the picture pasted
+        into a screenshot or a collage. (The converse, a stored row's region matching
+        the query whole, is weighed when a pair is scored but proposes no candidate:
+        the index does not hold the rows' regions.)"""
+        kept = [r for r in f.regions if r.share >= self.policy.region_min_share]
+        if not kept or not len(self.keys):
+            return np.empty(0, np.int64)
+        probes = [code for r in kept for code in (r.codes.dct, r.codes.mirrored_dct)]
+        rows = self.mih.within_any(probes, WIDE_DCT_BITS)
+        rows = rows[rows_ok[rows]]
+        stored = self.stored_codes(rows)
+        near = np.zeros(len(rows), bool)
+        for region in kept:
+            near |= hash_distances(region.codes, stored) <= self.policy.region_max_bits
+        found: I64 = rows[near].astype(np.int64)
+        return found
+
     def row_features(self, row: int) -> Features:
         """What the index itself holds of a row, as features: its hash codes, frame,
         centre codes and indexed keypoints (one word each); no thumbnail, no colours.
@@ -356,4 +376,4 @@ class CascadeIndex:
         and thumbnail looks'."""
         rows, _ = self.hash_candidates(f, self.search_radius, rows_ok, WIDE_DCT_BITS)
         more = self.unsure_candidates(f, rows_ok, thumbnails_too)
-        return np.union1d(rows, more).astype(np.int64)
+        return np.union1d(np.union1d(rows, more), self.region_candidates(f, rows_ok)).astype(np.int64)

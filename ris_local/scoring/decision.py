@@ -18,10 +18,14 @@ agreement bonus live. The rules, in order (the numbers are :class:`ScoringPolicy
    best upright correlation (from ``agreeing_low`` when the centre code agrees, else
    ``thumbnail_low``), turned looks only when upright ones scored under ``turn_below``;
    plus ``agreeing_bonus`` when keypoints also verified, if weakly.
-5. **Unconfirmed hash.** When both sides have ``confirm_keypoints`` keypoints and
+5. **Region.** A proposed region of one side (a picture pasted into a layout: a
+   collage's half, a screenshot's photo) within ``region_max_bits`` of the other side
+   whole scores by the hash formula; never a sure hash, never penalised (keypoints
+   often cannot see a picture pasted at a third of a frame, which is why it is looked at).
+6. **Unconfirmed hash.** When both sides have ``confirm_keypoints`` keypoints and
    neither keypoints nor thumbnails confirm anything, the hash loses
    ``unconfirmed_penalty``: two screens of one layout share a hash, not keypoints.
-6. The best of the three looks is the similarity, and names the stage.
+7. The best of the four looks is the similarity, and names the stage.
 """
 
 from __future__ import annotations
@@ -32,10 +36,19 @@ from typing import Protocol
 
 import numpy as np
 
-from ris_local.scoring.evidence import Evidence, ThumbnailLook
+from ris_local.scoring.evidence import Evidence, RegionEvidence, ThumbnailLook
 from ris_local.scoring.policy import POLICY, ScoringPolicy
 
-__all__ = ["Decision", "Stage", "decide", "hash_similarity", "is_flat", "keypoint_similarity", "thumbnail_similarity"]
+__all__ = [
+    "Decision",
+    "Stage",
+    "decide",
+    "hash_similarity",
+    "is_flat",
+    "keypoint_similarity",
+    "region_similarity",
+    "thumbnail_similarity",
+]
 
 
 class Stage(enum.Enum):
@@ -46,6 +59,8 @@ class Stage(enum.Enum):
     FLAT_HASH = "flat hash"
     KEYPOINTS = "keypoints"
     THUMBNAIL = "thumbnail"
+    #: The hash look between a region of one picture and the other picture whole.
+    REGION = "region hash"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +118,13 @@ def keypoint_similarity(match: _Verified | None, policy: ScoringPolicy = POLICY)
     return float(max(weak, strong))
 
 
+def region_similarity(region: RegionEvidence | None, policy: ScoringPolicy = POLICY) -> float:
+    """0..100 from the closest region: the hash formula, within ``region_max_bits`` only."""
+    if region is None or region.distance > policy.region_max_bits or region.share < policy.region_min_share:
+        return 0.0
+    return hash_similarity(region.distance, False, policy)
+
+
 def _correlated(value: float, low: float, policy: ScoringPolicy) -> float:
     if value < low:
         return 0.0
@@ -152,10 +174,18 @@ def decide(evidence: Evidence, policy: ScoringPolicy = POLICY) -> Decision:
     if plentiful and by_keypoints <= 0 and by_thumbnail <= 0 and by_hash > 0:
         by_hash = max(0.0, by_hash - policy.unconfirmed_penalty)
         hash_words += f", unconfirmed by keypoints (-{policy.unconfirmed_penalty:g})"
+    by_region = region_similarity(evidence.region, policy)
+    region_words = ""
+    if evidence.region is not None:
+        region_words = (
+            f"a region of one picture ({100 * evidence.region.share:.0f}% of its frame) matches the other "
+            f"picture whole by dct+gradient hash ({evidence.region.distance} bits)"
+        )
     looks = (
         (by_hash, hash_stage, hash_words),
         (by_keypoints, Stage.KEYPOINTS, "orb keypoints, verified"),
         (by_thumbnail, Stage.THUMBNAIL, "grey thumbnail, correlated"),
+        (by_region, Stage.REGION, region_words),
     )
     similarity, stage, words = max(looks, key=lambda look: look[0])
     return Decision(similarity, stage, words)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Evidence", "KeypointEvidence", "ThumbnailLook"]
+__all__ = ["Evidence", "KeypointEvidence", "RegionEvidence", "ThumbnailLook"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,18 @@ class ThumbnailLook:
 
 
 @dataclass(frozen=True, slots=True)
+class RegionEvidence:
+    """The closest a proposed region of one side (a rectangle that looks like a picture
+    pasted into a layout, see :mod:`ris_local.features.regions`) came to the other
+    side's whole picture by hash: the summed DCT + gradient distance (0..128, the best
+    of direct and either side mirrored, as for the whole pictures) and that region's
+    share of its own frame's area."""
+
+    distance: int
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """Everything the decision weighs about one pair.
 
@@ -50,7 +62,9 @@ class Evidence:
     the direct and the mirrored codes; ``flat`` says a side's DCT code has no detail;
     ``keypoint_counts`` are each side's keypoints (their silence counts only when both
     have plenty); ``keypoints`` is ``None`` when nothing verified (or when the hash was
-    sure and nothing was looked at); ``thumbnails`` are the thumbnail looks made.
+    sure and nothing was looked at); ``thumbnails`` are the thumbnail looks made;
+    ``region`` is the closest region of either side to the other side whole (``None``
+    when neither side has a region with detail, or the hash was sure).
     """
 
     hash_distance: int
@@ -58,3 +72,4 @@ class Evidence:
     keypoint_counts: tuple[int, int] = (0, 0)
     keypoints: KeypointEvidence | None = None
     thumbnails: tuple[ThumbnailLook, ...] = ()
+    region: RegionEvidence | None = None

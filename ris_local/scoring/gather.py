@@ -16,16 +16,17 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from ris_local.features.hashcodes import HashCodes
 from ris_local.features.layout import Features, KeypointSet
 from ris_local.index import centres
 from ris_local.index.invertedfile import signature_close
 from ris_local.scoring import colour, thumbnails
 from ris_local.scoring.decision import hash_similarity, is_flat, keypoint_similarity, upright_similarity
-from ris_local.scoring.evidence import Evidence, KeypointEvidence, ThumbnailLook
+from ris_local.scoring.evidence import Evidence, KeypointEvidence, RegionEvidence, ThumbnailLook
 from ris_local.scoring.policy import POLICY, ScoringPolicy
 from ris_local.scoring.verification import Match, border_over_detail, signatures, unpack, verify
 
-__all__ = ["canonical", "gather", "hash_distance", "verify_sets"]
+__all__ = ["canonical", "gather", "hash_distance", "region_evidence", "verify_sets"]
 
 
 def _bits(x: int, y: int) -> int:
@@ -40,6 +41,30 @@ def hash_distance(a: Features, b: Features) -> int:
     a_mirrored = _bits(ca.mirrored_dct, cb.dct) + _bits(ca.mirrored_gradient, cb.gradient)
     b_mirrored = _bits(ca.dct, cb.mirrored_dct) + _bits(ca.gradient, cb.mirrored_gradient)
     return min(direct, a_mirrored, b_mirrored)
+
+
+def _codes_distance(ca: HashCodes, cb: HashCodes) -> int:
+    direct = _bits(ca.dct, cb.dct) + _bits(ca.gradient, cb.gradient)
+    a_mirrored = _bits(ca.mirrored_dct, cb.dct) + _bits(ca.mirrored_gradient, cb.gradient)
+    b_mirrored = _bits(ca.dct, cb.mirrored_dct) + _bits(ca.gradient, cb.mirrored_gradient)
+    return min(direct, a_mirrored, b_mirrored)
+
+
+def region_evidence(a: Features, b: Features, policy: ScoringPolicy = POLICY) -> RegionEvidence | None:
+    """The closest region of either side to the other side whole (both ways round, so
+    the same either way the pair comes), skipping flat regions and a flat whole side, as
+    the whole-picture hash is guarded; ``None`` when no region was compared."""
+    best: RegionEvidence | None = None
+    for side, other in ((a, b), (b, a)):
+        if is_flat(other.codes.dct, policy):
+            continue
+        for region in side.regions:
+            if is_flat(region.codes.dct, policy) or region.share < policy.region_min_share:
+                continue
+            found = RegionEvidence(_codes_distance(region.codes, other.codes), round(region.share, 3))
+            if best is None or (found.distance, -found.share) < (best.distance, -best.share):
+                best = found
+    return best
 
 
 def verify_sets(
@@ -233,11 +258,13 @@ def gather(a: Features, b: Features, policy: ScoringPolicy = POLICY) -> Evidence
     counts = (len(first.normal.packed), len(second.normal.packed))
     if hash_similarity(distance, flat, policy) >= policy.sure_similarity:
         return Evidence(distance, flat, counts)
+    region = region_evidence(first, second, policy)
     verified = _keypoints(first, second, policy)
     if (verified is not None and (verified.colours_clash or verified.borders_clash)) or keypoint_similarity(
         verified, policy
     ) >= policy.thumbnails_below:
-        return Evidence(distance, flat, counts, verified)
+        return Evidence(distance, flat, counts, verified, region=region)
     if not (a.thumbnail.size and b.thumbnail.size):
-        return Evidence(distance, flat, counts, verified)
-    return Evidence(distance, flat, counts, verified, _thumbnail_looks(first, second, verified, policy))
+        return Evidence(distance, flat, counts, verified, region=region)
+    looks = _thumbnail_looks(first, second, verified, policy)
+    return Evidence(distance, flat, counts, verified, looks, region)

@@ -45,6 +45,21 @@ class ScoringPolicy:
     #: Whole benchmark: smooth photographs with fewer keypoints verify too rarely.
     confirm_keypoints: int = 200
 
+    # -- the region look (ris_local.features.regions) ------------------------------------
+    #: A region of one side within this many summed DCT + gradient bits of the other
+    #: side whole scores by the hash formula (``zero_similarity_bits``): 16 bits is 75,
+    #: 20 is 68.75, under the default threshold (70), so a region 19-20 bits away ranks
+    #: its picture first without accepting it alone. Farther, it scores nothing. Set on
+    #: the tuning half (branch regions, 2026-12-02, ``/tmp`` probe over
+    #: ``build_dataset(split="tuning")``, 4 regions per picture): the photograph
+    #: negatives' closest region to any indexed picture is 29 bits or more at their 1st
+    #: percentile and none is within 20, one graphic negative of 70 is (at 18-20); the
+    #: true picture-in-picture and collage regions found sit at 0-20.
+    region_max_bits: int = 20
+    #: A region covering less than this share of its frame is not weighed (its hash has
+    #: too few pixels). Not fitted: the detector's own floor (``regions.MIN_AREA``).
+    region_min_share: float = 0.04
+
     # -- the keypoint look (see ris_local.scoring.verification for the fit itself) ------
     #: Random consensus among ``t`` tentative matches is discounted as
     #: ``chance * sqrt(t)`` inliers. Whole benchmark.
