@@ -197,7 +197,7 @@ def _thumbnail_looks(
     mirrored = _mirror_first(first, second, min(near[False]), min(near[True]))
     looks = []
     for (query, stored), bits in zip(sides, near[mirrored], strict=True):
-        view = np.fliplr(query.thumbnail) if mirrored else query.thumbnail
+        view = thumbnails.mirrored(query.thumbnail) if mirrored else query.thumbnail
         looks.append(ThumbnailLook(thumbnails.correlation(view, stored.thumbnail), bits <= policy.agreeing_bits))
     if upright_similarity(tuple(looks), policy) >= policy.turn_below:
         return tuple(looks)
