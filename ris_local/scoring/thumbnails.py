@@ -75,12 +75,13 @@ def _best(target: F32, source: F32, scales: Iterable[float], min_side: int) -> t
 
 def _templates(source: F32, scales: Iterable[float], min_side: int) -> list[tuple[float, F32]]:
     """``source`` resized to each of ``scales`` (in order) that keeps ``min_side`` pixels a side."""
-    made = []
+    made: list[tuple[float, F32]] = []
     for scale in scales:
         width, height = round(source.shape[1] * scale), round(source.shape[0] * scale)
         if min(width, height) < min_side:
             continue
-        made.append((float(scale), cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)))
+        template = cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
+        made.append((float(scale), np.asarray(template, dtype=np.float32)))
     return made
 
 
@@ -186,6 +187,6 @@ def _turned(thumbnail: U8, degrees: float) -> U8:
     rotated = cv2.warpAffine(thumbnail, matrix, (width, height), flags=cv2.INTER_LINEAR)
     inner_w, inner_h = max(1, int(width * shrink)), max(1, int(height * shrink))
     left, top = (width - inner_w) // 2, (height - inner_h) // 2
-    inner = np.ascontiguousarray(rotated[top : top + inner_h, left : left + inner_w])
+    inner: U8 = np.ascontiguousarray(rotated[top : top + inner_h, left : left + inner_w], dtype=np.uint8)
     inner.flags.writeable = False
     return inner
