@@ -218,9 +218,17 @@ def _rival(
 
 
 def _distinct(ids: npt.NDArray[np.int64]) -> int:
-    """How many distinct keypoints ``ids`` (indices, so not negative) name: ``len(np.unique(ids))``
-    by counting rather than sorting."""
-    return int(np.count_nonzero(np.bincount(ids))) if len(ids) else 0
+    """How many distinct keypoints ``ids`` name: ``len(np.unique(ids))``, by counting
+    rather than sorting when they are small indices (a keypoint set's), else by sorting
+    (a caller may name keypoints by any integer)."""
+    if not len(ids):
+        return 0
+    if ids.min() >= 0 and ids.max() < _COUNTED_IDS:
+        return int(np.count_nonzero(np.bincount(ids)))
+    return len(np.unique(ids))
+
+
+_COUNTED_IDS = 1 << 16  # a count array this long costs less than sorting the ids
 
 
 def _tolerance(scale: npt.NDArray[np.float64] | float) -> npt.NDArray[np.float64]:
