@@ -19,12 +19,12 @@ import numpy.typing as npt
 from ris_local.features.hashcodes import HashCodes
 from ris_local.features.layout import Features, KeypointSet
 from ris_local.index import centres
-from ris_local.index.invertedfile import signature_close
 from ris_local.scoring import colour, thumbnails
 from ris_local.scoring.decision import hash_similarity, is_flat, keypoint_similarity, upright_similarity
 from ris_local.scoring.evidence import Evidence, KeypointEvidence, RegionEvidence, ThumbnailLook
+from ris_local.scoring.matches import tentative
 from ris_local.scoring.policy import POLICY, ScoringPolicy
-from ris_local.scoring.verification import Match, border_over_detail, signatures, unpack, verify
+from ris_local.scoring.verification import Match, border_over_detail, verify
 
 __all__ = ["canonical", "gather", "hash_distance", "region_evidence", "verify_sets"]
 
@@ -80,31 +80,16 @@ def verify_sets(
     and signature, as the inverted file matches them."""
     if not len(query.packed) or not n_cand:
         return None
-    cand_words = cand.words[:n_cand, 0].astype(np.int64)
-    order = np.argsort(cand_words, kind="stable")
-    sorted_words = cand_words[order]
-    words = query.words.astype(np.int64)
-    flat = words.ravel()
-    lo, hi = np.searchsorted(sorted_words, flat, "left"), np.searchsorted(sorted_words, flat, "right")
-    counts = hi - lo
-    total = int(counts.sum())
-    if not total:
+    found = tentative(query, cand, n_cand)  # each side's part made once per keypoint set
+    if found is None:
         return None
-    owners = np.repeat(np.repeat(np.arange(len(words), dtype=np.int64), words.shape[1]), counts)
-    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    c_idx = order[np.repeat(lo, counts) + offsets]
-    q_idx = owners
-    q_xy, q_angle = unpack(query.packed)
-    c_xy, c_angle = unpack(cand.packed[:n_cand])
-    close = signature_close(cand.packed[c_idx], cand.rest[c_idx], signatures(query.packed, query.rest)[q_idx])
-    q_idx, c_idx = q_idx[close], c_idx[close]
     return verify(
-        q_idx,
-        q_xy[q_idx],
-        q_angle[q_idx],
-        c_idx,
-        c_xy[c_idx],
-        c_angle[c_idx],
+        found.query_idx,
+        found.query_xy,
+        found.query_angle,
+        found.cand_idx,
+        found.cand_xy,
+        found.cand_angle,
         (query_size[0] / 2, query_size[1] / 2),
         (cand_size[0] / 2, cand_size[1] / 2),
         policy,
@@ -237,7 +222,7 @@ def _thumbnail_looks(
     mirrored = _mirror_first(first, second, min(near[False]), min(near[True]))
     looks = []
     for (query, stored), bits in zip(sides, near[mirrored], strict=True):
-        view = np.fliplr(query.thumbnail) if mirrored else query.thumbnail
+        view = thumbnails.mirrored(query.thumbnail) if mirrored else query.thumbnail
         looks.append(ThumbnailLook(thumbnails.correlation(view, stored.thumbnail), bits <= policy.agreeing_bits))
     if upright_similarity(tuple(looks), policy) >= policy.turn_below:
         return tuple(looks)

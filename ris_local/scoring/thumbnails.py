@@ -21,12 +21,15 @@ a correlation of 0.97, and crops of the right picture mostly score 0.98 and abov
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MIN_DETAIL", "SIDE", "TURNS", "correlation", "detail", "make", "turned"]
+from ris_local.scoring.memo import Memo
+
+__all__ = ["MIN_DETAIL", "SIDE", "TURNS", "correlation", "detail", "make", "mirrored", "turned"]
 
 U8 = npt.NDArray[np.uint8]
 F32 = npt.NDArray[np.float32]
@@ -67,15 +70,30 @@ def detail(thumbnail: U8) -> float:
 
 def _best(target: F32, source: F32, scales: Iterable[float], min_side: int) -> tuple[float, float]:
     """The best correlation of ``source`` scaled into ``target`` over ``scales``, and its scale."""
-    best, best_scale = 0.0, 0.0
+    return _best_of(target, _templates(source, scales, min_side))
+
+
+def _templates(source: F32, scales: Iterable[float], min_side: int) -> list[tuple[float, F32]]:
+    """``source`` resized to each of ``scales`` (in order) that keeps ``min_side`` pixels a side."""
+    made: list[tuple[float, F32]] = []
     for scale in scales:
         width, height = round(source.shape[1] * scale), round(source.shape[0] * scale)
-        if min(width, height) < min_side or width > target.shape[1] or height > target.shape[0]:
+        if min(width, height) < min_side:
             continue
         template = cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
+        made.append((float(scale), np.asarray(template, dtype=np.float32)))
+    return made
+
+
+def _best_of(target: F32, templates: list[tuple[float, F32]]) -> tuple[float, float]:
+    """The best correlation in ``target`` of those ``templates`` that fit in it, and its scale."""
+    best, best_scale = 0.0, 0.0
+    for scale, template in templates:
+        if template.shape[1] > target.shape[1] or template.shape[0] > target.shape[0]:
+            continue
         value = float(cv2.matchTemplate(target, template, cv2.TM_CCOEFF_NORMED).max())
         if value > best:
-            best, best_scale = value, float(scale)
+            best, best_scale = value, scale
     return best, best_scale
 
 
@@ -85,22 +103,55 @@ def _half(pixels: F32) -> F32:
     return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), dtype=np.float32)
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One thumbnail's part of every correlation it is in (see :mod:`ris_local.scoring.memo`)."""
+
+    pixels: F32
+    half: F32
+    #: The half-size thumbnail at each of ``SCALES`` that keeps ``MIN_SIDE // 2`` pixels:
+    #: the coarse pass's templates when this thumbnail is the one slid over the other.
+    coarse: list[tuple[float, F32]]
+
+
+#: Thumbnails whose parts are remembered (about 50 KB each: at most about 25 MB).
+_MEMO = Memo(512)
+
+
+def _detail_of(thumbnail: U8) -> float:
+    return _MEMO.get(thumbnail, "detail", lambda: detail(thumbnail))
+
+
+def _prepared(thumbnail: U8) -> _Prepared:
+    def make() -> _Prepared:
+        pixels = thumbnail.astype(np.float32)
+        half = _half(pixels)
+        return _Prepared(pixels, half, _templates(half, SCALES, MIN_SIDE // 2))
+
+    return _MEMO.get(thumbnail, "prepared", make)
+
+
 def correlation(query: U8, candidate: U8, scales: npt.NDArray[np.float64] = SCALES) -> float:
     """The best normalised correlation of ``query`` scaled into ``candidate`` over
     ``scales``; 0.0 when either is too small or the query too plain to tell.
 
     Coarse to fine: every scale is tried on half-size thumbnails (a sixteenth of the
     work), and only when that reaches ``COARSE_GATE`` are the best scale and ``REFINE``
-    neighbours on each side tried at full size."""
-    if min(candidate.shape) < MIN_SIDE or detail(query) < MIN_DETAIL:
+    neighbours on each side tried at full size. Each thumbnail's detail, float and
+    half-size copies and coarse templates are made once while the array lives
+    (:mod:`ris_local.scoring.memo`): the same arrays, so the same correlations."""
+    if min(candidate.shape) < MIN_SIDE or _detail_of(query) < MIN_DETAIL:
         return 0.0
-    target, source = candidate.astype(np.float32), query.astype(np.float32)
-    coarse, scale = _best(_half(target), _half(source), scales, MIN_SIDE // 2)
+    source, target = _prepared(query), _prepared(candidate)
+    if scales is SCALES:
+        coarse, scale = _best_of(target.half, source.coarse)
+    else:
+        coarse, scale = _best(target.half, source.half, scales, MIN_SIDE // 2)
     if coarse < COARSE_GATE:
         return coarse
     step = float(SCALES[1] - SCALES[0])
     nearby = [s for s in scale + step * np.arange(-REFINE, REFINE + 1) if scales[0] - 1e-9 <= s <= scales[-1] + 1e-9]
-    return _best(target, source, nearby, MIN_SIDE)[0]
+    return _best(target.pixels, source.pixels, nearby, MIN_SIDE)[0]
 
 
 #: Turns tried for a rotated copy (degrees): the benchmark's 3 and 10 either way.
@@ -110,7 +161,23 @@ TURNS = (-10.0, -3.0, 3.0, 10.0)
 def turned(thumbnail: U8, degrees: float) -> U8:
     """``thumbnail`` turned by ``degrees`` (counter-clockwise, as Pillow's ``rotate``),
     cut to the largest upright rectangle of the same aspect with no empty corners; one
-    too small to tell (``MIN_SIDE``, or none at all) comes back as it is."""
+    too small to tell (``MIN_SIDE``, or none at all) comes back as it is. A turned
+    thumbnail is made once while ``thumbnail`` lives, and comes back read-only."""
+    return _MEMO.get(thumbnail, ("turned", float(degrees)), lambda: _turned(thumbnail, degrees))
+
+
+def mirrored(thumbnail: U8) -> U8:
+    """``thumbnail`` mirrored left to right (made once while it lives, read-only)."""
+
+    def make() -> U8:
+        flipped = np.ascontiguousarray(np.fliplr(thumbnail))
+        flipped.flags.writeable = False
+        return flipped
+
+    return _MEMO.get(thumbnail, "mirrored", make)
+
+
+def _turned(thumbnail: U8, degrees: float) -> U8:
     height, width = thumbnail.shape
     if min(height, width) < MIN_SIDE:
         return thumbnail
@@ -120,4 +187,6 @@ def turned(thumbnail: U8, degrees: float) -> U8:
     rotated = cv2.warpAffine(thumbnail, matrix, (width, height), flags=cv2.INTER_LINEAR)
     inner_w, inner_h = max(1, int(width * shrink)), max(1, int(height * shrink))
     left, top = (width - inner_w) // 2, (height - inner_h) // 2
-    return np.ascontiguousarray(rotated[top : top + inner_h, left : left + inner_w])
+    inner: U8 = np.ascontiguousarray(rotated[top : top + inner_h, left : left + inner_w], dtype=np.uint8)
+    inner.flags.writeable = False
+    return inner

@@ -19,6 +19,7 @@ enough inliers and a high coverage.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -154,8 +155,7 @@ def _fit(
     zs = src[:, 0].astype(np.float64) + 1j * src[:, 1]
     zd = dst[:, 0].astype(np.float64) + 1j * dst[:, 1]
     count = len(zs)
-    rng = np.random.default_rng(count)
-    i, j = rng.integers(count, size=_HYPOTHESES), rng.integers(count, size=_HYPOTHESES)
+    i, j = _draws(count)
     ok = (src_ids[i] != src_ids[j]) & (dst_ids[i] != dst_ids[j]) & (np.abs(zs[j] - zs[i]) >= _MIN_BASELINE)
     i, j = i[ok], j[ok]
     a = (zd[j] - zd[i]) / (zs[j] - zs[i])
@@ -184,6 +184,19 @@ def _fit(
     return np.array([[ar, -ai, br], [ai, ar, bi]]), inliers, rival
 
 
+@functools.lru_cache(maxsize=2048)
+def _draws(count: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The hypotheses' two matches, drawn from a generator seeded by ``count`` (so the same
+    for every verification of that many matches); made once per count (a generator's
+    start costs more than the draws), read-only so the remembered ones cannot change.
+    2,048 counts of 2 x 256 draws: at most 8 MB."""
+    rng = np.random.default_rng(count)
+    i, j = rng.integers(count, size=_HYPOTHESES), rng.integers(count, size=_HYPOTHESES)
+    i.flags.writeable = False
+    j.flags.writeable = False
+    return i, j
+
+
 def _rival(
     rivals: npt.NDArray[np.bool_], src_ids: npt.NDArray[np.int64], dst_ids: npt.NDArray[np.int64], candidates: int
 ) -> tuple[int, int]:
@@ -200,8 +213,22 @@ def _rival(
         if raw[k] <= best:
             break
         chosen = rivals[k]
-        best = max(best, min(len(np.unique(src_ids[chosen])), len(np.unique(dst_ids[chosen]))))
+        best = max(best, min(_distinct(src_ids[chosen]), _distinct(dst_ids[chosen])))
     return int(raw.max()), best
+
+
+def _distinct(ids: npt.NDArray[np.int64]) -> int:
+    """How many distinct keypoints ``ids`` name: ``len(np.unique(ids))``, by counting
+    rather than sorting when they are small indices (a keypoint set's), else by sorting
+    (a caller may name keypoints by any integer)."""
+    if not len(ids):
+        return 0
+    if ids.min() >= 0 and ids.max() < _COUNTED_IDS:
+        return int(np.count_nonzero(np.bincount(ids)))
+    return len(np.unique(ids))
+
+
+_COUNTED_IDS = 1 << 16  # a count array this long costs less than sorting the ids
 
 
 def _tolerance(scale: npt.NDArray[np.float64] | float) -> npt.NDArray[np.float64]:
@@ -249,7 +276,7 @@ def verify(
         return None
     matrix, inliers, rival = fitted
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))  # in range: fit_similarity keeps only such models
-    distinct = min(len(np.unique(query_idx[keep][inliers])), len(np.unique(cand_idx[keep][inliers])))
+    distinct = min(_distinct(query_idx[keep][inliers]), _distinct(cand_idx[keep][inliers]))
     if distinct < _MIN_MATCHES:
         return None
     # A rival nearly as good as the best says the picture repeats: which of its places
