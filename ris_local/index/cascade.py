@@ -139,10 +139,13 @@ def _recount(
     match outside ``ahead`` was already in ``votes``. A row's vote is the sum of its own
     pairs' best idfs in pair order, so counting only the ahead rows' matches gives their
     same floats; the others' votes are unchanged. Saves sorting every match twice."""
+    if not len(ahead):
+        return votes
     wanted = np.zeros(len(votes), dtype=bool)
     wanted[ahead] = True
     mine = np.flatnonzero(wanted[rows])
-    counted = _votes(entry[mine], rows[mine], owners, words, idf, n, len(votes), by_idf)
+    # counted only as far as the last ahead row: the rows past it have no match here
+    counted = _votes(entry[mine], rows[mine], owners, words, idf, n, int(ahead.max()) + 1, by_idf)
     out = votes.copy()
     out[ahead] = counted[ahead]
     return out
@@ -273,7 +276,8 @@ class CascadeIndex:
         query_signatures = signatures(kps.packed, kps.rest)[owners]
         (entry, rows, packed), skipped = self.postings.lookup(words, query_signatures, SCAN_BUDGET)
         usable = rows_ok[rows]
-        entry, rows, packed = entry[usable], rows[usable], packed[usable]
+        if not usable.all():  # (nearly always all are: three copies of every match saved)
+            entry, rows, packed = entry[usable], rows[usable], packed[usable]
         if not len(rows):
             return {}, none
         idf = self.postings.idf(int(self.alive.sum()))
