@@ -1,11 +1,13 @@
-"""A/B of the posting scan (``InvertedFile.lookup`` / ``lookup_rows``): another
-revision's code (``main`` by default) against this checkout's, in one process, on one
+"""A/B of the keypoint look (``InvertedFile.lookup`` / ``lookup_rows``, the scan, and
+``CascadeIndex.keypoint_matches``, the vote): another revision's code (``main`` by
+default) against this checkout's, in one process, on one
 in-memory index of synthetic distractors built as :func:`benchmarks.scale.robust_index_times`
 builds it (the stores benchmark's 100 real photos on top, its 30 crops as queries).
 
-The two versions' methods are swapped onto the class in turn, rounds alternating which
+The two versions' methods are swapped onto the classes in turn, rounds alternating which
 goes first; the CPU time (``time.process_time``) of whole ``RobustIndex.search`` calls and
-of the lookups inside them is reported. Before timing, every query's lookups are compared
+of the lookups inside them is reported (the rest of a query's CPU: the vote, the
+verification and the scoring). Before timing, every query's lookups are compared
 array by array (same postings, same order, same dtypes), and every round's hits must equal
 the first round's (same keys, same scores, same order), else the script fails.
 
@@ -31,27 +33,34 @@ from ris_core.images import load_image
 from ris_local.engine import BlobReader, Hit
 from ris_local.features import layout
 from ris_local.index import invertedfile as mine
+from ris_local.index.cascade import CascadeIndex
 from ris_local.index.scored import RobustIndex
 from ris_local.robust import RobustEngine
 from ris_local.scoring.verification import signatures
 
 __all__ = ["main"]
 
-Lookups = tuple[Callable[..., Any], Callable[..., Any]]
+#: ``InvertedFile.lookup``, ``InvertedFile.lookup_rows`` and ``CascadeIndex.keypoint_matches``.
+Lookups = tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]
+
+
+def _module_of(revision: str, path: str) -> types.ModuleType:
+    """The module at ``path`` as ``revision`` wrote it (its own globals: a function
+    taken from it calls that revision's helpers)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    source = subprocess.run(
+        ["git", "-C", here, "show", f"{revision}:{path}"], capture_output=True, text=True, check=True
+    ).stdout
+    module = types.ModuleType("base_" + os.path.basename(path).removesuffix(".py"))
+    exec(compile(source, f"{revision}:{path}", "exec"), module.__dict__)
+    return module
 
 
 def _other_revision(revision: str) -> Lookups:
-    """``InvertedFile.lookup`` and ``lookup_rows`` as ``revision`` wrote them."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    source = subprocess.run(
-        ["git", "-C", here, "show", f"{revision}:ris_local/index/invertedfile.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    module = types.ModuleType("base_invertedfile")
-    exec(compile(source, f"{revision}:invertedfile.py", "exec"), module.__dict__)
-    return module.InvertedFile.lookup, module.InvertedFile.lookup_rows
+    """The posting lookups and the keypoint look as ``revision`` wrote them."""
+    inverted = _module_of(revision, "ris_local/index/invertedfile.py")
+    cascade = _module_of(revision, "ris_local/index/cascade.py")
+    return inverted.InvertedFile.lookup, inverted.InvertedFile.lookup_rows, cascade.CascadeIndex.keypoint_matches
 
 
 def _same(first: Sequence[np.ndarray], second: Sequence[np.ndarray]) -> bool:
@@ -100,6 +109,7 @@ def _run(
 
     mine.InvertedFile.lookup = timed(lookups[0])  # type: ignore[method-assign]
     mine.InvertedFile.lookup_rows = timed(lookups[1])  # type: ignore[method-assign]
+    CascadeIndex.keypoint_matches = lookups[2]  # type: ignore[method-assign]
     hits, cpus = [], []
     for query in queries:
         began = time.process_time()
@@ -113,7 +123,8 @@ def main() -> None:
     n = int(sys.argv[1])
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     revision = sys.argv[3] if len(sys.argv) > 3 else "main"
-    variants = {"base": _other_revision(revision), "scan": (mine.InvertedFile.lookup, mine.InvertedFile.lookup_rows)}
+    here = (mine.InvertedFile.lookup, mine.InvertedFile.lookup_rows, CascadeIndex.keypoint_matches)
+    variants = {"base": _other_revision(revision), "scan": here}
     engine = RobustEngine()
     real_keys = list(range(1, 101))
     real_blobs = [engine.extract(load_image(_photo(s))) for s in real_keys]

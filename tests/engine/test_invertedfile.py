@@ -86,3 +86,18 @@ def test_lookups_return_every_posting_in_entry_then_list_order() -> None:
     assert (entries.dtype, rows.dtype, packed.dtype) == (np.int64, np.int64, np.uint32)
     got = list(zip(entries.tolist(), rows.tolist(), packed.tolist(), strict=True))
     assert got == one_by_one(index, words, signatures, wanted)
+
+
+def test_row_lookup_in_long_lists_finds_every_run_of_a_row() -> None:
+    # Lists of about 10,000 postings with about five of each row: the per-row lookup's
+    # first search (every FENCE_STEP-th row of a list) leaves runs that straddle its
+    # steps, and wanted rows with no posting of a word, at the start, middle and end.
+    index = filled(2000, 8, 7)
+    rng = np.random.default_rng(8)
+    words = np.arange(8, dtype=np.int64).repeat(2)
+    signatures = rng.integers(0, 4096, 16).astype(np.uint32)
+    wanted = np.unique(np.concatenate([rng.choice(2000, 300, replace=False), [0, 1, 1998, 1999]])).astype(np.int64)
+    entries, rows, packed = index.lookup_rows(words, signatures, wanted)
+    got = list(zip(entries.tolist(), rows.tolist(), packed.tolist(), strict=True))
+    assert len(got) > 0
+    assert got == one_by_one(index, words, signatures, wanted)
