@@ -113,8 +113,10 @@ class ScoringPolicy:
     #: 2026-12-02): the photograph negatives passing 70 agree in 0.40-0.50 of their cells
     #: (two of four under 0.5), true matches in 0.57 or more except occlusion (0.38: a
     #: caption or stickers over a quarter or more); 0.5 drops photograph negatives 4 -> 2
-    #: and graphic ones 9 -> 7 and moves no family's recall@1. Grids of 3 and 5 and cell
-    #: correlations of 0.3 and 0.7 did no better there.
+    #: and graphic ones 9 -> 7 and moves no family's recall@1. Grids of 3 and 5, cell
+    #: correlations of 0.3 and 0.7 and detail bars of 3-8 did no better there; a bar of
+    #: 0.55-0.6 drops one more of each but takes acceptance from occlusion copies.
+    #: ``--quick --split tuning``: no figure moves (BENCHMARKS.md, "negatives branch").
     content_agree_low: float = 0.5
     content_min_cells: int = 8
     content_grid: int = 4
