@@ -47,8 +47,12 @@ class RobustEngine(Engine):
     #: scales, coarse keypoints indexed, more keypoints in the blob, the border and
     #: repetition checks (blob layout 6). 11: scores change, not stored bytes: scales
     #: 0.18-5.5 with no weak consensus past ``far_scale``, and the rival counted in
-    #: distinct keypoints for a match strong beyond doubt (branch acc3).
-    version: ClassVar[str] = "11"
+    #: distinct keypoints for a match strong beyond doubt (branch acc3). 12: region
+    #: proposals (a collage's half, a screenshot's photo, a picture pasted on another)
+    #: with their hash codes in the blob (layout 7) and scored as a look of their own;
+    #: a strong keypoint match whose content disagrees through its transform (a shared
+    #: part, not the picture) scores a weak consensus at most.
+    version: ClassVar[str] = "12"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 
@@ -85,7 +89,8 @@ class HashStageEngine(RobustEngine):
     algorithm: ClassVar[str] = "ris-hash"
     #: 5: the mirrored distance counts either side's mirror, as the robust engine's does.
     #: 6: a PNG or WebP is reduced like a JPEG draft before it is hashed (issue 14).
-    version: ClassVar[str] = "6"
+    #: 7: blob layout 7 (an empty region list), which layout 6's reader refuses.
+    version: ClassVar[str] = "7"
 
     def query(self, image: ImageData) -> QueryFeatures:
         """The whole (hash-only) blob at once: there is nothing to put off."""

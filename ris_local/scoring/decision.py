@@ -13,7 +13,9 @@ agreement bonus live. The rules, in order (the numbers are :class:`ScoringPolicy
    screens of one layout, the shorter one "inside" the longer): similarity 0.
 3. **Keypoints.** Inliers are discounted by ``chance * sqrt(tentative)``; the strong
    score needs coverage past ``cover_low`` and spread inliers, a weak consensus scores
-   ``weak_low..weak_high`` (never enough alone), and none past ``far_scale``.
+   ``weak_low..weak_high`` (never enough alone), and none past ``far_scale``; a match
+   whose smaller picture agrees with the other (grey, through the transform) in too few
+   of its cells is a shared part, not the picture, and scores ``weak_high`` at most.
 4. **Thumbnails**, weighed only when keypoints scored under ``thumbnails_below``: the
    best upright correlation (from ``agreeing_low`` when the centre code agrees, else
    ``thumbnail_low``), turned looks only when upright ones scored under ``turn_below``;
@@ -36,7 +38,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ris_local.scoring.evidence import Evidence, RegionEvidence, ThumbnailLook
+from ris_local.scoring.evidence import Evidence, KeypointEvidence, RegionEvidence, ThumbnailLook
 from ris_local.scoring.policy import POLICY, ScoringPolicy
 
 __all__ = [
@@ -46,8 +48,10 @@ __all__ = [
     "hash_similarity",
     "is_flat",
     "keypoint_similarity",
+    "partial_overlap",
     "region_similarity",
     "thumbnail_similarity",
+    "verified_similarity",
 ]
 
 
@@ -125,6 +129,26 @@ def region_similarity(region: RegionEvidence | None, policy: ScoringPolicy = POL
     return hash_similarity(region.distance, False, policy)
 
 
+def partial_overlap(verified: KeypointEvidence | None, policy: ScoringPolicy = POLICY) -> bool:
+    """Whether a verification's smaller picture agrees with the other, through the
+    fitted transform, in too few of its cells (``content_agree_low``): the two share a
+    part (two overlapping crops, two screens of one template), not the picture."""
+    return (
+        verified is not None
+        and verified.content_cells >= policy.content_min_cells
+        and verified.content_agreement < policy.content_agree_low
+    )
+
+
+def verified_similarity(verified: KeypointEvidence | None, policy: ScoringPolicy = POLICY) -> float:
+    """The keypoint look of a pair's evidence: :func:`keypoint_similarity`, at most
+    ``weak_high`` for a :func:`partial_overlap` (a shared part is a weak consensus)."""
+    similarity = keypoint_similarity(verified, policy)
+    if partial_overlap(verified, policy):
+        return min(similarity, policy.weak_high)
+    return similarity
+
+
 def _correlated(value: float, low: float, policy: ScoringPolicy) -> float:
     if value < low:
         return 0.0
@@ -164,7 +188,10 @@ def decide(evidence: Evidence, policy: ScoringPolicy = POLICY) -> Decision:
         return Decision(0.0, Stage.KEYPOINTS, "orb keypoints, colours clash")
     if verified is not None and verified.borders_clash:
         return Decision(0.0, Stage.KEYPOINTS, "orb keypoints, a border lies over the other picture's detail")
-    by_keypoints = keypoint_similarity(verified, policy)
+    by_keypoints = verified_similarity(verified, policy)
+    keypoint_words = "orb keypoints, verified"
+    if by_keypoints < keypoint_similarity(verified, policy):
+        keypoint_words += ", but the smaller picture agrees with the other in only part of it"
     by_thumbnail = 0.0
     if by_keypoints < policy.thumbnails_below:
         by_thumbnail = thumbnail_similarity(evidence.thumbnails, policy)
@@ -183,7 +210,7 @@ def decide(evidence: Evidence, policy: ScoringPolicy = POLICY) -> Decision:
         )
     looks = (
         (by_hash, hash_stage, hash_words),
-        (by_keypoints, Stage.KEYPOINTS, "orb keypoints, verified"),
+        (by_keypoints, Stage.KEYPOINTS, keypoint_words),
         (by_thumbnail, Stage.THUMBNAIL, "grey thumbnail, correlated"),
         (by_region, Stage.REGION, region_words),
     )

@@ -20,7 +20,8 @@ class KeypointEvidence:
     (their number sets the chance level), the share of the smaller frame the other
     covers under the fitted transform, the inliers' hull over that shared area,
     whether the colours carried through the transform clash (or a trimmed border lands
-    on detail), and the transform's scale (query side to stored side)."""
+    on detail), the transform's scale (query side to stored side), and how much of the
+    smaller picture agrees with the other through the transform."""
 
     inliers: int
     tentative: int
@@ -29,6 +30,12 @@ class KeypointEvidence:
     colours_clash: bool = False
     borders_clash: bool = False
     scale: float = 1.0
+    #: The share of the smaller picture's cells (visible under the transform, with
+    #: detail) whose grey agrees with the other's, and how many there were (see
+    #: :mod:`ris_local.scoring.content`); ``(1.0, 0)`` when not looked at (a match too weak
+    #: for it to matter, or no thumbnails).
+    content_agreement: float = 1.0
+    content_cells: int = 0
 
 
 @dataclass(frozen=True, slots=True)

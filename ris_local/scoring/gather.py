@@ -19,8 +19,14 @@ import numpy.typing as npt
 from ris_local.features.hashcodes import HashCodes
 from ris_local.features.layout import Features, KeypointSet
 from ris_local.index import centres
-from ris_local.scoring import colour, thumbnails
-from ris_local.scoring.decision import hash_similarity, is_flat, keypoint_similarity, upright_similarity
+from ris_local.scoring import colour, content, thumbnails
+from ris_local.scoring.decision import (
+    hash_similarity,
+    is_flat,
+    keypoint_similarity,
+    upright_similarity,
+    verified_similarity,
+)
 from ris_local.scoring.evidence import Evidence, KeypointEvidence, RegionEvidence, ThumbnailLook
 from ris_local.scoring.matches import tentative
 from ris_local.scoring.policy import POLICY, ScoringPolicy
@@ -157,7 +163,27 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
         and match.matrix is not None
         and _borders_clash(query, stored, mirrored, match.matrix, policy)
     )
-    return KeypointEvidence(match.inliers, match.tentative, match.coverage, match.spread, clash, borders, match.scale)
+    agreement, cells = (1.0, 0)
+    if similarity > policy.weak_high and match.matrix is not None:
+        agreement, cells = _content_agreement(query, stored, mirrored, match.matrix, policy)
+    return KeypointEvidence(
+        match.inliers, match.tentative, match.coverage, match.spread, clash, borders, match.scale, agreement, cells
+    )
+
+
+def _content_agreement(
+    query: Features, stored: Features, mirrored: bool, matrix: npt.NDArray[np.float64], policy: ScoringPolicy
+) -> tuple[float, int]:
+    """How much of the smaller picture (by its area under the transform) agrees with the
+    other through ``matrix`` (the query's grid to the stored one's; see
+    :func:`ris_local.scoring.content.agreement`). Only a strong match is looked at: the
+    decision caps nothing weaker."""
+    query_thumbnail = np.fliplr(query.thumbnail) if mirrored else query.thumbnail
+    (qw, qh), (sw, sh) = query.size, stored.size
+    if qw * qh * abs(np.linalg.det(matrix[:, :2])) <= sw * sh:
+        return content.agreement(query_thumbnail, stored.thumbnail, matrix, policy)
+    inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
+    return content.agreement(stored.thumbnail, query_thumbnail, inverse, policy)
 
 
 def _colours_clash(match: Match, query: Features, stored: Features, mirrored: bool) -> bool:
@@ -245,7 +271,7 @@ def gather(a: Features, b: Features, policy: ScoringPolicy = POLICY) -> Evidence
         return Evidence(distance, flat, counts)
     region = region_evidence(first, second, policy)
     verified = _keypoints(first, second, policy)
-    if (verified is not None and (verified.colours_clash or verified.borders_clash)) or keypoint_similarity(
+    if (verified is not None and (verified.colours_clash or verified.borders_clash)) or verified_similarity(
         verified, policy
     ) >= policy.thumbnails_below:
         return Evidence(distance, flat, counts, verified, region=region)

@@ -116,6 +116,30 @@ class ScoringPolicy:
     #: fitted: a bound on the work (branch acc2).
     rival_candidates: int = 8
 
+    # -- the content check (ris_local.scoring.content) ---------------------------------
+    #: A strong keypoint match whose inner picture agrees with the other, through the
+    #: fitted transform, in fewer than ``content_agree_low`` of its cells (of at least
+    #: ``content_min_cells`` with detail) is a shared part, not the picture: its keypoint
+    #: look scores ``weak_high`` at most. Cells are a ``content_grid`` square grid over
+    #: the inner thumbnail's visible part; a cell agrees at a grey correlation of
+    #: ``content_cell_corr``; cells under ``content_detail`` (grey standard deviation) on
+    #: both sides are left out. Fitted on the medium tuning half (acc3's 300 photograph
+    #: and 150 graphic negatives, 400 positives of every robust family; branch negatives,
+    #: 2026-12-02): the photograph negatives passing 70 agree in 0.40-0.50 of their cells
+    #: (two of four under 0.5), true matches in 0.57 or more except occlusion (0.38: a
+    #: caption or stickers over a quarter or more); 0.5 drops photograph negatives 4 -> 2
+    #: and graphic ones 9 -> 7 and moves no family's recall@1. Grids of 3 and 5, cell
+    #: correlations of 0.3 and 0.7 and detail bars of 3-8 did no better there; a bar of
+    #: 0.55-0.6 drops one more of each but takes acceptance from occlusion copies.
+    #: ``--quick --split tuning``: no figure moves. The held-out half, run once to report:
+    #: graphic negatives 3/70 -> 2/70, accepted at 1% FPR 0.955 -> 0.951 (BENCHMARKS.md,
+    #: "negatives branch"); not refitted on it.
+    content_agree_low: float = 0.5
+    content_min_cells: int = 8
+    content_grid: int = 4
+    content_cell_corr: float = 0.5
+    content_detail: float = 6.0
+
     # -- the border guard (ris_local.scoring.verification.border_over_detail) ----------
     #: A trimmed border counts against a match when the part of the other picture it
     #: lands on is at least ``border_share`` of that picture's thumbnail, with a grey
