@@ -218,7 +218,8 @@ def stored_blobs(n: int, real_keys: Sequence[int], real_blobs: Sequence[bytes], 
     for blob in real_blobs[:64]:
         f = layout.from_blob(blob)
         noise = rng.integers(0, 256, size=f.thumbnail.shape, dtype=np.uint8)
-        synthetic.append(layout.to_blob(dataclasses.replace(f, thumbnail=noise)))
+        # No region proposals either (engine 12): a copy's regions could match a query.
+        synthetic.append(layout.to_blob(dataclasses.replace(f, thumbnail=noise, regions=())))
     return lambda keys: {key: real[key] if key >= n else synthetic[key % len(synthetic)] for key in keys}
 
 

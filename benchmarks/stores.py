@@ -411,16 +411,22 @@ def _synthetic_sets(real: list[bytes], count: int, rng: Any) -> list[bytes]:
         features = parsed[number % len(parsed)]
         noise = rng.integers(0, 256, size=features.thumbnail.shape, dtype=np.uint8)
         normal, mirrored = drawn(len(features.normal.packed)), drawn(len(features.mirrored.packed))
-        out.append(layout.to_blob(dataclasses.replace(features, normal=normal, mirrored=mirrored, thumbnail=noise)))
+        # No region proposals: a real photo's region codes would make every distractor
+        # drawn from it a near twin of that photo's regions (engine 12, blob layout 7).
+        synthetic = dataclasses.replace(features, normal=normal, mirrored=mirrored, thumbnail=noise, regions=())
+        out.append(layout.to_blob(synthetic))
     return out
 
 
 def _codes_at(blob: bytes) -> int:
     """Where the centre (3Q) and untrimmed (2Q) codes start: before the chroma map (its
-    2-byte size and pixels) and the borders (4H) that end the blob (layout 6)."""
+    2-byte size and pixels), the borders (4H) and the region list (its 1-byte count and
+    40 bytes a region) that end the blob (layout 7)."""
     from ris_local.features import layout
 
-    return len(blob) - 8 - 2 - layout.from_blob(blob).chroma.nbytes - 40
+    features = layout.from_blob(blob)
+    regions = 1 + 40 * len(features.regions)
+    return len(blob) - regions - 8 - 2 - features.chroma.nbytes - 40
 
 
 def _with_codes(blob: bytes, codes: Any, tail_at: int | None = None) -> bytes:
