@@ -42,14 +42,11 @@ def _bits(x: int, y: int) -> int:
 def hash_distance(a: Features, b: Features) -> int:
     """The summed DCT + gradient distance: the best of direct, ``a`` mirrored and ``b``
     mirrored (both mirrors, so the distance is the same either way round)."""
-    ca, cb = a.codes, b.codes
-    direct = _bits(ca.dct, cb.dct) + _bits(ca.gradient, cb.gradient)
-    a_mirrored = _bits(ca.mirrored_dct, cb.dct) + _bits(ca.mirrored_gradient, cb.gradient)
-    b_mirrored = _bits(ca.dct, cb.mirrored_dct) + _bits(ca.gradient, cb.mirrored_gradient)
-    return min(direct, a_mirrored, b_mirrored)
+    return _codes_distance(a.codes, b.codes)
 
 
 def _codes_distance(ca: HashCodes, cb: HashCodes) -> int:
+    """:func:`hash_distance` of two sets of codes (a picture's, or a region's)."""
     direct = _bits(ca.dct, cb.dct) + _bits(ca.gradient, cb.gradient)
     a_mirrored = _bits(ca.mirrored_dct, cb.dct) + _bits(ca.mirrored_gradient, cb.gradient)
     b_mirrored = _bits(ca.dct, cb.mirrored_dct) + _bits(ca.gradient, cb.mirrored_gradient)
