@@ -137,10 +137,11 @@ def detect(work: npt.NDArray[np.uint8], count: int = MAX_KEYPOINTS) -> Keypoints
     # Each attribute of a cv2.KeyPoint is a Python-level access (about a third of a
     # microsecond): read each once, in file order, and reorder the arrays, rather than
     # index the tuple per field (the same float32 values, 2.5x faster on 800 keypoints).
+    # A list comprehension reads them faster still than a generator into np.fromiter.
     n = len(found)
-    order = np.argsort(-np.fromiter((kp.response for kp in found), np.float32, n), kind="stable")
+    order = np.argsort(-np.array([kp.response for kp in found], np.float32), kind="stable")
     xy = np.asarray(cv2.KeyPoint.convert(found), dtype=np.float32).reshape(n, 2)[order] * unit
-    angle = np.fromiter((kp.angle for kp in found), np.float32, n)[order]
-    octave = np.fromiter((kp.octave for kp in found), np.int32, n)[order]
+    angle = np.array([kp.angle for kp in found], np.float32)[order]
+    octave = np.array([kp.octave for kp in found], np.int32)[order]
     chosen = np.asarray(descriptors[order], dtype=np.uint8)
     return Keypoints(xy, angle, octave, chosen, (width * unit, height * unit))

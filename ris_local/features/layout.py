@@ -213,11 +213,20 @@ def _spread_order(found: keypoints.Keypoints) -> npt.NDArray[np.intp]:
     return np.lexsort((np.arange(len(cell)), turn))
 
 
-def _keypoint_set(found: keypoints.Keypoints) -> KeypointSet:
-    if len(found.xy) == 0:
-        return KeypointSet.empty()
-    words = vocabulary.load().quantize(found.descriptors, assign=WORDS_PER_KEYPOINT).astype(np.uint16)
-    return KeypointSet(*_pack(found), words)
+def _keypoint_sets(*sets: keypoints.Keypoints) -> list[KeypointSet]:
+    """Each set of keypoints as stored. Their words come from one search of the
+    vocabulary for all of them (each descriptor's words depend on it alone), which
+    spares a search its fixed cost."""
+    descriptors = np.concatenate([found.descriptors for found in sets])
+    if not len(descriptors):
+        return [KeypointSet.empty() for _ in sets]
+    words = vocabulary.load().quantize(descriptors, assign=WORDS_PER_KEYPOINT).astype(np.uint16)
+    made, start = [], 0
+    for found in sets:
+        end = start + len(found.xy)
+        made.append(KeypointSet(*_pack(found), words[start:end]) if end > start else KeypointSet.empty())
+        start = end
+    return made
 
 
 def _hash_grays(decoded: Decoded) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
@@ -282,7 +291,7 @@ def extract_decoded(decoded: Decoded) -> Features:
     mirrored = keypoints.detect(np.asarray(cv2.flip(work, 1), dtype=np.uint8))
     size = (round(found.size[0]), round(found.size[1]))
     first, then = keypoints.concatenate(indexed, coarse), keypoints.concatenate(rest, smaller)
-    normal = _keypoint_set(keypoints.concatenate(first, then))
+    normal, mirrored_set = _keypoint_sets(keypoints.concatenate(first, then), mirrored)
     n_index = kept + len(coarse.xy)
     chroma = colour.make(decoded.rgb()[top:bottom, left:right])
     wide, high = max(1, right - left), max(1, bottom - top)
@@ -293,7 +302,7 @@ def extract_decoded(decoded: Decoded) -> Features:
         codes,
         normal,
         n_index,
-        _keypoint_set(mirrored),
+        mirrored_set,
         thumbnails.make(work),
         centre_codes(small),
         chroma,
