@@ -31,6 +31,8 @@ keypoint is looked at, and a sure hash match is never overruled (see
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +67,7 @@ _GRID = 128
 #: A cell is compared with the stored cell it lands on and that cell's neighbours, so
 #: that a transform a little off (a squeezed copy, fitted by a similarity) still agrees.
 _NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+_STEPS = np.array((-1, 0, 1), np.int64)
 
 
 def make(rgb: npt.NDArray[np.uint8]) -> Chroma:
@@ -94,36 +97,75 @@ def clashing_cells(query: Chroma, stored: Chroma, matrix: npt.NDArray[np.float64
     rows, cols = stored.shape[:2]
     if not height or not width or not rows or not cols:
         return 0, 0
-    ys, xs = np.mgrid[0:height, 0:width]
-    # Cell centres in grid units, carried over, then back to the stored map's cells.
-    gx, gy = (xs + 0.5) * (_GRID / SIDE), (ys + 0.5) * (_GRID / SIDE)
+    gx, gy = _centres(height, width)
     to_x = np.floor((matrix[0, 0] * gx + matrix[0, 1] * gy + matrix[0, 2]) * (SIDE / _GRID)).astype(np.int64)
     to_y = np.floor((matrix[1, 0] * gx + matrix[1, 1] * gy + matrix[1, 2]) * (SIDE / _GRID)).astype(np.int64)
     inside = (to_x >= 0) & (to_y >= 0) & (to_x < cols) & (to_y < rows)
     if inside.sum() < MIN_CELLS:
         return 0, 0
     to_x, to_y = to_x[inside], to_y[inside]
-    mine = query[inside].astype(np.float64)  # (n, 2)
-    theirs = np.stack(  # (9, n, 2): the stored cell each lands on, and its neighbours
-        [stored[np.clip(to_y + dy, 0, rows - 1), np.clip(to_x + dx, 0, cols - 1)] for dy, dx in _NEIGHBOURS]
-    ).astype(np.float64)
-    mine_chroma, theirs_chroma = np.hypot(mine[:, 0], mine[:, 1]), np.hypot(theirs[..., 0], theirs[..., 1])
-    mine_hue, theirs_hue = np.arctan2(mine[:, 1], mine[:, 0]), np.arctan2(theirs[..., 1], theirs[..., 0])
-    both = (mine_chroma >= CHROMATIC) & (theirs_chroma >= CHROMATIC)
+    # Each cell's (a*, b*) as one of the 65,536 codes of two int8s; the float chroma and
+    # hue of every code are tabled (``_CHROMA``, ``_HUE``: the very values ``hypot`` and
+    # ``arctan2`` give on the cells), and the thresholds on a chroma or a distance are
+    # compared on the integer squares (a*, b* are integers: exact, see ``_square``).
+    mine = _codes(query)[inside.ravel()]  # (n,)
+    stored_codes = _codes(stored)
+    # (9, n): the stored cell each lands on, and its neighbours, in ``_NEIGHBOURS``' order
+    # (rows -1, 0, 1, each with columns -1, 0, 1).
+    above = np.clip(to_y[None, :] + _STEPS[:, None], 0, rows - 1) * cols
+    beside = np.clip(to_x[None, :] + _STEPS[:, None], 0, cols - 1)
+    theirs = stored_codes[(above[:, None, :] + beside[None, :, :]).reshape(len(_NEIGHBOURS), -1)]
+    mine_square, theirs_square = _SQUARE[mine], _SQUARE[theirs]
+    mine_hue, theirs_hue = _HUE[mine], _HUE[theirs]
+    both = (mine_square >= _square(CHROMATIC)) & (theirs_square >= _square(CHROMATIC))
     gap = np.abs((np.degrees(mine_hue - theirs_hue) + 180.0) % 360.0 - 180.0)
-    apart = (gap > HUE_GAP) & (np.hypot(*(mine - theirs).transpose(2, 0, 1)) >= COLOUR_DISTANCE)
+    da, db = _A[mine] - _A[theirs], _B[mine] - _B[theirs]
+    apart = (gap > HUE_GAP) & (da * da + db * db >= _square(COLOUR_DISTANCE))
     centre = len(_NEIGHBOURS) // 2
     hue_clash = both[centre] & apart[centre] & ~(both & ~apart).any(axis=0)
-    if _tinted(mine_chroma, mine_hue, theirs_chroma[centre], theirs_hue[centre]):
+    if _tinted(_CHROMA[mine], mine_hue, _CHROMA[theirs[centre]], theirs_hue[centre]):
         return 0, 0
     grey = min(_coloured_share(query), _coloured_share(stored)) < MIN_COLOURED
     tone_clash = np.zeros_like(hue_clash)
     if not grey:
-        tone_clash = ((mine_chroma >= VIVID) & (theirs_chroma < NEUTRAL).all(axis=0)) | (
-            (mine_chroma < NEUTRAL) & (theirs_chroma >= VIVID).all(axis=0)
+        tone_clash = ((mine_square >= _square(VIVID)) & (theirs_square < _square(NEUTRAL)).all(axis=0)) | (
+            (mine_square < _square(NEUTRAL)) & (theirs_square >= _square(VIVID)).all(axis=0)
         )
-    coloured = (mine_chroma >= CHROMATIC) | (theirs_chroma >= CHROMATIC).any(axis=0)
+    coloured = (mine_square >= _square(CHROMATIC)) | (theirs_square >= _square(CHROMATIC)).any(axis=0)
     return int((hue_clash | tone_clash).sum()), int(coloured.sum())
+
+
+@functools.lru_cache(maxsize=64)
+def _centres(height: int, width: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Cell centres of a ``height`` x ``width`` map in grid units (made once per shape, read-only)."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    gx, gy = (xs + 0.5) * (_GRID / SIDE), (ys + 0.5) * (_GRID / SIDE)
+    gx.flags.writeable = False
+    gy.flags.writeable = False
+    return gx, gy
+
+
+def _square(threshold: float) -> int:
+    """The integer square a chroma (or a distance) of integer a*, b* is compared with:
+    ``hypot(a, b) >= t`` exactly when ``a*a + b*b >= t*t`` for the thresholds here
+    (whole numbers, so ``t*t`` is one, and ``hypot`` is exact on a whole result)."""
+    return int(threshold * threshold)
+
+
+#: Every (a*, b*) of a chroma map as a code, (a* + 128) * 256 + (b* + 128): its a* and
+#: b*, the square of its chroma, its chroma and its hue (radians) as ``hypot`` and
+#: ``arctan2`` give them on float64 (1.3 MB in all).
+_A = (np.arange(1 << 16, dtype=np.int32) >> 8) - 128
+_B = (np.arange(1 << 16, dtype=np.int32) & 255) - 128
+_SQUARE = _A * _A + _B * _B
+_CHROMA = np.hypot(_A.astype(np.float64), _B.astype(np.float64))
+_HUE = np.arctan2(_B.astype(np.float64), _A.astype(np.float64))
+
+
+def _codes(chroma: Chroma) -> npt.NDArray[np.int32]:
+    """Each cell's code (see ``_A``), row by row."""
+    cells = chroma.reshape(-1, 2).astype(np.int32)
+    return (cells[:, 0] + 128) * 256 + (cells[:, 1] + 128)
 
 
 def _tinted(
@@ -146,8 +188,7 @@ def _tinted(
 
 
 def _coloured_share(chroma: Chroma) -> float:
-    values = chroma.astype(np.float64)
-    return float(np.mean(np.hypot(values[..., 0], values[..., 1]) >= CHROMATIC))
+    return float(np.count_nonzero(_SQUARE[_codes(chroma)] >= _square(CHROMATIC)) / chroma[..., 0].size)
 
 
 def _concentration(hue: npt.NDArray[np.float64]) -> float:

@@ -165,7 +165,12 @@ def _fit(
     if not len(a):
         return None
     b = zd[i] - a * zs[i]
-    close = np.abs(a[:, None] * zs[None, :] + b[:, None] - zd[None, :]) <= _tolerance(np.abs(a))[:, None]
+    # Each hypothesis's residuals, made in one buffer (the same operations in the same
+    # order as ``a * zs + b - zd``, so the same values, without two more temporaries).
+    residual = np.multiply(a[:, None], zs[None, :])
+    residual += b[:, None]
+    residual -= zd[None, :]
+    close = np.abs(residual) <= _tolerance(np.abs(a))[:, None]
     best = int(np.argmax(close.sum(axis=1)))
     inliers = close[best]
     centre = zs[inliers].mean()
@@ -208,13 +213,31 @@ def _rival(
     if not len(rivals):
         return 0, 0
     raw = rivals.sum(axis=1)
-    best = 0
-    for k in np.argsort(-raw, kind="stable")[:candidates]:
-        if raw[k] <= best:
-            break
-        chosen = rivals[k]
-        best = max(best, min(_distinct(src_ids[chosen]), _distinct(dst_ids[chosen])))
-    return int(raw.max()), best
+    top = np.argsort(-raw, kind="stable")[:candidates]
+    if min(src_ids.min(), dst_ids.min()) < 0 or max(src_ids.max(), dst_ids.max()) >= _COUNTED_IDS:
+        best = 0
+        for k in top:
+            if raw[k] <= best:
+                break
+            chosen = rivals[k]
+            best = max(best, min(_distinct(src_ids[chosen]), _distinct(dst_ids[chosen])))
+        return int(raw.max()), best
+    # The best of the top candidates' distinct counts, all counted at once: the same as
+    # taking them in turn and stopping at the first whose raw matches cannot beat the
+    # best so far (a rival's distinct keypoints are at most its raw matches, and the
+    # candidates come most raw matches first, so none after it could have).
+    rows, matches = np.nonzero(rivals[top])
+    counts = [np.count_nonzero(_seen(len(top), ids, rows, matches), axis=1) for ids in (src_ids, dst_ids)]
+    return int(raw.max()), int(np.minimum(*counts).max())
+
+
+def _seen(
+    n_rows: int, ids: npt.NDArray[np.int64], rows: npt.NDArray[np.intp], matches: npt.NDArray[np.intp]
+) -> npt.NDArray[np.bool_]:
+    """Which keypoints each of ``n_rows`` rows names: row ``rows[m]`` names ``ids[matches[m]]``."""
+    seen = np.zeros((n_rows, int(ids.max()) + 1), dtype=bool)
+    seen[rows, ids[matches]] = True
+    return seen
 
 
 def _distinct(ids: npt.NDArray[np.int64]) -> int:
