@@ -113,12 +113,9 @@ class _Prepared:
 
     pixels: F32
     half: F32
-    #: The half-size thumbnail at each of ``SCALES`` that keeps ``MIN_SIDE // 2`` pixels:
-    #: the coarse pass's templates when this thumbnail is the one slid over the other.
-    coarse: list[tuple[float, F32]]
 
 
-#: Thumbnails whose parts are remembered (about 50 KB each: at most about 25 MB).
+#: Thumbnails' parts remembered (a thumbnail's about 50 KB in all: at most about 25 MB).
 _MEMO = Memo(512)
 
 
@@ -149,10 +146,16 @@ _DETAIL_MARGIN = 1e-3
 def _prepared(thumbnail: U8) -> _Prepared:
     def make() -> _Prepared:
         pixels = thumbnail.astype(np.float32)
-        half = _half(pixels)
-        return _Prepared(pixels, half, _templates(half, _SCALE_LIST, MIN_SIDE // 2))
+        return _Prepared(pixels, _half(pixels))
 
     return _MEMO.get(thumbnail, "prepared", make)
+
+
+def _coarse(thumbnail: U8) -> list[tuple[float, F32]]:
+    """The half-size thumbnail at each of ``SCALES`` that keeps ``MIN_SIDE // 2`` pixels:
+    the coarse pass's templates, made only for a thumbnail that is slid over another (a
+    look's target needs its float and half-size copies only)."""
+    return _MEMO.get(thumbnail, "coarse", lambda: _templates(_prepared(thumbnail).half, _SCALE_LIST, MIN_SIDE // 2))
 
 
 def correlation(query: U8, candidate: U8, scales: npt.NDArray[np.float64] = SCALES) -> float:
@@ -168,7 +171,7 @@ def correlation(query: U8, candidate: U8, scales: npt.NDArray[np.float64] = SCAL
         return 0.0
     source, target = _prepared(query), _prepared(candidate)
     if scales is SCALES:
-        coarse, scale = _best_of(target.half, source.coarse)
+        coarse, scale = _best_of(target.half, _coarse(query))
     else:
         coarse, scale = _best(target.half, source.half, scales, MIN_SIDE // 2)
     if coarse < COARSE_GATE:
