@@ -178,3 +178,91 @@ def test_one_query_reads_each_stored_blob_once() -> None:
     assert remembering([1, 2, 9]) == {1: b"blob 1", 2: b"blob 2"}
     assert remembering([2, 3]) == {2: b"blob 2", 3: b"blob 3"}
     assert calls == [[1, 2, 9], [3]]
+
+
+def _clashing_in_floats(query: colour.Chroma, stored: colour.Chroma, matrix: np.ndarray) -> tuple[int, int]:
+    """The rules of :func:`colour.clashing_cells` written out on float64 chroma and hue
+    (hypot, arctan2, every threshold on the floats): what the tabled check must give."""
+    height, width = query.shape[:2]
+    rows, cols = stored.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width]
+    gx, gy = (xs + 0.5) * (128 / colour.SIDE), (ys + 0.5) * (128 / colour.SIDE)
+    to_x = np.floor((matrix[0, 0] * gx + matrix[0, 1] * gy + matrix[0, 2]) * (colour.SIDE / 128)).astype(np.int64)
+    to_y = np.floor((matrix[1, 0] * gx + matrix[1, 1] * gy + matrix[1, 2]) * (colour.SIDE / 128)).astype(np.int64)
+    inside = (to_x >= 0) & (to_y >= 0) & (to_x < cols) & (to_y < rows)
+    if inside.sum() < colour.MIN_CELLS:
+        return 0, 0
+    to_x, to_y = to_x[inside], to_y[inside]
+    mine = query[inside].astype(np.float64)
+    steps = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    theirs = np.stack(
+        [stored[np.clip(to_y + dy, 0, rows - 1), np.clip(to_x + dx, 0, cols - 1)] for dy, dx in steps]
+    ).astype(np.float64)
+    mine_chroma, theirs_chroma = np.hypot(mine[:, 0], mine[:, 1]), np.hypot(theirs[..., 0], theirs[..., 1])
+    mine_hue, theirs_hue = np.arctan2(mine[:, 1], mine[:, 0]), np.arctan2(theirs[..., 1], theirs[..., 0])
+    both = (mine_chroma >= colour.CHROMATIC) & (theirs_chroma >= colour.CHROMATIC)
+    gap = np.abs((np.degrees(mine_hue - theirs_hue) + 180.0) % 360.0 - 180.0)
+    apart = (gap > colour.HUE_GAP) & (np.hypot(*(mine - theirs).transpose(2, 0, 1)) >= colour.COLOUR_DISTANCE)
+    hue_clash = both[4] & apart[4] & ~(both & ~apart).any(axis=0)
+    sides = []
+    for chroma, hue in ((mine_chroma, mine_hue), (theirs_chroma[4], theirs_hue[4])):
+        coloured = chroma >= colour.CHROMATIC
+        if not coloured.any():
+            break
+        concentration = float(np.hypot(np.cos(hue[coloured]).mean(), np.sin(hue[coloured]).mean()))
+        sides.append((concentration, float(np.median(chroma[coloured]))))
+    if len(sides) == 2:
+        (one, one_chroma), (other, other_chroma) = sides
+        tint, varied, soft = colour.TINTED, colour.VARIED, colour.TINT_CHROMA
+        if (one >= tint and one_chroma < soft and other <= varied) or (
+            other >= tint and other_chroma < soft and one <= varied
+        ):
+            return 0, 0
+    shares = [
+        float(np.mean(np.hypot(*m.astype(np.float64).transpose(2, 0, 1)) >= colour.CHROMATIC)) for m in (query, stored)
+    ]
+    tone_clash = np.zeros_like(hue_clash)
+    if min(shares) >= colour.MIN_COLOURED:
+        tone_clash = ((mine_chroma >= colour.VIVID) & (theirs_chroma < colour.NEUTRAL).all(axis=0)) | (
+            (mine_chroma < colour.NEUTRAL) & (theirs_chroma >= colour.VIVID).all(axis=0)
+        )
+    coloured = (mine_chroma >= colour.CHROMATIC) | (theirs_chroma >= colour.CHROMATIC).any(axis=0)
+    return int((hue_clash | tone_clash).sum()), int(coloured.sum())
+
+
+#: (a*, b*) whose chroma is exactly a bar (4, 6, 20), and steps of exactly 15 (the colour distance).
+_ON_THE_BARS = np.array([(0, 4), (-4, 0), (0, -6), (6, 0), (20, 0), (12, -16), (-16, 12), (0, 20)], np.int8)
+_APART_BY_15 = np.array([(15, 0), (0, -15), (9, 12), (-12, 9), (12, -9), (-9, -12)], np.int64)
+
+
+def test_the_tabled_check_counts_what_the_rules_count_in_floats(astronaut: Image.Image) -> None:
+    """Random maps (faint, vivid, grey, one hue), copies with noise, and transforms that
+    turn, scale and shift: the same clashing and coloured cells as the float rules."""
+    rng = np.random.default_rng(5)
+    real = colour.make(np.asarray(astronaut.convert("RGB")))
+    cases = 0
+    for trial in range(400):
+        spread = int(rng.choice([3, 8, 25, 128]))
+        shape = (int(rng.integers(6, 33)), int(rng.integers(6, 33)), 2)
+        query = real if trial % 4 == 0 else rng.integers(-spread, spread, shape).clip(-128, 127).astype(np.int8)
+        noise = rng.integers(-20, 21, query.shape)
+        if trial % 3 == 2:  # chromas and distances right on the bars (4, 6, 20; 15)
+            query = query.copy()
+            on_bar = rng.random(query.shape[:2]) < 0.5
+            query[on_bar] = _ON_THE_BARS[rng.integers(len(_ON_THE_BARS), size=int(on_bar.sum()))]
+            noise = np.where(on_bar[..., None], _APART_BY_15[rng.integers(len(_APART_BY_15), size=query.shape[:2])], 0)
+        stored = (query.astype(np.int64) + noise).clip(-128, 127).astype(np.int8) if trial % 2 else query[:, ::-1]
+        if trial % 8 == 1:
+            stored = np.full_like(stored, 0)
+            stored[..., 0] = 10  # one soft hue: a tinted copy
+        turn, scale = rng.normal(0, 0.2), rng.uniform(0.6, 1.6)
+        matrix = np.array(
+            [
+                [scale * np.cos(turn), -scale * np.sin(turn), rng.uniform(-20, 20)],
+                [scale * np.sin(turn), scale * np.cos(turn), rng.uniform(-20, 20)],
+            ]
+        )
+        expected = _clashing_in_floats(query, stored, matrix)
+        assert colour.clashing_cells(query, stored, matrix) == expected
+        cases += expected != (0, 0)
+    assert cases > 200  # most cases say something: the comparison is not between zeros
