@@ -147,8 +147,11 @@ def _centres(height: int, width: int) -> tuple[npt.NDArray[np.float64], npt.NDAr
 
 def _square(threshold: float) -> int:
     """The integer square a chroma (or a distance) of integer a*, b* is compared with:
-    ``hypot(a, b) >= t`` exactly when ``a*a + b*b >= t*t`` for the thresholds here
-    (whole numbers, so ``t*t`` is one, and ``hypot`` is exact on a whole result)."""
+    ``hypot(a, b) >= t`` exactly when ``a*a + b*b >= t*t`` for the whole-number bars
+    here. Two different integer squares under 2**17 have roots at least 1/1024 apart,
+    far beyond ``hypot``'s rounding, and on an exact root (3-4-5, 9-12-15) ``hypot``
+    gives that root exactly (checked for every pair of a*, b* and of their differences;
+    ``tests/engine/test_colour.py`` compares with the float rules on the bars)."""
     return int(threshold * threshold)
 
 
