@@ -78,7 +78,9 @@ def _candidate_side(cand: KeypointSet, n_cand: int) -> _CandidateSide:
     cand_words = cand.words[:n_cand, 0].astype(np.int64)
     order = np.argsort(cand_words, kind="stable")
     sorted_words = cand_words[order]
-    starts = np.flatnonzero(np.diff(sorted_words, prepend=-1))  # each run of one word
+    changes = np.ones(len(sorted_words), bool)
+    np.not_equal(sorted_words[1:], sorted_words[:-1], out=changes[1:])
+    starts = np.flatnonzero(changes)  # each run of one word
     runs = np.diff(starts, append=len(sorted_words))
     # The vocabulary is the words' dtype (uint16); one slot past the runs counts 0.
     slot = np.full(np.iinfo(cand.words.dtype).max + 1, len(starts), np.uint16)
