@@ -51,8 +51,11 @@ class RobustEngine(Engine):
     #: proposals (a collage's half, a screenshot's photo, a picture pasted on another)
     #: with their hash codes in the blob (layout 7) and scored as a look of their own;
     #: a strong keypoint match whose content disagrees through its transform (a shared
-    #: part, not the picture) scores a weak consensus at most.
-    version: ClassVar[str] = "12"
+    #: part, not the picture) scores a weak consensus at most. 13: the codes and centre
+    #: codes come from one small reduction of the hash view (``layout.HASH_BASE``), and
+    #: the chroma map is reduced before its colour conversion, each by halvings first
+    #: (``decoding.area_resize``): cheaper, and a few bits of a large picture's codes move.
+    version: ClassVar[str] = "13"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 

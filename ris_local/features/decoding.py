@@ -37,7 +37,7 @@ from PIL import Image
 from ris_core.images import SUPPORTED_FORMATS, ImageData, draft_factor, like_draft_factor
 from ris_core.preprocess import DEFAULT_STEPS, apply_exif_orientation
 
-__all__ = ["Decoded", "content_box", "decode", "draft_size", "hash_view"]
+__all__ = ["Decoded", "area_resize", "content_box", "decode", "draft_size", "hash_view"]
 
 Gray = npt.NDArray[np.uint8]
 RGB = npt.NDArray[np.uint8]
@@ -203,6 +203,28 @@ def hash_view(decoded: Decoded, longest: int) -> Gray:
     if factor == 1:
         return decoded.gray
     return np.asarray(Image.fromarray(decoded.gray).reduce(factor))
+
+
+def area_resize(pixels: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """``pixels`` (grey or 3-channel) area-averaged to ``size`` (width, height): halved
+    first through OpenCV's 2 x 2 box (its fast path) while both sides are even and stay
+    at least twice the target's, then area-averaged once. OpenCV's area resize at a
+    ratio that is not a whole number costs several times more per source pixel than a
+    halving, so a small view of a large decode (the hash base, the chroma map) reads a
+    quarter or a sixteenth of its pixels. At a whole ratio on both sides it is one area
+    resize (OpenCV's fast path, exact). Otherwise it is not bit-identical to one area
+    resize of the whole, though the boxes cover the same pixels: the halves round to
+    whole levels, and a box edge inside a halved pixel weighs both its pixels alike
+    (within a level of one resize on most pixels, a few levels at sharp edges)."""
+    width, height = size
+    if pixels.shape[1] % width == 0 and pixels.shape[0] % height == 0:
+        # A whole ratio on both sides is OpenCV's fast path already, and exact.
+        return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    rows, cols = pixels.shape[:2]
+    while cols >= 4 * width and rows >= 4 * height and not (rows | cols) & 1:
+        rows, cols = rows // 2, cols // 2
+        pixels = np.asarray(cv2.resize(pixels, (cols, rows), interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    return np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 def _opaque(pixels: Image.Image) -> Image.Image:

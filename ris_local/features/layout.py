@@ -48,10 +48,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from ris_core.images import ImageData
 from ris_local.features import keypoints, regions, vocabulary
-from ris_local.features.decoding import Decoded, content_box, decode, hash_view
+from ris_local.features.decoding import Decoded, area_resize, content_box, decode, hash_view
 from ris_local.features.hashcodes import HashCodes, dct_codes, hash_codes
 from ris_local.scoring import colour, thumbnails
 
@@ -80,6 +81,12 @@ INDEX_KEYPOINTS = 300
 #: The hash stage's view keeps its longer side at least this many pixels (see
 #: :func:`~ris_local.features.decoding.hash_view`).
 HASH_SIDE = 64
+#: The hash base: the hash view inside its borders, area-averaged once to at most this
+#: many pixels on each side (each side on its own: the codes' thumbnails squash the
+#: aspect anyway), from which every code of the picture is made (its DCT and gradient
+#: codes, its centre codes) instead of each from the hash view. A side longer than this
+#: makes the 32 x 32 DCT thumbnail's cells whole 4-pixel runs of the base along it.
+HASH_BASE = 128
 #: Visual words stored per keypoint, nearest first: the index takes the first, queries
 #: all of them (multiple assignment: a true match shares at least one word far more often).
 WORDS_PER_KEYPOINT = 4
@@ -236,6 +243,15 @@ def _hash_grays(decoded: Decoded) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np
     return gray, gray[top:bottom, left:right]
 
 
+def hash_base(gray: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """``gray`` area-averaged to at most ``HASH_BASE`` pixels on each side (itself if it
+    is no larger): the one reduction the picture's codes are made from."""
+    height, width = gray.shape
+    if height <= HASH_BASE and width <= HASH_BASE:
+        return gray
+    return area_resize(gray, (min(width, HASH_BASE), min(height, HASH_BASE)))
+
+
 def extract_hashes(image: ImageData) -> HashCodes:
     """The hash stage alone, from one decode at the hash stage's own size (a 1/8 draft
     where :func:`extract` may need 1/2 or 1/4): the codes :func:`extract` computes, up
@@ -267,17 +283,35 @@ def decode_for_extract(image: ImageData) -> Decoded:
 def hashes_decoded(decoded: Decoded) -> HashCodes:
     """The hash codes :func:`extract_decoded` computes from ``decoded``, alone: what a
     query needs first, since its hashes may settle it without any keypoint."""
-    return hash_codes(_hash_grays(decoded)[1])
+    return hash_codes(hash_base(_hash_grays(decoded)[1]))
+
+
+def _chroma(decoded: Decoded, box: tuple[int, int, int, int]) -> npt.NDArray[np.int8]:
+    """The chroma map of the decode inside ``box``. A colour JPEG's decode stays YCbCr
+    (a grey one L): it is reduced to the map's size first and only those few pixels
+    turned to RGB. The conversion is affine up to clipping and rounding, so converting
+    the averages instead of averaging the conversions moves a cell little, and turning
+    a large photo's whole draft to RGB cost more than the rest of the map."""
+    left, top, right, bottom = box
+    mode = decoded.colour.mode
+    if mode not in ("YCbCr", "L"):
+        return colour.make(decoded.rgb()[top:bottom, left:right])
+    pixels = np.asarray(decoded.colour)[top:bottom, left:right]
+    if not pixels.size:
+        return colour.make(np.zeros((0, 0, 3), np.uint8))
+    small = area_resize(pixels, colour.size_of(pixels.shape[0], pixels.shape[1]))
+    return colour.make(np.asarray(Image.fromarray(small, mode).convert("RGB")))
 
 
 def extract_decoded(decoded: Decoded) -> Features:
     """:func:`extract` of an image already decoded by :func:`decode_for_extract`: every
     view below comes from that one decode."""
     whole, small = _hash_grays(decoded)
-    codes = hash_codes(small)
+    base = hash_base(small)
+    codes = hash_codes(base)
     untrimmed = None
     if whole.shape != small.shape:
-        untrimmed = dct_codes(whole)
+        untrimmed = dct_codes(hash_base(whole))
     gray = decoded.gray
     left, top, right, bottom = content_box(gray)
     work = keypoints.work_image(gray[top:bottom, left:right])
@@ -293,7 +327,7 @@ def extract_decoded(decoded: Decoded) -> Features:
     first, then = keypoints.concatenate(indexed, coarse), keypoints.concatenate(rest, smaller)
     normal, mirrored_set = _keypoint_sets(keypoints.concatenate(first, then), mirrored)
     n_index = kept + len(coarse.xy)
-    chroma = colour.make(decoded.rgb()[top:bottom, left:right])
+    chroma = _chroma(decoded, (left, top, right, bottom))
     wide, high = max(1, right - left), max(1, bottom - top)
     border = (left / wide, top / high, (gray.shape[1] - right) / wide, (gray.shape[0] - bottom) / high)
     proposed = regions.region_codes(gray)
@@ -304,7 +338,7 @@ def extract_decoded(decoded: Decoded) -> Features:
         n_index,
         mirrored_set,
         thumbnails.make(work),
-        centre_codes(small),
+        centre_codes(base),
         chroma,
         untrimmed,
         border,

@@ -37,7 +37,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CLASH_SHARE", "SIDE", "clashes", "clashing_cells", "make", "mirrored"]
+from ris_local.features.decoding import area_resize
+
+__all__ = ["CLASH_SHARE", "SIDE", "clashes", "clashing_cells", "make", "mirrored", "size_of"]
 
 Chroma = npt.NDArray[np.int8]
 #: Cells on the longer side of a chroma map.
@@ -70,15 +72,19 @@ _NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
 _STEPS = np.array((-1, 0, 1), np.int64)
 
 
+def size_of(height: int, width: int) -> tuple[int, int]:
+    """``(width, height)`` of the chroma map of a picture of that many pixels."""
+    scale = SIDE / max(height, width)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def make(rgb: npt.NDArray[np.uint8]) -> Chroma:
     """The chroma map of an RGB picture (already cut to its content): ``(h, w, 2)``
     signed a* and b*, the longer side ``SIDE``; empty for an empty picture."""
     height, width = rgb.shape[:2]
     if not height or not width:
         return np.zeros((0, 0, 2), np.int8)
-    scale = SIDE / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
+    small = area_resize(rgb, size_of(height, width))
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab)
     return (lab[:, :, 1:].astype(np.int16) - 128).astype(np.int8)
 

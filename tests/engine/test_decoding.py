@@ -111,3 +111,35 @@ def test_a_plain_png_has_the_features_of_one_with_metadata(astronaut: Image.Imag
         assert engine.extract(plain.with_preprocessing(steps)) == engine.extract(annotated.with_preprocessing(steps))
     first, second = decoding.decode(plain, keypoints.WORK_SIDE), decoding.decode(annotated, keypoints.WORK_SIDE)
     assert np.array_equal(first.rgb(), second.rgb()) and first.scale == second.scale
+
+
+def test_area_resize_is_one_area_resize_at_a_whole_ratio(astronaut: Image.Image) -> None:
+    import cv2
+
+    pixels = np.asarray(astronaut)  # 512 x 512: 32 x 32 is a 16 x 16 box
+    direct = cv2.resize(pixels, (32, 32), interpolation=cv2.INTER_AREA)
+    assert np.array_equal(decoding.area_resize(pixels, (32, 32)), direct)
+
+
+@pytest.mark.parametrize("size", [(128, 128), (32, 21), (9, 8)])
+def test_area_resize_by_halvings_stays_near_one_area_resize(astronaut: Image.Image, size: tuple[int, int]) -> None:
+    import cv2
+
+    # 1504 x 1000: even sides and no whole ratio, so it halves first (three times for 9 x 8).
+    grey = np.asarray(astronaut.convert("L").resize((1504, 1000), Image.Resampling.BICUBIC))
+    halved = decoding.area_resize(grey, size).astype(np.int16)
+    direct = cv2.resize(grey, size, interpolation=cv2.INTER_AREA).astype(np.int16)
+    assert halved.shape == direct.shape == (size[1], size[0])
+    assert np.abs(halved - direct).mean() < 1.0 and np.abs(halved - direct).max() <= 12
+
+
+def test_a_colour_jpegs_chroma_map_is_made_before_its_rgb(large: Image.Image) -> None:
+    from ris_local.scoring import colour
+
+    image = load_image(encode(large, "JPEG"))
+    decoded = layout.decode_for_extract(image)
+    assert decoded.colour.mode == "YCbCr"
+    chroma = layout.extract_decoded(decoded).chroma.astype(np.int16)
+    from_rgb = colour.make(decoded.rgb()).astype(np.int16)  # no border to trim here
+    assert chroma.shape == from_rgb.shape == (24, 32, 2)
+    assert np.abs(chroma - from_rgb).mean() < 1.0 and np.abs(chroma - from_rgb).max() <= 4
