@@ -15,9 +15,12 @@ score never does.
 The looks, in turn: rows within the hash radius of the query or its mirror; when one of
 them is sure (``sure_similarity``), that is all. Otherwise the keypoint look votes for
 rows through the inverted file (scanning at most ``SCAN_BUDGET`` postings, rarest words
-first; the frequent words count only for the rows the rare ones put forward), verifies
+first; the frequent words count only for the rows the rare ones put forward; each
+word weighs its idf squared, ``VOTE_IDF_POWER``), verifies
 the best ``SHORTLIST`` geometrically (stopping after ``CONFIDENT_AFTER`` when a match is
-already good), and tries the mirrored keypoints when nothing verified well. When no
+already good), and tries the mirrored keypoints when nothing verified well. A row
+whose indexed keypoints verified only ambiguously is a candidate too
+(``AMBIGUOUS_CANDIDATES``): the pair's whole evidence decides. When no
 keypoint match was good and the stored thumbnails can be read, the best-voted rows and
 the rows whose centre code is near the query's (:mod:`ris_local.index.centres`) join
 the candidates for the thumbnail look: smooth pictures give keypoints too little to hold.
@@ -44,10 +47,14 @@ __all__ = ["CascadeIndex"]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 #: Best-voted rows verified per query. Crops and rotations of busy pictures (many
-#: tentative matches with every row) can rank their picture 40th to 80th; queries that
-#: find a good match early stop after CONFIDENT_AFTER, so the longer list mostly costs
-#: queries that match nothing. Candidate generation, not scoring: whole benchmark.
-SHORTLIST = 80
+#: tentative matches with every row) can rank their picture 40th to 80th, and a crop
+#: keeping a quarter of the area (a quarter of its picture's indexed keypoints) 100th
+#: to 200th; queries that find a good match early stop after CONFIDENT_AFTER, so the
+#: longer list mostly costs queries that match nothing. Candidate generation, not
+#: scoring. Tuning half, --quick (branch heavycrop, /tmp harness over cached blobs):
+#: 80 -> 160 lifts heavy crops 0.792 -> 0.800 with the vote and ambiguous candidates
+#: below, 240 adds nothing more; 80 was fitted on the whole issue-5 benchmark.
+SHORTLIST = 160
 #: Past this many verified rows, the shortlist ends early once a match scores the
 #: policy's ``thumbnails_below``: most queries find their picture among the first few.
 CONFIDENT_AFTER = 20
@@ -61,6 +68,21 @@ PRESELECT = 5
 #: Best-voted rows that join the candidates for the thumbnail look (with the rows
 #: nearest in centre code) when keypoints verified nothing good.
 THUMBNAIL_CANDIDATES = 10
+#: Power of a word's idf in the vote: 2 is the tf-idf dot product (the query's and the
+#: row's weight of the word, each its idf), 1 the plain idf sum it replaces. Squaring
+#: lets a few rare words (the part of a picture a heavy crop keeps) outvote many common
+#: ones (busy rows that match every query a little). Tuning half, --quick (branch
+#: heavycrop): the picture of a heavy crop within the best 80 votes 0.84 -> 0.90,
+#: within 10 0.68 -> 0.75; every other family's ranks as good or better; heavy-crop
+#: recall@1 0.750 -> 0.767 alone. Power 3 ranks as 2 does.
+VOTE_IDF_POWER = 2
+#: Whether rows whose indexed keypoints verified only ambiguously (a rival transform
+#: nearly as good) are candidates all the same. A heavy crop's query keypoints meet only
+#: a quarter of its picture's indexed ones, and that one-way match can come out
+#: ambiguous where the pair's whole evidence (both ways, :func:`ris_local.scoring.gather.gather`)
+#: verifies cleanly. The pair's score is its own, so this decides only what is scored.
+#: Tuning half, --quick (branch heavycrop): heavy crops 0.750 -> 0.775 alone.
+AMBIGUOUS_CANDIDATES = True
 
 
 def hash_distances(codes: HashCodes, stored: npt.NDArray[np.uint64]) -> I64:
@@ -279,13 +301,17 @@ class CascadeIndex:
         kps: KeypointSet,
         size: tuple[int, int],
         rows_ok: npt.NDArray[np.bool_],
-        shortlist: int = SHORTLIST,
+        shortlist: int | None = None,
         words_per_keypoint: int | None = None,
+        keep_ambiguous: bool = False,
     ) -> tuple[dict[int, Match], I64]:
         """Verified matches of a query keypoint set with the best-voted rows, looking up
         the first ``words_per_keypoint`` words of each keypoint (all by default), and
-        the shortlist of rows, best-voted first."""
+        the shortlist of rows, best-voted first (``SHORTLIST`` of them by default).
+        Ambiguous matches are left out unless ``keep_ambiguous``; they never end the
+        shortlist early."""
         n = len(kps.packed)
+        shortlist = shortlist or SHORTLIST
         words_per_keypoint = words_per_keypoint or kps.words.shape[1]
         none = np.empty(0, np.int64)
         if n == 0 or not len(self.keys):
@@ -300,7 +326,7 @@ class CascadeIndex:
             entry, rows, packed = entry[usable], rows[usable], packed[usable]
         if not len(rows):
             return {}, none
-        idf = self.postings.idf(int(self.alive.sum()))
+        idf = np.maximum(self.postings.idf(int(self.alive.sum())), 0.0) ** VOTE_IDF_POWER
         by_idf = self.postings.idf_order()
         if len(skipped):
             # The frequent words left out of the vote still count, but only for the rows
@@ -343,21 +369,33 @@ class CascadeIndex:
                 (float(self.sizes[row, 0]), float(self.sizes[row, 1])),
                 self.policy,
             )
-            if match is not None and not match.ambiguous:
+            if match is not None and match.ambiguous and keep_ambiguous:
+                matches[int(row)] = match
+            elif match is not None and not match.ambiguous:
                 matches[int(row)] = match
                 confident = confident or keypoint_similarity(match, self.policy) >= self.policy.thumbnails_below
         return matches, best
 
     def keypoint_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> tuple[dict[int, float], I64]:
         """Rows whose keypoints verified with the query's (mirrored ones tried when none
-        reached ``thumbnails_below``), with that similarity, and the normal keypoints'
+        reached ``thumbnails_below``), with that similarity (0 for a row that verified
+        only ambiguously, with ``AMBIGUOUS_CANDIDATES``), and the normal keypoints'
         shortlist, best-voted first."""
-        matches, shortlist = self.keypoint_matches(f.normal, f.size, rows_ok)
-        best = {row: keypoint_similarity(m, self.policy) for row, m in matches.items()}
+        keep = AMBIGUOUS_CANDIDATES
+        best: dict[int, float] = {}
+
+        def take(found: dict[int, Match]) -> None:
+            for row, m in found.items():
+                if m.ambiguous:  # a candidate, but no evidence of its own here
+                    best.setdefault(row, 0.0)
+                elif (sim := keypoint_similarity(m, self.policy)) > 0:
+                    best[row] = max(best.get(row, 0.0), sim)
+
+        matches, shortlist = self.keypoint_matches(f.normal, f.size, rows_ok, keep_ambiguous=keep)
+        take(matches)
         if max(best.values(), default=0.0) < self.policy.thumbnails_below and len(f.mirrored.packed):
-            for row, m in self.keypoint_matches(f.mirrored, f.size, rows_ok)[0].items():
-                best[row] = max(best.get(row, 0.0), keypoint_similarity(m, self.policy))
-        return {row: sim for row, sim in best.items() if sim > 0}, shortlist
+            take(self.keypoint_matches(f.mirrored, f.size, rows_ok, keep_ambiguous=keep)[0])
+        return best, shortlist
 
     def centre_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
         """The rows whose centre codes are nearest the query's and its mirror's (see
