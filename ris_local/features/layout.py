@@ -45,7 +45,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -315,14 +314,14 @@ def extract_decoded(decoded: Decoded) -> Features:
     gray = decoded.gray
     left, top, right, bottom = content_box(gray)
     work = keypoints.work_image(gray[top:bottom, left:right])
-    found = keypoints.detect(work, WORK_KEYPOINTS)
+    # The mirrored keypoints come from the same corner search (see detect_with_mirror).
+    found, mirrored = keypoints.detect_with_mirror(work, WORK_KEYPOINTS, keypoints.MAX_KEYPOINTS)
     smaller = keypoints.detect(keypoints.shrink(work, SECOND_SCALE))
     coarse = keypoints.strongest(keypoints.detect(keypoints.shrink(work, COARSE_SCALE)), COARSE_KEYPOINTS)
     order = _spread_order(found) if len(found.xy) else np.empty(0, np.intp)
     kept = min(INDEX_KEYPOINTS, len(order))
     # The index keeps the first n_index: the spread-out ones of the work scale, then the coarse ones.
     indexed, rest = keypoints.select(found, order[:kept]), keypoints.select(found, order[kept:])
-    mirrored = keypoints.detect(np.asarray(cv2.flip(work, 1), dtype=np.uint8))
     size = (round(found.size[0]), round(found.size[1]))
     first, then = keypoints.concatenate(indexed, coarse), keypoints.concatenate(rest, smaller)
     normal, mirrored_set = _keypoint_sets(keypoints.concatenate(first, then), mirrored)
