@@ -1,7 +1,8 @@
 """The rival and the border guard weigh by the one policy object, and each rule holds.
 
 Each test compares the shipped policy with one that turns a rule off, through the public
-``gather``/``decide`` seam, and pins what the rule does: take it out (or leave its numbers
+``gather``/``decide`` seam (the border guard through its own public check,
+``border_over_detail``), and pins what the rule does: take it out (or leave its numbers
 beside its code again) and the test fails.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pytest
 import skimage.data
 from PIL import Image
 
@@ -25,7 +25,6 @@ from ris_local.scoring.policy import POLICY, ScoringPolicy
 from ris_local.scoring.verification import border_over_detail
 
 from .conftest import encode
-from .test_scoring import screen
 
 ENGINE = RobustEngine()
 THRESHOLD = RobustEngine.default_threshold
