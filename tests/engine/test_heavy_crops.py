@@ -16,6 +16,7 @@ from ris_core.images import load_image
 from ris_local.robust import RobustEngine
 
 from .conftest import encode
+from .test_scoring import reader
 
 ENGINE = RobustEngine()
 BY_NAME = {t.name: t for t in TRANSFORMS}
@@ -51,15 +52,12 @@ def test_a_heavy_crop_finds_its_picture_with_the_pairs_own_score(
     index = ENGINE.new_index()
     index.add(list(collection), list(collection.values()))
 
-    def reader(wanted):  # type: ignore[no-untyped-def]
-        return {key: collection[key] for key in wanted}
-
     names = list(photos)
     for name in BUSY:
         key = names.index(name)
         found = query(transform, photos[name], seed=11 + key)
         best = max(collection, key=lambda k: ENGINE.compare(found, collection[k]).similarity)
-        hits = index.search(found, 0.0, 5, None, reader)
+        hits = index.search(found, 0.0, 5, None, reader(collection))
         assert hits, (name, transform)
         # Whichever stored picture the pair scores best (the picture itself, or the
         # half that holds the crop), search puts it first with compare's score.
