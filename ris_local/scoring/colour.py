@@ -189,10 +189,12 @@ def _tinted(
         coloured = chroma >= CHROMATIC
         if not coloured.any():
             return False
-        sides.append((_concentration(hue[coloured]), float(np.median(chroma[coloured]))))
+        sides.append((_concentration(hue[coloured]), chroma[coloured]))
     (one, one_chroma), (other, other_chroma) = sides
-    return (one >= TINTED and one_chroma < TINT_CHROMA and other <= VARIED) or (
-        other >= TINTED and other_chroma < TINT_CHROMA and one <= VARIED
+    # A side's median chroma matters only when its hues are concentrated (rarely):
+    # taken only then, the answer is the same.
+    return (one >= TINTED and other <= VARIED and float(np.median(one_chroma)) < TINT_CHROMA) or (
+        other >= TINTED and one <= VARIED and float(np.median(other_chroma)) < TINT_CHROMA
     )
 
 

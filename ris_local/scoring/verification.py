@@ -20,6 +20,7 @@ enough inliers and a high coverage.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -171,11 +172,21 @@ def _fit(
     residual += b[:, None]
     residual -= zd[None, :]
     close = np.abs(residual) <= _tolerance(np.abs(a))[:, None]
-    best = int(np.argmax(close.sum(axis=1)))
+    explained = close.sum(axis=1)
+    best = int(np.argmax(explained))
     inliers = close[best]
     centre = zs[inliers].mean()
-    elsewhere = np.abs((a - a[best]) * centre + b - b[best]) >= policy.rival_shift
-    rival = _rival(close[elsewhere] & ~inliers, src_ids, dst_ids, policy.rival_candidates)
+    elsewhere = np.flatnonzero(np.abs((a - a[best]) * centre + b - b[best]) >= policy.rival_shift)
+    # Each rival's matches outside the best one's inliers: its own count less those it
+    # shares with the best (a few columns), so only the rows ``_rival`` reads are made.
+    shared = close[np.ix_(elsewhere, np.flatnonzero(inliers))].sum(axis=1)
+    rival = _rival(
+        explained[elsewhere] - shared,
+        lambda chosen: close[elsewhere[chosen]] & ~inliers,
+        src_ids,
+        dst_ids,
+        policy.rival_candidates,
+    )
     # Refine on the inliers by least squares, and take the inliers of the refined model.
     ms, md = zs[inliers].mean(), zd[inliers].mean()
     spread = np.vdot(zs[inliers] - ms, zs[inliers] - ms).real
@@ -203,21 +214,28 @@ def _draws(count: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
 
 
 def _rival(
-    rivals: npt.NDArray[np.bool_], src_ids: npt.NDArray[np.int64], dst_ids: npt.NDArray[np.int64], candidates: int
+    raw: npt.NDArray[np.int64],
+    rows: Callable[[npt.NDArray[np.intp]], npt.NDArray[np.bool_]],
+    src_ids: npt.NDArray[np.int64],
+    dst_ids: npt.NDArray[np.int64],
+    candidates: int,
 ) -> tuple[int, int]:
     """The best rival's raw matches, and its inliers in the best one's units: distinct
     keypoints on both sides (the fewer), for the ``candidates`` rival hypotheses
     with the most matches. Raw matches overcount a busy picture whose words repeat (the
     letters of a caption, a chart's ticks: one keypoint matched to many), which is not a
-    picture that repeats shifted by a period: a brick wall's rival matches distinct bricks."""
-    if not len(rivals):
+    picture that repeats shifted by a period: a brick wall's rival matches distinct bricks.
+
+    ``raw`` is each rival's number of matches; ``rows(chosen)`` gives the chosen rivals'
+    matches (one boolean row each), made only for the few looked at."""
+    if not len(raw):
         return 0, 0
-    raw = rivals.sum(axis=1)
     top = np.argsort(-raw, kind="stable")[:candidates]
+    rivals = rows(top)
     if min(src_ids.min(), dst_ids.min()) < 0 or max(src_ids.max(), dst_ids.max()) >= _COUNTED_IDS:
         best = 0
-        for k in top:
-            if raw[k] <= best:
+        for k in range(len(top)):
+            if raw[top[k]] <= best:
                 break
             chosen = rivals[k]
             best = max(best, min(_distinct(src_ids[chosen]), _distinct(dst_ids[chosen])))
@@ -226,8 +244,8 @@ def _rival(
     # taking them in turn and stopping at the first whose raw matches cannot beat the
     # best so far (a rival's distinct keypoints are at most its raw matches, and the
     # candidates come most raw matches first, so none after it could have).
-    rows, matches = np.nonzero(rivals[top])
-    counts = [np.count_nonzero(_seen(len(top), ids, rows, matches), axis=1) for ids in (src_ids, dst_ids)]
+    rows_of, matches = np.nonzero(rivals)
+    counts = [np.count_nonzero(_seen(len(top), ids, rows_of, matches), axis=1) for ids in (src_ids, dst_ids)]
     return int(raw.max()), int(np.minimum(*counts).max())
 
 
