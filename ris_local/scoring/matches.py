@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ris_local.features.layout import KeypointSet
-from ris_local.index.invertedfile import signature_close
+from ris_local.index.invertedfile import SIGNATURE_RADIUS
 from ris_local.scoring.memo import Memo
 from ris_local.scoring.verification import signatures, unpack
 
@@ -49,6 +49,7 @@ class _CandidateSide:
     first: I64
     count: I64
     absent: int  # the slot of every word the side lacks
+    signatures: npt.NDArray[np.uint32]  # the indexed keypoints' signatures, in ``order``
     xy: F32
     angle: I64
 
@@ -88,7 +89,8 @@ def _candidate_side(cand: KeypointSet, n_cand: int) -> _CandidateSide:
     first = np.append(starts, 0).astype(np.int64)
     count = np.append(runs, 0).astype(np.int64)
     xy, angle = unpack(cand.packed[:n_cand])
-    return _CandidateSide(order, slot, first, count, len(starts), xy, angle)
+    ordered = signatures(cand.packed[:n_cand][order], cand.rest[:n_cand][order])
+    return _CandidateSide(order, slot, first, count, len(starts), ordered, xy, angle)
 
 
 def tentative(query: KeypointSet, cand: KeypointSet, n_cand: int) -> Tentative | None:
@@ -108,8 +110,10 @@ def tentative(query: KeypointSet, cand: KeypointSet, n_cand: int) -> Tentative |
     lo, counts = c.first[slot], c.count[slot]
     total = int(counts.sum())
     q_idx = np.repeat(q.owners[shared], counts)
-    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    c_idx = c.order[np.repeat(lo, counts) + offsets]
-    close = signature_close(cand.packed[c_idx], cand.rest[c_idx], q.signatures[q_idx])
-    q_idx, c_idx = q_idx[close], c_idx[close]
+    # Each match's place among the candidate's keypoints sorted by word: its run's start
+    # plus its step along the run.
+    place = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    place += np.arange(total)
+    close = np.bitwise_count(c.signatures[place] ^ q.signatures[q_idx]) <= SIGNATURE_RADIUS
+    q_idx, c_idx = q_idx[close], c.order[place[close]]
     return Tentative(q_idx, q.xy[q_idx], q.angle[q_idx], c_idx, c.xy[c_idx], c.angle[c_idx])

@@ -122,3 +122,59 @@ def test_without_stored_blobs_the_join_still_groups_crops(
     assert all(a in group_of and group_of[a] == group_of.get(b) for a, b in found)
     crops = [tuple(sorted(group)[:2]) for group in truth]
     assert sum(crop in found for crop in crops) >= len(crops) // 2, found
+
+
+def _postings_and_queries(
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[np.ndarray, ...]]]:
+    """A random inverted file (rows' keypoints with a word and a 28-bit signature, words
+    shared often enough to form pairs) and every row's keypoints as query batches."""
+    rng = np.random.default_rng(seed)
+    n_rows, vocab = int(rng.integers(60, 300)), int(rng.integers(200, 2000))
+    owners = np.repeat(np.arange(n_rows), int(rng.integers(10, 60)))
+    words = rng.integers(0, vocab, len(owners))
+    order = np.lexsort((owners, words))
+    owners, words = owners[order], words[order]
+    starts = np.searchsorted(words, np.arange(vocab + 1)).astype(np.int64)
+    centre = rng.integers(0, 1 << 28, vocab)
+    bits = (1 << np.arange(28)).astype(np.int64)
+
+    def near(word: np.ndarray) -> np.ndarray:  # a word's signature with a few bits flipped
+        return (centre[word] ^ ((rng.random((len(word), 28)) < 0.08) @ bits)).astype(np.uint32)
+
+    signature = near(words)
+    packed = ((signature & 0xFFF) << 20).astype(np.uint32)
+    rest = (signature >> 12).astype(np.uint16)
+    batches = []
+    for first in range(0, n_rows, 16):
+        parts: list[list[np.ndarray]] = [[], [], [], []]
+        offset = 0
+        for row in range(first, min(n_rows, first + 16)):
+            n, per = int(rng.integers(5, 120)), int(rng.integers(1, 4))
+            named = rng.integers(0, vocab, (n, per))
+            parts[0].append(np.full(n * per, row, np.int64))
+            parts[1].append(np.repeat(np.arange(offset, offset + n, dtype=np.int64), per))
+            parts[2].append(named.ravel().astype(np.int64))
+            parts[3].append(np.repeat(near(named[:, 0]), per))
+            offset += n
+        batches.append(tuple(np.concatenate(part) for part in parts))
+    idf = np.log((n_rows + 1) / (np.diff(starts) + 1.0))
+    live = rng.random(n_rows) < 0.9
+    return starts, owners.astype(np.uint32), packed, rest, idf, live, batches
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_votes_counted_first_never_change_the_pairs(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keypoint join counts each image's votes exactly only for the rows an upper
+    bound cannot rule out (``EXACT_FIRST`` of them, then all when that does not settle
+    it): whatever that number, the candidate pairs are those of counting every vote."""
+    from ris_local.index import keypoint_join
+
+    starts, rows, packed, rest, idf, live, batches = _postings_and_queries(seed)
+    monkeypatch.setattr(keypoint_join, "EXACT_FIRST", len(live) + 1)  # every vote counted
+    everything = keypoint_join.voted_pairs(starts, rows, packed, rest, idf, live, batches)  # type: ignore[arg-type]
+    assert len(everything)
+    for first in (1, 2, 5, 30):
+        monkeypatch.setattr(keypoint_join, "EXACT_FIRST", first)
+        found = keypoint_join.voted_pairs(starts, rows, packed, rest, idf, live, batches)  # type: ignore[arg-type]
+        assert np.array_equal(found, everything), first
