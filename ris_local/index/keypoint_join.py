@@ -17,7 +17,10 @@ the verification for a few pairs:
   list, and a frequent word says the least (the lowest idf).
 * Each (image, other row) pair gets the vote a search gives: per keypoint of the image,
   the idf of its best word that the row shares, once. Each image ranks the rows with at
-  least ``MIN_SHARED`` voting keypoints, best-voted first.
+  least ``MIN_SHARED`` voting keypoints, best-voted first. Only the best ``MUTUAL`` ranks
+  are used, so the votes are counted exactly (a sort of every match) only for the rows
+  an upper bound cannot rule out: the idf summed over every match, one dense sum per
+  (image, row) (see :func:`_ranked`; the same ranks, at a sixth of the sorting).
 * A pair is a candidate, to be scored by the caller, when one image ranks the other
   first (what a search verifies first), or ranks it among its ``PER_ROW`` best and the
   other ranks it back among its ``MUTUAL`` best (a mutual-neighbour test). Two copies

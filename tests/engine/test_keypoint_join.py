@@ -140,7 +140,7 @@ def _postings_and_queries(
     bits = (1 << np.arange(28)).astype(np.int64)
 
     def near(word: np.ndarray) -> np.ndarray:  # a word's signature with a few bits flipped
-        return (centre[word] ^ ((rng.random((len(word), 28)) < 0.08) @ bits)).astype(np.uint32)
+        return np.asarray(centre[word] ^ ((rng.random((len(word), 28)) < 0.08) @ bits), dtype=np.uint32)
 
     signature = near(words)
     packed = ((signature & 0xFFF) << 20).astype(np.uint32)
