@@ -136,7 +136,7 @@ def _fit(
     dst_ids: npt.NDArray[np.int64],
     turn: float,
     policy: ScoringPolicy,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], tuple[int, int]] | None:
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], tuple[int, Callable[[], int]]] | None:
     """A similarity transform ``src -> dst`` by RANSAC over plausible hypotheses only.
 
     Tentative matches are many-to-many (visual words repeat), so plain RANSAC is drawn
@@ -147,7 +147,8 @@ def _fit(
     numbers, so a hypothesis is ``z -> a z + b``. Seeded by the input size: the same
     matches always give the same answer.
 
-    The third value is the *rival* (raw matches, and distinct keypoints: see ``_rival``):
+    The third value is the *rival* (raw matches, and distinct keypoints counted when
+    asked: see ``_rival``):
     the most inliers, outside the best one's, of a
     hypothesis that puts the best one's inliers somewhere else (``ScoringPolicy.rival_shift`` or
     more away). A repeating picture (a brick wall, a tiled floor) aligns with another
@@ -180,9 +181,10 @@ def _fit(
     # Each rival's matches outside the best one's inliers: its own count less those it
     # shares with the best (a few columns), so only the rows ``_rival`` reads are made.
     shared = close[np.ix_(elsewhere, np.flatnonzero(inliers))].sum(axis=1)
+    outside = ~inliers  # the inliers before the refinement below rebinds them
     rival = _rival(
         explained[elsewhere] - shared,
-        lambda chosen: close[elsewhere[chosen]] & ~inliers,
+        lambda chosen: close[elsewhere[chosen]] & outside,
         src_ids,
         dst_ids,
         policy.rival_candidates,
@@ -219,34 +221,39 @@ def _rival(
     src_ids: npt.NDArray[np.int64],
     dst_ids: npt.NDArray[np.int64],
     candidates: int,
-) -> tuple[int, int]:
-    """The best rival's raw matches, and its inliers in the best one's units: distinct
-    keypoints on both sides (the fewer), for the ``candidates`` rival hypotheses
-    with the most matches. Raw matches overcount a busy picture whose words repeat (the
-    letters of a caption, a chart's ticks: one keypoint matched to many), which is not a
-    picture that repeats shifted by a period: a brick wall's rival matches distinct bricks.
+) -> tuple[int, Callable[[], int]]:
+    """The best rival's raw matches, and (counted when called) its inliers in the best
+    one's units: distinct keypoints on both sides (the fewer), for the ``candidates``
+    rival hypotheses with the most matches. Raw matches overcount a busy picture whose
+    words repeat (the letters of a caption, a chart's ticks: one keypoint matched to
+    many), which is not a picture that repeats shifted by a period: a brick wall's rival
+    matches distinct bricks. The distinct count is never above the raw one.
 
     ``raw`` is each rival's number of matches; ``rows(chosen)`` gives the chosen rivals'
     matches (one boolean row each), made only for the few looked at."""
     if not len(raw):
-        return 0, 0
-    top = np.argsort(-raw, kind="stable")[:candidates]
-    rivals = rows(top)
-    if min(src_ids.min(), dst_ids.min()) < 0 or max(src_ids.max(), dst_ids.max()) >= _COUNTED_IDS:
-        best = 0
-        for k in range(len(top)):
-            if raw[top[k]] <= best:
-                break
-            chosen = rivals[k]
-            best = max(best, min(_distinct(src_ids[chosen]), _distinct(dst_ids[chosen])))
-        return int(raw.max()), best
-    # The best of the top candidates' distinct counts, all counted at once: the same as
-    # taking them in turn and stopping at the first whose raw matches cannot beat the
-    # best so far (a rival's distinct keypoints are at most its raw matches, and the
-    # candidates come most raw matches first, so none after it could have).
-    rows_of, matches = np.nonzero(rivals)
-    counts = [np.count_nonzero(_seen(len(top), ids, rows_of, matches), axis=1) for ids in (src_ids, dst_ids)]
-    return int(raw.max()), int(np.minimum(*counts).max())
+        return 0, lambda: 0
+
+    def distinct() -> int:
+        top = np.argsort(-raw, kind="stable")[:candidates]
+        rivals = rows(top)
+        if min(src_ids.min(), dst_ids.min()) < 0 or max(src_ids.max(), dst_ids.max()) >= _COUNTED_IDS:
+            best = 0
+            for k in range(len(top)):
+                if raw[top[k]] <= best:
+                    break
+                chosen = rivals[k]
+                best = max(best, min(_distinct(src_ids[chosen]), _distinct(dst_ids[chosen])))
+            return best
+        # The best of the top candidates' distinct counts, all counted at once: the same
+        # as taking them in turn and stopping at the first whose raw matches cannot beat
+        # the best so far (a rival's distinct keypoints are at most its raw matches, and
+        # the candidates come most raw matches first, so none after it could have).
+        rows_of, matches = np.nonzero(rivals)
+        counts = [np.count_nonzero(_seen(len(top), ids, rows_of, matches), axis=1) for ids in (src_ids, dst_ids)]
+        return int(np.minimum(*counts).max())
+
+    return int(raw.max()), distinct
 
 
 def _seen(
@@ -329,10 +336,12 @@ def verify(
     # rival's too. Below that, engine 10's raw count stays: a brick wall's or a tray of
     # coins' rival is caught only that way (their rivals' distinct keypoints stay near chance).
     raw_rival, distinct_rival = rival
+    bar = policy.rival_share * (distinct - chance)
     if distinct - chance >= policy.rival_distinct_from:
-        ambiguous = bool(distinct_rival - chance >= policy.rival_share * (distinct - chance))
+        # The distinct count is at most the raw one: counted only when the raw one passes.
+        ambiguous = bool(raw_rival - chance >= bar) and bool(distinct_rival() - chance >= bar)
     else:
-        ambiguous = bool(raw_rival - chance >= policy.rival_share * (distinct - chance))
+        ambiguous = bool(raw_rival - chance >= bar)
     hull = cv2.contourArea(cv2.convexHull(src[inliers].astype(np.float32)))
     coverage, shared = _coverage(np.asarray(matrix, np.float64), query_size, cand_size)
     # The inliers must spread over the part of the query the two pictures share, not its
