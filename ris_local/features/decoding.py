@@ -114,10 +114,7 @@ def decode(image: ImageData, longest: int) -> Decoded:
             if opened.format == "WEBP" and opened.mode == "RGB":
                 pixels = _opencv_webp(image, size, opened.getexif())
             elif opened.format != "WEBP" and opened.mode in ("RGB", "L"):
-                opened = _progressive_at_eighth(image, opened, size)
-                opened.draft("YCbCr" if opened.mode == "RGB" else "L", size)
-                opened.load()
-                pixels = opened
+                pixels = _draft(image, opened, size)
             else:
                 pixels = None
             if pixels is not None:
@@ -132,18 +129,25 @@ def decode(image: ImageData, longest: int) -> Decoded:
     return _decoded(image, _opaque(image.decode(draft_size=size, like_draft=True)))
 
 
-def _progressive_at_eighth(image: ImageData, opened: ImageFile, size: tuple[int, int]) -> ImageFile:
-    """``opened``, or for a progressive JPEG that a draft of ``size`` decodes at 1/8
-    scale, the same file without the scans that decode never reads (the same pixels:
-    :func:`~ris_local.features.jpegscans.dc_only`), opened in its place."""
-    if opened.format != "JPEG" or not opened.info.get("progressive"):
-        return opened
-    if draft_factor(opened.width, opened.height, size) != _MAX_DRAFT:
-        return opened
-    lighter = jpegscans.dc_only(image.data)
-    if lighter is None:
-        return opened
-    return Image.open(io.BytesIO(lighter), formats=("JPEG",))
+def _draft(image: ImageData, opened: ImageFile, size: tuple[int, int]) -> ImageFile:
+    """A colour or grey JPEG's draft of ``size`` (YCbCr or L), loaded. A progressive one
+    that decodes at 1/8 is decoded without the scans that scale never reads (the same
+    pixels: :func:`~ris_local.features.jpegscans.dc_only`), or as it is if that fails."""
+    mode = "YCbCr" if opened.mode == "RGB" else "L"
+    if opened.format == "JPEG" and opened.info.get("progressive") and draft_factor(*opened.size, size) == _MAX_DRAFT:
+        lighter = jpegscans.dc_only(image.data)
+        if lighter is not None:
+            try:
+                light = Image.open(io.BytesIO(lighter), formats=("JPEG",))
+                light.draft(mode, size)
+                if light.mode == mode and light.size == (-(-opened.width // 8), -(-opened.height // 8)):
+                    light.load()
+                    return light
+            except _DECODE_ERRORS:
+                pass  # the whole file below, which reports its own errors
+    opened.draft(mode, size)
+    opened.load()
+    return opened
 
 
 def _plain_rgb_png(data: bytes) -> bool:
