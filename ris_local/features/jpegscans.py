@@ -41,12 +41,12 @@ __all__ = ["dc_only"]
 #: (``FF 00``), a restart marker (``FF D0``-``FF D7``, part of the scan), nor fill.
 _NEXT_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _SOI, _EOI = 0xD8, 0xD9
-_SOF2, _DHT, _DQT, _SOS = 0xC2, 0xC4, 0xDB, 0xDA
-#: Frame markers other than progressive Huffman (baseline and extended sequential
-#: included: they have no separate DC scans) and arithmetic-coding tables.
+_SOF2, _DQT, _SOS = 0xC2, 0xDB, 0xDA
 #: libjpeg's block smoothing estimates AC coefficients 1-9 (zigzag) when any is not yet
 #: known to its last bit (``SAVED_COEFS``).
 _SMOOTHED = 9
+#: Frame markers other than progressive Huffman (baseline and extended sequential
+#: included: they have no separate DC scans) and arithmetic-coding tables.
 _OTHER_FRAMES = frozenset({0xC0, 0xC1, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xCC})
 
 
