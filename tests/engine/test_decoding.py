@@ -11,7 +11,7 @@ from PIL import Image
 
 from ris_core.errors import InvalidImageError
 from ris_core.images import load_image
-from ris_local.features import decoding, keypoints, layout
+from ris_local.features import decoding, jpegscans, keypoints, layout
 
 from .conftest import encode
 
@@ -143,3 +143,69 @@ def test_a_colour_jpegs_chroma_map_is_made_before_its_rgb(large: Image.Image) ->
     from_rgb = colour.make(decoded.rgb()).astype(np.int16)  # no border to trim here
     assert chroma.shape == from_rgb.shape == (24, 32, 2)
     assert np.abs(chroma - from_rgb).mean() < 1.0 and np.abs(chroma - from_rgb).max() <= 4
+
+
+@pytest.fixture(scope="module")
+def huge(astronaut: Image.Image) -> Image.Image:
+    """The astronaut at 3200x2400: a 1/8 draft keeps the keypoint stage's 384 pixels."""
+    return astronaut.resize((3200, 2400), Image.Resampling.BICUBIC)
+
+
+@pytest.mark.parametrize("subsampling", [0, 1, 2])
+@pytest.mark.parametrize("grey", [False, True])
+def test_a_progressive_jpeg_at_an_eighth_decodes_to_the_pixels_of_the_whole_file(
+    huge: Image.Image, subsampling: int, grey: bool
+) -> None:
+    buffer = io.BytesIO()
+    options = {} if grey else {"subsampling": subsampling}
+    (huge.convert("L") if grey else huge).save(buffer, "JPEG", quality=85, progressive=True, **options)
+    data = buffer.getvalue()
+    lighter = jpegscans.dc_only(data)
+    assert lighter is not None and len(lighter) < len(data) / 2
+    for longest in (keypoints.WORK_SIDE, layout.HASH_SIDE):
+        decoded = decoding.decode(load_image(data), longest)
+        plain = Image.open(io.BytesIO(data))
+        plain.draft(plain.mode if grey else "YCbCr", decoding.draft_size(load_image(data), longest))
+        plain.load()
+        assert decoded.scale == 8
+        assert np.array_equal(np.asarray(decoded.colour), np.asarray(plain))
+
+
+def test_only_a_whole_progressive_jpeg_loses_scans(huge: Image.Image) -> None:
+    baseline = encode(huge, "JPEG")
+    assert jpegscans.dc_only(baseline) is None
+    buffer = io.BytesIO()
+    huge.save(buffer, "JPEG", quality=85, progressive=True)
+    progressive = buffer.getvalue()
+    assert jpegscans.dc_only(progressive[: len(progressive) // 2]) is None  # truncated: decoded as it is
+    assert jpegscans.dc_only(b"not a jpeg") is None
+
+
+def test_a_progressive_jpeg_at_an_eighth_keeps_its_orientation(huge: Image.Image) -> None:
+    from ris_core.preprocess import DEFAULT_STEPS
+
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored on its side: turn 90 degrees clockwise to view
+    huge.save(buffer, "JPEG", quality=85, progressive=True, exif=exif.tobytes())
+    image = load_image(buffer.getvalue()).with_preprocessing(DEFAULT_STEPS)
+    decoded = decoding.decode(image, keypoints.WORK_SIDE)
+    plain = Image.open(io.BytesIO(buffer.getvalue()))
+    plain.draft("L", (400, 300))
+    assert decoded.scale == 8
+    assert np.array_equal(decoded.gray, np.asarray(plain.transpose(Image.Transpose.ROTATE_270)))
+
+
+def test_a_progressive_jpeg_whose_scans_stop_short_is_decoded_whole(huge: Image.Image) -> None:
+    buffer = io.BytesIO()
+    huge.save(buffer, "JPEG", quality=85, progressive=True)
+    data = buffer.getvalue()
+    # Without its last scan (the luma's last AC refinement) the file is still whole, but
+    # libjpeg smooths its blocks on output, which the scans' removal would change.
+    short = data[: data.rindex(b"\xff\xda")] + b"\xff\xd9"
+    assert jpegscans.dc_only(short) is None
+    decoded = decoding.decode(load_image(short), keypoints.WORK_SIDE)
+    plain = Image.open(io.BytesIO(short))
+    plain.draft("YCbCr", (384, 288))
+    plain.load()
+    assert np.array_equal(np.asarray(decoded.colour), np.asarray(plain))
