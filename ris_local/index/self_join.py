@@ -32,6 +32,7 @@ from concurrent.futures.process import BrokenProcessPool
 import numpy as np
 import numpy.typing as npt
 
+from ris_core.groups import connected_groups
 from ris_local.engine import BlobReader, Progress
 from ris_local.features import layout
 from ris_local.features.hashcodes import HashCodes
@@ -263,12 +264,14 @@ def _score_in_workers(
     scores: dict[RowPair, Decision],
     scored: Callable[[int], None],
 ) -> None:
-    """Decide ``to_score`` in ``workers`` processes into ``scores``: the blobs are read
-    here ``READ_BATCH`` pairs at a time, as in-process scoring reads them, and each
-    batch goes out as tasks of ``SCORING_TASK`` pairs with the blobs they need. Answers
+    """Decide ``to_score`` in ``workers`` processes into ``scores``: in the order of their
+    groups (:func:`_by_group`), the blobs are read here ``READ_BATCH`` pairs at a time,
+    as in-process scoring reads them, and each batch goes out as tasks of
+    ``SCORING_TASK`` pairs with the blobs they need. Answers
     are taken in the order the tasks went out (``scored`` gets the count so far), and
     no more than two read batches are out at once, so memory stays bounded."""
     tasks = -(-len(to_score) // SCORING_TASK)
+    to_score = _by_group(to_score)
     pool = process_pool(min(workers, tasks), _start_scoring_worker, (policy,), [__name__])
     out: collections.deque[tuple[list[RowPair], Future[list[Decision]]]] = collections.deque()
 
@@ -291,6 +294,17 @@ def _score_in_workers(
             take()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _by_group(pairs: list[RowPair]) -> list[RowPair]:
+    """``pairs`` in the order of the connected groups they draw (the pairs of a group
+    together, each group's in sorted order), so that a row's pairs mostly land in one
+    task, and the worker decodes the row and derives what scoring needs of it once
+    rather than in each worker that gets one of its pairs. Tuning half, medium duplicate
+    collection: the 786 pairs' tasks of 32 name 894 rows rather than 1,168 in sorted
+    order (724 distinct)."""
+    group_of = {row: n for n, members in enumerate(connected_groups(pairs)) for row in members}
+    return sorted(pairs, key=lambda pair: (group_of[pair[0]], pair))
 
 
 #: A scoring worker's policy, set when it starts.
