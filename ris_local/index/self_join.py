@@ -267,9 +267,9 @@ def _score_in_workers(
     """Decide ``to_score`` in ``workers`` processes into ``scores``: in the order of their
     groups (:func:`_by_group`), the blobs are read here ``READ_BATCH`` pairs at a time,
     as in-process scoring reads them, and each batch goes out as tasks of
-    ``SCORING_TASK`` pairs with the blobs they need. Answers
-    are taken in the order the tasks went out (``scored`` gets the count so far), and
-    no more than two read batches are out at once, so memory stays bounded."""
+    ``SCORING_TASK`` pairs with the blobs they need. Answers are taken in the order the
+    tasks went out (``scored`` gets the count so far), and no more than two read
+    batches are out at once, so memory stays bounded."""
     tasks = -(-len(to_score) // SCORING_TASK)
     to_score = _by_group(to_score)
     pool = process_pool(min(workers, tasks), _start_scoring_worker, (policy,), [__name__])
