@@ -70,10 +70,12 @@ FEATURES_KEPT = 1024
 #: batch evenly, large enough that a task's pairs share rows (the pairs are sorted, so a
 #: row's pairs are mostly in one task) and that shipping the task's blobs (about 30 KB
 #: each) is a small part of its few hundred milliseconds. Tuning half, medium duplicate
-#: collection: 32 and 64 score as fast, 128 leaves a worker idle at the end.
+#: collection, two workers (one probe on a shared machine): its 786 pairs took 3.0 s in
+#: tasks of 32 or 64, 5.0 s in tasks of 128 (too few to share evenly), 4.6 s in one process.
 SCORING_TASK = 32
 #: Fewest pairs to score that are worth starting worker processes for (forking them
-#: costs some tens of milliseconds, a pair about 5 ms of one core); fewer are scored here.
+#: from a running fork server costs some tens of milliseconds, a pair about 5 ms of one
+#: core; not tuned further); fewer are scored here.
 POOL_MIN_PAIRS = 2 * SCORING_TASK
 #: Images whose keypoints the keypoint join looks up together.
 QUERY_BATCH = 64
