@@ -5,7 +5,9 @@ collection of one half (:mod:`benchmarks.dataset`), extracts it with the default
 engine, and runs ``RobustIndex.pairs`` both ways over the same blobs and the same
 stored-blob reader: ``join`` (the default) and ``per-image`` (each image searched as a
 query). It prints F1 at the engine's duplicate threshold, the best F1 of a sweep below
-it, and milliseconds per image. Tuning work uses ``--split tuning`` only.
+it, and milliseconds per image: wall, and CPU summed over this process and every process
+it started (the join's scoring workers, their fork server), with the number of workers
+(``--workers``, default one per usable core). Tuning work uses ``--split tuning`` only.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from benchmarks.transforms import TRANSFORMS
 from ris_local.engine import BlobReader
 from ris_local.index.scored import RobustIndex
 from ris_local.robust import RobustEngine
+from ris_local.workers import usable_cores
 
 __all__ = ["collection", "measure"]
 
@@ -111,20 +114,56 @@ def _reader(keys: list[int], blobs: list[bytes]) -> BlobReader:
     return lambda wanted: {key: stored[key] for key in wanted if key in stored}
 
 
+def _tree_cpu() -> float:
+    """CPU seconds of this process and of every process under it, living or reaped
+    (Linux ``/proc``): the scoring workers are the fork server's children, not this
+    process's, so ``RUSAGE_CHILDREN`` alone would miss them."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        # After the name: state, ppid, ... utime (14th field), stime, cutime, cstime.
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = sum(int(f) for f in fields[11:15])
+    total, seen, todo = 0, set(), [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += times.get(pid, 0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total / tick
+
+
 def measure(
-    keys: list[int], blobs: list[bytes], groups: dict[int, int], per_image: bool, sweep: float = 20.0
+    keys: list[int],
+    blobs: list[bytes],
+    groups: dict[int, int],
+    per_image: bool,
+    sweep: float = 20.0,
+    workers: int | None = None,
 ) -> dict[str, object]:
-    """F1 at the duplicate threshold, the sweep's best, and ms per image, one way."""
-    index = RobustIndex(per_image_duplicates=per_image)
+    """F1 at the duplicate threshold, the sweep's best, and ms per image, one way, the
+    join scoring its pairs in ``workers`` processes (None: one per usable core)."""
+    index = RobustIndex(per_image_duplicates=per_image, duplicate_workers=workers)
     index.add(keys, blobs)
     stored = _reader(keys, blobs)
     threshold = RobustEngine.duplicate_threshold
     marks: list[tuple[int, int, float]] = []
-    started, started_cpu = time.perf_counter(), time.process_time()
+    started, started_cpu, started_tree = time.perf_counter(), time.process_time(), _tree_cpu()
     found = list(
         index.pairs(threshold, None, stored, lambda done, total: marks.append((done, total, time.process_time())))
     )
     seconds, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    tree = _tree_cpu() - started_tree
     # CPU (all threads): the figure to compare on a shared machine; split at the progress
     # callback's half-way mark into the candidates and their scoring (the join only).
     half = next((c - started_cpu for done, total, c in marks if done >= total // 2), cpu)
@@ -140,6 +179,8 @@ def measure(
         "ms per image": 1000 * seconds / len(keys),
         "seconds": seconds,
         "CPU ms per image": 1000 * cpu / len(keys),
+        "all processes CPU ms per image": 1000 * tree / len(keys),
+        "workers": index.duplicate_workers or usable_cores(),
         "candidates CPU ms per image": 1000 * half / len(keys),
         "load average (1 min)": os.getloadavg()[0],
         "at threshold": at,
@@ -155,6 +196,7 @@ def main() -> None:
     parser.add_argument("--size", choices=("quick", "medium", "full"), default="quick")
     parser.add_argument("--cache", type=Path, help="pickle of the extracted collection, made if missing")
     parser.add_argument("--only", choices=("join", "per-image"), help="one way only")
+    parser.add_argument("--workers", type=int, help="processes scoring the join's pairs (default: one per usable core)")
     parser.add_argument("--scale", type=int, help="the join over this many synthetic images plus the collection")
     parser.add_argument(
         "--hash-scale", type=int, nargs="+", help="the hash stage's part alone over this many synthetic codes"
@@ -177,13 +219,14 @@ def main() -> None:
     for way in ("per-image", "join"):
         if args.only and way != args.only:
             continue
-        results[way] = measure(keys, blobs, groups, per_image=way == "per-image")
+        results[way] = measure(keys, blobs, groups, per_image=way == "per-image", workers=args.workers)
         r = results[way]
         at, (bt, best) = r["at threshold"], r["best"]  # type: ignore[misc]
         print(
-            f"{way:>9}: {r['images']} images, {r['CPU ms per image']:.2f} ms CPU/image "
-            f"(candidates {r['candidates CPU ms per image']:.2f}), {r['ms per image']:.2f} ms wall/image "
-            f"({r['seconds']:.2f} s, load {r['load average (1 min)']:.1f}); "
+            f"{way:>9}: {r['images']} images, {r['workers']} workers, {r['ms per image']:.2f} ms wall/image "
+            f"({r['seconds']:.2f} s, load {r['load average (1 min)']:.1f}), "
+            f"{r['all processes CPU ms per image']:.2f} ms CPU/image in all processes "
+            f"({r['CPU ms per image']:.2f} in this one, candidates {r['candidates CPU ms per image']:.2f}); "
             f"at {RobustEngine.duplicate_threshold:g}: P {at.precision:.3f} R {at.recall:.3f} F1 {at.f1:.3f}; "
             f"best F1 {best.f1:.3f} at {bt:g}",
             flush=True,

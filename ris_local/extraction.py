@@ -15,17 +15,15 @@ photographs"); shipping an image's bytes to a worker costs a few milliseconds ag
 the tens or hundreds its extraction takes. Outside a batch (one query, one add) there is
 no pool, so a single call never pays for starting one. Images whose preprocessing steps
 do not pickle (a lambda, a closure) and engines that do not pickle are extracted in the
-calling thread, as is everything after a worker died.
+calling thread, as is everything after a worker died. The processes come from
+:mod:`ris_local.workers`, which ``find_duplicates``' pair scoring shares.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import logging
-import multiprocessing
-import os
 import pickle
 import threading
 from collections import OrderedDict
@@ -34,23 +32,16 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-import cv2
-
 from ris_core.images import ImageData, PreprocessStep
 from ris_local.engine import Engine, ExtractedQuery, QueryFeatures
+from ris_local.workers import WORKER_OPENCV_THREADS, prepare_worker, process_pool
 
-__all__ = ["CACHE_ENTRIES", "ExtractionStatistics", "Extractor"]
+__all__ = ["CACHE_ENTRIES", "WORKER_OPENCV_THREADS", "ExtractionStatistics", "Extractor"]
 
 logger = logging.getLogger("ris_local")
 
 #: How many recent blobs are remembered.
 CACHE_ENTRIES = 512
-
-#: OpenCV threads in a worker process: the pool runs one worker per core already.
-WORKER_OPENCV_THREADS = 1
-
-#: Imported by the fork server before it forks the first worker (see the module docstring).
-_PRELOAD = "ris_local.worker_preload"
 
 #: The engine of a worker process, set once when it starts.
 _worker_engine: Engine | None = None
@@ -58,14 +49,7 @@ _worker_engine: Engine | None = None
 
 def _start_worker(engine: Engine) -> None:
     global _worker_engine
-    # Idle OpenMP threads (faiss) must sleep, not spin, on a machine the batch keeps busy
-    # (only effective before faiss is imported: the preload module sets it first).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    # Set here too: a fork server another part of the program started has not run the preload.
-    cv2.setNumThreads(WORKER_OPENCV_THREADS)
-    # Then this worker warms itself (a worker forked from a preloaded server finds the
-    # module imported already, at no cost).
-    importlib.import_module(_PRELOAD)
+    prepare_worker()
     _worker_engine = engine
 
 
@@ -141,12 +125,7 @@ class Extractor:
             logger.info("engine %s cannot be sent to worker processes; extracting in threads", self.engine.algorithm)
             yield
             return
-        # forkserver: forking a process that runs threads (the ingest's) is unsafe.
-        context = multiprocessing.get_context("forkserver")
-        # Only takes effect when this starts the fork server (a later batch reuses it).
-        # "__main__" is multiprocessing's own default, kept.
-        context.set_forkserver_preload(["__main__", _PRELOAD, type(self.engine).__module__])
-        pool = ProcessPoolExecutor(count, mp_context=context, initializer=_start_worker, initargs=(self.engine,))
+        pool = process_pool(count, _start_worker, (self.engine,), [type(self.engine).__module__])
         self._pool = pool
         try:
             yield

@@ -32,6 +32,7 @@ from ris_local.index.scored import RobustIndex, score_of
 from ris_local.scoring.decision import decide
 from ris_local.scoring.gather import gather
 from ris_local.scoring.policy import POLICY
+from ris_local.workers import check_workers
 
 __all__ = ["HashStageEngine", "RobustEngine"]
 
@@ -62,8 +63,13 @@ class RobustEngine(Engine):
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 
-    def __init__(self, always_verify: bool = False, keypoint_duplicates: bool = True) -> None:
+    def __init__(
+        self, always_verify: bool = False, keypoint_duplicates: bool = True, duplicate_workers: int | None = None
+    ) -> None:
         self.always_verify, self.keypoint_duplicates = always_verify, keypoint_duplicates
+        #: Processes that score ``find_duplicates``' candidate pairs (None: one per usable
+        #: core; 1: the calling process alone); the pairs and scores are the same.
+        self.duplicate_workers = check_workers(duplicate_workers)
 
     def extract(self, image: ImageData) -> bytes:
         """Decode at reduced scale and extract every look's features."""
@@ -86,7 +92,7 @@ class RobustEngine(Engine):
 
     def new_index(self) -> RobustIndex:
         """An empty cascade index."""
-        return RobustIndex(self.always_verify, self.keypoint_duplicates)
+        return RobustIndex(self.always_verify, self.keypoint_duplicates, duplicate_workers=self.duplicate_workers)
 
 
 class HashStageEngine(RobustEngine):

@@ -1,5 +1,5 @@
-"""Imported once by the process that extraction workers fork from (multiprocessing's
-fork server; see :mod:`ris_local.extraction`), never by anything else.
+"""Imported once by the process that worker processes fork from (multiprocessing's
+fork server; see :mod:`ris_local.workers`), never by anything else.
 
 Every worker would otherwise import OpenCV, faiss and the engine, then pay on its first
 image for what these libraries build on first use: OpenCV's RGB to Lab tables (the
@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from ris_core.images import load_image
-from ris_local.extraction import WORKER_OPENCV_THREADS
+from ris_local.workers import WORKER_OPENCV_THREADS
 
 cv2.setNumThreads(WORKER_OPENCV_THREADS)
 

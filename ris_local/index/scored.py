@@ -28,6 +28,7 @@ from ris_local.scoring.decision import Decision, Stage, decide
 from ris_local.scoring.evidence import Evidence
 from ris_local.scoring.gather import gather
 from ris_local.scoring.policy import POLICY, ScoringPolicy
+from ris_local.workers import check_workers, usable_cores
 
 __all__ = ["SEARCH_RADIUS", "RobustIndex", "score_of"]
 
@@ -52,13 +53,20 @@ class RobustIndex(FeatureIndex):
     finds candidates, and every candidate pair is scored by the one decision."""
 
     def __init__(
-        self, always_verify: bool = False, keypoint_duplicates: bool = True, per_image_duplicates: bool = False
+        self,
+        always_verify: bool = False,
+        keypoint_duplicates: bool = True,
+        per_image_duplicates: bool = False,
+        duplicate_workers: int | None = None,
     ) -> None:
         self.policy = POLICY
         self.core = CascadeIndex(self.policy, SEARCH_RADIUS)
         self.always_verify, self.keypoint_duplicates = always_verify, keypoint_duplicates
         #: The earlier self-join, kept as the benchmark's anchor: each image searched as a query.
         self.per_image_duplicates = per_image_duplicates
+        #: Processes that score :meth:`pairs`' candidates (None: one per usable core; 1:
+        #: this process alone). The pairs and scores are the same whatever the number.
+        self.duplicate_workers = check_workers(duplicate_workers)
 
     def __len__(self) -> int:
         return int(self.core.alive.sum())
@@ -85,11 +93,19 @@ class RobustIndex(FeatureIndex):
     def _stored(self, rows: Sequence[int], blobs: BlobReader | None) -> dict[int, Features]:
         """Each row's features: from its stored blob where it can be read, otherwise what
         the index holds of it (no thumbnail, no colours: the looks that need them abstain)."""
+        return {
+            row: layout.from_blob(source) if isinstance(source, bytes) else source
+            for row, source in self._sources(rows, blobs).items()
+        }
+
+    def _sources(self, rows: Sequence[int], blobs: BlobReader | None) -> dict[int, bytes | Features]:
+        """Each row's stored blob where it can be read (undecoded), otherwise the
+        features the index holds of it."""
         read = blobs(self.core.keys[np.asarray(rows, np.int64)].tolist()) if blobs is not None and len(rows) else {}
-        out = {}
+        out: dict[int, bytes | Features] = {}
         for row in rows:
             blob = read.get(int(self.core.keys[row]))
-            out[row] = layout.from_blob(blob) if blob is not None else self.core.row_features(row)
+            out[row] = blob if blob is not None else self.core.row_features(row)
         return out
 
     def _flat(self, query: Features, rows: npt.NDArray[np.int64]) -> list[bool]:
@@ -191,19 +207,33 @@ class RobustIndex(FeatureIndex):
         stored ``blobs``, the thumbnail look's. ``per_image_duplicates`` searches each
         image as a query instead (the benchmark's anchor). ``progress`` gets
         ``(done, total)``: each image counts twice, once as its candidates are found,
-        once as they are scored."""
+        once as they are scored. The join's candidates are scored in
+        ``duplicate_workers`` processes, to the same pairs and scores as in one."""
         ok = self._rows_ok(allowed)
 
         def read(rows: Sequence[int]) -> dict[int, Features]:
             return self._stored(rows, blobs)
+
+        def sources(rows: Sequence[int]) -> dict[int, bytes | Features]:
+            return self._sources(rows, blobs)
 
         if self.per_image_duplicates:
             decided = per_image_pairs(
                 self.core, self.policy, threshold, ok, read, blobs is not None, SEARCH_RADIUS, self.keypoint_duplicates
             )
         else:
+            workers = self.duplicate_workers or usable_cores()
             decided = joined_pairs(
-                self.core, self.policy, threshold, ok, read, blobs, progress, SEARCH_RADIUS, self.keypoint_duplicates
+                self.core,
+                self.policy,
+                threshold,
+                ok,
+                sources,
+                blobs,
+                progress,
+                SEARCH_RADIUS,
+                self.keypoint_duplicates,
+                workers,
             )
         keys = self.core.keys
         for (a, b), decision in sorted(decided.items()):

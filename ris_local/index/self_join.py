@@ -13,18 +13,26 @@ the candidates come from self-joins over what the index already holds:
 A pair the hash decides as sure needs nothing more; every other candidate is scored from
 its own evidence by the one decision (:func:`ris_local.scoring.gather.gather`,
 :func:`ris_local.scoring.decision.decide`), so a pair scores here what a search and
-``compare`` give it. :func:`per_image_pairs` is the earlier join, each image searched as
-a query, kept as the benchmark's anchor.
+``compare`` give it. That scoring is most of the join's time, and it runs in ``workers``
+processes (:mod:`ris_local.workers`, which batch ingest's extraction shares): a pair's
+decision is a function of its two pictures alone, so it is the same in whichever
+process, in whatever order, and the join's pairs and scores do not depend on the number
+of workers. :func:`per_image_pairs` is the earlier join, each image searched as a query,
+kept as the benchmark's anchor.
 """
 
 from __future__ import annotations
 
 import collections
+import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import numpy.typing as npt
 
+from ris_core.groups import connected_groups
 from ris_local.engine import BlobReader, Progress
 from ris_local.features import layout
 from ris_local.features.hashcodes import HashCodes
@@ -39,8 +47,11 @@ from ris_local.scoring.evidence import Evidence
 from ris_local.scoring.gather import gather
 from ris_local.scoring.policy import ScoringPolicy
 from ris_local.scoring.verification import signatures
+from ris_local.workers import pool_size, prepare_worker, process_pool, start_fork_server
 
-__all__ = ["FeatureReader", "RowPair", "hash_pairs", "joined_pairs", "per_image_pairs"]
+__all__ = ["FeatureReader", "RowPair", "SourceReader", "hash_pairs", "joined_pairs", "per_image_pairs"]
+
+logger = logging.getLogger("ris_local")
 
 #: The hash look's self-join never looks further than this many DCT bits.
 MAX_JOIN_BITS = 8
@@ -55,6 +66,17 @@ READ_BATCH = 256
 #: object and all of that is made again. Tuning half, medium duplicate collection: the
 #: pairs' scoring takes 10-15% less CPU than reading each batch afresh.
 FEATURES_KEPT = 1024
+#: Pairs a worker process scores per task: small enough that two workers share a read
+#: batch evenly, large enough that a task's pairs share rows (the pairs are sorted, so a
+#: row's pairs are mostly in one task) and that shipping the task's blobs (about 30 KB
+#: each) is a small part of its few hundred milliseconds. Tuning half, medium duplicate
+#: collection, two workers (one probe on a shared machine): its 786 pairs took 3.0 s in
+#: tasks of 32 or 64, 5.0 s in tasks of 128 (too few to share evenly), 4.6 s in one process.
+SCORING_TASK = 32
+#: Fewest pairs to score that are worth starting worker processes for (forking them
+#: from a running fork server costs some tens of milliseconds, a pair about 5 ms of one
+#: core; not tuned further); fewer are scored here.
+POOL_MIN_PAIRS = 2 * SCORING_TASK
 #: Images whose keypoints the keypoint join looks up together.
 QUERY_BATCH = 64
 #: The centre-code candidates of the self-join: each image's ``centres.CANDIDATES``
@@ -71,6 +93,9 @@ RowPair = tuple[int, int]
 #: Each asked row's features: from its stored blob where it can be read, otherwise what
 #: the index holds of it.
 FeatureReader = Callable[[Sequence[int]], dict[int, Features]]
+#: Each asked row's stored blob where it can be read (undecoded, so it can be sent to a
+#: worker process as it is), otherwise what the index holds of it.
+SourceReader = Callable[[Sequence[int]], dict[int, bytes | Features]]
 
 
 def hash_pairs(
@@ -148,20 +173,28 @@ def joined_pairs(
     policy: ScoringPolicy,
     threshold: float,
     ok: npt.NDArray[np.bool_],
-    read: FeatureReader,
+    read: SourceReader,
     blobs: BlobReader | None,
     progress: Progress | None,
     reach: int,
     keypoints: bool = True,
+    workers: int = 1,
 ) -> dict[RowPair, Decision]:
     """Every candidate pair among the ``ok`` rows (see the module docstring), decided.
 
     ``keypoints`` adds the keypoint and (with ``blobs``) the thumbnail look's candidates
-    to the hash look's. ``progress`` gets ``(done, total)``: each image counts twice,
-    once as its candidates are found, once as they are scored."""
+    to the hash look's. ``workers`` processes score the candidates (1: this process
+    alone; the decisions are the same). ``progress`` gets ``(done, total)``: each image
+    counts twice, once as its candidates are found, once as they are scored."""
     live = int(ok.sum())
     report = _Reporter(progress)
     report.total = 2 * live
+    workers = pool_size(workers)
+    if workers > 1 and live >= POOL_MIN_PAIRS:
+        # The fork server's first start warms it for most of a second: begun now, that
+        # runs beside the candidate search (a collection this large usually has the pairs
+        # to score that make workers worth it).
+        start_fork_server([__name__])
     decided, unsure = _sure_by_hash(core, threshold, ok, policy, reach)
     candidates = set(unsure)
     if keypoints:
@@ -191,15 +224,111 @@ def joined_pairs(
             candidates.update((int(a), int(b)) for a, b in live_rows[near].tolist())
     report.to(live)
     to_score = sorted(candidates - decided.keys())
+
+    def scored(count: int) -> None:
+        report.to(live + live * count // len(to_score))
+
+    scores: dict[RowPair, Decision] = {}
+    if workers > 1 and len(to_score) >= POOL_MIN_PAIRS:
+        try:
+            _score_in_workers(to_score, read, policy, workers, scores, scored)
+        except (BrokenProcessPool, OSError, EOFError):
+            # A worker died (killed, out of memory) or none could start: the pairs it
+            # had not answered are scored here, to the same decisions.
+            logger.warning("a pair-scoring worker failed; scoring the rest of find_duplicates' pairs in this process")
+    left = [pair for pair in to_score if pair not in scores] if scores else to_score
     kept: collections.OrderedDict[int, Features] = collections.OrderedDict()
-    for start in range(0, len(to_score), READ_BATCH):
-        batch = to_score[start : start + READ_BATCH]
-        stored = _kept_features(kept, sorted({row for pair in batch for row in pair}), read)
+    for start in range(0, len(left), READ_BATCH):
+        batch = left[start : start + READ_BATCH]
+        stored = _kept_features(kept, sorted({row for pair in batch for row in pair}), _decoding(read))
         for a, b in batch:
-            decided[(a, b)] = decide(gather(stored[a], stored[b], policy), policy)
-        report.to(live + live * (start + len(batch)) // len(to_score))
+            scores[(a, b)] = decide(gather(stored[a], stored[b], policy), policy)
+        scored(len(scores))
+    decided.update(scores)
     report.to(2 * live)
     return decided
+
+
+def _decoding(read: SourceReader) -> FeatureReader:
+    """``read``'s rows as features: their blobs decoded, the index's rows as they are."""
+    return lambda rows: {row: _decoded(source) for row, source in read(rows).items()}
+
+
+def _decoded(source: bytes | Features) -> Features:
+    return layout.from_blob(source) if isinstance(source, bytes) else source
+
+
+def _score_in_workers(
+    to_score: list[RowPair],
+    read: SourceReader,
+    policy: ScoringPolicy,
+    workers: int,
+    scores: dict[RowPair, Decision],
+    scored: Callable[[int], None],
+) -> None:
+    """Decide ``to_score`` in ``workers`` processes into ``scores``: in the order of their
+    groups (:func:`_by_group`), the blobs are read here ``READ_BATCH`` pairs at a time,
+    as in-process scoring reads them, and each batch goes out as tasks of
+    ``SCORING_TASK`` pairs with the blobs they need. Answers are taken in the order the
+    tasks went out (``scored`` gets the count so far), and no more than two read
+    batches are out at once, so memory stays bounded."""
+    tasks = -(-len(to_score) // SCORING_TASK)
+    to_score = _by_group(to_score)
+    pool = process_pool(min(workers, tasks), _start_scoring_worker, (policy,), [__name__])
+    out: collections.deque[tuple[list[RowPair], Future[list[Decision]]]] = collections.deque()
+
+    def take() -> None:
+        pairs, answer = out.popleft()
+        scores.update(zip(pairs, answer.result(), strict=True))
+        scored(len(scores))
+
+    try:
+        for start in range(0, len(to_score), READ_BATCH):
+            batch = to_score[start : start + READ_BATCH]
+            sources = read(sorted({row for pair in batch for row in pair}))
+            for first in range(0, len(batch), SCORING_TASK):
+                task = batch[first : first + SCORING_TASK]
+                needed = {row: sources[row] for row in sorted({row for pair in task for row in pair})}
+                out.append((task, pool.submit(_score_task, task, needed)))
+            while len(out) > -(-READ_BATCH // SCORING_TASK):  # the batch just sent, and no more
+                take()
+        while out:
+            take()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _by_group(pairs: list[RowPair]) -> list[RowPair]:
+    """``pairs`` in the order of the connected groups they draw (the pairs of a group
+    together, each group's in sorted order), so that a row's pairs mostly land in one
+    task, and the worker decodes the row and derives what scoring needs of it once
+    rather than in each worker that gets one of its pairs. Tuning half, medium duplicate
+    collection: the 786 pairs' tasks of 32 name 894 rows rather than 1,168 in sorted
+    order (724 distinct)."""
+    group_of = {row: n for n, members in enumerate(connected_groups(pairs)) for row in members}
+    return sorted(pairs, key=lambda pair: (group_of[pair[0]], pair))
+
+
+#: A scoring worker's policy, set when it starts.
+_worker_policy: ScoringPolicy | None = None
+#: A scoring worker's decoded pictures, kept between its tasks as in-process scoring keeps
+#: them between batches (:data:`FEATURES_KEPT`): a worker serves one join only (its pool
+#: is made for it), so a row always names the same picture.
+_worker_kept: collections.OrderedDict[int, Features] = collections.OrderedDict()
+
+
+def _start_scoring_worker(policy: ScoringPolicy) -> None:
+    global _worker_policy
+    prepare_worker()
+    _worker_policy = policy
+
+
+def _score_task(pairs: list[RowPair], sources: dict[int, bytes | Features]) -> list[Decision]:
+    """In a worker: each pair's decision, from the pictures in ``sources``."""
+    policy = _worker_policy
+    assert policy is not None
+    stored = _kept_features(_worker_kept, list(sources), _decoding(lambda rows: {row: sources[row] for row in rows}))
+    return [decide(gather(stored[a], stored[b], policy), policy) for a, b in pairs]
 
 
 def per_image_pairs(
