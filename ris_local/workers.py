@@ -2,7 +2,7 @@
 
 Batch ingest extracts features in worker processes (:meth:`ris_local.extraction.Extractor.processes`)
 and ``find_duplicates`` scores its candidate pairs in them
-(:mod:`ris_local.index.pair_scoring`). Both are Python between many short C calls
+(:mod:`ris_local.index.self_join`). Both are Python between many short C calls
 (OpenCV, numpy), so threads would serialise on the interpreter's lock; processes do not.
 Both take their processes from here, so they share one fork server, warmed once by
 :mod:`ris_local.worker_preload`, and set every worker up the same way: OpenCV on one
