@@ -59,7 +59,10 @@ class RobustEngine(Engine):
     #: 14: the mirrored keypoints come from the normal corner search, mirrored, with their
     #: descriptors computed on the mirror image (``keypoints.detect_with_mirror``): the
     #: same descriptors where both find a keypoint, 65-98% of the same keypoints.
-    version: ClassVar[str] = "14"
+    #: 15: the proposed regions small enough to be a pasted picture keep their own
+    #: keypoints (``layout.REGION_KEYPOINTS`` each, found on the region alone), looked up
+    #: as a sub-query when nothing verified well and weighed by the pair's evidence.
+    version: ClassVar[str] = "15"
     default_threshold: ClassVar[float] = 70.0
     duplicate_threshold: ClassVar[float] = 80.0
 

@@ -25,6 +25,11 @@ A blob is little-endian and self-describing (no pickle)::
                         whole (untrimmed) frame (u16 each), then its hash codes: dct,
                         gradient, mirrored dct, mirrored gradient (u64), as for the whole
                         picture (see :mod:`ris_local.features.regions`)
+    ..      1           k region keypoint sets (``Features.region_keypoints``; absent
+                        when there are none, so a blob without any reads as before)
+    ..      per set     the region's position among the proposals (u8), its width and
+                        height in its own grid units (u16 each), its n keypoints (u16),
+                        then 4n, 2n, 8n: the arrays of a keypoint set, as above
 
 A keypoint's signature is 28 chosen bits of its descriptor (``SIGNATURE_BITS``). A packed
 keypoint holds x and y on a 128-step grid (bits 0-6, 7-13), the orientation in 64 steps
@@ -113,6 +118,7 @@ _UNTRIMMED = struct.Struct("<2Q")
 _BORDER = struct.Struct("<4H")
 _REGION_COUNT = struct.Struct("<B")
 _REGION = struct.Struct("<4H4Q")
+_REGION_SET = struct.Struct("<BHHH")  # region position, size in grid units, keypoints
 _SET_BYTES = 4 + 2 + 2 * WORDS_PER_KEYPOINT  # per keypoint: packed, signature rest, words
 #: A query also looks for keypoints on its work image shrunk to this scale. A crop or an
 #: inner rotation magnifies what is left of the picture, and ORB puts most keypoints on
@@ -131,6 +137,22 @@ COARSE_KEYPOINTS = 100
 #: stored blob), where the index's budget does not bind: a picture pasted at a third of
 #: a larger frame covers a ninth of it and gets a ninth of its keypoints.
 WORK_KEYPOINTS = 800
+#: Proposed regions (best first) whose own keypoints are found and stored, the largest
+#: share of the frame such a region may cover (larger ones, a collage's half or a feed's
+#: full-width picture, already verify with the whole frame's keypoints) and the
+#: keypoints kept per region (14 bytes each in the blob). Tuning half, --quick (branch
+#: cropver, ``/tmp`` harness over ``build_dataset(split="tuning")``): 6 of the 11
+#: pictures pasted at a third of a frame that failed against their own original verify
+#: from a proposed region's keypoints.
+REGION_KEYPOINT_REGIONS = 4
+REGION_KEYPOINT_SHARE = 0.5
+REGION_KEYPOINTS = 200
+#: ...and a region spanning this share of the frame's width or height or more is a band
+#: (the sky above a horizon, a strip of a photograph between two of its own edges), not
+#: a picture pasted into it. Tuning half, --quick (branch cropver): without it, bands of
+#: three photograph negatives matched other crops of their photographs at 78-99; the
+#: pictures pasted at a third of a frame span at most 0.4 of it.
+REGION_KEYPOINT_SPAN = 0.9
 _SPREAD_GRID = 4  # index keypoints are taken round-robin from a 4x4 grid of cells
 
 
@@ -180,6 +202,14 @@ class Features:
     #: (:mod:`ris_local.features.regions`): a region's codes can match another picture's
     #: whole codes where this picture's whole codes describe the layout instead.
     regions: tuple[regions.Region, ...] = ()
+    #: Keypoints of the first regions of ``regions`` that are small enough to be a
+    #: picture pasted into this one (``REGION_KEYPOINT_SHARE``), each found on the
+    #: region alone at the work scale: (the region's position in ``regions``, its
+    #: keypoints in the region's own grid, the region's size in grid units). A picture
+    #: pasted at a third of a frame holds a ninth of the frame's keypoints, on the finest
+    #: scale; found on the region, it has as many as a picture of its own, at the scale
+    #: the other picture's indexed keypoints were found at.
+    region_keypoints: tuple[tuple[int, KeypointSet, tuple[int, int]], ...] = ()
 
     def whole_frame_codes(self) -> tuple[int, int]:
         """The DCT codes (normal, mirrored) of the whole frame, borders kept."""
@@ -330,6 +360,7 @@ def extract_decoded(decoded: Decoded) -> Features:
     wide, high = max(1, right - left), max(1, bottom - top)
     border = (left / wide, top / high, (gray.shape[1] - right) / wide, (gray.shape[0] - bottom) / high)
     proposed = regions.region_codes(gray)
+    region_sets = _region_keypoints(gray, proposed)
     return Features(
         size,
         codes,
@@ -342,6 +373,35 @@ def extract_decoded(decoded: Decoded) -> Features:
         untrimmed,
         border,
         proposed,
+        region_sets,
+    )
+
+
+def _region_keypoints(
+    gray: npt.NDArray[np.uint8], proposed: tuple[regions.Region, ...]
+) -> tuple[tuple[int, KeypointSet, tuple[int, int]], ...]:
+    """The keypoints of each region small enough to be a pasted picture (see
+    ``Features.region_keypoints``), found on the region's pixels of the decode scaled
+    to the work size, as a picture of its own would be."""
+    height, width = gray.shape
+    chosen, found = [], []
+    for position, region in enumerate(proposed[:REGION_KEYPOINT_REGIONS]):
+        left, top, right, bottom = region.box
+        if region.share > REGION_KEYPOINT_SHARE or max(right - left, bottom - top) >= REGION_KEYPOINT_SPAN:
+            continue
+        crop = gray[round(top * height) : round(bottom * height), round(left * width) : round(right * width)]
+        if min(crop.shape) < 2:
+            continue
+        kps = keypoints.detect(keypoints.work_image(crop), REGION_KEYPOINTS)
+        if len(kps.xy):
+            chosen.append(position)
+            found.append(kps)
+    if not found:
+        return ()
+    sets = _keypoint_sets(*found)
+    return tuple(
+        (position, kps, (round(f.size[0]), round(f.size[1])))
+        for position, kps, f in zip(chosen, sets, found, strict=True)
     )
 
 
@@ -376,6 +436,12 @@ def to_blob(features: Features) -> bytes:
         c = region.codes
         box = (min(1000, max(0, round(share * 1000))) for share in region.box)
         parts.append(_REGION.pack(*box, c.dct, c.gradient, c.mirrored_dct, c.mirrored_gradient))
+    if features.region_keypoints:  # absent when empty: a hash-only blob is unchanged
+        parts.append(_REGION_COUNT.pack(len(features.region_keypoints)))
+    for position, kps, (width, height) in features.region_keypoints:
+        parts.append(_REGION_SET.pack(position, width, height, len(kps.packed)))
+        parts += [kps.packed.astype("<u4").tobytes(), kps.rest.astype("<u2").tobytes()]
+        parts += [kps.words[:, k].astype("<u2").tobytes() for k in range(WORDS_PER_KEYPOINT)]
     return b"".join(parts)
 
 
@@ -443,6 +509,16 @@ def from_blob(blob: bytes) -> Features:
             )
             shares = tuple(v / 1000 for v in box)
             proposed.append(regions.Region(shares, HashCodes(r_dct, r_gradient, r_mdct, r_mgradient)))
+        offset += _REGION_COUNT.size + count * _REGION.size
+        count = 0
+        if offset < len(blob):  # the region keypoints, when there are any
+            (count,) = _REGION_COUNT.unpack_from(blob, offset)
+            offset += _REGION_COUNT.size
+        region_sets = []
+        for _ in range(count):
+            position, r_width, r_height, r_n = _REGION_SET.unpack_from(blob, offset)
+            kps, offset = _read_set(blob, offset + _REGION_SET.size, r_n)
+            region_sets.append((position, kps, (r_width, r_height)))
     except struct.error as exc:  # a truncated blob: the same error as a short array
         raise ValueError(f"truncated RobustEngine feature blob ({exc})") from exc
     codes = HashCodes(dct, gradient, mdct, mgradient)
@@ -459,4 +535,5 @@ def from_blob(blob: bytes) -> Features:
         whole,
         border,
         tuple(proposed),
+        tuple(region_sets),
     )

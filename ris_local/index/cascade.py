@@ -76,6 +76,12 @@ THUMBNAIL_CANDIDATES = 10
 #: within 10 0.68 -> 0.75; every other family's ranks as good or better; heavy-crop
 #: recall@1 0.750 -> 0.767 alone. Power 3 ranks as 2 does.
 VOTE_IDF_POWER = 2
+#: Best-voted rows verified for each of the query's region keypoint sets
+#: (``Features.region_keypoints``: a picture pasted into the query, looked up as a query
+#: of its own when nothing verified well). Not fitted: a quarter of ``SHORTLIST``, the
+#: region's keypoints being a picture's own with few rows sharing its rare words
+#: (branch cropver).
+REGION_SHORTLIST = 20
 #: Whether rows whose indexed keypoints verified only ambiguously (a rival transform
 #: nearly as good) are candidates all the same. A heavy crop's query keypoints meet only
 #: a quarter of its picture's indexed ones, and that one-way match can come out
@@ -395,6 +401,11 @@ class CascadeIndex:
         take(matches)
         if max(best.values(), default=0.0) < self.policy.thumbnails_below and len(f.mirrored.packed):
             take(self.keypoint_matches(f.mirrored, f.size, rows_ok, keep_ambiguous=keep)[0])
+        if max(best.values(), default=0.0) < self.policy.thumbnails_below:
+            # A picture pasted into the query: its region's own keypoints, looked up as
+            # a query of their own (the pair's evidence weighs them the same way).
+            for _, kps, size in f.region_keypoints:
+                take(self.keypoint_matches(kps, size, rows_ok, shortlist=REGION_SHORTLIST)[0])
         return best, shortlist
 
     def centre_candidates(self, f: Features, rows_ok: npt.NDArray[np.bool_]) -> tuple[I64, I64]:

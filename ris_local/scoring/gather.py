@@ -13,6 +13,7 @@ false pair is given is one more chance to pass, and most of a search's time.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -136,6 +137,11 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
         sim = keypoint_similarity(match, policy)
         if match is not None and (best is None or sim > best[0]):
             best = (sim, match, query, stored, mirrored)
+    if best is None or best[0] < policy.thumbnails_below:
+        for match, query, stored in _region_matches(first, second, policy):
+            sim = keypoint_similarity(match, policy)
+            if sim > policy.weak_high and (best is None or sim > best[0]):
+                best = (sim, match, query, stored, False)
     if best is None:
         # A repeating picture's match says nothing for the pair, but its colours can
         # still say it is another picture (two logos of one layout repeat their letters).
@@ -165,6 +171,73 @@ def _keypoints(first: Features, second: Features, policy: ScoringPolicy) -> Keyp
         agreement, cells = _content_agreement(query, stored, mirrored, match.matrix, policy)
     return KeypointEvidence(
         match.inliers, match.tentative, match.coverage, match.spread, clash, borders, match.scale, agreement, cells
+    )
+
+
+def _region_matches(first: Features, second: Features, policy: ScoringPolicy) -> list[tuple[Match, Features, Features]]:
+    """Each side's region keypoints (``Features.region_keypoints``: a picture pasted into
+    it) verified against the other side's indexed keypoints, as (the match carried into
+    the region's side's whole frame, that side, the other side). Only a match that lays
+    the other picture almost wholly inside the region's side (``region_cover_low``)
+    counts: the other picture is then pasted there (the region may be a part of it,
+    or hold it with a margin: proposals are rarely exact). A region that matches a part
+    of the other while the rest of the other falls outside the frame (two overlapping
+    crops of one photograph) is not a picture pasted there."""
+    found = []
+    for side, other in ((first, second), (second, first)):
+        for position, kps, size in side.region_keypoints:
+            match = verify_sets(kps, size, other.normal, other.n_index, other.size, policy)
+            if match is None or match.ambiguous or match.matrix is None:
+                continue
+            whole = _in_whole_frame(match, side, side.regions[position].box, size)
+            assert whole.matrix is not None
+            inverse = np.linalg.inv(np.vstack([whole.matrix, [0, 0, 1]]))[:2]
+            if _covered_share(inverse, other.size, side.size) < policy.region_cover_low:
+                continue
+            found.append((whole, side, other))
+    return found
+
+
+def _covered_share(matrix: npt.NDArray[np.float64], size: tuple[int, int], other: tuple[int, int]) -> float:
+    """The share of a frame of ``size`` (grid units) that ``matrix`` (its half-grid to
+    the other's) lays inside the other frame of ``other``."""
+    w, h = size[0] / 2, size[1] / 2
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+    mapped = (corners @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+    ow, oh = other[0] / 2, other[1] / 2
+    frame = np.array([[0, 0], [ow, 0], [ow, oh], [0, oh]], np.float32)
+    if cv2.contourArea(mapped, oriented=True) < 0:
+        mapped = mapped[::-1].copy()
+    shared, _ = cv2.intersectConvexConvex(mapped, frame)
+    area = abs(float(np.linalg.det(matrix[:, :2]))) * w * h
+    return float(shared) / area if area > 0 else 0.0
+
+
+def _in_whole_frame(
+    match: Match, side: Features, box: tuple[float, float, float, float], size: tuple[int, int]
+) -> Match:
+    """A region's match carried into its side's whole (trimmed) frame, so the checks
+    that read the whole picture (colours, borders, content) read it where it lies. The
+    region's box is a share of the untrimmed frame; ``side.border`` says how much of it
+    was trimmed, as shares of the trimmed frame."""
+    left, top, right, bottom = side.border
+    frame_w, frame_h = side.size[0] / 2, side.size[1] / 2
+    region_w, region_h = max(size[0], 1) / 2, max(size[1], 1) / 2
+    full_w, full_h = 1 + left + right, 1 + top + bottom
+    offset = np.array([(box[0] * full_w - left) * frame_w, (box[1] * full_h - top) * frame_h])
+    per_unit = np.array(
+        [(box[2] - box[0]) * full_w * frame_w / region_w, (box[3] - box[1]) * full_h * frame_h / region_h]
+    )
+    assert match.matrix is not None
+    linear = match.matrix[:, :2] / per_unit[None, :]
+    matrix = np.column_stack([linear, match.matrix[:, 2] - linear @ offset])
+    return Match(
+        match.inliers,
+        match.coverage,
+        match.scale / float(np.sqrt(per_unit[0] * per_unit[1])),
+        match.tentative,
+        match.spread,
+        matrix,
     )
 
 

@@ -67,7 +67,7 @@ def test_vocabulary_is_constant() -> None:
 
 
 def test_engine_identity_is_recorded() -> None:
-    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "14")
+    assert (RobustEngine.algorithm, RobustEngine.version) == ("ris-hash+orb", "15")
 
 
 def test_jpeg_codes_are_constant_for_both_engines(astronaut: Image.Image) -> None:
