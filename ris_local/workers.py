@@ -16,6 +16,9 @@ import importlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import select
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -100,5 +103,51 @@ def process_pool(
 ) -> ProcessPoolExecutor:
     """A pool of ``count`` worker processes forked from the shared fork server (which
     imports ``modules`` too if this starts it); ``initializer`` must call
-    :func:`prepare_worker` first."""
-    return ProcessPoolExecutor(count, mp_context=_context(modules), initializer=initializer, initargs=initargs)
+    :func:`prepare_worker` first. Each worker ends when the calling process does, however
+    that ends (:func:`_end_with`)."""
+    return ProcessPoolExecutor(
+        count,
+        mp_context=_context(modules),
+        initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
+    )
+
+
+#: How often a worker without ``os.pidfd_open`` (not Linux) looks whether its pool's maker lives.
+_LIVENESS_POLL_SECONDS = 1.0
+
+
+def _start_worker(maker: int, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    _end_with(maker)
+    initializer(*initargs)
+
+
+def _end_with(maker: int) -> None:
+    """End this worker when the process ``maker`` that made its pool ends. A pool's worker
+    holds both ends of its own task queue and the fork server's liveness pipe, so when its
+    maker is killed (SIGKILL, out of memory) it never reads an end of file: without this,
+    the workers and the fork server would wait for tasks for ever, about 100 MB each."""
+
+    def watch() -> None:
+        try:
+            handle = os.pidfd_open(maker)
+        except (AttributeError, OSError):  # not Linux, or the maker is gone already
+            handle = None
+        if handle is not None:
+            select.select([handle], [], [])  # readable once the maker has ended
+        else:
+            while _alive(maker):
+                time.sleep(_LIVENESS_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ris-worker-liveness", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user took the number: the maker is gone
+        return False
+    return True

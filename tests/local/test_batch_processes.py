@@ -6,9 +6,14 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import cv2
+import pytest
 
 import ris_core
 from ris_core.images import load_image
@@ -59,3 +64,47 @@ def test_workers_run_opencv_on_one_thread_and_start_warm() -> None:
     assert {probe["omp_wait_policy"] for probe in seen} == {"PASSIVE"}
     assert all(probe["warmed"] for probe in seen)  # forked from the fork server, warmed once
     assert cv2.getNumThreads() == here["opencv_threads"]  # this process's setting is untouched
+
+
+def _processes_marked(mark: str) -> list[int]:
+    """The processes whose environment holds ``RIS_TEST_MARK=mark`` (children inherit it)."""
+    wanted, found = f"RIS_TEST_MARK={mark}".encode(), []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:  # ended meanwhile
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux's /proc to find the workers")
+def test_a_killed_batch_leaves_no_worker_behind(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for seed in range(120):
+        (folder / f"p{seed:03d}.png").write_bytes(encode(photo(seed, (320, 240)), "PNG"))
+    code = f"""
+import ris_core
+with ris_core.open("local", database={str(tmp_path / "ris.db")!r}) as system:
+    context = system.create_context("album")
+    context.add_images({str(folder)!r}, progress=False, workers=2,
+                       on_progress=lambda done, total, item: print(item.image_id, flush=True))
+"""
+    mark = f"killed-batch-{os.getpid()}"
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env={**os.environ, "RIS_TEST_MARK": mark}
+    )
+    assert child.stdout is not None
+    for count, _ in enumerate(child.stdout, 1):
+        if count == 10:
+            break
+    running = _processes_marked(mark)
+    child.send_signal(signal.SIGKILL)  # no clean-up: the pool is never shut down
+    child.wait()
+    assert len(running) >= 4, running  # the batch, the fork server and two workers
+    deadline = time.monotonic() + 20
+    while (left := _processes_marked(mark)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"processes of the killed batch still running: {left}"
