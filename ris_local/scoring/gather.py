@@ -13,7 +13,6 @@ false pair is given is one more chance to pass, and most of a search's time.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -31,7 +30,7 @@ from ris_local.scoring.decision import (
 from ris_local.scoring.evidence import Evidence, KeypointEvidence, RegionEvidence, ThumbnailLook
 from ris_local.scoring.matches import tentative
 from ris_local.scoring.policy import POLICY, ScoringPolicy
-from ris_local.scoring.verification import Match, border_over_detail, verify
+from ris_local.scoring.verification import Match, border_over_detail, frame_overlap, verify
 
 __all__ = ["canonical", "gather", "hash_distance", "region_evidence", "verify_sets"]
 
@@ -192,25 +191,13 @@ def _region_matches(first: Features, second: Features, policy: ScoringPolicy) ->
             whole = _in_whole_frame(match, side, side.regions[position].box, size)
             assert whole.matrix is not None
             inverse = np.linalg.inv(np.vstack([whole.matrix, [0, 0, 1]]))[:2]
-            if _covered_share(inverse, other.size, side.size) < policy.region_cover_low:
+            # Sizes are in grid units; the matrices map half-grid positions.
+            half_other, half_side = (other.size[0] / 2, other.size[1] / 2), (side.size[0] / 2, side.size[1] / 2)
+            shared, laid = frame_overlap(inverse, half_other, half_side)
+            if laid <= 0 or shared / laid < policy.region_cover_low:
                 continue
             found.append((whole, side, other))
     return found
-
-
-def _covered_share(matrix: npt.NDArray[np.float64], size: tuple[int, int], other: tuple[int, int]) -> float:
-    """The share of a frame of ``size`` (grid units) that ``matrix`` (its half-grid to
-    the other's) lays inside the other frame of ``other``."""
-    w, h = size[0] / 2, size[1] / 2
-    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
-    mapped = (corners @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
-    ow, oh = other[0] / 2, other[1] / 2
-    frame = np.array([[0, 0], [ow, 0], [ow, oh], [0, oh]], np.float32)
-    if cv2.contourArea(mapped, oriented=True) < 0:
-        mapped = mapped[::-1].copy()
-    shared, _ = cv2.intersectConvexConvex(mapped, frame)
-    area = abs(float(np.linalg.det(matrix[:, :2]))) * w * h
-    return float(shared) / area if area > 0 else 0.0
 
 
 def _in_whole_frame(

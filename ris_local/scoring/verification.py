@@ -33,6 +33,7 @@ __all__ = [
     "COPY_SCALES",
     "Match",
     "border_over_detail",
+    "frame_overlap",
     "fit_similarity",
     "signatures",
     "unpack",
@@ -286,17 +287,30 @@ def _tolerance(scale: npt.NDArray[np.float64] | float) -> npt.NDArray[np.float64
     return np.asarray(_RANSAC_PIXELS * np.maximum(1.0, np.asarray(scale) / COPY_SCALES[1]), np.float64)
 
 
+def frame_overlap(
+    matrix: npt.NDArray[np.float64], size: tuple[float, float], frame: tuple[float, float]
+) -> tuple[float, float]:
+    """Where ``matrix`` lays a frame of ``size`` (width, height) over a frame of
+    ``frame``, in the units the matrix maps: the area of the two frames' overlap, and the
+    laid frame's own area: how much of one picture lies on the other, read one way for a
+    match's coverage and for a region's pasted picture alike."""
+    w, h = size
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+    mapped = (corners @ matrix[:, :2].T.astype(np.float32) + matrix[:, 2].astype(np.float32)).astype(np.float32)
+    fw, fh = frame
+    box = np.array([[0, 0], [fw, 0], [fw, fh], [0, fh]], dtype=np.float32)
+    # intersectConvexConvex takes either orientation; a mirrored matrix reverses the laid one.
+    shared, _ = cv2.intersectConvexConvex(mapped, box)
+    return float(shared), abs(float(cv2.contourArea(mapped)))
+
+
 def _coverage(
     matrix: npt.NDArray[np.float64], query_size: tuple[float, float], cand_size: tuple[float, float]
 ) -> tuple[float, float]:
-    qw, qh = query_size
-    cw, ch = cand_size
-    corners = np.array([[0, 0], [qw, 0], [qw, qh], [0, qh]], dtype=np.float32)
-    mapped = (corners @ matrix[:, :2].T.astype(np.float32) + matrix[:, 2].astype(np.float32)).astype(np.float32)
-    frame = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], dtype=np.float32)
-    shared, _ = cv2.intersectConvexConvex(mapped, frame)
-    smaller = min(abs(cv2.contourArea(mapped)), cw * ch)
-    return (float(shared / smaller) if smaller > 0 else 0.0), float(shared)
+    """The overlap as a share of the smaller picture, and the overlap's area."""
+    shared, laid = frame_overlap(matrix, query_size, cand_size)
+    smaller = min(laid, cand_size[0] * cand_size[1])
+    return (shared / smaller if smaller > 0 else 0.0), shared
 
 
 def verify(
