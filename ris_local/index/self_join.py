@@ -434,27 +434,22 @@ def _query_batches(
                 views[row] = (*upright, *mirrored)
             else:
                 sets.append((row, core.row_features(row).normal))
-        entry_rows: list[I64] = []
-        entry_keypoints: list[I64] = []
-        entry_words: list[I64] = []
-        entry_signatures: list[npt.NDArray[np.uint32]] = []
-        offset = 0
-        for row, kps in sets:
-            n, per = kps.words.shape
-            if not n:
-                continue
-            entry_rows.append(np.full(n * per, row, np.int64))
-            entry_keypoints.append(np.repeat(np.arange(offset, offset + n, dtype=np.int64), per))
-            entry_words.append(kps.words.astype(np.int64).ravel())
-            entry_signatures.append(np.repeat(signatures(kps.packed, kps.rest), per))
-            offset += n
-        if entry_rows:
-            yield (
-                np.concatenate(entry_rows),
-                np.concatenate(entry_keypoints),
-                np.concatenate(entry_words),
-                np.concatenate(entry_signatures),
-            )
+        # The batch's keypoint sets joined first and expanded once (one call per array
+        # for the batch, not four per set: the same entries, in the same order).
+        sets = [(row, kps) for row, kps in sets if len(kps.words)]
+        if not sets:
+            continue
+        counts = np.array([len(kps.words) for _, kps in sets], np.int64)
+        words_each = np.array([kps.words.shape[1] for _, kps in sets], np.int64)
+        per = np.repeat(words_each, counts)  # each keypoint's words
+        packed = np.concatenate([kps.packed for _, kps in sets])
+        rest = np.concatenate([kps.rest for _, kps in sets])
+        yield (
+            np.repeat(np.array([row for row, _ in sets], np.int64), counts * words_each),
+            np.repeat(np.arange(len(per), dtype=np.int64), per),
+            np.concatenate([kps.words.ravel() for _, kps in sets]).astype(np.int64),
+            np.repeat(signatures(packed, rest), per),
+        )
 
 
 def _keypoint_pairs(core: CascadeIndex, ok: npt.NDArray[np.bool_]) -> Iterable[tuple[int, int]]:
