@@ -5,7 +5,9 @@ and ``find_duplicates`` scores its candidate pairs in them
 (:mod:`ris_local.index.self_join`). Both are Python between many short C calls
 (OpenCV, numpy), so threads would serialise on the interpreter's lock; processes do not.
 Both take their processes from here, so they share one fork server, warmed once by
-:mod:`ris_local.worker_preload`, and set every worker up the same way: OpenCV on one
+:mod:`ris_local.worker_preload` (started by ``find_duplicates``, it skips that warm-up,
+which only extraction uses, and an extraction worker forked from it warms itself), and
+set every worker up the same way: OpenCV on one
 thread (the pool already runs one worker per core) and faiss's idle OpenMP threads
 asleep rather than spinning.
 """
@@ -69,8 +71,10 @@ def check_workers(workers: int | None) -> int | None:
     return workers
 
 
-def prepare_worker() -> None:
-    """Set up a worker process before its first task (every pool's initializer calls it)."""
+def prepare_worker(warm: bool = True) -> None:
+    """Set up a worker process before its first task (every pool's initializer calls it).
+    ``warm``: load the extraction's warm-up (:mod:`ris_local.worker_preload`) too; a pool
+    that never extracts (``find_duplicates``' scoring) does without it."""
     # Idle OpenMP threads (faiss) must sleep, not spin, on a machine the pool keeps busy
     # (only effective before faiss is imported: the preload module sets it first).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -78,36 +82,43 @@ def prepare_worker() -> None:
     cv2.setNumThreads(WORKER_OPENCV_THREADS)
     # Then the worker warms itself (one forked from a preloaded server finds the module
     # imported already, at no cost).
-    importlib.import_module(_PRELOAD)
+    if warm:
+        importlib.import_module(_PRELOAD)
 
 
-def _context(modules: Sequence[str]) -> multiprocessing.context.ForkServerContext:
+def _context(modules: Sequence[str], warm: bool) -> multiprocessing.context.ForkServerContext:
     # forkserver: forking a process that runs threads (an ingest's, a server's) is unsafe.
     context = multiprocessing.get_context("forkserver")
     # Only takes effect when this starts the fork server (a later pool reuses it).
     # "__main__" is multiprocessing's own default, kept.
-    context.set_forkserver_preload(["__main__", _PRELOAD, *modules])
+    context.set_forkserver_preload(["__main__", *([_PRELOAD] if warm else []), *modules])
     return context
 
 
-def start_fork_server(modules: Sequence[str] = ()) -> None:
-    """Start the fork server now, without waiting for it: its warm-up (:mod:`ris_local.worker_preload`,
-    about 0.7 s the first time in a program) then runs while the caller works, and a pool
-    made later forks its workers at once. Nothing happens if it runs already."""
-    _context(modules)
+def start_fork_server(modules: Sequence[str] = (), warm: bool = True) -> None:
+    """Start the fork server now, without waiting for it: its imports and, with ``warm``,
+    the extraction's warm-up (:mod:`ris_local.worker_preload`; 0.7-1.0 s of CPU the
+    first time in a program, 0.5-0.8 s without the warm-up) then run while the caller works,
+    and a pool made later forks its workers at once. Nothing happens if it runs already
+    (a server started without the warm-up leaves each extraction worker to warm itself)."""
+    _context(modules, warm)
     multiprocessing.forkserver.ensure_running()
 
 
 def process_pool(
-    count: int, initializer: Callable[..., None], initargs: tuple[Any, ...] = (), modules: Sequence[str] = ()
+    count: int,
+    initializer: Callable[..., None],
+    initargs: tuple[Any, ...] = (),
+    modules: Sequence[str] = (),
+    warm: bool = True,
 ) -> ProcessPoolExecutor:
     """A pool of ``count`` worker processes forked from the shared fork server (which
-    imports ``modules`` too if this starts it); ``initializer`` must call
-    :func:`prepare_worker` first. Each worker ends when the calling process does, however
-    that ends (:func:`_end_with`)."""
+    imports ``modules`` too, and with ``warm`` the extraction's warm-up, if this starts
+    it); ``initializer`` must call :func:`prepare_worker` first. Each worker ends when the
+    calling process does, however that ends (:func:`_end_with`)."""
     return ProcessPoolExecutor(
         count,
-        mp_context=_context(modules),
+        mp_context=_context(modules, warm),
         initializer=_start_worker,
         initargs=(os.getpid(), initializer, initargs),
     )

@@ -168,16 +168,11 @@ def _fit(
     if not len(a):
         return None
     b = zd[i] - a * zs[i]
-    # Each hypothesis's residuals, made in one buffer (the same operations in the same
-    # order as ``a * zs + b - zd``, so the same values, without two more temporaries).
-    residual = np.multiply(a[:, None], zs[None, :])
-    residual += b[:, None]
-    residual -= zd[None, :]
-    close = np.abs(residual) <= _tolerance(np.abs(a))[:, None]
+    close = _close(a, b, zs, zd)
     explained = close.sum(axis=1)
     best = int(np.argmax(explained))
     inliers = close[best]
-    centre = zs[inliers].mean()
+    centre = zs[inliers].mean()  # also the refinement's mean below (the same value)
     elsewhere = np.flatnonzero(np.abs((a - a[best]) * centre + b - b[best]) >= policy.rival_shift)
     # Each rival's matches outside the best one's inliers: its own count less those it
     # shares with the best (a few columns), so only the rows ``_rival`` reads are made.
@@ -191,7 +186,7 @@ def _fit(
         policy.rival_candidates,
     )
     # Refine on the inliers by least squares, and take the inliers of the refined model.
-    ms, md = zs[inliers].mean(), zd[inliers].mean()
+    ms, md = centre, zd[inliers].mean()
     spread = np.vdot(zs[inliers] - ms, zs[inliers] - ms).real
     if spread > 0:
         refined = np.vdot(zs[inliers] - ms, zd[inliers] - md) / spread
@@ -201,6 +196,38 @@ def _fit(
                 a[best], b[best], inliers = refined, md - refined * ms, again
     ar, ai, br, bi = a[best].real, a[best].imag, b[best].real, b[best].imag
     return np.array([[ar, -ai, br], [ai, ar, bi]]), inliers, rival
+
+
+#: Residuals are made a block of hypotheses at a time, of about this many cells
+#: (hypotheses x matches): a block's complex residuals (16 bytes a cell) and their
+#: magnitudes stay in a core's cache, where one buffer for all 256 hypotheses of a
+#: verification with thousands of matches (a busy picture, 10 MB) did not. Tuning half,
+#: medium duplicate collection (branch dupfast, the 2,539 verifications its join's pairs
+#: make, replayed): 0.48 s -> 0.34 s; blocks of 8k and 64k cells took 0.41 and 0.46 s.
+_BLOCK_CELLS = 1 << 15
+
+
+_C128 = npt.NDArray[np.complex128]
+
+
+def _close(a: _C128, b: _C128, zs: _C128, zd: _C128) -> npt.NDArray[np.bool_]:
+    """Which matches each hypothesis ``z -> a z + b`` explains: ``|a zs + b - zd|`` within
+    the tolerance at its scale. Each cell is the same operations in the same order as
+    ``a * zs + b - zd`` over the whole table, in one buffer per block rather than three
+    temporaries: NumPy works a row at a time through a product with a broadcast side,
+    and its complex magnitude does not depend on where an element sits, so every cell
+    comes out as it did in one table (checked bit for bit on the tuning join's 2,539
+    verifications, branch dupfast)."""
+    tolerance = _tolerance(np.abs(a))
+    close = np.empty((len(a), len(zs)), dtype=bool)
+    rows = max(1, _BLOCK_CELLS // max(1, len(zs)))
+    for start in range(0, len(a), rows):
+        block = slice(start, start + rows)
+        residual = np.multiply(a[block, None], zs[None, :])
+        residual += b[block, None]
+        residual -= zd[None, :]
+        np.less_equal(np.abs(residual), tolerance[block, None], out=close[block])
+    return close
 
 
 @functools.lru_cache(maxsize=2048)

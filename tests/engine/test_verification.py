@@ -35,6 +35,27 @@ def test_fit_recovers_the_transform_among_many_to_many_matches() -> None:
     assert inliers[60:].sum() <= 3
 
 
+def test_fit_over_thousands_of_matches_finds_every_planted_inlier() -> None:
+    # A busy picture's verification: thousands of tentative matches, most of them wrong
+    # (its hypotheses' residuals are worked out a block at a time).
+    rng = np.random.default_rng(5)
+    true_src = rng.uniform(0, 120, (400, 2)).astype(np.float32)
+    scale, angle, shift = 1.1, np.radians(-3.0), np.array([-6.0, 4.0])
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    true_dst = (scale * true_src @ rotation.T + shift).astype(np.float32)
+    wrong_src = rng.uniform(0, 120, (3600, 2)).astype(np.float32)
+    wrong_dst = rng.uniform(0, 120, (3600, 2)).astype(np.float32)
+    src, dst = np.concatenate([true_src, wrong_src]), np.concatenate([true_dst, wrong_dst])
+    ids = np.arange(len(src))
+    fitted = verification.fit_similarity(src, dst, ids, ids, angle)
+    assert fitted is not None
+    matrix, inliers = fitted
+    assert np.sqrt(abs(np.linalg.det(matrix[:, :2]))) == pytest.approx(scale, rel=0.01)
+    assert inliers[:400].all()
+    # Random pairs land within the 1.5-unit tolerance by chance only (a few per cent).
+    assert inliers[400:].mean() < 0.05
+
+
 def blob(data: bytes) -> bytes:
     return ENGINE.extract(load_image(data))
 

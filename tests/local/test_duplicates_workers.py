@@ -1,10 +1,13 @@
 """find_duplicates scores its candidate pairs in worker processes: the same groups and
-scores as in one process, whatever the number of workers, and no worker left behind."""
+scores as in one process, whatever the number of workers, and no worker left behind;
+a scoring worker goes without the extraction's warm-up."""
 
 from __future__ import annotations
 
 import io
 import multiprocessing
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,3 +90,14 @@ def test_two_workers_find_the_groups_and_scores_one_finds(database: Path, thresh
 def test_a_worker_count_below_one_is_refused(workers: object) -> None:
     with pytest.raises(InvalidCountError):
         RobustEngine(duplicate_workers=workers)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_a_worker_loads_the_extraction_warm_up_only_when_asked(warm: bool) -> None:
+    # find_duplicates' scoring workers extract nothing, so they do without it.
+    probe = (
+        "import sys; from ris_local.workers import prepare_worker; "
+        f"prepare_worker(warm={warm}); print('ris_local.worker_preload' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.strip() == str(warm)
