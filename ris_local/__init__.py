@@ -24,7 +24,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'ris_local' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module("ris_local.defaults" if name == "DEFAULT_ENGINE" else "ris_local.engine"), name)
+    home = "ris_local.defaults" if name == "DEFAULT_ENGINE" else "ris_local.engine"
+    value = getattr(importlib.import_module(home), name)
     globals()[name] = value
     return value
 
