@@ -25,11 +25,12 @@ import dataclasses
 import enum
 import errno
 import fnmatch
+import itertools
 import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,7 +107,8 @@ class IngestItem:
 
 @dataclass
 class IngestReport:
-    """Every item's outcome, in the order they finished."""
+    """Every item's outcome, in the batch's order (the progress callback sees them in
+    the order they finish)."""
 
     items: list[IngestItem] = field(default_factory=list)
 
@@ -191,13 +193,15 @@ def ingest(
     workers: int | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Add every item of ``work`` to ``context``, a chunk at a time.
+    """Add every item of ``work`` to ``context``, ``workers`` items at a time.
 
-    For each chunk, ``workers`` threads read the images (I/O, header checks, content
-    hashes), then add the new ones. Threads suit every backend: remote ones wait on the
-    network, and the local one hands feature extraction to ``workers`` processes for
-    the batch (its ``batch`` hook; BENCHMARKS.md measures the gain). Each item is
-    committed before it is reported.
+    ``workers`` threads store the images (the local backend hands their feature
+    extraction to as many processes for the batch, its ``batch`` hook; BENCHMARKS.md
+    measures the gain; a remote one waits on the network in each), while as many
+    threads read the next few ahead of them (I/O, header checks, content hashes), so
+    no store ever waits for a read but the first. With several workers the largest
+    files go first, so the batch does not end on one worker finishing a big file while
+    the others idle. Each item is committed before it is reported.
     A failure of the store raises StorageError after the items already reported.
     """
     report = IngestReport()
@@ -206,39 +210,98 @@ def ingest(
     # starting (and stopping) a pool of worker processes for it.
     count = max(1, min(workers or os.cpu_count() or 1, total))
     by_reference = context.by_reference
-    settled = _collisions(work)
-    with context.system.backend.batch(count), ThreadPoolExecutor(count, thread_name_prefix="ris-ingest") as pool:
-        # A few items per worker per chunk: a million-file batch never holds more
-        # than a chunk of images in memory.
-        for start in range(0, total, count * 8):
-            chunk = list(enumerate(work[start : start + count * 8], start))
-            loaded = list(pool.map(lambda entry: _load(context, entry[1], settled.get(entry[0]), by_reference), chunk))
-            try:
-                for outcome in pool.map(lambda entry: _store(context, *entry), loaded):
+    settled, sizes = _collisions(work)
+    order = iter(_schedule(sizes, count))
+    # With several workers, one more store than workers runs at a time: while one waits
+    # for its commit (or its result to come back), the next image is already queued for
+    # the worker that comes free, so no worker process idles between two images.
+    stores = count + 1 if count > 1 else 1
+    with (
+        context.system.backend.batch(count),
+        ThreadPoolExecutor(count, thread_name_prefix="ris-read") as readers,
+        ThreadPoolExecutor(stores, thread_name_prefix="ris-ingest") as writers,
+    ):
+        positions: dict[Future[IngestItem], int] = {}
+
+        def start(number: int) -> Future[IngestItem]:
+            read = readers.submit(_load, context, work[number], settled.get(number), by_reference)
+            future = writers.submit(lambda: _store(context, *read.result()))
+            positions[future] = number
+            return future
+
+        finished_at: list[int] = []  # each reported item's position in the batch
+        # A few items read ahead per store: a million-file batch never holds more than
+        # these images in memory. Kept in the order started, so items that finish
+        # together are reported in that order (one worker: the batch's).
+        running = [start(number) for number in itertools.islice(order, stores * _READ_AHEAD)]
+        try:
+            while running:
+                wait(running, return_when=FIRST_COMPLETED)
+                finished: list[Future[IngestItem]] = []
+                left: list[Future[IngestItem]] = []
+                for future in running:
+                    (finished if future.done() else left).append(future)
+                running = left
+                for future in finished:
+                    try:
+                        outcome = future.result()
+                    except StorageError as exc:
+                        # The same kind (full, read-only, locked...), so the CLI's exit code still says which.
+                        raise type(exc)(
+                            f"the store failed after {len(report.items)} of {total} items; every item reported "
+                            f"before it is kept, and a re-run resumes: {exc}",
+                            path=exc.path,
+                        ) from exc
                     report.items.append(outcome)
+                    finished_at.append(positions.pop(future))
                     if on_progress is not None:
                         on_progress(len(report.items), total, outcome)
-            except StorageError as exc:
-                # The same kind (full, read-only, locked...), so the CLI's exit code still says which.
-                raise type(exc)(
-                    f"the store failed after {len(report.items)} of {total} items; every item reported "
-                    f"before it is kept, and a re-run resumes: {exc}",
-                    path=exc.path,
-                ) from exc
+                    running.extend(start(number) for number in itertools.islice(order, 1))
+        finally:
+            for future in running:  # stopped early: what has not started never will
+                future.cancel()
+    # Reported as they finished; returned in the batch's order, whatever order they ran in.
+    report.items = [item for _, item in sorted(zip(finished_at, report.items, strict=True), key=lambda pair: pair[0])]
     return report
 
 
-def _collisions(work: Sequence[Work]) -> dict[int, IngestItem]:
+#: Items started ahead, per store thread (read, waiting for a store, or being stored).
+_READ_AHEAD = 3
+
+
+def _schedule(sizes: Sequence[int], count: int) -> list[int]:
+    """The order to work through the items in (their positions in the batch): as given
+    for one worker; the largest first for several, so the items left at the end, when
+    workers start running out of work, are the small ones (sizes are bytes, a proxy
+    for the decode's cost; a stable sort keeps equal sizes in the batch's order)."""
+    if count < 2:
+        return list(range(len(sizes)))
+    return sorted(range(len(sizes)), key=lambda number: -sizes[number])
+
+
+def _collisions(work: Sequence[Work]) -> tuple[dict[int, IngestItem], list[int]]:
     """Items settled before reading: a second file claiming an id already given to
     another file of the batch fails; a second link to one file (symlink or hard link)
-    is skipped, so the file is read once."""
+    is skipped, so the file is read once. Also each item's size in bytes, as far as it
+    is known before reading (0 when it is not), from the same look at each file."""
     settled: dict[int, IngestItem] = {}
+    sizes: list[int] = []
     first_source: dict[str, str] = {}
     first_file: dict[object, str] = {}
     for number, (image_id, image, source, _) in enumerate(work):
+        if isinstance(image, ImageData):
+            sizes.append(len(image.data))
+        elif isinstance(image, bytes | bytearray | memoryview):
+            sizes.append(len(image))
+        elif isinstance(image, str | os.PathLike):
+            real, size = _file_identity(image)
+            sizes.append(size)
+        else:
+            sizes.append(0)
         if source is None:
             continue
-        real = _file_identity(image) if isinstance(image, str | os.PathLike) else source
+        if not isinstance(image, str | os.PathLike):
+            real = source
         if real in first_file:
             detail = f"same file as {printable(first_file[real])!r}"
             settled[number] = IngestItem(printable(image_id), IngestStatus.SKIPPED, printable(source), detail=detail)
@@ -252,18 +315,19 @@ def _collisions(work: Sequence[Work]) -> dict[int, IngestItem]:
             )
         else:
             first_source[image_id], first_file[real] = source, image_id
-    return settled
+    return settled, sizes
 
 
-def _file_identity(path: str | os.PathLike[str]) -> object:
+def _file_identity(path: str | os.PathLike[str]) -> tuple[object, int]:
     """What one file is however it is reached: its device and inode (alike through a
     symlink or a hard link), or its real path where there is none (an unreadable or
-    missing file, whose read then says why; a file system without inode numbers)."""
+    missing file, whose read then says why; a file system without inode numbers);
+    and its size (0 when it cannot be seen)."""
     try:
         facts = os.stat(path)
     except OSError:
-        return os.path.realpath(path)
-    return (facts.st_dev, facts.st_ino) if facts.st_ino else os.path.realpath(path)
+        return os.path.realpath(path), 0
+    return ((facts.st_dev, facts.st_ino) if facts.st_ino else os.path.realpath(path)), facts.st_size
 
 
 def _linked_id(context: SearchContext, image_id: str, data: ImageData) -> str | None:

@@ -11,8 +11,11 @@ opens) extracts in worker processes: each of the ingest's threads hands its imag
 process and waits, so the interpreter's lock never serialises the Python between the
 decoder's and OpenCV's C calls, and each worker's memory is its own. On large photos
 that is what lets two cores beat two imagehash processes (BENCHMARKS.md, "Large
-photographs"); shipping an image's bytes to a worker costs a few milliseconds against
-the tens or hundreds its extraction takes. Outside a batch (one query, one add) there is
+photographs"). An image read from a file goes to the worker as its path, and the worker
+reads the file again (from the page cache) and checks the bytes' SHA-256 against the
+image's: a 7 MB PNG through a pipe kept a worker idle for 20-40 ms, the read and the hash
+take 3-5 ms; if the file changed since, the bytes read first are sent after all. Other
+images go as their bytes. Outside a batch (one query, one add) there is
 no pool, so a single call never pays for starting one. Images whose preprocessing steps
 do not pickle (a lambda, a closure) and engines that do not pickle are extracted in the
 calling thread, as is everything after a worker died. The processes come from
@@ -22,7 +25,9 @@ calling thread, as is everything after a worker died. The processes come from
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import hashlib
 import logging
 import pickle
 import threading
@@ -34,7 +39,7 @@ from dataclasses import dataclass
 
 from ris_core.images import ImageData, PreprocessStep
 from ris_local.engine import Engine, ExtractedQuery, QueryFeatures
-from ris_local.workers import WORKER_OPENCV_THREADS, prepare_worker, process_pool
+from ris_local.workers import WORKER_OPENCV_THREADS, prepare_worker, process_pool, start_fork_server
 
 __all__ = ["CACHE_ENTRIES", "WORKER_OPENCV_THREADS", "ExtractionStatistics", "Extractor"]
 
@@ -66,6 +71,21 @@ def _travels(steps: tuple[PreprocessStep, ...]) -> bool:
 def _extract_in_worker(image: ImageData) -> bytes:
     assert _worker_engine is not None
     return _worker_engine.extract(image)
+
+
+def _extract_file_in_worker(image: ImageData) -> bytes | None:
+    """Extract an image sent without its bytes, reading them from its file; None when
+    the file no longer holds the bytes read before (its SHA-256 differs, or it is gone),
+    so features are only ever made from the bytes the image's hash names."""
+    assert _worker_engine is not None and image.source is not None
+    try:
+        with open(image.source.path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != image.sha256:
+        return None
+    return _worker_engine.extract(dataclasses.replace(image, data=data))
 
 
 class _Cached(ExtractedQuery):
@@ -125,7 +145,11 @@ class Extractor:
             logger.info("engine %s cannot be sent to worker processes; extracting in threads", self.engine.algorithm)
             yield
             return
-        pool = process_pool(count, _start_worker, (self.engine,), [type(self.engine).__module__])
+        modules = [type(self.engine).__module__]
+        # Started now, not at the first extraction: the fork server warms up (imports,
+        # the engine's first extraction) while the batch reads its first images.
+        start_fork_server(modules)
+        pool = process_pool(count, _start_worker, (self.engine,), modules)
         self._pool = pool
         try:
             yield
@@ -139,6 +163,14 @@ class Extractor:
         if pool is None or not _travels(image.preprocessing):
             return self.engine.extract(image)
         try:
+            if image.source is not None:
+                # A file's image goes as its path: the worker reads the file again (from
+                # the page cache, and checks its hash) faster than the bytes go through a
+                # pipe, and this process does not pickle them.
+                blob = pool.submit(_extract_file_in_worker, dataclasses.replace(image, data=b"")).result()
+                if blob is not None:
+                    return blob
+                # The file changed since it was read: the bytes read then are extracted.
             return pool.submit(_extract_in_worker, image).result()
         except BrokenProcessPool:
             # A worker died (killed, out of memory): this image is tried here, and the

@@ -25,8 +25,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-import cv2
-
 from ris_core.errors import InvalidCountError
 
 __all__ = [
@@ -79,6 +77,8 @@ def prepare_worker(warm: bool = True) -> None:
     # (only effective before faiss is imported: the preload module sets it first).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     # Set here too: a fork server another part of the program started has not run the preload.
+    import cv2  # here, not above: ``ris index`` imports this module to start the fork server early
+
     cv2.setNumThreads(WORKER_OPENCV_THREADS)
     # Then the worker warms itself (one forked from a preloaded server finds the module
     # imported already, at no cost).

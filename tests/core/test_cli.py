@@ -95,6 +95,35 @@ def test_console_script_runs(photos: Path) -> None:
     assert json.loads(done.stdout)["summary"]["added"] == 6
 
 
+@pytest.mark.parametrize(
+    ("argv", "starts"),
+    [
+        (["index", "photos", "--workers", "2"], True),
+        (["-d", "ris.db", "-c", "index", "index", "photos", "--workers", "3"], True),
+        (["--database=ris.db", "-blocal", "index", "photos", "--workers=2"], True),
+        (["-v", "index", "photos", "--workers", "1"], False),
+        (["-b", "aspose", "index", "photos"], False),
+        (["index", "--help"], False),
+        (["-c", "index", "search", "photos"], False),
+        (["--help"], False),
+    ],
+)
+def test_ris_index_starts_its_workers_before_anything_else(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], starts: bool
+) -> None:
+    """Only ``ris index`` with several workers on the local backend starts them early."""
+    import ris_core.cli
+
+    monkeypatch.delenv("RIS_BACKEND", raising=False)
+    monkeypatch.setitem(ris_core.cli.WORKER_STARTERS, "local", "os:getpid")  # stands in for the fork server
+    assert ris_core.cli.start_batch_workers(argv) is starts
+    monkeypatch.setitem(ris_core.cli.WORKER_STARTERS, "local", "os:no_such_function")
+    assert ris_core.cli.start_batch_workers(["index", "photos", "--workers", "2"]) is False  # no error either
+    monkeypatch.setenv("RIS_BACKEND", "aspose")
+    monkeypatch.setitem(ris_core.cli.WORKER_STARTERS, "local", "os:getpid")
+    assert ris_core.cli.start_batch_workers(["index", "photos", "--workers", "2"]) is False
+
+
 def test_duplicates_shows_a_progress_bar(capsys: pytest.CaptureFixture[str], photos: Path) -> None:
     run(capsys, "index", str(photos), "--no-progress")
     code, out, err = run(capsys, "duplicates", "--progress")

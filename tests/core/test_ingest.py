@@ -98,6 +98,22 @@ def test_progress_callback_sees_every_item(system: ImageSearch, folder: Path) ->
     assert {total for _, total, _ in seen} == {6}
 
 
+def test_a_batch_on_several_workers_is_reported_in_its_order(system: ImageSearch, tmp_path: Path) -> None:
+    """The workers take the largest files first, but the report keeps the batch's order."""
+    folder = tmp_path / "sizes"
+    folder.mkdir()
+    for number, side in enumerate((120, 640, 200, 480, 90, 360, 560, 150, 300)):
+        (folder / f"{number}.png").write_bytes(encode(photo(number, (side, side * 3 // 4))))
+    context = system.create_context("c")
+    seen: list[str] = []
+    report = context.add_images(
+        folder, progress=False, workers=2, on_progress=lambda done, total, item: seen.append(item.image_id)
+    )
+    assert [item.image_id for item in report.items] == [f"{number}.png" for number in range(9)]
+    assert {item.status for item in report.items} == {IngestStatus.ADDED}
+    assert sorted(seen) == sorted(item.image_id for item in report.items)  # each once, as it finished
+
+
 def test_missing_source_fails_before_anything_is_added(system: ImageSearch, folder: Path) -> None:
     context = system.create_context("c")
     with pytest.raises(errors.SourceNotFoundError):

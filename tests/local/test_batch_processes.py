@@ -107,3 +107,24 @@ with ris_core.open("local", database={str(tmp_path / "ris.db")!r}) as system:
     while (left := _processes_marked(mark)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not left, f"processes of the killed batch still running: {left}"
+
+
+def test_a_worker_extracts_the_bytes_that_were_read_even_if_the_file_changes(tmp_path: Path) -> None:
+    """A file's image reaches a worker as its path; the worker's copy of the bytes must be
+    the one whose hash the image carries, or the bytes read first are extracted."""
+    from ris_local.robust import RobustEngine
+
+    kept, changed = tmp_path / "kept.png", tmp_path / "changed.png"
+    kept.write_bytes(encode(photo(1, (400, 300)), "PNG"))
+    changed.write_bytes(encode(photo(2, (400, 300)), "PNG"))
+    images = [load_image(kept), load_image(changed)]
+    changed.write_bytes(encode(photo(3, (400, 300)), "PNG"))  # after it was read, before its turn
+    engine = RobustEngine()
+    extractor = Extractor(engine)
+    with extractor.processes(2):
+        blobs = [extractor.blob(image) for image in images]
+    assert blobs == [engine.extract(image) for image in images]  # the bytes read, in this process
+    changed.unlink()  # gone altogether: still the bytes read
+    again = Extractor(engine)
+    with again.processes(2):
+        assert again.blob(images[1]) == blobs[1]
