@@ -195,9 +195,10 @@ def ingest(
 ) -> IngestReport:
     """Add every item of ``work`` to ``context``, ``workers`` items at a time.
 
-    ``workers`` threads store the images (the local backend hands their feature
-    extraction to as many processes for the batch, its ``batch`` hook; BENCHMARKS.md
-    measures the gain; a remote one waits on the network in each), while as many
+    ``workers`` threads store the images, one more with several workers, so the next
+    image is queued when a worker comes free (the local backend hands their feature
+    extraction to ``workers`` processes for the batch, its ``batch`` hook; BENCHMARKS.md
+    measures the gain; a remote one waits on the network in each), while ``workers``
     threads read the next few ahead of them (I/O, header checks, content hashes), so
     no store ever waits for a read but the first. With several workers the largest
     files go first, so the batch does not end on one worker finishing a big file while
